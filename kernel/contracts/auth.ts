@@ -1,0 +1,52 @@
+import type { Identity } from './agent';
+
+export type AuthAction = 'connect' | 'register' | 'publish' | 'subscribe' | 'send' | 'request' | 'admin';
+
+/** What a transport knows about a call when it asks who is calling. */
+export interface AuthRequest {
+  /** Lower-cased request metadata (gRPC metadata / HTTP headers); `authorization` carries bearer tokens. */
+  metadata: Readonly<Record<string, string>>;
+  /** Remote address, e.g. `ipv4:127.0.0.1:50312` or `unix:`. */
+  peer: string;
+  /** Verified client certificate chain (DER), leaf first, when the transport uses mTLS. */
+  peerCertificates?: readonly Uint8Array[];
+  /** Fully-qualified method, e.g. `/openclaw.gateway.v1.GatewayService/SendMessage`. */
+  method: string;
+}
+
+export interface AuthzRequest {
+  identity: Identity;
+  action: AuthAction;
+  /** Topic, service name, agent id or `*` for admin actions. */
+  resource: string;
+}
+
+export interface AuthzDecision {
+  allowed: boolean;
+  /** Why, in words an operator can act on; sent to the client on denial. */
+  reason: string;
+}
+
+/** TLS material a transport should serve with; produced by the auth plugin. */
+export interface ServerTlsSettings {
+  certChain: Buffer;
+  privateKey: Buffer;
+  /** CA bundle for client certificates; absent means no client certificates are requested. */
+  clientCa?: Buffer;
+  requireClientCert: boolean;
+}
+
+/**
+ * The auth kind's service. Transports call `authenticate` once per call (or stream) and
+ * `authorize` for each action; decisions should be cached per identity and invalidated when the
+ * policy changes (`onPolicyChange`).
+ */
+export interface AuthService {
+  authenticate(request: AuthRequest): Promise<Identity>;
+  authorize(request: AuthzRequest): AuthzDecision;
+  serverTls(): ServerTlsSettings | undefined;
+  /** True when only loopback listeners are allowed (open mode for local development). */
+  loopbackOnly(): boolean;
+  /** Subscribe to policy swaps; live streams use this to re-check their permissions. */
+  onPolicyChange(listener: () => void): () => void;
+}

@@ -1,0 +1,29 @@
+import type { AgentHealth, AgentInfo, AgentRecord, AgentState, DiscoveryQuery, Identity } from './agent';
+
+export interface RegisterContext {
+  identity?: Identity;
+  /** Transport session to bind the agent to; when that session ends the agent is marked down. */
+  sessionId?: string;
+  managed?: boolean;
+}
+
+/**
+ * The registry kind's service: the source of truth for which agents exist, where, and in which
+ * state. Reads are synchronous (served from memory or a local cache of a distributed store) so
+ * routing never awaits a lookup; writes may be asynchronous.
+ */
+export interface RegistryService {
+  register(info: AgentInfo, context: RegisterContext): Promise<AgentRecord>;
+  deregister(agentId: string, reason: string): Promise<boolean>;
+  /** Renews the lease; throws GW_NOT_FOUND for an unknown agent. */
+  renew(agentId: string): Promise<AgentRecord>;
+  /** Binds an already registered agent to a transport session (e.g. its Subscribe stream). */
+  attachSession(agentId: string, sessionId: string): void;
+  /** The session ended: every agent bound to it is marked down at once. */
+  sessionClosed(sessionId: string): void;
+  setState(agentId: string, state: AgentState, reason: string): AgentRecord;
+  setHealth(agentId: string, health: AgentHealth, reason: string): AgentRecord;
+  get(agentId: string): AgentRecord | undefined;
+  discover(query: DiscoveryQuery): AgentRecord[];
+  size(): number;
+}

@@ -1,0 +1,7 @@
+/** What a transport exposes to other plugins (e.g. the supervisor binds the Unix socket in). */
+export interface TransportService {
+  /** Addresses actually listened on, e.g. `127.0.0.1:7400`, `unix:/run/openclaw.sock`. */
+  addresses(): string[];
+  /** A Unix socket path clients on this host can use, when one is configured. */
+  unixSocketPath(): string | undefined;
+}

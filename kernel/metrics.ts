@@ -1,0 +1,66 @@
+/**
+ * Metrics live in one prom-client Registry per gateway instance (never the global default
+ * registry), so two gateways in one process never collide. Plugins get a factory that names every
+ * metric `openclaw_...` and returns the existing metric when asked twice for the same name, which
+ * lets a plugin be set up again (tests, reloads) without "already registered" crashes.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const METRIC_PREFIX = 'openclaw_';
+
+interface MetricSpec<L extends string> {
+  /** Without the `openclaw_` prefix; include the unit suffix (`_total`, `_seconds`, `_bytes`). */
+  name: string;
+  help: string;
+  labelNames?: readonly L[];
+}
+
+export interface MetricsFactory {
+  readonly registry: Registry;
+  counter<L extends string = string>(spec: MetricSpec<L>): Counter<L>;
+  gauge<L extends string = string>(spec: MetricSpec<L> & { collect?: (this: Gauge<L>) => void | Promise<void> }): Gauge<L>;
+  histogram<L extends string = string>(spec: MetricSpec<L> & { buckets?: number[] }): Histogram<L>;
+}
+
+export function createMetricsFactory(options: { processMetrics?: boolean } = {}): MetricsFactory {
+  const registry = new Registry();
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+
+  function existing<T>(name: string): T | undefined {
+    return registry.getSingleMetric(METRIC_PREFIX + name) as T | undefined;
+  }
+
+  return {
+    registry,
+    counter(spec) {
+      return (
+        existing(spec.name) ??
+        new Counter({ name: METRIC_PREFIX + spec.name, help: spec.help, labelNames: spec.labelNames ?? [], registers: [registry] })
+      );
+    },
+    gauge(spec) {
+      return (
+        existing(spec.name) ??
+        new Gauge({
+          name: METRIC_PREFIX + spec.name,
+          help: spec.help,
+          labelNames: spec.labelNames ?? [],
+          registers: [registry],
+          ...(spec.collect ? { collect: spec.collect } : {}),
+        })
+      );
+    },
+    histogram(spec) {
+      return (
+        existing(spec.name) ??
+        new Histogram({
+          name: METRIC_PREFIX + spec.name,
+          help: spec.help,
+          labelNames: spec.labelNames ?? [],
+          registers: [registry],
+          ...(spec.buckets ? { buckets: spec.buckets } : {}),
+        })
+      );
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * The plugin contract: the only thing a plugin (built in or from npm) needs to know about the kernel.
+ *
+ * A plugin is a plain object (or a factory returning one) with a name, a kind, a version, a JSON
+ * schema for its options and a `setup` that receives a narrow context. The kernel validates the
+ * options against the schema (applying defaults) before any plugin is set up, orders setup by
+ * declared dependencies, and hands each plugin the typed services of the kinds it depends on only.
+ */
+import type { Logger } from 'pino';
+import type { GatewayHooks } from './hooks';
+import type { MetricsFactory } from './metrics';
+import type { AuthService } from './contracts/auth';
+import type { MonitorService } from './contracts/monitor';
+import type { RegistryService } from './contracts/registry';
+import type { RouterService } from './contracts/router';
+import type { SandboxService } from './contracts/sandbox';
+import type { SupervisorService } from './contracts/supervisor';
+import type { TransportService } from './contracts/transport';
+
+/** The service each kind provides to plugins that depend on it. */
+export interface KindServices {
+  registry: RegistryService;
+  router: RouterService;
+  auth: AuthService;
+  sandbox: SandboxService;
+  supervisor: SupervisorService;
+  monitor: MonitorService;
+  transport: TransportService;
+}
+
+export type PluginKind = keyof KindServices;
+
+export const PLUGIN_KINDS: readonly PluginKind[] = [
+  'registry',
+  'router',
+  'auth',
+  'sandbox',
+  'supervisor',
+  'monitor',
+  'transport',
+];
+
+/** Kinds of which at most one plugin may be configured. Several transports may run at once. */
+export const SINGLE_INSTANCE_KINDS: ReadonlySet<PluginKind> = new Set<PluginKind>([
+  'registry',
+  'router',
+  'auth',
+  'sandbox',
+  'supervisor',
+  'monitor',
+]);
+
+/** Kinds the gateway cannot run without. */
+export const REQUIRED_KINDS: readonly PluginKind[] = ['registry', 'router', 'auth', 'transport'];
+
+export interface PluginDependency {
+  kind: PluginKind;
+  /** Optional dependencies are set up first when present and `undefined` otherwise. */
+  optional?: boolean;
+}
+
+/** What the kernel knows about the running gateway, read-only. */
+export interface GatewayInfo {
+  /** Unique per gateway instance (stable across restarts when configured). */
+  readonly id: string;
+  readonly version: string;
+  /** Directory for plugin state (durable stores); each plugin should use a subfolder named after itself. */
+  readonly dataDir: string;
+  /** Directory of the config file, for resolving relative paths in options. */
+  readonly configDir: string;
+  isDraining(): boolean;
+}
+
+export interface ServiceLookup {
+  /** The service of a kind this plugin declared as a dependency. Throws for undeclared kinds. */
+  get<K extends PluginKind>(kind: K): KindServices[K];
+  /** The service of an optional dependency, or undefined when none is configured. */
+  find<K extends PluginKind>(kind: K): KindServices[K] | undefined;
+  /** Every transport's service (several may be configured). */
+  transports(): readonly TransportService[];
+}
+
+export interface PluginContext<Options> {
+  /** The plugin's instance name (unique in the config). Use it to name hook taps. */
+  readonly name: string;
+  /** Options validated against the plugin's schema, with defaults applied. */
+  readonly options: Options;
+  readonly logger: Logger;
+  readonly hooks: GatewayHooks;
+  readonly services: ServiceLookup;
+  readonly metrics: MetricsFactory;
+  readonly gateway: GatewayInfo;
+  /** Aborted when the gateway stops; timers and loops started by the plugin should honour it. */
+  readonly signal: AbortSignal;
+}
+
+export interface PluginInstance<Service = unknown> {
+  /** What dependents get from `services.get(kind)`. */
+  service?: Service;
+  /** Open listeners, connect to servers, start timers. Throwing here rolls back started plugins. */
+  start?(): Promise<void> | void;
+  /** Stop accepting new work and finish in-flight work before `drain.deadline`. */
+  drain?(drain: { deadline: number; reason: string }): Promise<void> | void;
+  /** Release everything. Called in reverse dependency order, also after a failed start. */
+  stop?(): Promise<void> | void;
+}
+
+export interface PluginDefinition<Options = Record<string, unknown>, Service = unknown> {
+  name: string;
+  kind: PluginKind;
+  version: string;
+  /** JSON schema of the options (draft 2020-12 or 07 subset that ajv supports). */
+  schema: Record<string, unknown>;
+  dependencies?: readonly PluginDependency[];
+  description?: string;
+  setup(context: PluginContext<Options>): Promise<PluginInstance<Service>> | PluginInstance<Service>;
+}
+
+/** A module may export the definition itself or a factory that returns one. */
+export type PluginFactory = () => PluginDefinition<any, any> | Promise<PluginDefinition<any, any>>;
+export type PluginModuleExport = PluginDefinition<any, any> | PluginFactory;
+
+/** Typed helper for plugin authors: `export default definePlugin<MyOptions, MyService>({...})`. */
+export function definePlugin<Options, Service = unknown>(
+  definition: PluginDefinition<Options, Service>,
+): PluginDefinition<Options, Service> {
+  return definition;
+}
