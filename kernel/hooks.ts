@@ -18,6 +18,7 @@
  * | ready | Sync() | the gateway accepts traffic |
  * | draining | AsyncSeries(drain) | shutdown began: stop accepting, finish in-flight work |
  * | stopped | Sync() | every plugin stopped, in reverse order |
+ * | admitAgent | SyncWaterfall(admission) | a registry is about to add an agent: taps set its initial state / managed flag |
  * | agentRegistered | Sync(agent) | an agent registered (or re-registered) |
  * | agentDeregistered | Sync(agent, reason) | an agent left: deregister, lease lapse, session end |
  * | agentStateChanged | Sync(change) | a lifecycle transition happened |
@@ -36,8 +37,8 @@
  * | anomaly | Sync(event) | a monitor rule fired for an agent |
  * | audit | Sync(event) | an admin action happened |
  */
-import { AsyncSeriesBailHook, AsyncSeriesHook, SyncBailHook, SyncHook } from 'tapable';
-import type { AgentRecord, AgentStateChange, HealthChange, Identity } from './contracts/agent';
+import { AsyncSeriesBailHook, AsyncSeriesHook, SyncBailHook, SyncHook, SyncWaterfallHook } from 'tapable';
+import type { AgentInfo, AgentRecord, AgentState, AgentStateChange, HealthChange, Identity } from './contracts/agent';
 import type { AuthRequest, AuthzDecision, AuthzRequest } from './contracts/auth';
 import type { DeadLetter, Delivery, MessageEnvelope } from './contracts/message';
 
@@ -112,6 +113,18 @@ export interface PolicyChangeEvent {
   at: number;
 }
 
+/**
+ * Passed through `admitAgent` before a registry adds an agent. Self-connecting agents are admitted
+ * as `running`; a supervisor taps this to admit the agents it started as `initializing` (they
+ * become `running` only after their readiness check) and to mark them managed.
+ */
+export interface AgentAdmission {
+  readonly info: Readonly<AgentInfo>;
+  readonly identity?: Identity;
+  state: AgentState;
+  managed: boolean;
+}
+
 export function createHooks() {
   return {
     // Lifecycle stages
@@ -124,6 +137,7 @@ export function createHooks() {
     stopped: new SyncHook<[]>([]),
 
     // Registry
+    admitAgent: new SyncWaterfallHook<[admission: AgentAdmission]>(['admission']),
     agentRegistered: new SyncHook<[agent: AgentRecord]>(['agent']),
     agentDeregistered: new SyncHook<[agent: AgentRecord, reason: string]>(['agent', 'reason']),
     agentStateChanged: new SyncHook<[change: AgentStateChange]>(['change']),

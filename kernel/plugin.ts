@@ -7,7 +7,7 @@
  * declared dependencies, and hands each plugin the typed services of the kinds it depends on only.
  */
 import type { Logger } from 'pino';
-import type { GatewayHooks } from './hooks';
+import type { GatewayHooks, PluginSummary } from './hooks';
 import type { MetricsFactory } from './metrics';
 import type { AuthService } from './contracts/auth';
 import type { MonitorService } from './contracts/monitor';
@@ -69,7 +69,25 @@ export interface GatewayInfo {
   /** Directory of the config file, for resolving relative paths in options. */
   readonly configDir: string;
   isDraining(): boolean;
+  /** Current kernel stage, e.g. `ready` or `draining` (readiness probes use it). */
+  stage(): KernelStage;
+  /** Every configured plugin, in setup order. */
+  plugins(): readonly PluginSummary[];
+  /** Epoch ms when the gateway started. */
+  readonly startedAt: number;
 }
+
+export type KernelStage =
+  | 'created'
+  | 'config-loaded'
+  | 'validated'
+  | 'initialized'
+  | 'starting'
+  | 'started'
+  | 'ready'
+  | 'draining'
+  | 'stopped'
+  | 'failed';
 
 export interface ServiceLookup {
   /** The service of a kind this plugin declared as a dependency. Throws for undeclared kinds. */

@@ -1,0 +1,9 @@
+/**
+ * Public API of the OpenClaw Gateway kernel: everything a plugin or an embedding program may use.
+ * Plugins import from here (or `openclaw-gateway` once published) and from nowhere else in the kernel.
+ */
+export * from './errors';
+export * from './hooks';
+export * from './plugin';
+export * from './metrics';
+export * from './contracts';
