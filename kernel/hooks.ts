@@ -23,6 +23,7 @@
  * | agentDeregistered | Sync(agent, reason) | an agent left: deregister, lease lapse, session end |
  * | agentStateChanged | Sync(change) | a lifecycle transition happened |
  * | healthChanged | Sync(change) | an agent's health changed |
+ * | probeAnswered | Sync(agentId, probeId) | an agent answered an active health probe (HealthCheck with probe_id) |
  * | messageAccepted | Sync(message) | a router accepted a message |
  * | messageDelivered | Sync(message, delivery) | a message was written to a subscriber |
  * | messageDropped | Sync(message, reason) | a message was dropped by a limit or a policy |
@@ -142,6 +143,7 @@ export function createHooks() {
     agentDeregistered: new SyncHook<[agent: AgentRecord, reason: string]>(['agent', 'reason']),
     agentStateChanged: new SyncHook<[change: AgentStateChange]>(['change']),
     healthChanged: new SyncHook<[change: HealthChange]>(['change']),
+    probeAnswered: new SyncHook<[agentId: string, probeId: string]>(['agentId', 'probeId']),
 
     // Messages
     messageAccepted: new SyncHook<[message: MessageEnvelope]>(['message']),

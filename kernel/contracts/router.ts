@@ -47,4 +47,17 @@ export interface RouterService {
   request(message: MessageEnvelope, caller: CallerContext, options: RequestOptions): Promise<MessageEnvelope>;
   openSession(sink: EventSink, options: SessionOptions): RouterSession;
   ack(acks: readonly AckItem[], caller: CallerContext): AckOutcome[];
+  /**
+   * Pushes a control event (e.g. a health probe notice) to the session of an agent's inbox.
+   * Returns false when the agent has no open session here.
+   */
+  notify(agentId: string, event: OutboundEvent): boolean;
 }
+
+/**
+ * Request/reply convention (shared by routers, transports and SDKs): the router gives a request a
+ * `correlationId` and a `replyTo` of the form `_INBOX.<id>`; the receiver replies by sending a
+ * message with `topic = replyTo` and the same `correlationId`. Topics starting with `_INBOX.` are
+ * reserved for replies.
+ */
+export const REPLY_TOPIC_PREFIX = '_INBOX.';

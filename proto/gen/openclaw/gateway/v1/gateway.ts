@@ -447,6 +447,11 @@ export interface Event {
 
 export interface HealthRequest {
   agentId: string;
+  /**
+   * Set by an agent answering an active health probe (a `probe` Notice on its Subscribe stream,
+   * whose message is the probe id). A hung agent never answers and is taken out of routing.
+   */
+  probeId: string;
 }
 
 export interface HealthStatus {
@@ -4059,13 +4064,16 @@ export const Event: MessageFns<Event> = {
 };
 
 function createBaseHealthRequest(): HealthRequest {
-  return { agentId: "" };
+  return { agentId: "", probeId: "" };
 }
 
 export const HealthRequest: MessageFns<HealthRequest> = {
   encode(message: HealthRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.agentId !== "") {
       writer.uint32(10).string(message.agentId);
+    }
+    if (message.probeId !== "") {
+      writer.uint32(18).string(message.probeId);
     }
     return writer;
   },
@@ -4091,6 +4099,14 @@ export const HealthRequest: MessageFns<HealthRequest> = {
             message.agentId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.probeId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4110,6 +4126,11 @@ export const HealthRequest: MessageFns<HealthRequest> = {
         : isSet(object.agent_id)
         ? globalThis.String(object.agent_id)
         : "",
+      probeId: isSet(object.probeId)
+        ? globalThis.String(object.probeId)
+        : isSet(object.probe_id)
+        ? globalThis.String(object.probe_id)
+        : "",
     };
   },
 
@@ -4117,6 +4138,9 @@ export const HealthRequest: MessageFns<HealthRequest> = {
     const obj: any = {};
     if (message.agentId !== "") {
       obj.agentId = message.agentId;
+    }
+    if (message.probeId !== "") {
+      obj.probeId = message.probeId;
     }
     return obj;
   },
@@ -4127,6 +4151,7 @@ export const HealthRequest: MessageFns<HealthRequest> = {
   fromPartial<I extends Exact<DeepPartial<HealthRequest>, I>>(object: I): HealthRequest {
     const message = createBaseHealthRequest();
     message.agentId = object.agentId ?? "";
+    message.probeId = object.probeId ?? "";
     return message;
   },
 };
