@@ -1,0 +1,9 @@
+/**
+ * Catalogue of the built-in plugins, referenced in config by these names. Each entry loads lazily
+ * so a gateway only pays for the plugins it uses. Third-party plugins need no entry: they are
+ * referenced by npm package name or path.
+ */
+import type { PluginModuleExport } from '../kernel';
+
+export const BUILTIN_PLUGINS: Readonly<Record<string, () => PluginModuleExport>> = {
+};
