@@ -7,3 +7,7 @@ export * from './hooks';
 export * from './plugin';
 export * from './metrics';
 export * from './contracts';
+export * from './gateway';
+export * from './config/types';
+export { validateTopLevel, validatePluginOptions, describeAjvError } from './config/validate';
+export type { ResolvedPlugin } from './config/resolve';
