@@ -80,7 +80,9 @@ export async function validateConfig(options: GatewayOptions = {}): Promise<Vali
 
   const resolved = await resolvePlugins(config.plugins, defaultResolveContext(file, configDir));
   issues.push(...resolved.issues);
-  issues.push(...validateKinds(resolved.plugins, file));
+  // Unresolved plugins have unknown kinds: "required kind missing" would only repeat their error.
+  const kindIssues = validateKinds(resolved.plugins, file);
+  issues.push(...(resolved.issues.length > 0 ? kindIssues.filter((i) => i.code !== 'GW_PLUGIN_KIND_MISSING') : kindIssues));
   issues.push(...validatePluginOptions(resolved.plugins, file));
   const { ordered, issues: orderIssues } = orderByDependencies(resolved.plugins, file);
   issues.push(...orderIssues);

@@ -12,8 +12,6 @@ export const PACKAGE_JSON_KEY = 'openclaw-gateway';
 const SEARCH_PLACES = [
   'package.json',
   'gateway.config.ts',
-  'gateway.config.mts',
-  'gateway.config.cts',
   'gateway.config.js',
   'gateway.config.mjs',
   'gateway.config.cjs',

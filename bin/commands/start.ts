@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { Gateway, type LogLevel } from '../../kernel';
+import { reportFailure, validateFromFlags, type ConfigFlags } from './config-source';
+
+const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('start the gateway (config from -c, the working directory, or the embedded defaults)')
+    .option('-c, --config <file>', 'config file')
+    .option('--defaults', 'ignore any config file and use the embedded defaults')
+    .option('--log-level <level>', 'override the configured log level')
+    .action(async (flags: ConfigFlags & { logLevel?: LogLevel }) => {
+      let gateway: Gateway;
+      try {
+        gateway = new Gateway(await validateFromFlags(flags), { logLevel: flags.logLevel });
+      } catch (error) {
+        process.exitCode = reportFailure(error);
+        return;
+      }
+      const stopped = new Promise<void>((resolve) => gateway.hooks.stopped.tap('cli', () => resolve()));
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals += 1;
+        if (signals > 1) {
+          // A second Ctrl-C means "now": skip the drain.
+          gateway.logger.warn({ signal }, 'second signal: exiting without waiting for the drain');
+          process.exit(130);
+        }
+        void gateway.stop(`signal ${signal}`);
+      };
+      for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
+      try {
+        await gateway.start();
+      } catch (error) {
+        for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
+        process.exitCode = reportFailure(error);
+        return;
+      }
+      const addresses = gateway.transports().flatMap((t) => t.addresses());
+      gateway.logger.info({ addresses, config: gateway.config.file }, `listening on ${addresses.join(', ') || '(no transports)'}`);
+      await stopped;
+      for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
+      process.exitCode = 0;
+      // A handle leaked by a plugin must not keep a stopped daemon alive; unref'd, so a clean exit is immediate.
+      setTimeout(() => process.exit(0), 2000).unref();
+    });
+}
