@@ -66,6 +66,11 @@ function valueAt(root: unknown, pointer: string): unknown {
   return node;
 }
 
+/** Errors about an object's keys (unknown or missing property) say nothing about the object's value. */
+function describesValue(error: ErrorObject): boolean {
+  return error.keyword !== 'additionalProperties' && error.keyword !== 'required';
+}
+
 function withGot(message: string, value: unknown): string {
   if (value === undefined || typeof value === 'function') return message;
   const text = JSON.stringify(value);
@@ -97,7 +102,7 @@ export function validateTopLevel(config: unknown, file: string): ConfigIssue[] {
       code: 'GW_CONFIG_INVALID',
       file,
       path: described.path,
-      message: withGot(described.message, valueAt(config, error.instancePath)),
+      message: describesValue(error) ? withGot(described.message, valueAt(config, error.instancePath)) : described.message,
     });
   }
   return issues;
@@ -128,7 +133,7 @@ export function validatePluginOptions(plugins: readonly ResolvedPlugin[], file: 
         file,
         plugin: plugin.name,
         path: `/plugins/${plugin.index}/options${described.path}`,
-        message: withGot(described.message, valueAt(plugin.rawOptions, error.instancePath)),
+        message: describesValue(error) ? withGot(described.message, valueAt(plugin.rawOptions, error.instancePath)) : described.message,
       });
     }
   }
