@@ -7,13 +7,19 @@ export interface RegisterContext {
   managed?: boolean;
 }
 
+export interface RegisterResult {
+  record: AgentRecord;
+  /** True when an earlier registration with the same agent id was replaced (proto `replaced`). */
+  replaced: boolean;
+}
+
 /**
  * The registry kind's service: the source of truth for which agents exist, where, and in which
  * state. Reads are synchronous (served from memory or a local cache of a distributed store) so
  * routing never awaits a lookup; writes may be asynchronous.
  */
 export interface RegistryService {
-  register(info: AgentInfo, context: RegisterContext): Promise<AgentRecord>;
+  register(info: AgentInfo, context: RegisterContext): Promise<RegisterResult>;
   deregister(agentId: string, reason: string): Promise<boolean>;
   /** Renews the lease; throws GW_NOT_FOUND for an unknown agent. */
   renew(agentId: string): Promise<AgentRecord>;
