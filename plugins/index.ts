@@ -6,4 +6,5 @@
 import type { PluginModuleExport } from '../kernel';
 
 export const BUILTIN_PLUGINS: Readonly<Record<string, () => PluginModuleExport>> = {
+  'monitor-prometheus': () => require('./monitor-prometheus').default,
 };
