@@ -49,4 +49,10 @@ export interface AuthService {
   loopbackOnly(): boolean;
   /** Subscribe to policy swaps; live streams use this to re-check their permissions. */
   onPolicyChange(listener: () => void): () => void;
+  /**
+   * Optional: validates and installs a policy document (JSON text) pushed by an operator through
+   * AdminService.PushPolicy. Throws GW_INVALID_ARGUMENT naming the JSON path to fix; the policy in
+   * force stays. `actor` is the pusher's identity id, recorded in the audit log.
+   */
+  pushPolicy?(json: string, actor: string): Promise<{ version: string }>;
 }
