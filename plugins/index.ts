@@ -7,4 +7,5 @@ import type { PluginModuleExport } from '../kernel';
 
 export const BUILTIN_PLUGINS: Readonly<Record<string, () => PluginModuleExport>> = {
   'monitor-prometheus': () => require('./monitor-prometheus').default,
+  'router-embedded': () => require('./router-embedded').default,
 };

@@ -1,0 +1,313 @@
+/**
+ * At-least-once delivery: per-receiver queues of stored messages, ack timers, exponential backoff,
+ * in-progress extensions, dead-lettering after `maxAttempts`, and offline-inbox limits.
+ *
+ * A receiver ("target") is an agent inbox (`a:<id>`, survives reconnects and restarts), a queue
+ * group (`g:<key>`, any member may take it) or one anonymous session (`s:<id>`, gone when it
+ * closes). Delivery tags are `<bootId>.<seq>.<attempt>`, unique per attempt and per process start,
+ * so a late ack for an earlier attempt can never ack a newer one.
+ */
+import { gatewayError, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
+import type { DurableStore, StoredMessage } from './durable-store';
+import type { RouterOptions } from './schema';
+import type { Session } from './session';
+
+interface DurableEntry {
+  readonly seq: number;
+  readonly target: Target;
+  readonly record: StoredMessage;
+  readonly bytes: number;
+  attempts: number;
+  extensions: number;
+  state: 'committing' | 'ready' | 'inflight' | 'backoff';
+  tag: string;
+  session?: Session;
+  timer?: NodeJS.Timeout;
+}
+
+interface Target {
+  readonly key: string;
+  /** Entries waiting for a receiver, oldest first (redeliveries go back to the front). */
+  readonly ready: DurableEntry[];
+  inflight: number;
+  count: number;
+  bytes: number;
+}
+
+export interface DurableHost {
+  /** A live session that can take the target's next message, or undefined. */
+  sessionFor(targetKey: string): Session | undefined;
+  deliver(session: Session, delivery: Delivery): void;
+  deadLetter(message: MessageEnvelope, reason: string, attempts: number): void;
+  limitReached(limit: string, policy: string, detail: string): void;
+  redelivered(): void;
+}
+
+/** Fixed per-message overhead counted against byte limits besides the payload. */
+const ENTRY_OVERHEAD_BYTES = 256;
+
+export class DurableDelivery {
+  private readonly entries = new Map<number, DurableEntry>();
+  private readonly targets = new Map<string, Target>();
+  private nextSeq = 1;
+  private totalBytes = 0;
+  private store?: DurableStore;
+
+  constructor(
+    private readonly options: RouterOptions,
+    private readonly bootId: string,
+    private readonly host: DurableHost,
+  ) {}
+
+  get pending(): number {
+    return this.entries.size;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  /** Rebuilds the queues from the store after a (possibly unclean) restart. */
+  attach(store: DurableStore): void {
+    this.store = store;
+    const orphaned: DurableEntry[] = [];
+    for (const { seq, record } of store.loadMessages()) {
+      this.nextSeq = Math.max(this.nextSeq, seq + 1);
+      const entry = this.track(seq, record);
+      entry.state = 'ready';
+      entry.target.ready.push(entry);
+      if (record.target.startsWith('s:')) orphaned.push(entry);
+    }
+    // An anonymous session cannot come back after a restart: its messages have no receiver left.
+    for (const entry of orphaned) this.deadLetter(entry, 'subscriber-gone');
+  }
+
+  /**
+   * Admits a message for a target, enforcing the global and offline-inbox limits, and queues its
+   * write. Throws GW_RESOURCE_EXHAUSTED when a `reject` limit is hit. Call `commit` after a batch.
+   */
+  admit(targetKey: string, subscription: string, message: MessageEnvelope, now: number): DurableEntry {
+    const store = this.store;
+    if (!store) throw gatewayError('GW_UNAVAILABLE', 'the durable store is not open');
+    if (this.entries.size >= this.options.durable.maxPending) {
+      this.host.limitReached('router.durable.maxPending', 'reject', `${this.entries.size} durable messages pending`);
+      throw gatewayError('GW_RESOURCE_EXHAUSTED', `too many durable messages pending (${this.options.durable.maxPending}); retry later`);
+    }
+    const bytes = message.payload.length + ENTRY_OVERHEAD_BYTES;
+    const inbox = this.options.offlineInbox;
+    const target = this.targets.get(targetKey);
+    if (target && (target.count >= inbox.maxMessages || target.bytes + bytes > inbox.maxBytes)) {
+      const which = target.count >= inbox.maxMessages ? 'maxMessages' : 'maxBytes';
+      const oldest = target.ready[0];
+      if (inbox.policy === 'drop-oldest' && oldest) {
+        this.host.limitReached(`router.offlineInbox.${which}`, 'drop-oldest', targetKey);
+        this.deadLetter(oldest, 'inbox-full');
+      } else {
+        this.host.limitReached(`router.offlineInbox.${which}`, 'reject', targetKey);
+        throw gatewayError('GW_RESOURCE_EXHAUSTED', `the receiver's inbox is full (${which} ${which === 'maxMessages' ? inbox.maxMessages : inbox.maxBytes}); retry later`);
+      }
+    }
+    const seq = this.nextSeq++;
+    const record: StoredMessage = { target: targetKey, subscription, message, enqueuedAt: now };
+    const entry = this.track(seq, record);
+    void store.putMessage(seq, record);
+    return entry;
+  }
+
+  /** Waits for the batch to be synced, then makes its entries deliverable. */
+  async commit(entries: readonly DurableEntry[]): Promise<void> {
+    await this.store!.synced();
+    for (const entry of entries) {
+      if (entry.state !== 'committing' || !this.entries.has(entry.seq)) continue;
+      entry.state = 'ready';
+      entry.target.ready.push(entry);
+      this.pump(entry.target);
+    }
+  }
+
+  /** A receiver may have become reachable (session opened, agent registered, member joined). */
+  reachable(targetKey: string): void {
+    const target = this.targets.get(targetKey);
+    if (target) this.pump(target);
+  }
+
+  /** Keys of targets with messages waiting, for groups whose membership changed. */
+  hasWaiting(targetKey: string): boolean {
+    return (this.targets.get(targetKey)?.ready.length ?? 0) > 0;
+  }
+
+  inFlightFor(targetKey: string): number {
+    return this.targets.get(targetKey)?.inflight ?? 0;
+  }
+
+  ack(item: AckItem): AckOutcome['result'] {
+    const entry = this.entryForTag(item.deliveryTag);
+    if (!entry) return 'unknown';
+    if (entry.tag !== item.deliveryTag || entry.state !== 'inflight') return 'stale';
+    if (item.kind === 'ack') {
+      this.finish(entry);
+      this.pump(entry.target);
+      return 'acked';
+    }
+    if (item.kind === 'in-progress') {
+      if (entry.extensions >= this.options.durable.maxExtensions) {
+        this.host.limitReached('router.durable.maxExtensions', 'ignore', entry.tag);
+        return 'stale';
+      }
+      entry.extensions++;
+      this.armAckTimer(entry);
+      return 'extended';
+    }
+    this.release(entry, item.reason ? `nack: ${item.reason}` : 'nack', false);
+    return 'requeued';
+  }
+
+  /** The session ended: its unacked deliveries go back at once (to another member if any). */
+  sessionClosed(session: Session): void {
+    for (const tag of [...session.unacked]) {
+      const entry = this.entryForTag(tag);
+      if (entry && entry.tag === tag && entry.state === 'inflight') this.release(entry, 'receiver-closed', true);
+    }
+    session.unacked.clear();
+    const own = this.targets.get(`s:${session.id}`);
+    if (own) for (const entry of [...own.ready]) this.deadLetter(entry, 'subscriber-gone');
+  }
+
+  /** Dead-letters messages older than the inbox age limit or their own TTL. */
+  sweep(now: number): void {
+    for (const target of this.targets.values()) {
+      while (target.ready.length > 0 && this.expired(target.ready[0]!, now)) {
+        this.host.limitReached('router.offlineInbox.maxAgeMs', 'dead-letter', target.key);
+        this.deadLetter(target.ready[0]!, 'expired');
+      }
+    }
+  }
+
+  stop(): void {
+    for (const entry of this.entries.values()) clearTimeout(entry.timer);
+  }
+
+  private expired(entry: DurableEntry, now: number): boolean {
+    const ttl = entry.record.message.ttlMs;
+    const age = now - entry.record.enqueuedAt;
+    return age > this.options.offlineInbox.maxAgeMs || (ttl > 0 && age > ttl);
+  }
+
+  private track(seq: number, record: StoredMessage): DurableEntry {
+    let target = this.targets.get(record.target);
+    if (!target) {
+      target = { key: record.target, ready: [], inflight: 0, count: 0, bytes: 0 };
+      this.targets.set(record.target, target);
+    }
+    const bytes = record.message.payload.length + ENTRY_OVERHEAD_BYTES;
+    const entry: DurableEntry = { seq, target, record, bytes, attempts: 0, extensions: 0, state: 'committing', tag: '' };
+    this.entries.set(seq, entry);
+    target.count++;
+    target.bytes += bytes;
+    this.totalBytes += bytes;
+    return entry;
+  }
+
+  private entryForTag(tag: string): DurableEntry | undefined {
+    const first = tag.indexOf('.');
+    const second = tag.indexOf('.', first + 1);
+    if (first < 0 || second < 0 || tag.slice(0, first) !== this.bootId) return undefined;
+    return this.entries.get(Number(tag.slice(first + 1, second)));
+  }
+
+  private pump(target: Target): void {
+    const maxInFlight = this.options.durable.maxInFlightPerReceiver;
+    const now = Date.now();
+    while (target.ready.length > 0 && target.inflight < maxInFlight) {
+      const session = this.host.sessionFor(target.key);
+      if (!session) return;
+      const entry = target.ready.shift()!;
+      if (this.expired(entry, now)) {
+        this.deadLetter(entry, 'expired');
+        continue;
+      }
+      entry.attempts++;
+      if (entry.attempts > 1) this.host.redelivered();
+      entry.extensions = 0;
+      entry.state = 'inflight';
+      entry.tag = `${this.bootId}.${entry.seq}.${entry.attempts}`;
+      entry.session = session;
+      target.inflight++;
+      session.unacked.add(entry.tag);
+      this.armAckTimer(entry);
+      this.host.deliver(session, {
+        message: entry.record.message,
+        deliveryTag: entry.tag,
+        attempt: entry.attempts,
+        subscription: entry.record.subscription,
+        ackDeadline: now + this.options.durable.ackTimeoutMs,
+      });
+    }
+  }
+
+  private armAckTimer(entry: DurableEntry): void {
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => this.release(entry, 'ack-timeout', false), this.options.durable.ackTimeoutMs);
+    entry.timer.unref?.();
+  }
+
+  /** Takes an in-flight delivery back: dead-letters it when attempts are used up, else requeues it. */
+  private release(entry: DurableEntry, reason: string, immediately: boolean): void {
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.session?.unacked.delete(entry.tag);
+    entry.session = undefined;
+    entry.target.inflight--;
+    // No longer in flight: `finish` must not count it down again.
+    entry.state = 'backoff';
+    const durable = this.options.durable;
+    if (entry.attempts >= durable.maxAttempts) {
+      this.host.limitReached('router.durable.maxAttempts', 'dead-letter', entry.tag);
+      this.deadLetter(entry, reason);
+      this.pump(entry.target);
+      return;
+    }
+    if (immediately) {
+      entry.state = 'ready';
+      entry.target.ready.unshift(entry);
+      this.pump(entry.target);
+      return;
+    }
+    entry.state = 'backoff';
+    const delay = Math.min(durable.backoffMaxMs, durable.backoffBaseMs * 2 ** (entry.attempts - 1));
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      entry.state = 'ready';
+      entry.target.ready.unshift(entry);
+      this.pump(entry.target);
+    }, delay);
+    entry.timer.unref?.();
+    this.pump(entry.target);
+  }
+
+  private deadLetter(entry: DurableEntry, reason: string): void {
+    this.finish(entry);
+    this.host.deadLetter(entry.record.message, reason, entry.attempts);
+  }
+
+  /** Forgets an entry everywhere (acked or dead-lettered). */
+  private finish(entry: DurableEntry): void {
+    if (!this.entries.delete(entry.seq)) return;
+    clearTimeout(entry.timer);
+    const target = entry.target;
+    if (entry.state === 'inflight') {
+      target.inflight--;
+      entry.session?.unacked.delete(entry.tag);
+    } else if (entry.state === 'ready') {
+      const index = target.ready.indexOf(entry);
+      if (index >= 0) target.ready.splice(index, 1);
+    }
+    target.count--;
+    target.bytes -= entry.bytes;
+    this.totalBytes -= entry.bytes;
+    if (target.count === 0) this.targets.delete(target.key);
+    void this.store?.removeMessage(entry.seq);
+  }
+}
+
+export type { DurableEntry };

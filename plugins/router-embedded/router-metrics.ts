@@ -1,0 +1,40 @@
+/**
+ * The router's metrics. Per-message counters are resolved to label children once, so counting a
+ * message is one increment, not a label lookup. Gauges are computed at scrape time.
+ */
+import type { MetricsFactory } from '../../kernel';
+
+export interface RouterGauges {
+  queueDepth(): number;
+  durablePending(): number;
+  storeBytes(): number;
+  sessions(): number;
+  pendingRequests(): number;
+}
+
+export function createRouterMetrics(metrics: MetricsFactory, gauges: RouterGauges) {
+  const messages = metrics.counter({ name: 'router_messages_total', help: 'Messages handled by the router, by result', labelNames: ['result'] as const });
+  const deadLetters = metrics.counter({ name: 'router_dead_letters_total', help: 'Messages moved to the dead-letter topic, by reason', labelNames: ['reason'] as const });
+  const limits = metrics.counter({ name: 'router_limit_hits_total', help: 'Times a router limit was hit, by limit', labelNames: ['limit'] as const });
+  const redeliveries = metrics.counter({ name: 'router_redeliveries_total', help: 'Durable messages delivered again after a timeout, nack or receiver loss' });
+  metrics.gauge({ name: 'router_queue_depth', help: 'Events queued in subscriber sessions', collect() { this.set(gauges.queueDepth()); } });
+  metrics.gauge({ name: 'router_durable_pending', help: 'Durable messages stored and not yet acked', collect() { this.set(gauges.durablePending()); } });
+  metrics.gauge({ name: 'router_store_bytes', help: 'Approximate bytes of pending durable messages', collect() { this.set(gauges.storeBytes()); } });
+  metrics.gauge({ name: 'router_sessions', help: 'Open subscriber sessions', collect() { this.set(gauges.sessions()); } });
+  metrics.gauge({ name: 'router_pending_requests', help: 'Requests waiting for a reply', collect() { this.set(gauges.pendingRequests()); } });
+  return {
+    accepted: messages.labels('accepted'),
+    delivered: messages.labels('delivered'),
+    dropped: messages.labels('dropped'),
+    duplicate: messages.labels('duplicate'),
+    unroutable: messages.labels('unroutable'),
+    deadLettered: messages.labels('dead_lettered'),
+    stored: messages.labels('stored'),
+    replies: messages.labels('reply'),
+    redeliveries,
+    deadLetter: (reason: string) => deadLetters.labels(reason).inc(),
+    limit: (limit: string) => limits.labels(limit).inc(),
+  };
+}
+
+export type RouterMetrics = ReturnType<typeof createRouterMetrics>;

@@ -1,0 +1,528 @@
+/**
+ * The embedded router: topic fan-out with queue groups, point-to-point to agents and services,
+ * request/reply, and at-least-once delivery through the durable store. Everything runs in the
+ * gateway process; no external broker.
+ */
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import semver from 'semver';
+import {
+  gatewayError,
+  invalidArgument,
+  REPLY_TOPIC_PREFIX,
+  type AckItem,
+  type AckOutcome,
+  type CallerContext,
+  type Delivery,
+  type EventSink,
+  type GatewayError,
+  type MessageEnvelope,
+  type OutboundEvent,
+  type PluginContext,
+  type RegistryService,
+  type RequestOptions,
+  type RouterService,
+  type SendOutcome,
+  type SessionOptions,
+  type SubscriptionSpec,
+} from '../../kernel';
+import { DedupeWindow } from './dedupe-window';
+import { DurableDelivery, type DurableEntry } from './durable-delivery';
+import { DurableStore } from './durable-store';
+import { LoadBalancer } from './load-balancer';
+import { PendingRequests } from './pending-requests';
+import { createRouterMetrics, type RouterMetrics } from './router-metrics';
+import type { OverflowPolicy, RouterOptions } from './schema';
+import { Session, type SessionHost } from './session';
+import { checkPattern, checkTopic } from './topics';
+import { groupKey, TopicTrie } from './topic-trie';
+
+const MAX_ID_LENGTH = 256;
+
+export class EmbeddedRouter implements RouterService, SessionHost {
+  private readonly options: RouterOptions;
+  private readonly bootId = randomBytes(4).toString('hex');
+  private idCounter = 0;
+  private readonly trie: TopicTrie<Session>;
+  private readonly sessions = new Map<string, Session>();
+  /** The newest session bound to each agent's inbox. */
+  private readonly inboxes = new Map<string, Session>();
+  private readonly balancer: LoadBalancer;
+  private readonly requests: PendingRequests;
+  private readonly dedupe: DedupeWindow;
+  private readonly durable: DurableDelivery;
+  private readonly metrics: RouterMetrics;
+  private store?: DurableStore;
+  private sweeper?: NodeJS.Timeout;
+  private accepting = true;
+  /** Reused by the balancer on every pick: no closure per message. */
+  private readonly probe = {
+    reachable: (agentId: string) => {
+      const session = this.inboxes.get(agentId);
+      return session !== undefined && !session.full;
+    },
+    inFlight: (agentId: string) => (this.inboxes.get(agentId)?.queued ?? 0) + this.durable.inFlightFor(`a:${agentId}`),
+  };
+  private readonly anyInstance = { reachable: () => true, inFlight: () => 0 };
+
+  constructor(
+    private readonly ctx: PluginContext<RouterOptions>,
+    private readonly registry: RegistryService,
+  ) {
+    this.options = ctx.options;
+    this.trie = new TopicTrie<Session>(this.options.matchCacheSize);
+    this.balancer = new LoadBalancer(registry, this.options.strategy, this.options.serviceCacheSize, () =>
+      this.limitReached('router.serviceCacheSize', 'evict-oldest', 'service candidate cache full'),
+    );
+    this.requests = new PendingRequests(this.options.maxPendingRequests);
+    this.dedupe = new DedupeWindow(this.options.dedupe.windowMs, this.options.dedupe.maxEntries, () => this.store, () =>
+      this.limitReached('router.dedupe.maxEntries', 'evict-oldest', 'dedupe window full'),
+    );
+    this.durable = new DurableDelivery(this.options, this.bootId, {
+      sessionFor: (key) => this.sessionForTarget(key),
+      deliver: (session, delivery) => this.deliver(session, delivery),
+      deadLetter: (message, reason, attempts) => this.deadLetter(message, reason, attempts),
+      limitReached: (limit, policy, detail) => this.limitReached(limit, policy, detail),
+      redelivered: () => this.metrics.redeliveries.inc(),
+    });
+    this.metrics = createRouterMetrics(ctx.metrics, {
+      queueDepth: () => {
+        let depth = 0;
+        for (const session of this.sessions.values()) depth += session.queued;
+        return depth;
+      },
+      durablePending: () => this.durable.pending,
+      storeBytes: () => this.durable.bytes,
+      sessions: () => this.sessions.size,
+      pendingRequests: () => this.requests.size,
+    });
+    this.tapRegistry();
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  start(): void {
+    const directory = path.join(this.ctx.gateway.dataDir, this.ctx.name);
+    this.store = new DurableStore(directory, this.options.storeMapSizeBytes);
+    this.dedupe.load(this.store.loadDedupe(), Date.now());
+    this.durable.attach(this.store);
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      this.dedupe.sweep(now);
+      this.durable.sweep(now);
+    }, this.options.sweepIntervalMs);
+    this.sweeper.unref();
+    this.ctx.logger.info({ directory, pending: this.durable.pending, dedupe: this.dedupe.size }, 'durable store open');
+  }
+
+  drain(): void {
+    this.accepting = false;
+  }
+
+  async stop(): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.sweeper);
+    this.requests.failAll(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'));
+    for (const session of [...this.sessions.values()]) session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
+    this.durable.stop();
+    const store = this.store;
+    this.store = undefined;
+    if (store) {
+      await store.synced();
+      await store.close();
+    }
+  }
+
+  // ---- RouterService -----------------------------------------------------------------------
+
+  async send(message: MessageEnvelope, caller: CallerContext): Promise<SendOutcome> {
+    this.checkAccepting();
+    const error = this.validate(message, 'message');
+    if (error) throw error;
+    const entries: DurableEntry[] = [];
+    const outcome = this.route(message, caller, entries, undefined);
+    if (entries.length > 0) await this.durable.commit(entries);
+    return outcome;
+  }
+
+  async sendBatch(messages: readonly MessageEnvelope[], caller: CallerContext): Promise<SendOutcome[]> {
+    this.checkAccepting();
+    // All or nothing on validation, so a client never has to guess which half was routed.
+    for (let i = 0; i < messages.length; i++) {
+      const error = this.validate(messages[i]!, `messages[${i}]`);
+      if (error) throw error;
+    }
+    const entries: DurableEntry[] = [];
+    const outcomes: SendOutcome[] = new Array(messages.length);
+    for (let i = 0; i < messages.length; i++) outcomes[i] = this.route(messages[i]!, caller, entries, undefined);
+    // One sync for the whole batch.
+    if (entries.length > 0) await this.durable.commit(entries);
+    return outcomes;
+  }
+
+  async request(message: MessageEnvelope, caller: CallerContext, options: RequestOptions): Promise<MessageEnvelope> {
+    this.checkAccepting();
+    const error = this.validate(message, 'message');
+    if (error) throw error;
+    if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) throw invalidArgument('message.topic', 'a request cannot be sent to a reply topic');
+    if (this.requests.full) {
+      this.limitReached('router.maxPendingRequests', 'reject', `${this.requests.size} requests pending`);
+      throw gatewayError('GW_RESOURCE_EXHAUSTED', `too many requests waiting for replies (${this.requests.maxPending}); retry later`);
+    }
+    if (!(options.deadline > Date.now())) throw gatewayError('GW_DEADLINE_EXCEEDED', 'the request deadline has already passed');
+    if (options.signal?.aborted) throw gatewayError('GW_CANCELLED', 'the request was cancelled by the client');
+    const correlationId = this.nextId();
+    message.correlationId = correlationId;
+    message.replyTo = REPLY_TOPIC_PREFIX + correlationId;
+    const receivers: Session[] = [];
+    const entries: DurableEntry[] = [];
+    const outcome = this.route(message, caller, entries, receivers);
+    if (outcome.receivers === 0 && entries.length === 0) {
+      throw gatewayError('GW_UNAVAILABLE', `no receiver is available for ${describeTarget(message)}`, { field: targetField(message) });
+    }
+    const durableTargets = message.durable && message.agentId ? [message.agentId] : [];
+    const reply = new Promise<MessageEnvelope>((resolve, reject) => {
+      this.requests.add(
+        {
+          correlationId,
+          replyTo: message.replyTo,
+          resolve,
+          reject,
+          cancelReceivers: (reason) => {
+            const cancel: OutboundEvent = { kind: 'cancel', correlationId, reason };
+            for (const session of receivers) session.push(cancel);
+            for (const agentId of durableTargets) this.inboxes.get(agentId)?.push(cancel);
+          },
+        },
+        options.deadline,
+        options.signal,
+      );
+    });
+    if (entries.length > 0) await this.durable.commit(entries);
+    return reply;
+  }
+
+  openSession(sink: EventSink, options: SessionOptions): Session {
+    this.checkAccepting();
+    if (this.sessions.size >= this.options.maxSessions) {
+      this.limitReached('router.maxSessions', 'reject', `${this.sessions.size} sessions open`);
+      throw gatewayError('GW_RESOURCE_EXHAUSTED', `too many open sessions (${this.options.maxSessions})`);
+    }
+    if (options.agentId !== undefined && options.agentId.length > MAX_ID_LENGTH) {
+      throw invalidArgument('agentId', `is longer than ${MAX_ID_LENGTH} characters`);
+    }
+    const session = new Session(`${this.bootId}-s${++this.idCounter}`, sink, options, this.options.subscriberQueue, this);
+    this.sessions.set(session.id, session);
+    if (session.agentId) {
+      this.inboxes.set(session.agentId, session);
+      // Offline messages flow as soon as the inbox is back.
+      this.durable.reachable(`a:${session.agentId}`);
+    }
+    return session;
+  }
+
+  ack(acks: readonly AckItem[], _caller: CallerContext): AckOutcome[] {
+    const outcomes: AckOutcome[] = new Array(acks.length);
+    for (let i = 0; i < acks.length; i++) {
+      const item = acks[i]!;
+      if (typeof item.deliveryTag !== 'string' || item.deliveryTag.length === 0) {
+        throw invalidArgument(`acks[${i}].deliveryTag`, 'must be the non-empty tag of a durable delivery');
+      }
+      outcomes[i] = { deliveryTag: item.deliveryTag, result: this.durable.ack(item) };
+    }
+    return outcomes;
+  }
+
+  notify(agentId: string, event: OutboundEvent): boolean {
+    const session = this.inboxes.get(agentId);
+    return session !== undefined && session.push(event);
+  }
+
+  // ---- SessionHost -------------------------------------------------------------------------
+
+  subscribe(session: Session, spec: SubscriptionSpec): void {
+    const error = checkPattern(spec.pattern, 'pattern', this.options.topics);
+    if (error) throw error;
+    if (spec.queueGroup !== undefined && spec.queueGroup !== '' && !/^[A-Za-z0-9_.:-]{1,128}$/.test(spec.queueGroup)) {
+      throw invalidArgument('queueGroup', 'must be 1-128 characters of letters, digits, "_", "-", ".", ":"');
+    }
+    if (session.isClosed) throw gatewayError('GW_FAILED_PRECONDITION', 'the session is closed');
+    const group = spec.queueGroup || undefined;
+    const key = `${spec.pattern}\u0000${group ?? ''}`;
+    if (session.subscriptions.has(key)) return;
+    if (session.subscriptions.size >= this.options.maxSubscriptionsPerSession) {
+      this.limitReached('router.maxSubscriptionsPerSession', 'reject', session.id);
+      throw gatewayError('GW_RESOURCE_EXHAUSTED', `a session may hold at most ${this.options.maxSubscriptionsPerSession} subscriptions`, { field: 'pattern' });
+    }
+    session.subscriptions.set(key, { pattern: spec.pattern, queueGroup: group });
+    this.trie.add(session, spec.pattern, group);
+    // A new group member can take durable messages that waited for the group.
+    if (group) this.durable.reachable(`g:${groupKey(spec.pattern, group)}`);
+  }
+
+  unsubscribe(session: Session, pattern: string, queueGroup?: string): void {
+    const group = queueGroup || undefined;
+    if (session.subscriptions.delete(`${pattern}\u0000${group ?? ''}`)) this.trie.remove(session, pattern, group);
+  }
+
+  closed(session: Session): void {
+    this.sessions.delete(session.id);
+    if (session.agentId && this.inboxes.get(session.agentId) === session) this.inboxes.delete(session.agentId);
+    for (const { pattern, queueGroup } of session.subscriptions.values()) this.trie.remove(session, pattern, queueGroup);
+    session.subscriptions.clear();
+    this.durable.sessionClosed(session);
+  }
+
+  dropped(_session: Session, event: OutboundEvent, policy: OverflowPolicy): void {
+    this.metrics.dropped.inc();
+    if (event.kind === 'delivery' && this.ctx.hooks.messageDropped.isUsed()) {
+      this.ctx.hooks.messageDropped.call(event.delivery.message, `subscriber-queue-full:${policy}`);
+    }
+  }
+
+  overflowed(session: Session, policy: OverflowPolicy): void {
+    this.limitReached('router.subscriberQueue', policy, `session ${session.id}${session.agentId ? ` (agent ${session.agentId})` : ''}`);
+  }
+
+  // ---- routing -----------------------------------------------------------------------------
+
+  private route(message: MessageEnvelope, caller: CallerContext, entries: DurableEntry[], receivers: Session[] | undefined): SendOutcome {
+    const now = Date.now();
+    const clientId = message.id;
+    if (clientId) {
+      if (this.dedupe.isDuplicate(clientId, now)) {
+        this.metrics.duplicate.inc();
+        return { messageId: clientId, duplicate: true, receivers: 0, stored: false };
+      }
+    } else {
+      message.id = this.nextId();
+    }
+    message.createdAt = now;
+    if (caller.agentId) {
+      if (!message.senderId) message.senderId = caller.agentId;
+      message.hops = (message.hops | 0) + 1;
+      const maxHops = message.maxHops > 0 ? message.maxHops : this.options.maxHops;
+      if (message.hops > maxHops) {
+        this.deadLetter(message, 'max-hops', message.hops);
+        return { messageId: message.id, duplicate: false, receivers: 0, stored: false };
+      }
+    }
+    // Admission (limits, inbox) happens before the id is remembered, so a refused message can be retried.
+    const firstEntry = entries.length;
+    let delivered: number;
+    if (message.topic) {
+      if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) return this.routeReply(message);
+      delivered = message.durable ? this.routeTopicDurable(message, entries, now) : this.fanOut(message, receivers);
+    } else if (message.agentId) {
+      delivered = this.routeToAgent(message, message.agentId, 'inbox', entries, receivers, now);
+    } else {
+      delivered = this.routeToService(message, entries, receivers, now);
+    }
+    if (clientId) this.dedupe.remember(clientId, now);
+    const stored = entries.length > firstEntry;
+    this.metrics.accepted.inc();
+    if (stored) this.metrics.stored.inc();
+    if (delivered === 0 && !stored) this.metrics.unroutable.inc();
+    if (this.ctx.hooks.messageAccepted.isUsed()) this.ctx.hooks.messageAccepted.call(message);
+    return { messageId: message.id, duplicate: false, receivers: stored ? entries.length - firstEntry : delivered, stored };
+  }
+
+  private routeReply(message: MessageEnvelope): SendOutcome {
+    const matched = this.requests.reply(message.topic, message.correlationId, message);
+    if (matched) this.metrics.replies.inc();
+    else {
+      // Late (after the deadline) or unknown: nobody waits for it any more.
+      this.metrics.dropped.inc();
+      if (this.ctx.hooks.messageDropped.isUsed()) this.ctx.hooks.messageDropped.call(message, 'no-pending-request');
+    }
+    return { messageId: message.id, duplicate: false, receivers: matched ? 1 : 0, stored: false };
+  }
+
+  /** At-most-once fan-out: one Delivery per matched pattern, shared by all its subscribers. */
+  private fanOut(message: MessageEnvelope, receivers: Session[] | undefined): number {
+    const match = this.trie.match(message.topic);
+    let count = 0;
+    for (const { pattern, sessions } of match.byPattern) {
+      const event: OutboundEvent = { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription: pattern, ackDeadline: 0 } };
+      for (let i = 0; i < sessions.length; i++) {
+        const session = sessions[i]!;
+        if (this.push(session, event)) {
+          count++;
+          receivers?.push(session);
+        }
+      }
+    }
+    for (const group of match.groups) {
+      const member = pickMember(group.members, group);
+      if (!member) continue;
+      if (this.push(member, { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription: group.pattern, ackDeadline: 0 } })) {
+        count++;
+        receivers?.push(member);
+      }
+    }
+    return count;
+  }
+
+  private routeTopicDurable(message: MessageEnvelope, entries: DurableEntry[], now: number): number {
+    const match = this.trie.match(message.topic);
+    const targets = new Map<string, string>();
+    for (const { pattern, sessions } of match.byPattern) {
+      for (const session of sessions) {
+        const key = session.agentId ? `a:${session.agentId}` : `s:${session.id}`;
+        if (!targets.has(key)) targets.set(key, pattern);
+      }
+    }
+    for (const group of match.groups) targets.set(`g:${group.key}`, group.pattern);
+    for (const [key, subscription] of targets) entries.push(this.durable.admit(key, subscription, message, now));
+    return 0;
+  }
+
+  private routeToAgent(message: MessageEnvelope, agentId: string, subscription: string, entries: DurableEntry[], receivers: Session[] | undefined, now: number): number {
+    if (message.durable) {
+      if (!this.inboxes.has(agentId) && !this.registry.get(agentId)) {
+        throw gatewayError('GW_NOT_FOUND', `agentId: no agent "${agentId}" is registered`, { field: 'agentId' });
+      }
+      entries.push(this.durable.admit(`a:${agentId}`, subscription, message, now));
+      return 0;
+    }
+    const session = this.inboxes.get(agentId);
+    if (!session) {
+      if (!this.registry.get(agentId)) throw gatewayError('GW_NOT_FOUND', `agentId: no agent "${agentId}" is registered`, { field: 'agentId' });
+      this.metrics.dropped.inc();
+      if (this.ctx.hooks.messageDropped.isUsed()) this.ctx.hooks.messageDropped.call(message, 'receiver-offline');
+      return 0;
+    }
+    if (session.full) {
+      // One receiver: push back on its publisher instead of dropping silently.
+      this.limitReached('router.subscriberQueue', 'reject', `agent ${agentId}`);
+      throw gatewayError('GW_RESOURCE_EXHAUSTED', `agent "${agentId}" is not keeping up (its queue is full); retry later`, { field: 'agentId' });
+    }
+    const delivered = this.push(session, { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription, ackDeadline: 0 } });
+    if (delivered) receivers?.push(session);
+    return delivered ? 1 : 0;
+  }
+
+  private routeToService(message: MessageEnvelope, entries: DurableEntry[], receivers: Session[] | undefined, now: number): number {
+    const { service, versionRange } = message;
+    let instance = this.balancer.pick(service, versionRange, message.key, this.probe);
+    if (!instance && message.durable) instance = this.balancer.pick(service, versionRange, message.key, this.anyInstance);
+    if (!instance) {
+      const known = this.balancer.candidates(service, versionRange).length > 0;
+      if (known && !message.durable) {
+        this.limitReached('router.subscriberQueue', 'reject', `service ${service}`);
+        throw gatewayError('GW_RESOURCE_EXHAUSTED', `every instance of "${service}" is offline or not keeping up; retry later`, { field: 'service' });
+      }
+      throw gatewayError('GW_NOT_FOUND', `service: no routable instance of "${service}"${versionRange ? ` matching "${versionRange}"` : ''}`, { field: 'service' });
+    }
+    return this.routeToAgent(message, instance.agentId, `service:${service}`, entries, receivers, now);
+  }
+
+  private push(session: Session, event: OutboundEvent): boolean {
+    if (!session.push(event)) return false;
+    this.metrics.delivered.inc();
+    if (event.kind === 'delivery' && this.ctx.hooks.messageDelivered.isUsed()) this.ctx.hooks.messageDelivered.call(event.delivery.message, event.delivery);
+    return true;
+  }
+
+  private deliver(session: Session, delivery: Delivery): void {
+    this.push(session, { kind: 'delivery', delivery });
+  }
+
+  private sessionForTarget(key: string): Session | undefined {
+    if (key.startsWith('a:')) return this.inboxes.get(key.slice(2));
+    if (key.startsWith('s:')) return this.sessions.get(key.slice(2));
+    const group = this.trie.group(key.slice(2));
+    return group ? pickMember(group.members, group) : undefined;
+  }
+
+  private deadLetter(message: MessageEnvelope, reason: string, attempts: number): void {
+    this.metrics.deadLettered.inc();
+    this.metrics.deadLetter(reason.split(':')[0]!);
+    const at = Date.now();
+    if (this.ctx.hooks.messageDeadLettered.isUsed()) this.ctx.hooks.messageDeadLettered.call({ message, reason, attempts, at });
+    const dlq = this.options.deadLetterTopic;
+    // A dead letter of a dead letter would loop; the hook has it.
+    if (message.topic === dlq || message.topic.startsWith(`${dlq}.`)) return;
+    const headers: Record<string, string> = {
+      ...message.headers,
+      'x-dead-letter-reason': reason,
+      'x-dead-letter-attempts': String(attempts),
+      'x-original-id': message.id,
+    };
+    if (message.topic) headers['x-original-topic'] = message.topic;
+    if (message.agentId) headers['x-original-agent'] = message.agentId;
+    if (message.service) headers['x-original-service'] = message.service;
+    this.fanOut({ ...message, topic: dlq, agentId: '', service: '', durable: false, headers, createdAt: at }, undefined);
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  private validate(message: MessageEnvelope, field: string): GatewayError | undefined {
+    if (!message || typeof message !== 'object') return invalidArgument(field, 'must be a message');
+    const targets = (message.topic ? 1 : 0) + (message.agentId ? 1 : 0) + (message.service ? 1 : 0);
+    if (targets !== 1) return invalidArgument(`${field}.topic`, 'exactly one of topic, agentId or service must be set');
+    if (message.topic) {
+      const error = checkTopic(message.topic, `${field}.topic`, this.options.topics);
+      if (error) return error;
+    }
+    if (message.agentId && message.agentId.length > MAX_ID_LENGTH) return invalidArgument(`${field}.agentId`, `is longer than ${MAX_ID_LENGTH} characters`);
+    if (message.service && message.service.length > MAX_ID_LENGTH) return invalidArgument(`${field}.service`, `is longer than ${MAX_ID_LENGTH} characters`);
+    if (message.versionRange) {
+      if (!message.service) return invalidArgument(`${field}.versionRange`, 'only applies to service targets');
+      if (semver.validRange(message.versionRange) === null) return invalidArgument(`${field}.versionRange`, `"${message.versionRange}" is not a semver range`);
+    }
+    if (message.id && message.id.length > MAX_ID_LENGTH) return invalidArgument(`${field}.id`, `is longer than ${MAX_ID_LENGTH} characters`);
+    if (!(message.payload instanceof Uint8Array)) return invalidArgument(`${field}.payload`, 'must be bytes');
+    if (message.payload.length > this.options.maxPayloadBytes) {
+      return invalidArgument(`${field}.payload`, `is ${message.payload.length} bytes; the limit is ${this.options.maxPayloadBytes}`);
+    }
+    if (message.ttlMs < 0 || message.maxHops < 0 || message.hops < 0) return invalidArgument(`${field}.ttlMs`, 'ttlMs, hops and maxHops must not be negative');
+    return undefined;
+  }
+
+  private checkAccepting(): void {
+    if (!this.accepting) throw gatewayError('GW_DRAINING', 'the router is draining and accepts no new messages');
+  }
+
+  private nextId(): string {
+    return `${this.bootId}-${(++this.idCounter).toString(36)}`;
+  }
+
+  private limitReached(limit: string, policy: string, detail: string): void {
+    this.metrics.limit(limit);
+    if (this.ctx.hooks.limitReached.isUsed()) this.ctx.hooks.limitReached.call({ limit, policy, plugin: this.ctx.name, detail });
+  }
+
+  private tapRegistry(): void {
+    const hooks = this.ctx.hooks;
+    const name = this.ctx.name;
+    hooks.agentRegistered.tap(name, (agent) => {
+      this.balancer.invalidate(agent.service);
+      this.durable.reachable(`a:${agent.agentId}`);
+    });
+    hooks.agentDeregistered.tap(name, (agent) => this.balancer.invalidate(agent.service));
+    hooks.agentStateChanged.tap(name, (change) => this.balancer.invalidate(change.service));
+    hooks.healthChanged.tap(name, (change) => this.balancer.invalidate(change.service));
+  }
+}
+
+/** Round-robin over members, preferring one with room in its queue. */
+function pickMember(members: readonly Session[], cursor: { next: number }): Session | undefined {
+  const count = members.length;
+  if (count === 0) return undefined;
+  for (let i = 0; i < count; i++) {
+    const member = members[cursor.next++ % count]!;
+    if (!member.full) return member;
+  }
+  return members[cursor.next++ % count];
+}
+
+function describeTarget(message: MessageEnvelope): string {
+  if (message.topic) return `topic "${message.topic}"`;
+  if (message.agentId) return `agent "${message.agentId}"`;
+  return `service "${message.service}"`;
+}
+
+function targetField(message: MessageEnvelope): string {
+  return message.topic ? 'topic' : message.agentId ? 'agentId' : 'service';
+}

@@ -1,0 +1,133 @@
+/**
+ * One subscriber session (one Subscribe stream): its subscriptions, its bounded event queue, and
+ * the durable deliveries it holds unacked (redelivered at once when it closes).
+ */
+import { gatewayError, type CallerContext, type EventSink, type GatewayError, type OutboundEvent, type RouterSession, type SubscriptionSpec } from '../../kernel';
+import type { OverflowPolicy } from './schema';
+import { SubscriberQueue } from './subscriber-queue';
+
+/** What a session needs from its router; keeps the session free of routing logic. */
+export interface SessionHost {
+  subscribe(session: Session, spec: SubscriptionSpec): void;
+  unsubscribe(session: Session, pattern: string, queueGroup?: string): void;
+  /** Called once, after the session stopped taking events. */
+  closed(session: Session, reason: string): void;
+  /** An event was discarded by the overflow policy. */
+  dropped(session: Session, event: OutboundEvent, policy: OverflowPolicy): void;
+  /** The queue hit its limit (once per episode: until it drains below half). */
+  overflowed(session: Session, policy: OverflowPolicy): void;
+}
+
+export interface QueueSettings {
+  maxEvents: number;
+  policy: OverflowPolicy;
+  maxBatch: number;
+}
+
+export class Session implements RouterSession {
+  readonly agentId?: string;
+  readonly caller: CallerContext;
+  /** `pattern\u0000group` → spec, for unsubscribe-on-close and the per-session limit. */
+  readonly subscriptions = new Map<string, SubscriptionSpec>();
+  /** Durable deliveries written to this session and not yet acked, by delivery tag. */
+  readonly unacked = new Set<string>();
+  private readonly queue: SubscriberQueue;
+  private flushScheduled = false;
+  private blocked = false;
+  private overflowing = false;
+  private closedReason?: string;
+  private readonly flushBound = () => this.flush();
+
+  constructor(
+    readonly id: string,
+    private readonly sink: EventSink,
+    options: { agentId?: string; caller: CallerContext },
+    private readonly settings: QueueSettings,
+    private readonly host: SessionHost,
+  ) {
+    this.agentId = options.agentId || undefined;
+    this.caller = options.caller;
+    this.queue = new SubscriberQueue(settings.maxEvents);
+    // The sink calls this every time its buffer drains (transport contract).
+    sink.onWritable(() => {
+      this.blocked = false;
+      this.flush();
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** True when the next event would trigger the overflow policy. */
+  get full(): boolean {
+    return this.queue.full;
+  }
+
+  subscribe(spec: SubscriptionSpec): void {
+    this.host.subscribe(this, spec);
+  }
+
+  unsubscribe(pattern: string, queueGroup?: string): void {
+    this.host.unsubscribe(this, pattern, queueGroup);
+  }
+
+  close(reason: string): void {
+    this.shutdown(reason);
+  }
+
+  /** Closes with an error the client sees (slow consumer, gateway stopping). */
+  fail(error: GatewayError, reason: string): void {
+    if (this.isClosed) return;
+    this.shutdown(reason);
+    this.sink.close(error);
+  }
+
+  /** Queues an event; returns false when it was not queued (closed, or dropped by the policy). */
+  push(event: OutboundEvent): boolean {
+    if (this.closedReason !== undefined) return false;
+    if (this.queue.full) {
+      const policy = this.settings.policy;
+      if (!this.overflowing) {
+        this.overflowing = true;
+        this.host.overflowed(this, policy);
+      }
+      if (policy === 'disconnect') {
+        this.host.dropped(this, event, policy);
+        this.fail(gatewayError('GW_RESOURCE_EXHAUSTED', `subscriber queue full (${this.settings.maxEvents} events): slow consumer disconnected`), 'slow-consumer');
+        return false;
+      }
+      if (policy === 'drop-newest') {
+        this.host.dropped(this, event, policy);
+        return false;
+      }
+      this.host.dropped(this, this.queue.shift()!, policy);
+    }
+    this.queue.push(event);
+    if (!this.flushScheduled && !this.blocked) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushBound);
+    }
+    return true;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    while (!this.blocked && this.queue.length > 0 && this.closedReason === undefined) {
+      const batch = this.queue.takeBatch(this.settings.maxBatch);
+      if (!this.sink.write(batch)) this.blocked = true;
+    }
+    if (this.overflowing && this.queue.length <= this.settings.maxEvents / 2) this.overflowing = false;
+  }
+
+  private shutdown(reason: string): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    this.queue.clear();
+    this.host.closed(this, reason);
+  }
+}

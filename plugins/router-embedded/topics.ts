@@ -1,0 +1,56 @@
+/**
+ * Topic and pattern validation. Topics are dot-separated tokens; patterns may use `*` (exactly one
+ * token) and `>` (one or more trailing tokens). Checked once at the boundary so the trie and the
+ * hot path can assume well-formed input.
+ */
+import { invalidArgument, REPLY_TOPIC_PREFIX, type GatewayError } from '../../kernel';
+
+export interface TopicLimits {
+  maxLength: number;
+  maxDepth: number;
+}
+
+/** Characters that would make a token ambiguous in logs, configs or NATS bridges. */
+const FORBIDDEN = /[\s\u0000]/;
+
+/** Returns an error naming `field`, or undefined when `topic` is a valid concrete topic. */
+export function checkTopic(topic: string, field: string, limits: TopicLimits): GatewayError | undefined {
+  return check(topic, field, limits, false);
+}
+
+/** Returns an error naming `field`, or undefined when `pattern` is a valid subscription pattern. */
+export function checkPattern(pattern: string, field: string, limits: TopicLimits): GatewayError | undefined {
+  const error = check(pattern, field, limits, true);
+  if (error) return error;
+  // Replies are routed by correlation, never by subscription: nobody may listen in on them.
+  if (pattern.startsWith(REPLY_TOPIC_PREFIX)) {
+    return invalidArgument(field, `"${REPLY_TOPIC_PREFIX}" topics are reserved for replies and cannot be subscribed to`);
+  }
+  return undefined;
+}
+
+function check(value: string, field: string, limits: TopicLimits, wildcards: boolean): GatewayError | undefined {
+  if (typeof value !== 'string' || value.length === 0) return invalidArgument(field, 'must be a non-empty topic like "orders.created"');
+  if (value.length > limits.maxLength) {
+    return invalidArgument(field, `is ${value.length} characters long; the limit is ${limits.maxLength}`);
+  }
+  if (FORBIDDEN.test(value)) return invalidArgument(field, `"${value}" contains whitespace or NUL`);
+  let depth = 1;
+  let tokenStart = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i < value.length && value.charCodeAt(i) !== 46 /* . */) continue;
+    const token = value.slice(tokenStart, i);
+    if (token.length === 0) return invalidArgument(field, `"${value}" has an empty token (leading, trailing or double dot)`);
+    const hasStar = token.includes('*');
+    const hasGt = token.includes('>');
+    if (hasStar || hasGt) {
+      if (!wildcards) return invalidArgument(field, `"${value}": wildcards "*" and ">" are only allowed in subscriptions`);
+      if (token.length !== 1) return invalidArgument(field, `"${value}": a wildcard must be a whole token, got "${token}"`);
+      if (hasGt && i !== value.length) return invalidArgument(field, `"${value}": ">" must be the last token`);
+    }
+    tokenStart = i + 1;
+    if (i < value.length) depth++;
+  }
+  if (depth > limits.maxDepth) return invalidArgument(field, `"${value}" has ${depth} tokens; the limit is ${limits.maxDepth}`);
+  return undefined;
+}
