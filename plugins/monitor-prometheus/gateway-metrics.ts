@@ -179,9 +179,10 @@ export function tapGatewayMetrics(context: GatewayMetricsContext): TrafficTotals
     },
   });
 
-  const acceptedBy = byTargetKind((kind) => accepted.labels(kind));
-  const deliveredDurable = byTargetKind((kind) => delivered.labels(kind, 'at_least_once'));
-  const deliveredOnce = byTargetKind((kind) => delivered.labels(kind, 'at_most_once'));
+  // inc(0) makes each series exist from the first scrape, so rate() sees the very first message.
+  const acceptedBy = byTargetKind((kind) => zero(accepted.labels(kind)));
+  const deliveredDurable = byTargetKind((kind) => zero(delivered.labels(kind, 'at_least_once')));
+  const deliveredOnce = byTargetKind((kind) => zero(delivered.labels(kind, 'at_most_once')));
   const droppedBy = new BoundedChildren<CounterChild>(labelLimit, (v) => dropped.labels(v), reportOverflow('dropped'));
   const deadBy = new BoundedChildren<CounterChild>(labelLimit, (v) => deadLettered.labels(v), reportOverflow('dead_lettered'));
   const rpcBy = new PairedChildren<Histogram.Internal<'method' | 'code'>>(
@@ -237,6 +238,11 @@ export function tapGatewayMetrics(context: GatewayMetricsContext): TrafficTotals
   hooks.limitReached.tap(name, (event) => limitBy.get(event.limit, event.policy).inc());
   hooks.anomaly.tap(name, (event) => anomalyBy.get(event.rule, event.action).inc());
   return totals;
+}
+
+function zero<Child extends { inc(value?: number): void }>(child: Child): Child {
+  child.inc(0);
+  return child;
 }
 
 /** The lifecycle restarts an agent by sending it from an active state back to initializing. */

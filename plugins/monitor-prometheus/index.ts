@@ -25,6 +25,7 @@
 import { definePlugin, type MonitorService } from '../../kernel';
 import { AnomalyDetector } from './anomaly-detector';
 import { EventJournal } from './event-journal';
+import { conformGaugeNames } from './exposition-conformance';
 import { tapGatewayMetrics } from './gateway-metrics';
 import { HopSpans } from './hop-spans';
 import { MonitorHttpServer } from './http-server';
@@ -47,6 +48,8 @@ export default definePlugin<MonitorOptions, MonitorService>({
   setup(ctx) {
     const { options, hooks, name } = ctx;
     const registry = ctx.services.find('registry');
+    const renamed = conformGaugeNames(ctx.metrics.registry);
+    if (renamed.length > 0) ctx.logger.debug({ renamed }, 'process gauges renamed to pass promtool');
 
     const totals = tapGatewayMetrics({ name, hooks, metrics: ctx.metrics, gateway: ctx.gateway, registry, options: options.metrics });
     if (options.accessLog) tapRpcAccessLog(name, hooks, ctx.logger);
