@@ -8,4 +8,6 @@ import type { PluginModuleExport } from '../kernel';
 export const BUILTIN_PLUGINS: Readonly<Record<string, () => PluginModuleExport>> = {
   'monitor-prometheus': () => require('./monitor-prometheus').default,
   'router-embedded': () => require('./router-embedded').default,
+  'auth-standard': () => require('./auth-standard').default,
+  'registry-memory': () => require('./registry-memory').default,
 };

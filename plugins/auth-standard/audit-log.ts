@@ -1,0 +1,47 @@
+/**
+ * Appends every `hooks.audit` event (policy changes, admin actions, from any plugin) to a JSON-lines
+ * file. Writes go through one append stream; when the disk cannot keep up and the stream's buffer
+ * passes `maxBufferBytes`, lines are dropped and counted rather than buffered without bound.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import type { AuditEvent } from '../../kernel';
+
+export class AuditLog {
+  private readonly stream: WriteStream;
+  private failed = false;
+
+  constructor(
+    readonly file: string,
+    private readonly maxBufferBytes: number,
+    private readonly onDrop: (reason: string) => void,
+    onError: (error: Error) => void,
+  ) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.stream = createWriteStream(file, { flags: 'a', mode: 0o600 });
+    this.stream.on('error', (error) => {
+      this.failed = true;
+      onError(error);
+    });
+  }
+
+  append(event: AuditEvent): void {
+    if (this.failed) {
+      this.onDrop('audit file is not writable');
+      return;
+    }
+    if (this.stream.writableLength > this.maxBufferBytes) {
+      this.onDrop('audit write buffer is full');
+      return;
+    }
+    this.stream.write(`${JSON.stringify({ ...event, time: new Date(event.at).toISOString() })}\n`);
+  }
+
+  /** Flushes what is buffered and closes the file. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stream.closed || this.stream.destroyed) return resolve();
+      this.stream.end(() => resolve());
+    });
+  }
+}
