@@ -90,6 +90,8 @@ export class Session implements RouterSession {
   /** Queues an event; returns false when it was not queued (closed, or dropped by the policy). */
   push(event: OutboundEvent): boolean {
     if (this.closedReason !== undefined) return false;
+    // A stream with room is not slow: hand it what is queued now rather than applying the policy.
+    if (this.queue.full && !this.blocked) this.flush();
     if (this.queue.full) {
       const policy = this.settings.policy;
       if (!this.overflowing) {
