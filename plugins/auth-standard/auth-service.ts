@@ -50,9 +50,11 @@ export class StandardAuthService implements AuthService {
   private readonly decisionCounters = new Map<AuthAction, { allowed: Counter; denied: Counter }>();
   private readonly authCounter;
   private policies?: PolicyStore;
+  private readonly jwtGraceMs: number;
 
   constructor(private readonly parts: AuthServiceParts) {
     const { options, metrics } = parts;
+    this.jwtGraceMs = (options.jwt?.clockToleranceSec ?? 0) * 1000;
     this.decisions = new DecisionCache(options.decisionCache.maxEntriesPerIdentity, options.decisionCache.maxIdentities, (limit) =>
       parts.limitHit(`auth.decisionCache.${limit}`, 'evict-oldest'),
     );
@@ -140,7 +142,9 @@ export class StandardAuthService implements AuthService {
     const { identity, action, resource } = request;
     const policy = this.policy();
     let decision: AuthzDecision;
-    if (identity.expiresAt !== undefined && identity.expiresAt <= Date.now()) {
+    // JWT clock tolerance applies here too: a token authenticate accepted is not denied a moment later.
+    const grace = identity.method === 'jwt' ? this.jwtGraceMs : 0;
+    if (identity.expiresAt !== undefined && identity.expiresAt + grace <= Date.now()) {
       decision = { allowed: false, reason: `the credential of "${identity.id}" expired at ${new Date(identity.expiresAt).toISOString()}` };
     } else {
       decision = this.decisions.decide(policy, identity, action, resource);
