@@ -6,6 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pino, { type Logger } from 'pino';
 import { startGateway, type AuthService, type Gateway, type PluginDefinition, type PluginKind } from '../../kernel';
 
 function standIn(kind: PluginKind, service: unknown): PluginDefinition {
@@ -16,9 +17,13 @@ export function tempDir(prefix = 'auth-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startAuthOnly(options: Record<string, unknown>, dir: string): Promise<{ gateway: Gateway; auth: AuthService }> {
+export async function startAuthOnly(
+  options: Record<string, unknown>,
+  dir: string,
+  extra: { logger?: Logger } = {},
+): Promise<{ gateway: Gateway; auth: AuthService }> {
   const gateway = await startGateway({
-    logLevel: 'silent',
+    ...(extra.logger ? { logger: extra.logger } : { logLevel: 'silent' }),
     cwd: dir,
     config: {
       gateway: { dataDir: path.join(dir, 'data'), processMetrics: false },
@@ -54,4 +59,11 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<{ code?: s
     return error as { code?: string; message: string };
   }
   throw new Error('expected a rejection, got a result');
+}
+
+/** A real pino logger whose JSON lines are collected for assertions. */
+export function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
 }
