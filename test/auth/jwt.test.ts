@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWK, type KeyLike } from 'jose';
-import type { AuthService, Gateway } from '../../kernel';
+import type { AuthRequest, AuthService, Gateway } from '../../kernel';
 import { eventually, rejectionOf, startAuthOnly, tempDir } from './harness';
 
 const ISSUER = 'https://idp.test';
@@ -51,7 +51,7 @@ async function token(spec: TokenSpec): Promise<string> {
 }
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-const call = (bearer: string | undefined, peer = 'ipv4:127.0.0.1:40000') => ({
+const call = (bearer: string | undefined, peer = 'ipv4:127.0.0.1:40000'): AuthRequest => ({
   metadata: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` },
   peer,
   method: '/openclaw.gateway.v1.GatewayService/Discover',
@@ -240,7 +240,7 @@ describe('auth-standard failed-authentication lockout', () => {
       expect((await auth.authenticate(call(good, 'ipv4:10.9.9.10:1000'))).id).toBe('svc-billing');
       const afterLockout = await eventually(() => auth.authenticate(call(good, 'ipv4:10.9.9.9:4000')), 8000, 200);
       expect(afterLockout.id).toBe('svc-billing');
-      const withoutClaim = await rejectionOf(auth.authenticate(call(await token({ key }), 'ipv4:10.9.9.11:1'))); 
+      const withoutClaim = await rejectionOf(auth.authenticate(call(await token({ key }), 'ipv4:10.9.9.11:1')));
       expect(withoutClaim.message).toContain('no string "client_id" claim');
     } finally {
       await gateway.stop();
