@@ -126,6 +126,10 @@ export class StandardAuthService implements AuthService {
         throw new GatewayError('GW_UNAUTHENTICATED', this.missingCredentialsMessage());
       }
       this.failures.recordSuccess(address);
+      // The allow-list is also enforced here, so a transport that never asks about `connect` still
+      // keeps unlisted identities out of every call.
+      const admission = this.decisions.decide(this.policy(), identity, 'connect', '*');
+      if (!admission.allowed) throw new GatewayError('GW_PERMISSION_DENIED', admission.reason);
       this.authCounter.inc({ method, outcome: 'ok' });
       return identity;
     } catch (error) {
