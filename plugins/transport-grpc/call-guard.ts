@@ -1,0 +1,151 @@
+/**
+ * What every call goes through before and after its handler: the draining gate, authentication,
+ * authorization, in-flight accounting (so drain can wait for unary calls) and the `rpcCompleted`
+ * observation. Handlers only see an authenticated identity and throw GatewayErrors.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Metadata, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  GatewayError,
+  Status,
+  toGatewayError,
+  type AuthAction,
+  type AuthService,
+  type GatewayHooks,
+  type Identity,
+} from '../../kernel';
+import { statusName, toServiceError } from './error-status';
+
+export const TRANSPORT_NAME = 'grpc';
+
+/** What every kind of server call (unary or streaming) offers for authentication. */
+export type ServerSurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, 'getPeer' | 'getPath' | 'metadata' | 'getAuthContext'>;
+
+export interface CallGuardDeps {
+  auth: AuthService;
+  hooks: GatewayHooks;
+  /** Whether the transport stopped accepting new calls. */
+  draining(): boolean;
+}
+
+export class CallGuard {
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly deps: CallGuardDeps) {}
+
+  get inFlightCalls(): number {
+    return this.inFlight;
+  }
+
+  /** Resolves once no unary call is running (drain waits for this). */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Refuses new work while draining. */
+  admit(): void {
+    if (this.deps.draining()) throw new GatewayError('GW_DRAINING', 'the gateway is draining; retry on another gateway or after restart');
+  }
+
+  async authenticate(call: ServerSurfaceCall): Promise<Identity> {
+    const peer = call.getPeer();
+    const request = {
+      metadata: metadataRecord(call.metadata),
+      peer,
+      peerCertificates: peerCertificates(call),
+      method: call.getPath(),
+    };
+    try {
+      return await this.deps.auth.authenticate(request);
+    } catch (error) {
+      const failure = toGatewayError(error);
+      const refused =
+        failure.status === Status.UNAUTHENTICATED || failure.status === Status.RESOURCE_EXHAUSTED
+          ? failure
+          : new GatewayError('GW_UNAUTHENTICATED', failure.message, { cause: error });
+      this.deps.hooks.authFailed.call({ stage: 'authenticate', reason: refused.message, peer });
+      throw refused;
+    }
+  }
+
+  authorize(identity: Identity, action: AuthAction, resource: string, peer: string, field: string): void {
+    const decision = this.deps.auth.authorize({ identity, action, resource });
+    if (decision.allowed) return;
+    this.deps.hooks.authFailed.call({ stage: 'authorize', reason: decision.reason, peer, identity: identity.id, action, resource });
+    throw new GatewayError('GW_PERMISSION_DENIED', `${field}: "${identity.id}" may not ${action} "${resource}": ${decision.reason}`, { field });
+  }
+
+  /** Wraps a unary handler with the gate, auth, error mapping and the rpcCompleted observation. */
+  unary<Request, Response>(
+    method: string,
+    handler: (request: Request, identity: Identity, call: ServerUnaryCall<Request, Response>) => Promise<Response> | Response,
+  ): (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>) => void {
+    return (call, callback) => {
+      const startedAt = performance.now();
+      this.inFlight++;
+      const finish = (code: number): void => {
+        this.inFlight--;
+        if (this.inFlight === 0 && this.idleWaiters.length > 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const resolve of waiters) resolve();
+        }
+        this.completed(method, code, startedAt);
+      };
+      this.run(call, handler).then(
+        (response) => {
+          callback(null, response);
+          finish(Status.OK);
+        },
+        (error: unknown) => {
+          const serviceError = toServiceError(error);
+          callback(serviceError as never);
+          finish(serviceError.code);
+        },
+      );
+    };
+  }
+
+  completed(method: string, code: number, startedAt: number): void {
+    const hook = this.deps.hooks.rpcCompleted;
+    if (!hook.isUsed()) return;
+    hook.call({ method, code: statusName(code), durationSeconds: (performance.now() - startedAt) / 1000, transport: TRANSPORT_NAME });
+  }
+
+  private async run<Request, Response>(
+    call: ServerUnaryCall<Request, Response>,
+    handler: (request: Request, identity: Identity, call: ServerUnaryCall<Request, Response>) => Promise<Response> | Response,
+  ): Promise<Response> {
+    this.admit();
+    const identity = await this.authenticate(call);
+    return handler(call.request, identity, call);
+  }
+}
+
+function metadataRecord(metadata: Metadata): Record<string, string> {
+  const record: Record<string, string> = {};
+  const map = metadata.getMap();
+  for (const key in map) {
+    const value = map[key];
+    // Binary (`-bin`) values are not credentials we understand; base64 keeps them printable.
+    record[key] = typeof value === 'string' ? value : value.toString('base64');
+  }
+  return record;
+}
+
+function peerCertificates(call: ServerSurfaceCall): Uint8Array[] | undefined {
+  const certificate = call.getAuthContext?.().sslPeerCertificate;
+  if (!certificate || !certificate.raw) return undefined;
+  const chain: Uint8Array[] = [certificate.raw];
+  // Walk the verified chain (leaf first); a self-signed root points at itself.
+  let current = (certificate as { issuerCertificate?: typeof certificate }).issuerCertificate;
+  let previous = certificate;
+  while (current && current !== previous && current.raw && chain.length < 10) {
+    chain.push(current.raw);
+    previous = current;
+    current = (current as { issuerCertificate?: typeof certificate }).issuerCertificate;
+  }
+  return chain;
+}

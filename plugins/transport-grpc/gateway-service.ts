@@ -1,0 +1,347 @@
+/**
+ * `openclaw.gateway.v1.GatewayService` handlers: each validates its request at the boundary,
+ * authorizes the action, and maps to the registry / router contracts.
+ */
+import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
+import {
+  GatewayError,
+  Status,
+  toGatewayError,
+  type AckItem,
+  type AuthAction,
+  type CallerContext,
+  type GatewayHooks,
+  type GatewayInfo,
+  type Identity,
+  type MessageEnvelope,
+  type RegistryService,
+  type RouterService,
+} from '../../kernel';
+import {
+  AckKind,
+  HealthStatus_Status,
+  type AckRequest,
+  type AckResult,
+  type AgentInfo,
+  type AgentStatus,
+  type AgentStatusRequest,
+  type BatchResult,
+  type DeregisterRequest,
+  type DeregisterResult,
+  type DiscoverRequest,
+  type DiscoverResult,
+  type HealthRequest,
+  type HealthStatus,
+  type HeartbeatRequest,
+  type HeartbeatResult,
+  type Message,
+  type MessageBatch,
+  type RegistrationResult,
+  type SendResult,
+} from '../../proto/gen/openclaw/gateway/v1/gateway';
+import type { CallGuard } from './call-guard';
+import { toServiceError } from './error-status';
+import { acceptEnvelope, envelopeToProto, healthToProto, recordToProto, stateToProto } from './proto-mapping';
+import {
+  checkAck,
+  checkAgentId,
+  checkAgentInfo,
+  checkBatch,
+  checkDiscover,
+  checkHealth,
+  checkMessage,
+} from './request-validation';
+import type { SessionStreams } from './session-streams';
+
+export interface GatewayServiceDeps {
+  guard: CallGuard;
+  hooks: GatewayHooks;
+  registry: RegistryService;
+  router: RouterService;
+  gateway: GatewayInfo;
+  streams: SessionStreams;
+  maxBatchMessages: number;
+  maxPublishInFlight: number;
+  defaultRequestTimeoutMs: number;
+  /** Whether the transport is draining (HealthCheck reports it). */
+  draining(): boolean;
+}
+
+const ACK_KINDS: Record<number, AckItem['kind']> = {
+  [AckKind.ACK_KIND_ACK]: 'ack',
+  [AckKind.ACK_KIND_NACK]: 'nack',
+  [AckKind.ACK_KIND_IN_PROGRESS]: 'in-progress',
+};
+
+export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedServiceImplementation {
+  const { guard, registry, router, gateway } = deps;
+
+  /** The action and resource a message needs permission for, from its (validated) target. */
+  function authorizeMessage(message: Message, identity: Identity, peer: string, prefix: string, request = false): void {
+    let action: AuthAction;
+    let resource: string;
+    let field: string;
+    if (message.topic !== '') {
+      action = request ? 'request' : 'publish';
+      resource = message.topic;
+      field = `${prefix}.topic`;
+    } else if (message.agentId !== '') {
+      action = request ? 'request' : 'send';
+      resource = message.agentId;
+      field = `${prefix}.agent_id`;
+    } else {
+      action = request ? 'request' : 'send';
+      resource = message.service;
+      field = `${prefix}.service`;
+    }
+    guard.authorize(identity, action, resource, peer, field);
+  }
+
+  function ownAgent(agentId: string, identity: Identity, field: string) {
+    const agent = registry.get(agentId);
+    if (!agent) throw new GatewayError('GW_NOT_FOUND', `${field}: agent "${agentId}" is not registered`, { field });
+    if (agent.identity !== undefined && agent.identity !== identity.id) {
+      throw new GatewayError('GW_PERMISSION_DENIED', `${field}: agent "${agentId}" was registered by another identity`, { field });
+    }
+    return agent;
+  }
+
+  function caller(identity: Identity, peer: string, senderId: string): CallerContext {
+    return { identity, agentId: senderId || undefined, peer };
+  }
+
+  function sendResult(outcome: { messageId: string; duplicate: boolean; receivers: number; stored: boolean }): SendResult {
+    return { messageId: outcome.messageId, duplicate: outcome.duplicate, receivers: outcome.receivers, stored: outcome.stored, errorCode: 0, errorMessage: '' };
+  }
+
+  function failedResult(message: Message, error: unknown): SendResult {
+    const failure = toGatewayError(error);
+    return { messageId: message.id, duplicate: false, receivers: 0, stored: false, errorCode: failure.status, errorMessage: `${failure.code}: ${failure.message}` };
+  }
+
+  /** A batch: each message is validated and authorized on its own; failures are reported in place. */
+  async function publishBatch(messages: Message[], identity: Identity, peer: string): Promise<BatchResult> {
+    checkBatch(messages, deps.maxBatchMessages);
+    const results: SendResult[] = new Array(messages.length);
+    const accepted: MessageEnvelope[] = [];
+    const positions: number[] = [];
+    const now = Date.now();
+    for (let i = 0; i < messages.length; i++) {
+      try {
+        checkMessage(messages[i], `messages[${i}]`);
+        authorizeMessage(messages[i], identity, peer, `messages[${i}]`);
+        accepted.push(acceptEnvelope(messages[i], now));
+        positions.push(i);
+      } catch (error) {
+        results[i] = failedResult(messages[i], error);
+      }
+    }
+    if (accepted.length > 0) {
+      // Senders of one batch are one caller; the first sender id stands for all.
+      const outcomes = await router.sendBatch(accepted, caller(identity, peer, accepted[0].senderId));
+      for (let j = 0; j < positions.length; j++) results[positions[j]] = sendResult(outcomes[j]);
+    }
+    return { results };
+  }
+
+  return {
+    registerAgent: guard.unary<AgentInfo, RegistrationResult>('RegisterAgent', async (info, identity, call) => {
+      checkAgentInfo(info);
+      guard.authorize(identity, 'register', info.service, call.getPeer(), 'agent.service');
+      if (info.agentId !== '') {
+        const existing = registry.get(info.agentId);
+        if (existing && existing.identity !== undefined && existing.identity !== identity.id) {
+          throw new GatewayError('GW_ALREADY_EXISTS', `agent.agent_id: "${info.agentId}" is registered by another identity`, { field: 'agent.agent_id' });
+        }
+      }
+      const { record, replaced } = await registry.register(info, { identity });
+      return {
+        agentId: record.agentId,
+        leaseTtlMs: record.leaseTtlMs,
+        leaseExpiresAtMs: record.leaseExpiresAt,
+        gatewayId: record.gatewayId,
+        replaced,
+      };
+    }),
+
+    deregisterAgent: guard.unary<DeregisterRequest, DeregisterResult>('DeregisterAgent', async (request, identity, call) => {
+      checkAgentId(request.agentId, 'agent_id');
+      if (request.reason.length > 256) throw new GatewayError('GW_INVALID_ARGUMENT', 'reason: is longer than 256 characters', { field: 'reason' });
+      const agent = ownAgent(request.agentId, identity, 'agent_id');
+      guard.authorize(identity, 'register', agent.service, call.getPeer(), 'agent_id');
+      const removed = await registry.deregister(request.agentId, request.reason || 'deregistered by the agent');
+      return { removed };
+    }),
+
+    heartbeat: guard.unary<HeartbeatRequest, HeartbeatResult>('Heartbeat', async (request, identity) => {
+      checkAgentId(request.agentId, 'agent_id');
+      ownAgent(request.agentId, identity, 'agent_id');
+      const record = await registry.renew(request.agentId);
+      return { leaseExpiresAtMs: record.leaseExpiresAt, state: stateToProto(record.state) };
+    }),
+
+    discover: guard.unary<DiscoverRequest, DiscoverResult>('Discover', (query) => {
+      checkDiscover(query);
+      const agents = registry.discover({
+        service: query.service || undefined,
+        versionRange: query.versionRange || undefined,
+        tags: query.tags,
+        capabilities: query.capabilities,
+        routableOnly: query.routableOnly,
+        limit: query.limit || undefined,
+      });
+      return { agents: agents.map(recordToProto) };
+    }),
+
+    getAgentStatus: guard.unary<AgentStatusRequest, AgentStatus>('GetAgentStatus', (request) => {
+      checkAgentId(request.agentId, 'agent_id');
+      const agent = registry.get(request.agentId);
+      if (!agent) throw new GatewayError('GW_NOT_FOUND', `agent_id: agent "${request.agentId}" is not registered`, { field: 'agent_id' });
+      return { agent: recordToProto(agent) };
+    }),
+
+    sendMessage: guard.unary<Message, SendResult>('SendMessage', async (message, identity, call) => {
+      checkMessage(message, 'message');
+      const peer = call.getPeer();
+      authorizeMessage(message, identity, peer, 'message');
+      const outcome = await router.send(acceptEnvelope(message, Date.now()), caller(identity, peer, message.senderId));
+      return sendResult(outcome);
+    }),
+
+    publishBatch: guard.unary<MessageBatch, BatchResult>('PublishBatch', (batch, identity, call) =>
+      publishBatch(batch.messages, identity, call.getPeer()),
+    ),
+
+    request: guard.unary<Message, Message>('Request', async (message, identity, call) => {
+      checkMessage(message, 'message');
+      const peer = call.getPeer();
+      authorizeMessage(message, identity, peer, 'message', true);
+      const callDeadline = call.getDeadline();
+      const deadlineMs = callDeadline instanceof Date ? callDeadline.getTime() : callDeadline;
+      const deadline = Number.isFinite(deadlineMs) ? deadlineMs : Date.now() + deps.defaultRequestTimeoutMs;
+      const abort = new AbortController();
+      const onCancelled = (): void => abort.abort(new GatewayError('GW_CANCELLED', 'the requester cancelled the call'));
+      call.on('cancelled', onCancelled);
+      try {
+        const context = caller(identity, peer, message.senderId);
+        context.signal = abort.signal;
+        context.deadline = deadline;
+        const reply = await router.request(acceptEnvelope(message, Date.now()), context, { deadline, signal: abort.signal });
+        return envelopeToProto(reply);
+      } finally {
+        call.removeListener('cancelled', onCancelled);
+      }
+    }),
+
+    ack: guard.unary<AckRequest, AckResult>('Ack', (request, identity, call) => {
+      checkAck(request, deps.maxBatchMessages);
+      const items: AckItem[] = request.acks.map((item) =>
+        item.reason ? { deliveryTag: item.deliveryTag, kind: ACK_KINDS[item.kind], reason: item.reason } : { deliveryTag: item.deliveryTag, kind: ACK_KINDS[item.kind] },
+      );
+      const outcomes = router.ack(items, caller(identity, call.getPeer(), request.agentId));
+      return { outcomes: outcomes.map((outcome) => ({ deliveryTag: outcome.deliveryTag, result: outcome.result })) };
+    }),
+
+    healthCheck: guard.unary<HealthRequest, HealthStatus>('HealthCheck', (request) => {
+      checkHealth(request);
+      const status: HealthStatus = {
+        status: deps.draining() ? HealthStatus_Status.STATUS_DRAINING : HealthStatus_Status.STATUS_SERVING,
+        gatewayId: gateway.id,
+        version: gateway.version,
+        agentHealth: 0,
+        agentState: 0,
+        uptimeMs: Date.now() - gateway.startedAt,
+      };
+      if (request.agentId === '') return status;
+      const agent = registry.get(request.agentId);
+      if (!agent) throw new GatewayError('GW_NOT_FOUND', `agent_id: agent "${request.agentId}" is not registered`, { field: 'agent_id' });
+      if (request.probeId !== '') deps.hooks.probeAnswered.call(request.agentId, request.probeId);
+      status.agentHealth = healthToProto(agent.health);
+      status.agentState = stateToProto(agent.state);
+      return status;
+    }),
+
+    subscribe: deps.streams.handle,
+
+    publishStream: (call: ServerDuplexStream<MessageBatch, BatchResult>) => publishStream(call, deps, publishBatch),
+  };
+}
+
+/**
+ * A long-lived publish stream: one BatchResult per batch, in order. At most `maxPublishInFlight`
+ * batches are processed at once; beyond it the transport pauses reading (HTTP/2 flow control then
+ * slows the client) instead of buffering without bound.
+ */
+function publishStream(
+  call: ServerDuplexStream<MessageBatch, BatchResult>,
+  deps: GatewayServiceDeps,
+  publishBatch: (messages: Message[], identity: Identity, peer: string) => Promise<BatchResult>,
+): void {
+  const { guard } = deps;
+  const startedAt = performance.now();
+  const peer = call.getPeer();
+  let inFlight = 0;
+  let chain: Promise<void> = Promise.resolve();
+  let failed = false;
+  let inputEnded = false;
+  let completed = false;
+  let identity: Identity | undefined;
+
+  const fail = (error: unknown): void => {
+    if (failed) return;
+    failed = true;
+    const serviceError = toServiceError(error);
+    call.emit('error', serviceError);
+    guard.completed('PublishStream', serviceError.code, startedAt);
+  };
+  const maybeEnd = (): void => {
+    if (inputEnded && inFlight === 0 && !failed && !completed) {
+      completed = true;
+      call.end();
+      guard.completed('PublishStream', Status.OK, startedAt);
+    }
+  };
+
+  try {
+    guard.admit();
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  deps.hooks.sessionChanged.call({ kind: 'stream', change: 'opened', transport: 'grpc', method: 'PublishStream' });
+  call.on('close', () => deps.hooks.sessionChanged.call({ kind: 'stream', change: 'closed', transport: 'grpc', method: 'PublishStream' }));
+  const authenticated = guard.authenticate(call).then((found) => {
+    identity = found;
+  });
+  authenticated.catch(fail);
+
+  call.on('data', (batch: MessageBatch) => {
+    if (failed) return;
+    inFlight++;
+    if (inFlight >= deps.maxPublishInFlight) call.pause();
+    const work = chain.then(async () => {
+      await authenticated;
+      if (failed) return;
+      if (deps.draining()) throw new GatewayError('GW_DRAINING', 'the gateway is draining; reconnect to another gateway');
+      const result = await publishBatch(batch.messages, identity!, peer);
+      if (!failed) call.write(result);
+    });
+    chain = work.then(
+      () => {
+        inFlight--;
+        if (inFlight < deps.maxPublishInFlight) call.resume();
+        maybeEnd();
+      },
+      (error: unknown) => {
+        inFlight--;
+        fail(error);
+      },
+    );
+  });
+  call.on('end', () => {
+    inputEnded = true;
+    void chain.then(maybeEnd);
+  });
+  call.on('error', () => undefined);
+}

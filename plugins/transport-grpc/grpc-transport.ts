@@ -1,0 +1,200 @@
+/**
+ * The gRPC server: listeners, channel options (keepalive, sizes, streams, compression), TLS from
+ * the auth plugin, the gateway/admin/health/reflection services, and the drain/stop sequence.
+ */
+import { chmod } from 'node:fs/promises';
+import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import {
+  GatewayError,
+  type PluginContext,
+  type SupervisorService,
+  type TransportService,
+} from '../../kernel';
+import { AdminServiceService, GatewayServiceService } from '../../proto/gen/openclaw/gateway/v1/gateway';
+import { adminServiceHandlers } from './admin-service';
+import { CallGuard } from './call-guard';
+import { gatewayServiceHandlers } from './gateway-service';
+import { addReflection, ServingHealth } from './health-reflection';
+import { bindTargets, prepareSocketPath, type BindTarget } from './listeners';
+import { guardSession, http2ServersOf } from './ping-guard';
+import type { TransportGrpcOptions } from './schema';
+import { SessionStreams } from './session-streams';
+
+const COMPRESSION_ALGORITHMS = { identity: 0, deflate: 1, gzip: 2 } as const;
+/** How long stop() waits for a graceful shutdown before cutting connections. */
+const SHUTDOWN_GRACE_MS = 2000;
+
+/** Subscribe responses are pre-encoded Buffers (see event-encoding.ts): pass them through. */
+const SubscribePassThrough = {
+  ...GatewayServiceService,
+  subscribe: { ...GatewayServiceService.subscribe, responseSerialize: (value: Buffer): Buffer => value },
+};
+
+export class GrpcTransport implements TransportService {
+  private readonly server: Server;
+  private readonly guard: CallGuard;
+  private readonly streams: SessionStreams;
+  private readonly health = new ServingHealth();
+  private readonly logger: Logger;
+  private boundAddresses: string[] = [];
+  private socketPath?: string;
+  private draining = false;
+
+  constructor(private readonly ctx: PluginContext<TransportGrpcOptions>) {
+    const { options, hooks, services } = ctx;
+    this.logger = ctx.logger;
+    const auth = services.get('auth');
+    const registry = services.get('registry');
+    const router = services.get('router');
+    const supervisor: SupervisorService | undefined = services.find('supervisor');
+
+    this.server = new Server(channelOptions(options));
+    this.guard = new CallGuard({ auth, hooks, draining: () => this.draining });
+    this.streams = new SessionStreams(
+      {
+        pluginName: ctx.name,
+        maxSubscribeStreams: options.maxSubscribeStreams,
+        maxTopicsPerSubscribe: options.maxTopicsPerSubscribe,
+        maxRegistryEventsQueued: options.maxRegistryEventsQueued,
+      },
+      { guard: this.guard, hooks, auth, registry, router, metrics: ctx.metrics },
+    );
+    const guard = this.guard;
+    ctx.metrics.gauge({
+      name: 'transport_grpc_inflight_calls',
+      help: 'Unary calls being handled by the gRPC transport',
+      collect() {
+        this.set(guard.inFlightCalls);
+      },
+    });
+
+    this.server.addService(
+      SubscribePassThrough,
+      gatewayServiceHandlers({
+        guard: this.guard,
+        hooks,
+        registry,
+        router,
+        gateway: ctx.gateway,
+        streams: this.streams,
+        maxBatchMessages: options.maxBatchMessages,
+        maxPublishInFlight: options.maxPublishInFlight,
+        defaultRequestTimeoutMs: options.defaultRequestTimeoutMs,
+        draining: () => this.draining,
+      }),
+    );
+    this.server.addService(
+      AdminServiceService,
+      adminServiceHandlers({ guard: this.guard, hooks, auth, registry, supervisor, services, gateway: ctx.gateway }),
+    );
+    if (options.health) this.health.addToServer(this.server);
+    if (options.reflection) addReflection(this.server);
+    this.streams.attach();
+    hooks.ready.tap(ctx.name, () => this.health.set('SERVING'));
+  }
+
+  addresses(): string[] {
+    return [...this.boundAddresses];
+  }
+
+  unixSocketPath(): string | undefined {
+    return this.socketPath;
+  }
+
+  async start(): Promise<void> {
+    const { options, services } = this.ctx;
+    const auth = services.get('auth');
+    const targets = bindTargets(options.listen, this.ctx.gateway.dataDir, auth.loopbackOnly());
+    const credentials = serverCredentials(auth.serverTls());
+    for (const target of targets) {
+      await this.bind(target, credentials);
+    }
+    this.policePings();
+    this.logger.info({ addresses: this.boundAddresses, tls: auth.serverTls() !== undefined }, 'gRPC transport listening');
+  }
+
+  private async bind(target: BindTarget, credentials: ServerCredentials): Promise<void> {
+    if (target.socketPath) await prepareSocketPath(target.socketPath);
+    const port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(target.target, credentials, (error, boundPort) => {
+        if (error) {
+          reject(new GatewayError('GW_PLUGIN_START_FAILED', `listen[${target.index}]: cannot listen on ${target.target}: ${error.message}`, { cause: error }));
+        } else resolve(boundPort);
+      });
+    });
+    if (target.kind === 'unix' && target.socketPath) {
+      await chmod(target.socketPath, parseInt(this.ctx.options.socketMode, 8));
+      this.socketPath ??= target.socketPath;
+      this.boundAddresses.push(`unix:${target.socketPath}`);
+    } else {
+      this.boundAddresses.push(`${target.host}:${port}`);
+    }
+  }
+
+  private policePings(): void {
+    const { keepalive } = this.ctx.options;
+    const servers = http2ServersOf(this.server);
+    if (!servers) {
+      this.logger.warn('grpc-js internals changed: keepalive ping strikes are not enforced');
+      return;
+    }
+    for (const http2Server of servers) {
+      http2Server.on('session', (session) =>
+        guardSession(session, {
+          minIntervalMs: keepalive.minClientPingIntervalMs,
+          maxStrikes: keepalive.maxPingStrikes,
+          onStrikeOut: () => this.streams.limitHit('transport.grpc.maxPingStrikes', 'goaway'),
+        }),
+      );
+    }
+  }
+
+  /** Stop accepting new calls, report NOT_SERVING, let in-flight unary calls finish by the deadline. */
+  async drain(deadline: number): Promise<void> {
+    this.draining = true;
+    this.health.set('NOT_SERVING');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.guard.whenIdle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Closes every stream, then the server: gracefully for a moment, then by force. */
+  async stop(): Promise<void> {
+    this.draining = true;
+    this.health.set('NOT_SERVING');
+    this.streams.closeAll(new GatewayError('GW_DRAINING', 'the gateway is shutting down; reconnect'));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, SHUTDOWN_GRACE_MS);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.boundAddresses = [];
+  }
+}
+
+function channelOptions(options: TransportGrpcOptions): ChannelOptions {
+  return {
+    'grpc.keepalive_time_ms': options.keepalive.timeMs,
+    'grpc.keepalive_timeout_ms': options.keepalive.timeoutMs,
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_send_message_length': options.maxMessageBytes,
+    'grpc.max_concurrent_streams': options.maxConcurrentStreams,
+    'grpc.default_compression_algorithm': COMPRESSION_ALGORITHMS[options.compression],
+  };
+}
+
+function serverCredentials(tls: ReturnType<import('../../kernel').AuthService['serverTls']>): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.certChain, private_key: tls.privateKey }], tls.requireClientCert);
+}

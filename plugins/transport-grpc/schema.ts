@@ -1,0 +1,96 @@
+/**
+ * Options of the transport-grpc plugin. The kernel validates them against `transportGrpcSchema`
+ * (applying defaults) before setup, so the plugin relies on every field being present.
+ */
+
+export type ListenAddress = { host: string; port: number } | { socket: string };
+
+export interface TransportGrpcOptions {
+  /** Where to listen; several listeners at once (TCP and Unix sockets). */
+  listen: ListenAddress[];
+  /** File mode applied to Unix sockets after binding (octal string, e.g. `0660`). */
+  socketMode: string;
+  keepalive: {
+    /** Server pings an idle connection after this long. */
+    timeMs: number;
+    /** Connection is dropped when a ping is not answered within this. */
+    timeoutMs: number;
+    /** Client pings closer together than this count as a strike. */
+    minClientPingIntervalMs: number;
+    /** Strikes after which the connection gets GOAWAY(ENHANCE_YOUR_CALM) and is closed. */
+    maxPingStrikes: number;
+  };
+  /** Largest message accepted or sent, in bytes. */
+  maxMessageBytes: number;
+  /** HTTP/2 concurrent streams per connection. */
+  maxConcurrentStreams: number;
+  /** Compression the server offers for responses; clients choose for requests. */
+  compression: 'identity' | 'gzip' | 'deflate';
+  /** Live Subscribe streams across all connections; more are refused with RESOURCE_EXHAUSTED. */
+  maxSubscribeStreams: number;
+  /** Topics in one SubscribeRequest. */
+  maxTopicsPerSubscribe: number;
+  /** Messages in one PublishBatch / PublishStream batch. */
+  maxBatchMessages: number;
+  /** Registry events buffered per stream while the client is slow; beyond it the oldest are dropped. */
+  maxRegistryEventsQueued: number;
+  /** PublishStream batches in flight per stream before the transport stops reading from it. */
+  maxPublishInFlight: number;
+  /** Request RPCs without a client deadline wait at most this long. */
+  defaultRequestTimeoutMs: number;
+  /** Serve `grpc.health.v1.Health`. */
+  health: boolean;
+  /** Serve gRPC server reflection (v1 and v1alpha). */
+  reflection: boolean;
+}
+
+const listenSchema = {
+  oneOf: [
+    {
+      type: 'object',
+      required: ['host', 'port'],
+      additionalProperties: false,
+      properties: {
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+      },
+    },
+    {
+      type: 'object',
+      required: ['socket'],
+      additionalProperties: false,
+      properties: { socket: { type: 'string', minLength: 1, maxLength: 100 } },
+    },
+  ],
+};
+
+export const transportGrpcSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    listen: { type: 'array', minItems: 1, maxItems: 16, items: listenSchema, default: [{ host: '127.0.0.1', port: 7400 }] },
+    socketMode: { type: 'string', pattern: '^0?[0-7]{3}$', default: '0660' },
+    keepalive: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        timeMs: { type: 'integer', minimum: 1000, default: 30_000 },
+        timeoutMs: { type: 'integer', minimum: 100, default: 10_000 },
+        minClientPingIntervalMs: { type: 'integer', minimum: 0, default: 10_000 },
+        maxPingStrikes: { type: 'integer', minimum: 0, default: 2 },
+      },
+    },
+    maxMessageBytes: { type: 'integer', minimum: 1024, maximum: 2 ** 31 - 1, default: 4 * 1024 * 1024 },
+    maxConcurrentStreams: { type: 'integer', minimum: 1, default: 1000 },
+    compression: { enum: ['identity', 'gzip', 'deflate'], default: 'identity' },
+    maxSubscribeStreams: { type: 'integer', minimum: 1, default: 10_000 },
+    maxTopicsPerSubscribe: { type: 'integer', minimum: 1, default: 256 },
+    maxBatchMessages: { type: 'integer', minimum: 1, default: 1000 },
+    maxRegistryEventsQueued: { type: 'integer', minimum: 1, default: 1000 },
+    maxPublishInFlight: { type: 'integer', minimum: 1, default: 16 },
+    defaultRequestTimeoutMs: { type: 'integer', minimum: 1, default: 30_000 },
+    health: { type: 'boolean', default: true },
+    reflection: { type: 'boolean', default: true },
+  },
+} as const;
