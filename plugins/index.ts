@@ -10,4 +10,5 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, () => PluginModuleExport>>
   'router-embedded': () => require('./router-embedded').default,
   'auth-standard': () => require('./auth-standard').default,
   'registry-memory': () => require('./registry-memory').default,
+  'transport-grpc': () => require('./transport-grpc').default,
 };
