@@ -9,16 +9,13 @@
  * await gw.stop(); // stops the gateway and removes the temp dirs it created
  * ```
  *
- * The registry, router and auth kinds use the built-in plugins when they are in the catalogue
- * (`registry-memory`, `router-embedded`, `auth-standard` in open mode) and small contract-complete
- * stand-ins otherwise; override any kind with `plugins`, add more with `extraPlugins`.
+ * The registry, router and auth kinds use the built-ins (`registry-memory`, `router-embedded`,
+ * `auth-standard` in open mode); override any kind with `plugins`, add more with `extraPlugins`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startGateway, type Gateway, type GatewaySettings, type PluginEntry } from '../../kernel';
-import { BUILTIN_PLUGINS } from '../../plugins';
-import { minimalRegistry, minimalRouter, openAuth } from '../transport/minimal-plugins';
 
 export type OverridableKind = 'registry' | 'router' | 'auth';
 
@@ -36,8 +33,6 @@ export interface TestGatewayOptions {
   /** Fixed Unix socket path; a temp one otherwise. */
   socketPath?: string;
   gateway?: GatewaySettings;
-  /** Use the stand-in plugins even when built-ins exist (transport tests that need exact behaviour). */
-  minimal?: boolean;
 }
 
 export interface TestGateway {
@@ -51,37 +46,24 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-/** The built-in for a kind when the catalogue has it and it loads, else the stand-in. */
-function defaultPlugin(kind: OverridableKind, minimal: boolean): PluginEntry {
-  const builtins: Record<OverridableKind, { name: string; entry: PluginEntry }> = {
-    registry: { name: 'registry-memory', entry: 'registry-memory' },
-    router: { name: 'router-embedded', entry: 'router-embedded' },
-    auth: { name: 'auth-standard', entry: 'auth-standard' },
-  };
-  const fallbacks: Record<OverridableKind, () => PluginEntry> = { registry: minimalRegistry, router: minimalRouter, auth: openAuth };
-  const builtin = builtins[kind];
-  if (!minimal && BUILTIN_PLUGINS[builtin.name]) {
-    try {
-      if (BUILTIN_PLUGINS[builtin.name]()) return builtin.entry;
-    } catch {
-      // Still being written: fall back to the stand-in.
-    }
-  }
-  return fallbacks[kind]();
-}
+const DEFAULT_PLUGINS: Record<OverridableKind, PluginEntry> = {
+  registry: 'registry-memory',
+  router: 'router-embedded',
+  // No mtls/jwt options: open mode (anonymous identity, loopback listeners only).
+  auth: 'auth-standard',
+};
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'ocgw-data-')));
   const socketDir = options.socketPath === undefined ? await mkdtemp(path.join(os.tmpdir(), 'ocgw-s-')) : undefined;
   const socketPath = options.socketPath ?? path.join(socketDir!, 'gw.sock');
-  const minimal = options.minimal ?? false;
 
   const plugins: PluginEntry[] = [];
   for (const kind of ['registry', 'router', 'auth'] as const) {
     const override = options.plugins?.[kind];
     if (override === false) continue;
-    plugins.push(override ?? defaultPlugin(kind, minimal));
+    plugins.push(override ?? DEFAULT_PLUGINS[kind]);
   }
   plugins.push({
     use: 'transport-grpc',
