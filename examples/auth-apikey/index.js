@@ -148,8 +148,10 @@ module.exports = {
           reason = `"${identity.id}" is not an API-key identity`;
         } else if (action === 'connect') {
           allowed = true;
-        } else if (action === 'register' && !(entry.services ?? []).some((pattern) => matches(pattern, resource))) {
-          reason = `key "${identity.id}" may not register as service "${resource}"`;
+        } else if (action === 'register') {
+          // A key's `services` are its register grant: no key can register as another's service.
+          allowed = (entry.services ?? []).some((pattern) => matches(pattern, resource));
+          if (!allowed) reason = `key "${identity.id}" may not register as service "${resource}"`;
         } else {
           allowed = (entry.permissions ?? []).some(
             (permission) =>
