@@ -8,7 +8,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startGateway, type Gateway } from '../../kernel';
 import type { Event } from '../../proto/gen/openclaw/gateway/v1/gateway';
-import { GatewayConnection, mtlsCredentials, statusOf } from './grpc-client';
+import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
+import { bearer, GatewayConnection, mtlsCredentials, statusOf } from './grpc-client';
 import { eventually, tempDir } from './harness';
 import { createCa, opensslDate, type CertificateAuthority, type Issued } from './pki';
 
@@ -190,5 +191,77 @@ describe('auth-standard over real gRPC with mTLS', () => {
     const refused = await statusOf(planner.publish('tasks.eu', 'x'));
     expect(refused.code).toBe(status.PERMISSION_DENIED);
     await eventually(() => planner.publish('pushed.eu', 'x'));
+  });
+});
+
+describe('auth-standard over real gRPC with TLS and JWT bearer tokens', () => {
+  let dir: string;
+  let ca: CertificateAuthority;
+  let gateway: Gateway;
+  let address: string;
+  let privateKey: KeyLike;
+  const connections: GatewayConnection[] = [];
+
+  const connect = (token: string): GatewayConnection => {
+    const connection = new GatewayConnection(address, mtlsCredentials(ca.cert), bearer(token));
+    connections.push(connection);
+    return connection;
+  };
+  const sign = (sub: string, expiresInSec: number) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'e2e' })
+      .setSubject(sub)
+      .setIssuer('https://idp.test')
+      .setAudience('openclaw')
+      .setExpirationTime(Math.floor(Date.now() / 1000) + expiresInSec)
+      .sign(privateKey);
+
+  beforeAll(async () => {
+    dir = tempDir('auth-jwt-e2e-');
+    ca = createCa(dir, 'ca');
+    const server = ca.issue('server', { altNames: [['DNS', 'localhost'], ['IP', '127.0.0.1']], serverAuth: true });
+    const keys = await generateKeyPair('ES256');
+    privateKey = keys.privateKey;
+    writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'e2e', alg: 'ES256' }] }));
+    gateway = await startGateway({
+      logLevel: 'silent',
+      cwd: dir,
+      config: {
+        gateway: { dataDir: path.join(dir, 'data'), processMetrics: false },
+        plugins: [
+          'registry-memory',
+          'router-embedded',
+          { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: 0 }] } },
+          {
+            use: 'auth-standard',
+            options: {
+              mtls: { certFile: server.certFile, keyFile: server.keyFile, caFile: ca.certFile, trustDomain: 'example.org', requireClientCert: false },
+              jwt: { jwksFile: 'jwks.json', issuer: 'https://idp.test', audience: 'openclaw', algorithms: ['ES256'] },
+              policy: { identities: [{ id: 'svc-reporter', services: ['reporter'] }] },
+            },
+          },
+        ],
+      },
+    });
+    address = gateway.transports()[0]!.addresses()[0]!;
+  });
+
+  afterAll(async () => {
+    for (const connection of connections) connection.close();
+    await gateway?.stop();
+  });
+
+  test('a valid token registers its own service; its identity is recorded on the agent', async () => {
+    expect((await connect(await sign('svc-reporter', 600)).register('reporter-1', 'reporter')).agentId).toBe('reporter-1');
+    expect(gateway.service('registry')!.get('reporter-1')!.identity).toBe('svc-reporter');
+  });
+
+  test('an expired token and a foreign subject are refused', async () => {
+    const expired = await statusOf(connect(await sign('svc-reporter', -600)).register('reporter-2', 'reporter'));
+    expect(expired.code).toBe(status.UNAUTHENTICATED);
+    expect(expired.details).toContain('bearer token expired');
+    const stranger = await statusOf(connect(await sign('svc-unknown', 600)).register('x-3', 'reporter'));
+    expect([status.PERMISSION_DENIED, status.UNAUTHENTICATED]).toContain(stranger.code);
+    expect(stranger.details).toContain('not in the policy\'s identity allow-list');
   });
 });
