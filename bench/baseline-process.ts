@@ -1,0 +1,142 @@
+/**
+ * The raw baseline: a bare @grpc/grpc-js server with the gateway's RPC shapes and none of its
+ * logic (no auth, registry, ids, dedupe, wildcards, storage). It decodes and encodes with the
+ * same generated codecs the gateway's transport uses, so the ratio gateway/baseline is the cost of
+ * the gateway itself on top of the transport work both must do.
+ *
+ * Run by bench/run.ts with an IPC channel; argv[2] is a JSON `{ host }`.
+ */
+import { Server, ServerCredentials, status, type ServerDuplexStream, type ServerWritableStream } from '@grpc/grpc-js';
+import {
+  GatewayServiceService,
+  type BatchResult,
+  type Event,
+  type Message,
+  type MessageBatch,
+  type SendResult,
+  type SubscribeRequest,
+} from '../proto/gen/openclaw/gateway/v1/gateway';
+import { failStartup, serveHarness } from './server-ipc';
+
+type Subscriber = ServerWritableStream<SubscribeRequest, Event>;
+
+/** A subscriber further behind than this many events loses new ones, like the router's bounded queue. */
+const MAX_QUEUED_EVENTS = 1024;
+
+const subscribersByTopic = new Map<string, Set<Subscriber>>();
+
+function relay(batch: MessageBatch): BatchResult {
+  const results: SendResult[] = [];
+  const messages = batch.messages;
+  if (messages.length === 1) {
+    const message = messages[0]!;
+    const subscribers = subscribersByTopic.get(message.topic);
+    let receivers = 0;
+    if (subscribers) {
+      const event: Event = {
+        kind: { $case: 'delivery', value: { message, deliveryTag: '', attempt: 1, subscription: message.topic, ackDeadlineMs: 0 } },
+      };
+      for (const subscriber of subscribers) {
+        if (subscriber.writableLength >= MAX_QUEUED_EVENTS) continue;
+        subscriber.write(event);
+        receivers++;
+      }
+    }
+    results.push(sendResult(message, receivers));
+    return { results };
+  }
+  // Many messages in one frame: one Event batch per subscriber per topic, as a router would.
+  const byTopic = new Map<string, Message[]>();
+  for (const message of messages) {
+    const list = byTopic.get(message.topic);
+    if (list) list.push(message);
+    else byTopic.set(message.topic, [message]);
+  }
+  const receiversByTopic = new Map<string, number>();
+  for (const [topic, list] of byTopic) {
+    const subscribers = subscribersByTopic.get(topic);
+    let receivers = 0;
+    if (subscribers) {
+      const event: Event = {
+        kind: {
+          $case: 'batch',
+          value: { deliveries: list.map((message) => ({ message, deliveryTag: '', attempt: 1, subscription: topic, ackDeadlineMs: 0 })) },
+        },
+      };
+      for (const subscriber of subscribers) {
+        if (subscriber.writableLength >= MAX_QUEUED_EVENTS) continue;
+        subscriber.write(event);
+        receivers++;
+      }
+    }
+    receiversByTopic.set(topic, receivers);
+  }
+  for (const message of messages) results.push(sendResult(message, receiversByTopic.get(message.topic) ?? 0));
+  return { results };
+}
+
+function sendResult(message: Message, receivers: number): SendResult {
+  return { messageId: message.id, duplicate: false, receivers, stored: false, errorCode: 0, errorMessage: '' };
+}
+
+const unimplemented = (_call: unknown, callback?: (error: { code: number; message: string }) => void) =>
+  callback?.({ code: status.UNIMPLEMENTED, message: 'not part of the baseline' });
+
+const implementation = {
+  subscribe(call: Subscriber) {
+    const topics = call.request.topics.map((t) => t.pattern);
+    for (const topic of topics) {
+      let set = subscribersByTopic.get(topic);
+      if (!set) subscribersByTopic.set(topic, (set = new Set()));
+      set.add(call);
+    }
+    const remove = () => {
+      for (const topic of topics) subscribersByTopic.get(topic)?.delete(call);
+    };
+    call.on('cancelled', remove);
+    call.on('close', remove);
+    call.on('error', remove);
+  },
+  publishStream(call: ServerDuplexStream<MessageBatch, BatchResult>) {
+    call.on('data', (batch: MessageBatch) => call.write(relay(batch)));
+    call.on('end', () => call.end());
+    call.on('error', () => undefined);
+  },
+  publishBatch(call: { request: MessageBatch }, callback: (error: null, result: BatchResult) => void) {
+    callback(null, relay(call.request));
+  },
+  sendMessage(call: { request: Message }, callback: (error: null, result: SendResult) => void) {
+    callback(null, sendResult(call.request, 0));
+  },
+  registerAgent(call: { request: { agentId: string; leaseTtlMs: number } }, callback: (error: null, result: unknown) => void) {
+    const { agentId, leaseTtlMs } = call.request;
+    callback(null, { agentId, leaseTtlMs, leaseExpiresAtMs: Date.now() + leaseTtlMs, gatewayId: 'baseline', replaced: false });
+  },
+  discover(_call: unknown, callback: (error: null, result: unknown) => void) {
+    callback(null, { agents: [] });
+  },
+  getAgentStatus(_call: unknown, callback: (error: null, result: unknown) => void) {
+    callback(null, { agent: undefined });
+  },
+  deregisterAgent: unimplemented,
+  heartbeat: unimplemented,
+  request: unimplemented,
+  ack: unimplemented,
+  healthCheck: unimplemented,
+};
+
+async function main(): Promise<void> {
+  const { host = '127.0.0.1' } = JSON.parse(process.argv[2] ?? '{}') as { host?: string };
+  const started = performance.now();
+  const server = new Server();
+  server.addService(GatewayServiceService, implementation as never);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:0`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  serveHarness(
+    { address: `${host}:${port}`, startMs: performance.now() - started },
+    () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  );
+}
+
+main().catch(failStartup);

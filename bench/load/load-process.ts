@@ -1,0 +1,47 @@
+/**
+ * Entry of every load-generator child: argv[2] is `{ role, ...config }`; the role's methods
+ * become the commands the harness can send.
+ */
+import { announceReady, failStartup, serveCommands, type CommandHandlers } from '../ipc';
+import { createHolder, type HolderConfig } from './holder';
+import { createPublisher, type PublisherConfig } from './publisher';
+import { createSubscriber, type SubscriberConfig } from './subscriber';
+import { createUnaryLoad, type UnaryConfig } from './unary';
+
+export type LoadConfig =
+  | ({ role: 'publisher' } & PublisherConfig)
+  | ({ role: 'subscriber' } & SubscriberConfig)
+  | ({ role: 'unary' } & UnaryConfig)
+  | ({ role: 'holder' } & HolderConfig);
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.argv[2] ?? '{}') as LoadConfig;
+  let role: Record<string, (args: any) => unknown>;
+  switch (config.role) {
+    case 'publisher':
+      role = await createPublisher(config);
+      break;
+    case 'subscriber':
+      role = await createSubscriber(config);
+      break;
+    case 'unary':
+      role = await createUnaryLoad(config);
+      break;
+    case 'holder':
+      role = await createHolder(config);
+      break;
+    default:
+      throw new Error(`unknown load role ${(config as { role?: string }).role}`);
+  }
+  const handlers: CommandHandlers = { ...role };
+  const stop = role.stop;
+  handlers.stop = async (args: unknown) => {
+    const result = await stop?.(args);
+    setTimeout(() => process.exit(0), 50);
+    return result;
+  };
+  serveCommands(handlers);
+  announceReady();
+}
+
+main().catch(failStartup);

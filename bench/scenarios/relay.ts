@@ -1,0 +1,124 @@
+/**
+ * Routed messages: one publisher stream → server → subscriber streams, per frame, batched and
+ * fanned out to many subscribers. Deliveries are counted where they land, at the subscribers,
+ * so dropped messages never count.
+ */
+import type { BenchChild } from '../ipc';
+import { windowBetween, type Implementation, type ScenarioScope } from '../harness';
+import { ratioOf, throughput, type Measurement, type ResultRow, type RunSample } from '../result';
+import { sleep } from '../stats';
+
+export interface RelayShape {
+  id: string;
+  topic: string;
+  batchSize: number;
+  /** Publisher frames in flight. */
+  window: number;
+  subscribers: number;
+  /** Subscriber processes the subscribers are spread over. */
+  subscriberProcesses: number;
+  connectionsPerProcess: number;
+}
+
+interface SubscriberCounts {
+  deliveries: number;
+  streamsReceiving: number;
+  errors: number;
+  firstError?: string;
+  atEpochMs: number;
+}
+
+async function totalDeliveries(subscribers: BenchChild[]): Promise<{ deliveries: number; errors: number; firstError?: string }> {
+  const counts = await Promise.all(subscribers.map((s) => s.call<SubscriberCounts>('counts')));
+  return {
+    deliveries: counts.reduce((sum, c) => sum + c.deliveries, 0),
+    errors: counts.reduce((sum, c) => sum + c.errors, 0),
+    firstError: counts.find((c) => c.firstError)?.firstError,
+  };
+}
+
+export async function measureRelay(scope: ScenarioScope, implementation: Implementation, shape: RelayShape): Promise<{ measurement: Measurement; published: number; delivered: number }> {
+  const { settings } = scope;
+  const server = await scope.startServer(implementation);
+  const perProcess = Math.ceil(shape.subscribers / shape.subscriberProcesses);
+  const subscribers: BenchChild[] = [];
+  for (let p = 0; p < shape.subscriberProcesses; p++) {
+    const streams = Math.min(perProcess, shape.subscribers - p * perProcess);
+    subscribers.push(
+      await scope.startLoad({
+        role: 'subscriber',
+        address: server.address,
+        streams,
+        connections: Math.min(streams, shape.connectionsPerProcess),
+        topics: [shape.topic],
+      }),
+    );
+  }
+  await Promise.all(subscribers.map((s) => s.call('open')));
+  const publisher = await scope.startLoad({
+    role: 'publisher',
+    address: server.address,
+    batchSize: shape.batchSize,
+    topic: shape.topic,
+    window: shape.window,
+  });
+  // Subscriptions become live asynchronously: publish until every subscriber stream receives.
+  await publisher.call('start');
+  const waits = await Promise.all(subscribers.map((s) => s.call<SubscriberCounts>('waitReceiving', { timeoutMs: 20_000 })));
+  const receiving = waits.reduce((sum, w) => sum + w.streamsReceiving, 0);
+  if (receiving < shape.subscribers) {
+    throw new Error(`${implementation}: only ${receiving} of ${shape.subscribers} subscriber streams received (${waits.find((w) => w.firstError)?.firstError ?? 'no error reported'})`);
+  }
+  await sleep(settings.warmupMs);
+
+  const samples: RunSample[] = [];
+  const first = await totalDeliveries(subscribers);
+  const publishedBefore = (await publisher.call<{ messagesAnswered: number }>('progress')).messagesAnswered;
+  let last = first;
+  for (let run = 0; run < settings.runs; run++) {
+    const statsBefore = await server.stats();
+    const countBefore = await totalDeliveries(subscribers);
+    await sleep(settings.windowMs);
+    const statsAfter = await server.stats();
+    const countAfter = await totalDeliveries(subscribers);
+    samples.push({ ops: countAfter.deliveries - countBefore.deliveries, window: windowBetween(statsBefore, statsAfter) });
+    last = countAfter;
+  }
+  const publishedAfter = (await publisher.call<{ messagesAnswered: number }>('progress')).messagesAnswered;
+  await publisher.call('stop');
+  if (last.errors > 0) throw new Error(`${implementation}: subscriber streams failed: ${last.firstError}`);
+  await scope.cleanup();
+  return {
+    measurement: throughput(samples),
+    published: publishedAfter - publishedBefore,
+    delivered: last.deliveries - first.deliveries,
+  };
+}
+
+export async function relayRows(
+  scope: ScenarioScope,
+  shape: RelayShape,
+  judge: { metric: string; target: string; pass: (gateway: Measurement, ratio: number | undefined) => boolean },
+): Promise<ResultRow[]> {
+  const baseline = await measureRelay(scope, 'baseline', shape);
+  const gateway = await measureRelay(scope, 'gateway', shape);
+  const ratio = ratioOf(gateway.measurement, baseline.measurement);
+  const perMessage = shape.subscribers;
+  const dropped = (run: { published: number; delivered: number }) =>
+    Math.max(0, 1 - run.delivered / Math.max(1, run.published * perMessage));
+  return [
+    {
+      scenario: shape.id,
+      metric: judge.metric,
+      unit: shape.subscribers > 1 ? 'deliveries/s' : 'msg/s',
+      gateway: gateway.measurement,
+      baseline: baseline.measurement,
+      ratio,
+      target: judge.target,
+      pass: scope.settings.quick ? undefined : judge.pass(gateway.measurement, ratio),
+      notes: [
+        `published messages not delivered during the runs (dropped by a full subscriber queue): gateway ${(dropped(gateway) * 100).toFixed(1)}%, baseline ${(dropped(baseline) * 100).toFixed(1)}%`,
+      ],
+    },
+  ];
+}
