@@ -81,6 +81,7 @@ export class CallGuard {
   unary<Request, Response>(
     method: string,
     handler: (request: Request, identity: Identity, call: ServerUnaryCall<Request, Response>) => Promise<Response> | Response,
+    options: { servedWhileDraining?: boolean } = {},
   ): (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>) => void {
     return (call, callback) => {
       const startedAt = performance.now();
@@ -94,7 +95,7 @@ export class CallGuard {
         }
         this.completed(method, code, startedAt);
       };
-      this.run(call, handler).then(
+      this.run(call, handler, options.servedWhileDraining === true).then(
         (response) => {
           callback(null, response);
           finish(Status.OK);
@@ -117,8 +118,9 @@ export class CallGuard {
   private async run<Request, Response>(
     call: ServerUnaryCall<Request, Response>,
     handler: (request: Request, identity: Identity, call: ServerUnaryCall<Request, Response>) => Promise<Response> | Response,
+    servedWhileDraining: boolean,
   ): Promise<Response> {
-    this.admit();
+    if (!servedWhileDraining) this.admit();
     const identity = await this.authenticate(call);
     return handler(call.request, identity, call);
   }

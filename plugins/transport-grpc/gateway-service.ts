@@ -260,7 +260,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       status.agentHealth = healthToProto(agent.health);
       status.agentState = stateToProto(agent.state);
       return status;
-    }),
+    }, { servedWhileDraining: true }),
 
     subscribe: deps.streams.handle,
 
