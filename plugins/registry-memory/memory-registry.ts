@@ -218,18 +218,17 @@ export class MemoryRegistry implements RegistryService {
     else if (existing === undefined) this.checkCapacity();
 
     const now = Date.now();
-    const record: AgentRecord = {
-      ...info,
+    const record = createRecord(info, {
       state: admission.state,
       health: 'unknown',
+      identity,
+      sessionId: context.sessionId || undefined,
       gatewayId: this.context.gatewayId,
       managed: admission.managed === true,
       registeredAt: now,
       leaseExpiresAt: now + info.leaseTtlMs,
       revision: ++this.revision,
-    };
-    if (identity !== undefined) record.identity = identity;
-    if (context.sessionId) record.sessionId = context.sessionId;
+    });
     const entry: AgentEntry = {
       record: Object.freeze(record),
       semver: validated.semver,
@@ -323,7 +322,10 @@ export class MemoryRegistry implements RegistryService {
 
   /** Copy-on-write: records already handed out stay as they were. */
   private update(entry: AgentEntry, change: Partial<AgentRecord>): void {
-    entry.record = Object.freeze({ ...entry.record, ...change, revision: ++this.revision });
+    const next = createRecord(entry.record, entry.record);
+    Object.assign(next, change);
+    next.revision = ++this.revision;
+    entry.record = Object.freeze(next);
   }
 
   private bindSession(entry: AgentEntry, sessionId: string): void {
@@ -407,6 +409,33 @@ export class MemoryRegistry implements RegistryService {
       this.context.logger.error({ err: error, hook }, 'a hook tap threw; the registry carried on');
     }
   }
+}
+
+type RecordStatus = Omit<AgentRecord, keyof AgentInfo>;
+
+/**
+ * Every record is built by this one literal, every field present and in one order, so all records
+ * share one hidden class. Spreads and optional fields added later gave records many shapes, and
+ * the discovery loop's property reads went megamorphic (several times slower at 10k agents).
+ */
+function createRecord(info: Readonly<AgentInfo>, status: Readonly<RecordStatus>): AgentRecord {
+  return {
+    agentId: info.agentId,
+    service: info.service,
+    version: info.version,
+    tags: info.tags,
+    capabilities: info.capabilities,
+    leaseTtlMs: info.leaseTtlMs,
+    state: status.state,
+    health: status.health,
+    identity: status.identity,
+    sessionId: status.sessionId,
+    gatewayId: status.gatewayId,
+    managed: status.managed,
+    registeredAt: status.registeredAt,
+    leaseExpiresAt: status.leaseExpiresAt,
+    revision: status.revision,
+  };
 }
 
 function notFound(agentId: string): GatewayError {
