@@ -25,7 +25,7 @@ export function recordingPlugin(journal: Journal, spec: RecordingOptions): Plugi
     setup(ctx) {
       journal.push(`setup:${spec.name}`);
       for (const dependency of spec.dependencies ?? []) {
-        if (!dependency.optional) journal.push(`saw:${spec.name}<-${(ctx.services.get(dependency.kind) as { name: string }).name}`);
+        if (!dependency.optional) journal.push(`saw:${spec.name}<-${(ctx.services.get(dependency.kind) as unknown as { name: string }).name}`);
       }
       if (spec.failOn === 'setup') throw new Error(`${spec.name} cannot set up`);
       return {
