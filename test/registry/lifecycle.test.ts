@@ -126,3 +126,30 @@ describe('registry-memory: lifecycle and admission', () => {
     expect(env.registry.discover({ service: 'svc', routableOnly: true })).toHaveLength(1);
   });
 });
+
+describe('registry-memory: draining', () => {
+  test('registrations are refused with GW_DRAINING once the gateway drains', async () => {
+    let duringDrain: unknown;
+    // Drains before the registry (it depends on it), while the gateway is already draining.
+    const registersWhileDraining = definePlugin<Record<string, unknown>>({
+      name: 'drain-probe',
+      kind: 'monitor',
+      version: '1.0.0',
+      schema: { type: 'object' },
+      dependencies: [{ kind: 'registry' }],
+      setup(ctx) {
+        const registry = ctx.services.get('registry');
+        return {
+          async drain() {
+            duringDrain = await registry.register(agentInfo('late', 'svc'), {}).catch((e: unknown) => e);
+          },
+        };
+      },
+    });
+    const env = await startRegistryGateway({}, [registersWhileDraining]);
+    await env.registry.register(agentInfo('early', 'svc'), {});
+    await env.close();
+    expect(duringDrain).toMatchObject({ code: 'GW_DRAINING' });
+    expect(await metricValue(env.gateway, 'openclaw_registry_rejections_total', { reason: 'draining' })).toBe(1);
+  });
+});
