@@ -4,11 +4,15 @@
  * under ./data, open auth (loopback only, with a warning), gRPC on 127.0.0.1:7400 and a Unix
  * socket, and the monitor on 127.0.0.1:9464 (/metrics, /healthz, /readyz, dashboard at /).
  */
+import path from 'node:path';
 import { defineConfig } from '../kernel/config/types';
+
+// Relative to where the operator runs the gateway, not to this file inside the package.
+const dataDir = path.resolve(process.env.OPENCLAW_DATA_DIR ?? 'data');
 
 export default defineConfig({
   gateway: {
-    dataDir: process.env.OPENCLAW_DATA_DIR ?? './data',
+    dataDir,
     drainTimeoutMs: 10_000,
   },
   plugins: [
@@ -20,7 +24,7 @@ export default defineConfig({
       options: {
         listen: [
           { host: '127.0.0.1', port: Number(process.env.OPENCLAW_GRPC_PORT ?? 7400) },
-          { socket: process.env.OPENCLAW_SOCKET ?? './data/gateway.sock' },
+          { socket: path.resolve(process.env.OPENCLAW_SOCKET ?? path.join(dataDir, 'gateway.sock')) },
         ],
       },
     },
