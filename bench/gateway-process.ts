@@ -21,7 +21,7 @@ export interface GatewayProcessConfig {
 
 export function gatewayConfig(options: GatewayProcessConfig): GatewayConfig {
   return {
-    gateway: { dataDir: options.dataDir, logLevel: 'warn', logFormat: 'json', drainTimeoutMs: 5_000 },
+    gateway: { dataDir: options.dataDir, logLevel: 'error', logFormat: 'json', drainTimeoutMs: 5_000 },
     plugins: [
       { use: 'registry-memory', options: options.registry ?? {} },
       { use: 'router-embedded', options: options.router ?? {} },
@@ -43,7 +43,7 @@ export function gatewayConfig(options: GatewayProcessConfig): GatewayConfig {
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as GatewayProcessConfig;
   const started = performance.now();
-  const gateway = await startGateway({ config: gatewayConfig(options), cwd: options.dataDir, logLevel: 'warn' });
+  const gateway = await startGateway({ config: gatewayConfig(options), cwd: options.dataDir, logLevel: 'error' });
   const startMs = performance.now() - started;
   const address = gateway.transports()[0]?.addresses()[0];
   if (!address) throw new Error('the gateway started without a listening transport address');

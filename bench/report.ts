@@ -43,12 +43,14 @@ export function tableRows(results: readonly ScenarioResult[]): string[][] {
   const rows: string[][] = [];
   for (const scenario of results) {
     if (scenario.error) {
-      rows.push([scenario.id, `FAILED: ${scenario.error.split('\n')[0]}`, '', '', '', '', '', '', '']);
+      rows.push([scenario.id, `FAILED: ${scenario.error.split('\n')[0]}`, '', '', '', '', '', '', '', '']);
       continue;
     }
     for (const row of scenario.rows) {
       const latency = row.gateway.latency ? `${formatNumber(row.gateway.latency.p50Ms, 'ms')} / ${formatNumber(row.gateway.latency.p99Ms, 'ms')}` : '–';
       const cpu = `${formatNumber(row.gateway.cpuMicrosPerOp)} / ${formatNumber(row.baseline?.cpuMicrosPerOp)}`;
+      const cpuRatio =
+        row.gateway.cpuMicrosPerOp !== undefined && row.baseline?.cpuMicrosPerOp ? `${(row.gateway.cpuMicrosPerOp / row.baseline.cpuMicrosPerOp).toFixed(2)}×` : '–';
       rows.push([
         row.scenario,
         row.metric,
@@ -57,6 +59,7 @@ export function tableRows(results: readonly ScenarioResult[]): string[][] {
         row.ratio === undefined ? '–' : `${row.ratio.toFixed(2)}×`,
         latency,
         row.gateway.cpuMicrosPerOp === undefined ? '–' : cpu,
+        cpuRatio,
         row.target ?? '',
         verdict(row),
       ]);
@@ -65,7 +68,7 @@ export function tableRows(results: readonly ScenarioResult[]): string[][] {
   return rows;
 }
 
-const HEADER = ['scenario', 'metric', 'gateway', 'raw grpc-js', 'ratio', 'p50 / p99 ms', 'server CPU µs/op (gw / raw)', 'target', 'met'];
+const HEADER = ['scenario', 'metric', 'gateway', 'raw grpc-js', 'ratio', 'p50 / p99 ms', 'server CPU µs/op (gw / raw)', 'CPU ratio', 'target', 'met'];
 
 export function textTable(results: readonly ScenarioResult[]): string {
   const rows = [HEADER, ...tableRows(results)];

@@ -11,6 +11,8 @@ export interface Measurement {
   cpuMicrosPerOp?: number;
   /** Server CPU busy fraction during the runs (1 = one full core). */
   cpuCores?: number;
+  /** Load generators' CPU per operation (all of them together), median over runs, in microseconds. */
+  clientCpuMicrosPerOp?: number;
   latency?: LatencySummary;
 }
 
@@ -39,6 +41,7 @@ export interface ScenarioResult {
 export interface RunSample {
   ops: number;
   window: Window;
+  clientCpuMicros?: number;
 }
 
 /** Folds per-run samples (operations and server CPU over a window) into one measurement. */
@@ -46,7 +49,14 @@ export function throughput(samples: readonly RunSample[]): Measurement {
   const rates = samples.map((s) => (s.window.elapsedMs > 0 ? (s.ops / s.window.elapsedMs) * 1000 : 0));
   const cpu = samples.filter((s) => s.ops > 0).map((s) => s.window.cpuMicros / s.ops);
   const cores = samples.map((s) => (s.window.elapsedMs > 0 ? s.window.cpuMicros / 1000 / s.window.elapsedMs : 0));
-  return { value: median(rates), runs: rates, cpuMicrosPerOp: median(cpu), cpuCores: median(cores) };
+  const client = samples.filter((s) => s.ops > 0 && s.clientCpuMicros !== undefined).map((s) => s.clientCpuMicros! / s.ops);
+  return {
+    value: median(rates),
+    runs: rates,
+    cpuMicrosPerOp: median(cpu),
+    cpuCores: median(cores),
+    ...(client.length > 0 ? { clientCpuMicrosPerOp: median(client) } : {}),
+  };
 }
 
 export function ratioOf(gateway: Measurement, baseline?: Measurement): number | undefined {

@@ -33,7 +33,14 @@ async function main(): Promise<void> {
     default:
       throw new Error(`unknown load role ${(config as { role?: string }).role}`);
   }
-  const handlers: CommandHandlers = { ...role };
+  const handlers: CommandHandlers = {
+    ...role,
+    // The generator's own CPU, so reports can show what the load cost next to what the server did.
+    cpu: () => {
+      const usage = process.cpuUsage();
+      return usage.user + usage.system;
+    },
+  };
   const stop = role.stop;
   handlers.stop = async (args: unknown) => {
     const result = await stop?.(args);

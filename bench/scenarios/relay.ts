@@ -75,13 +75,21 @@ export async function measureRelay(scope: ScenarioScope, implementation: Impleme
   const first = await totalDeliveries(subscribers);
   const publishedBefore = (await publisher.call<{ messagesAnswered: number }>('progress')).messagesAnswered;
   let last = first;
+  const loads = [publisher, ...subscribers];
+  const clientCpu = async () => (await Promise.all(loads.map((l) => l.call<number>('cpu')))).reduce((sum, micros) => sum + micros, 0);
   for (let run = 0; run < settings.runs; run++) {
     const statsBefore = await server.stats();
     const countBefore = await totalDeliveries(subscribers);
+    const clientBefore = await clientCpu();
     await sleep(settings.windowMs);
     const statsAfter = await server.stats();
     const countAfter = await totalDeliveries(subscribers);
-    samples.push({ ops: countAfter.deliveries - countBefore.deliveries, window: windowBetween(statsBefore, statsAfter) });
+    const clientAfter = await clientCpu();
+    samples.push({
+      ops: countAfter.deliveries - countBefore.deliveries,
+      window: windowBetween(statsBefore, statsAfter),
+      clientCpuMicros: clientAfter - clientBefore,
+    });
     last = countAfter;
   }
   const publishedAfter = (await publisher.call<{ messagesAnswered: number }>('progress')).messagesAnswered;
@@ -117,6 +125,7 @@ export async function relayRows(
       target: judge.target,
       pass: scope.settings.quick ? undefined : judge.pass(gateway.measurement, ratio),
       notes: [
+        `load generators (publisher + subscribers) used ${gateway.measurement.clientCpuMicrosPerOp?.toFixed(1)} µs CPU per delivery against the gateway, ${baseline.measurement.clientCpuMicrosPerOp?.toFixed(1)} against the baseline; the server used ${gateway.measurement.cpuMicrosPerOp?.toFixed(1)} / ${baseline.measurement.cpuMicrosPerOp?.toFixed(1)}, at ${gateway.measurement.cpuCores?.toFixed(2)} / ${baseline.measurement.cpuCores?.toFixed(2)} cores busy`,
         `published messages not delivered during the runs (dropped by a full subscriber queue): gateway ${(dropped(gateway) * 100).toFixed(1)}%, baseline ${(dropped(baseline) * 100).toFixed(1)}%`,
       ],
     },
