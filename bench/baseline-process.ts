@@ -1,16 +1,17 @@
 /**
  * The raw baseline: a bare @grpc/grpc-js server with the gateway's RPC shapes and none of its
- * logic (no auth, registry, ids, dedupe, wildcards, storage). It decodes and encodes with the
- * same generated codecs the gateway's transport uses, so the ratio gateway/baseline is the cost of
- * the gateway itself on top of the transport work both must do.
+ * logic (no auth, registry, ids, dedupe, wildcards, storage). It decodes requests and encodes
+ * replies with the same generated codecs the gateway's transport uses, and like the transport it
+ * encodes an Event once and writes the same bytes to every subscriber of a fan-out, so the ratio
+ * gateway/baseline is the cost of the gateway itself on top of the transport work both must do.
  *
  * Run by bench/run.ts with an IPC channel; argv[2] is a JSON `{ host }`.
  */
 import { Server, ServerCredentials, status, type ServerDuplexStream, type ServerWritableStream } from '@grpc/grpc-js';
 import {
+  Event,
   GatewayServiceService,
   type BatchResult,
-  type Event,
   type Message,
   type MessageBatch,
   type SendResult,
@@ -18,7 +19,18 @@ import {
 } from '../proto/gen/openclaw/gateway/v1/gateway';
 import { failStartup, serveHarness } from './server-ipc';
 
-type Subscriber = ServerWritableStream<SubscribeRequest, Event>;
+type Subscriber = ServerWritableStream<SubscribeRequest, Buffer>;
+
+/** Subscribe writes pre-encoded Event bytes (encoded once per fan-out); everything else uses the codecs. */
+const service = {
+  ...GatewayServiceService,
+  subscribe: { ...GatewayServiceService.subscribe, responseSerialize: (bytes: Buffer): Buffer => bytes },
+};
+
+const encodeEvent = (event: Event): Buffer => {
+  const bytes = Event.encode(event).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+};
 
 /** A subscriber further behind than this many events loses new ones, like the router's bounded queue. */
 const MAX_QUEUED_EVENTS = 1024;
@@ -33,9 +45,9 @@ function relay(batch: MessageBatch): BatchResult {
     const subscribers = subscribersByTopic.get(message.topic);
     let receivers = 0;
     if (subscribers) {
-      const event: Event = {
+      const event = encodeEvent({
         kind: { $case: 'delivery', value: { message, deliveryTag: '', attempt: 1, subscription: message.topic, ackDeadlineMs: 0 } },
-      };
+      });
       for (const subscriber of subscribers) {
         if (subscriber.writableLength >= MAX_QUEUED_EVENTS) continue;
         subscriber.write(event);
@@ -57,12 +69,12 @@ function relay(batch: MessageBatch): BatchResult {
     const subscribers = subscribersByTopic.get(topic);
     let receivers = 0;
     if (subscribers) {
-      const event: Event = {
+      const event = encodeEvent({
         kind: {
           $case: 'batch',
           value: { deliveries: list.map((message) => ({ message, deliveryTag: '', attempt: 1, subscription: topic, ackDeadlineMs: 0 })) },
         },
-      };
+      });
       for (const subscriber of subscribers) {
         if (subscriber.writableLength >= MAX_QUEUED_EVENTS) continue;
         subscriber.write(event);
@@ -129,7 +141,7 @@ async function main(): Promise<void> {
   const { host = '127.0.0.1' } = JSON.parse(process.argv[2] ?? '{}') as { host?: string };
   const started = performance.now();
   const server = new Server();
-  server.addService(GatewayServiceService, implementation as never);
+  server.addService(service, implementation as never);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:0`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
   );
