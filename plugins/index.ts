@@ -10,5 +10,6 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, () => PluginModuleExport>>
   'router-embedded': () => require('./router-embedded').default,
   'auth-standard': () => require('./auth-standard').default,
   'registry-memory': () => require('./registry-memory').default,
+  'registry-nats': () => require('./registry-nats').default,
   'transport-grpc': () => require('./transport-grpc').default,
 };
