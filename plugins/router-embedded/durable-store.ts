@@ -21,6 +21,7 @@ export class DurableStore {
   private readonly root: RootDatabase;
   private readonly messages: Database<StoredMessage, number>;
   private readonly dedupe: Database<number, string>;
+  private readonly knownAgents: Database<number, string>;
 
   constructor(directory: string, mapSize: number) {
     fs.mkdirSync(directory, { recursive: true });
@@ -28,6 +29,19 @@ export class DurableStore {
     this.root = open({ path: directory, mapSize, overlappingSync: true });
     this.messages = this.root.openDB<StoredMessage, number>({ name: 'messages', encoding: 'msgpack' });
     this.dedupe = this.root.openDB<number, string>({ name: 'dedupe', encoding: 'msgpack' });
+    this.knownAgents = this.root.openDB<number, string>({ name: 'known-agents', encoding: 'msgpack' });
+  }
+
+  putKnownAgent(agentId: string, seenAt: number): Promise<boolean> {
+    return this.knownAgents.put(agentId, seenAt);
+  }
+
+  removeKnownAgent(agentId: string): Promise<boolean> {
+    return this.knownAgents.remove(agentId);
+  }
+
+  *loadKnownAgents(): Generator<{ agentId: string; seenAt: number }> {
+    for (const { key, value } of this.knownAgents.getRange()) yield { agentId: key, seenAt: value };
   }
 
   /** Queues a write into the current batch; await `synced()` to know it is on disk. */

@@ -36,6 +36,7 @@ import type { OverflowPolicy, RouterOptions } from './schema';
 import { Session, type SessionHost } from './session';
 import { checkPattern, checkTopic } from './topics';
 import { groupKey, TopicTrie } from './topic-trie';
+import { KnownAgents } from './known-agents';
 
 const MAX_ID_LENGTH = 256;
 
@@ -49,6 +50,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   private readonly inboxes = new Map<string, Session>();
   private readonly balancer: LoadBalancer;
   private readonly requests: PendingRequests;
+  private readonly knownAgents: KnownAgents;
   private readonly dedupe: DedupeWindow;
   private readonly durable: DurableDelivery;
   private readonly metrics: RouterMetrics;
@@ -73,6 +75,9 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.trie = new TopicTrie<Session>(this.options.matchCacheSize);
     this.balancer = new LoadBalancer(registry, this.options.strategy, this.options.serviceCacheSize, () =>
       this.limitReached('router.serviceCacheSize', 'evict-oldest', 'service candidate cache full'),
+    );
+    this.knownAgents = new KnownAgents(this.options.offlineInbox.maxKnownAgents, () =>
+      this.limitReached('router.offlineInbox.maxKnownAgents', 'forget-least-recent', 'known agent ids full'),
     );
     this.requests = new PendingRequests(this.options.maxPendingRequests);
     this.dedupe = new DedupeWindow(this.options.dedupe.windowMs, this.options.dedupe.maxEntries, () => this.store, () =>
@@ -106,6 +111,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.store = new DurableStore(directory, this.options.storeMapSizeBytes);
     this.dedupe.load(this.store.loadDedupe(), Date.now());
     this.durable.attach(this.store);
+    this.knownAgents.attach(this.store);
     this.sweeper = setInterval(() => {
       const now = Date.now();
       this.dedupe.sweep(now);
@@ -379,8 +385,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
 
   private routeToAgent(message: MessageEnvelope, agentId: string, subscription: string, entries: DurableEntry[], receivers: Session[] | undefined, now: number): number {
     if (message.durable) {
-      if (!this.inboxes.has(agentId) && !this.registry.get(agentId)) {
-        throw gatewayError('GW_NOT_FOUND', `agentId: no agent "${agentId}" is registered`, { field: 'agentId' });
+      if (!this.inboxes.has(agentId) && !this.knownAgents.has(agentId) && !this.registry.get(agentId)) {
+        throw gatewayError('GW_NOT_FOUND', `agentId: no agent "${agentId}" has ever registered here`, { field: 'agentId' });
       }
       entries.push(this.durable.admit(`a:${agentId}`, subscription, message, now));
       return 0;
@@ -497,6 +503,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     const hooks = this.ctx.hooks;
     const name = this.ctx.name;
     hooks.agentRegistered.tap(name, (agent) => {
+      this.knownAgents.touch(agent.agentId, Date.now());
       this.balancer.invalidate(agent.service);
       this.durable.reachable(`a:${agent.agentId}`);
     });

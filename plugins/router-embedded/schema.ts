@@ -30,7 +30,7 @@ export interface RouterOptions {
     /** Durable messages waiting or in flight across all receivers; beyond it publishers get RESOURCE_EXHAUSTED. */
     maxPending: number;
   };
-  offlineInbox: { maxMessages: number; maxBytes: number; maxAgeMs: number; policy: InboxOverflowPolicy };
+  offlineInbox: { maxMessages: number; maxBytes: number; maxAgeMs: number; policy: InboxOverflowPolicy; maxKnownAgents: number };
   dedupe: { windowMs: number; maxEntries: number };
   deadLetterTopic: string;
   /** How often expired inbox messages and dedupe entries are swept. */
@@ -93,6 +93,8 @@ export const schema = {
         maxBytes: positiveInt(1, 64 * 1024 * 1024),
         maxAgeMs: positiveInt(1, 24 * 60 * 60 * 1000),
         policy: { enum: ['reject', 'drop-oldest'], default: 'reject' },
+        // Agent ids remembered (persisted) so durable messages for them wait while they are offline.
+        maxKnownAgents: positiveInt(1, 100_000),
       },
     },
     dedupe: {
