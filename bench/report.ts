@@ -47,7 +47,10 @@ export function tableRows(results: readonly ScenarioResult[]): string[][] {
       continue;
     }
     for (const row of scenario.rows) {
-      const latency = row.gateway.latency ? `${formatNumber(row.gateway.latency.p50Ms, 'ms')} / ${formatNumber(row.gateway.latency.p99Ms, 'ms')}` : '–';
+      const pair = (l: { p50Ms: number; p99Ms: number }) => `${formatNumber(l.p50Ms, 'ms')} / ${formatNumber(l.p99Ms, 'ms')}`;
+      const latency = row.gateway.latency
+        ? `${pair(row.gateway.latency)}${row.baseline?.latency ? ` (raw ${pair(row.baseline.latency)})` : ''}`
+        : '–';
       const cpu = `${formatNumber(row.gateway.cpuMicrosPerOp)} / ${formatNumber(row.baseline?.cpuMicrosPerOp)}`;
       const cpuRatio =
         row.gateway.cpuMicrosPerOp !== undefined && row.baseline?.cpuMicrosPerOp ? `${(row.gateway.cpuMicrosPerOp / row.baseline.cpuMicrosPerOp).toFixed(2)}×` : '–';
