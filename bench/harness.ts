@@ -47,7 +47,7 @@ export class ScenarioScope {
     }
     const config =
       implementation === 'gateway'
-        ? { dataDir: gatewayOptions.dataDir ?? this.tempDir('data'), ...gatewayOptions }
+        ? deepMerge({ dataDir: gatewayOptions.dataDir ?? this.tempDir('data'), ...gatewayOptions }, this.settings.gatewayOverrides ?? {})
         : { host: '127.0.0.1' };
     const child = new BenchChild<ServerReady>(implementation === 'gateway' ? 'gateway-process.ts' : 'baseline-process.ts', config, {
       nodeFlags,
@@ -85,6 +85,18 @@ export class ScenarioScope {
     for (const dir of this.folders) rmSync(dir, { recursive: true, force: true });
     this.folders.length = 0;
   }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepMerge<T extends Record<string, unknown>>(base: T, overrides: Record<string, unknown>): T {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    merged[key] = isPlainObject(value) && isPlainObject(merged[key]) ? deepMerge(merged[key] as Record<string, unknown>, value) : value;
+  }
+  return merged as T;
 }
 
 /** One RegisterAgent call from the harness itself (setup, not measured). */

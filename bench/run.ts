@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--only relay,durable] [--runs N] [--profile] [--out file.json]`
+ * `npm run bench [-- --quick] [--only relay,durable] [--runs N] [--profile] [--out file.json]
+ *   [--gateway-options '{"router":{"subscriberQueue":{"maxEvents":64}}}']`
  *
  * Runs every scenario against the real gateway and, side by side in the same run, a raw
  * @grpc/grpc-js server doing the same transport work (bench/baseline-process.ts). Servers and
@@ -32,7 +33,8 @@ function parseArgs(argv: readonly string[]): { settings: BenchSettings; out: str
     else if (arg === '--runs') settings.runs = Math.max(1, Number.parseInt(value(), 10) || 1);
     else if (arg === '--profile') settings.profileDir = path.resolve(__dirname, 'results', 'profiles');
     else if (arg === '--out') out = path.resolve(value());
-    else throw new Error(`unknown option ${arg} (known: --quick, --only ids, --runs n, --profile, --out file)`);
+    else if (arg === '--gateway-options') settings.gatewayOverrides = JSON.parse(value()) as Record<string, unknown>;
+    else throw new Error(`unknown option ${arg} (known: --quick, --only ids, --runs n, --profile, --out file, --gateway-options json)`);
   }
   return { settings, out };
 }

@@ -20,6 +20,11 @@ export interface BenchSettings {
   profileDir?: string;
   /** Only run scenarios whose id contains one of these. */
   only?: string[];
+  /**
+   * Extra plugin options for every gateway started (`--gateway-options '{"router":{...}}'`),
+   * deep-merged over what scenarios set: for trying a tuning before proposing it.
+   */
+  gatewayOverrides?: Record<string, unknown>;
 }
 
 export function benchSettings(quick: boolean): BenchSettings {
