@@ -8,6 +8,7 @@ import type { PluginModuleExport } from '../kernel';
 export const BUILTIN_PLUGINS: Readonly<Record<string, () => PluginModuleExport>> = {
   'monitor-prometheus': () => require('./monitor-prometheus').default,
   'router-embedded': () => require('./router-embedded').default,
+  'router-nats': () => require('./router-nats').default,
   'auth-standard': () => require('./auth-standard').default,
   'registry-memory': () => require('./registry-memory').default,
   'registry-nats': () => require('./registry-nats').default,

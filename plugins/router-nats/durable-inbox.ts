@@ -1,0 +1,238 @@
+/**
+ * At-least-once inboxes on JetStream. Every agent's durable messages live in one work-queue stream
+ * (`<prefix>_inbox`, subject `<prefix>.d.i.<agent token>`, file storage); the gateway holding the
+ * agent's inbox session pulls them through a durable consumer named after the agent, so whichever
+ * gateway the agent connects to next picks up what is pending. JetStream does the bookkeeping:
+ * unacked messages come back after `ackTimeoutMs` (also when the gateway that held them died),
+ * `nak(delay)` gives backoff, `working()` extends, `Nats-Msg-Id` dedupes within the window.
+ * This module adds the contract's parts: delivery tags unique per attempt, stale-tag detection,
+ * attempt limits and dead letters, and a bound on what this gateway holds unacked.
+ */
+import { AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type PubAck } from 'nats';
+import { type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
+import { decodeEnvelope, encodeEnvelope } from './envelope-codec';
+import type { NatsRouterOptions } from './schema';
+import type { Session } from './session';
+import { agentToken } from './topics';
+
+interface Held {
+  msg: JsMsg;
+  message: MessageEnvelope;
+  session: Session;
+  attempt: number;
+  extensions: number;
+  /** When JetStream will have given up on this attempt (moved by in-progress acks). */
+  deadline: number;
+}
+
+export interface InboxHost {
+  deliver(session: Session, delivery: Delivery): boolean;
+  deadLetter(message: MessageEnvelope, reason: string, attempts: number): void;
+  limitReached(limit: string, policy: string, detail: string): void;
+  redelivered(): void;
+  consumerError(agentId: string, error: unknown): void;
+}
+
+export class DurableInbox {
+  readonly stream: string;
+  private readonly held = new Map<string, Held>();
+  /** Stream sequence → tag of its newest delivery here, to tell stale tags from unknown ones. */
+  private readonly current = new Map<number, string>();
+  private tagCounter = 0;
+  private js?: JetStreamClient;
+  private jsm?: JetStreamManager;
+
+  constructor(
+    private readonly options: NatsRouterOptions,
+    private readonly bootId: string,
+    private readonly host: InboxHost,
+  ) {
+    this.stream = `${options.prefix}_inbox`;
+  }
+
+  get unacked(): number {
+    return this.held.size;
+  }
+
+  subject(agentId: string): string {
+    return `${this.options.prefix}.d.i.${agentToken(agentId)}`;
+  }
+
+  async start(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
+    this.js = js;
+    this.jsm = jsm;
+    const { durable, offlineInbox, dedupe, prefix } = this.options;
+    const config = {
+      name: this.stream,
+      subjects: [`${prefix}.d.i.>`],
+      retention: RetentionPolicy.Workqueue,
+      storage: durable.storage === 'memory' ? StorageType.Memory : StorageType.File,
+      num_replicas: durable.replicas,
+      max_age: nanos(offlineInbox.maxAgeMs),
+      max_bytes: durable.maxBytes,
+      max_msgs_per_subject: offlineInbox.maxMessages,
+      discard: DiscardPolicy.New,
+      discard_new_per_subject: true,
+      duplicate_window: nanos(dedupe.windowMs),
+    };
+    try {
+      await jsm.streams.info(this.stream);
+      await jsm.streams.update(this.stream, config);
+    } catch (error) {
+      if (!/not found/i.test(String(error))) throw error;
+      await jsm.streams.add(config);
+    }
+  }
+
+  /** Stores a message for an agent; resolves once JetStream acknowledged (stored) it. */
+  publish(agentId: string, message: MessageEnvelope, clientId: boolean): Promise<PubAck> {
+    return this.js!.publish(this.subject(agentId), encodeEnvelope(message), clientId ? { msgID: message.id } : undefined);
+  }
+
+  /** Starts pulling an agent's pending messages into a session; returns what stops it. */
+  async open(session: Session, agentId: string): Promise<() => void> {
+    const token = agentToken(agentId);
+    const name = `i_${token}`;
+    const { durable, offlineInbox } = this.options;
+    await this.jsm!.consumers.add(this.stream, {
+      durable_name: name,
+      filter_subject: this.subject(agentId),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(durable.ackTimeoutMs),
+      max_ack_pending: durable.maxInFlightPerReceiver,
+      max_deliver: -1,
+      inactive_threshold: nanos(offlineInbox.maxAgeMs),
+    });
+    const consumer = await this.js!.consumers.get(this.stream, name);
+    let messages: ConsumerMessages | undefined = await consumer.consume({ max_messages: durable.maxInFlightPerReceiver });
+    void (async () => {
+      for await (const msg of messages!) {
+        if (session.isClosed) {
+          msg.nak();
+          continue;
+        }
+        this.receive(session, msg);
+      }
+    })().catch((error: unknown) => {
+      if (!session.isClosed) this.host.consumerError(agentId, error);
+    });
+    return () => {
+      void messages?.close();
+      messages = undefined;
+    };
+  }
+
+  ack(item: AckItem): AckOutcome['result'] {
+    const held = this.held.get(item.deliveryTag);
+    if (!held) return this.isOurs(item.deliveryTag) ? 'stale' : 'unknown';
+    if (item.kind === 'ack') {
+      this.settle(item.deliveryTag, held);
+      held.msg.ack();
+      return 'acked';
+    }
+    if (item.kind === 'in-progress') {
+      if (held.extensions >= this.options.durable.maxExtensions) {
+        this.host.limitReached('router.durable.maxExtensions', 'ignore', item.deliveryTag);
+        return 'stale';
+      }
+      held.extensions++;
+      held.deadline = Date.now() + this.options.durable.ackTimeoutMs;
+      held.msg.working();
+      return 'extended';
+    }
+    this.settle(item.deliveryTag, held);
+    this.retry(held, item.reason ? `nack: ${item.reason}` : 'nack', false);
+    return 'requeued';
+  }
+
+  /** The session ended: what it held goes back to JetStream at once (for its next session). */
+  sessionClosed(session: Session): void {
+    for (const tag of session.unacked) {
+      const held = this.held.get(tag);
+      if (!held) continue;
+      this.settle(tag, held);
+      held.msg.nak();
+    }
+    session.unacked.clear();
+  }
+
+  /** Forgets attempts JetStream has already given up on (their tags are stale from now on). */
+  sweep(now: number): void {
+    for (const [tag, held] of this.held) if (now > held.deadline) this.settle(tag, held);
+  }
+
+  private receive(session: Session, msg: JsMsg): void {
+    const { durable } = this.options;
+    let message: MessageEnvelope;
+    try {
+      message = decodeEnvelope(msg.data).message;
+    } catch {
+      msg.term();
+      return;
+    }
+    const attempt = msg.info.deliveryCount;
+    if (attempt > durable.maxAttempts) {
+      // Timed out on its last attempt (JetStream redelivered it): attempts are used up.
+      this.host.limitReached('router.durable.maxAttempts', 'dead-letter', `${this.stream}#${msg.seq}`);
+      this.host.deadLetter(message, 'ack-timeout', attempt - 1);
+      msg.ack();
+      return;
+    }
+    const now = Date.now();
+    const ttl = message.ttlMs;
+    if (ttl > 0 && now - message.createdAt > ttl) {
+      this.host.deadLetter(message, 'expired', attempt - 1);
+      msg.ack();
+      return;
+    }
+    if (this.held.size >= durable.maxUnacked) {
+      this.host.limitReached('router.durable.maxUnacked', 'delay', `${this.held.size} unacked here`);
+      msg.nak(durable.backoffBaseMs || 100);
+      return;
+    }
+    if (attempt > 1) this.host.redelivered();
+    const previous = this.current.get(msg.seq);
+    if (previous) this.held.delete(previous);
+    const tag = `${this.bootId}.${msg.seq}.${attempt}.${(++this.tagCounter).toString(36)}`;
+    this.current.set(msg.seq, tag);
+    const held: Held = { msg, message, session, attempt, extensions: 0, deadline: now + durable.ackTimeoutMs };
+    this.held.set(tag, held);
+    session.unacked.add(tag);
+    const delivered = this.host.deliver(session, {
+      message,
+      deliveryTag: tag,
+      attempt,
+      subscription: message.service ? `service:${message.service}` : 'inbox',
+      ackDeadline: now + durable.ackTimeoutMs,
+    });
+    if (!delivered) {
+      // Dropped by the session's overflow policy: let JetStream try again after a pause.
+      this.settle(tag, held);
+      msg.nak(durable.backoffBaseMs || 100);
+    }
+  }
+
+  private retry(held: Held, reason: string, immediately: boolean): void {
+    const { durable } = this.options;
+    if (held.attempt >= durable.maxAttempts) {
+      this.host.limitReached('router.durable.maxAttempts', 'dead-letter', `${this.stream}#${held.msg.seq}`);
+      this.host.deadLetter(held.message, reason, held.attempt);
+      held.msg.ack();
+      return;
+    }
+    const delay = immediately ? 0 : Math.min(durable.backoffMaxMs, durable.backoffBaseMs * 2 ** (held.attempt - 1));
+    held.msg.nak(delay);
+  }
+
+  private settle(tag: string, held: Held): void {
+    this.held.delete(tag);
+    held.session.unacked.delete(tag);
+    if (this.current.get(held.msg.seq) === tag) this.current.delete(held.msg.seq);
+  }
+
+  private isOurs(tag: string): boolean {
+    return tag.startsWith(`${this.bootId}.`);
+  }
+}
+

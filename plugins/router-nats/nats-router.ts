@@ -1,0 +1,639 @@
+/**
+ * The cluster router: every message goes through NATS, so an agent, service or topic subscriber
+ * on any gateway of the cluster receives it.
+ *
+ * Subjects (P = `prefix`): `P.t.<topic>` topic messages (NATS wildcards are our wildcards; queue
+ * groups are NATS queue subscriptions, one per member, so NATS balances across gateways);
+ * `P.i.<agent>` at-most-once inbox messages; `P.c.<agent>` request cancellations; `P.r.<router>`
+ * replies to the router holding the request; `P.interest` subscription snapshots for receiver
+ * counts. Durable inbox messages go through JetStream (see durable-inbox.ts).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import semver from 'semver';
+import type { NatsConnection, Subscription } from 'nats';
+import {
+  gatewayError,
+  invalidArgument,
+  REPLY_TOPIC_PREFIX,
+  type AckItem,
+  type AckOutcome,
+  type AgentRecord,
+  type CallerContext,
+  type EventSink,
+  type GatewayError,
+  type MessageEnvelope,
+  type OutboundEvent,
+  type PluginContext,
+  type RegistryService,
+  type RequestOptions,
+  type RouterService,
+  type SendOutcome,
+  type SessionOptions,
+  type SubscriptionSpec,
+} from '../../kernel';
+import { DedupeWindow } from './dedupe-window';
+import { DurableInbox } from './durable-inbox';
+import { decodeEnvelope, encodeEnvelope } from './envelope-codec';
+import { InterestMap } from './interest-map';
+import { PendingRequests } from './pending-requests';
+import { createRouterMetrics, type RouterMetrics } from './router-metrics';
+import type { NatsRouterOptions, OverflowPolicy } from './schema';
+import { Session, type SessionHost } from './session';
+import { agentToken, checkPattern, checkTopic } from './topics';
+
+const MAX_ID_LENGTH = 256;
+const QUEUE_GROUP = /^[A-Za-z0-9_.:-]{1,128}$/;
+const MAX_BALANCER_KEYS = 1024;
+
+interface PatternSubscription {
+  sub: Subscription;
+  sessions: Session[];
+}
+
+export class NatsRouter implements RouterService, SessionHost {
+  private readonly options: NatsRouterOptions;
+  /** Names this router instance in delivery tags, reply topics and interest snapshots. */
+  readonly bootId = randomBytes(6).toString('hex');
+  private idCounter = 0;
+  private readonly sessions = new Map<string, Session>();
+  private readonly inboxes = new Map<string, Session>();
+  private readonly patterns = new Map<string, PatternSubscription>();
+  private readonly requests: PendingRequests;
+  private readonly dedupe: DedupeWindow;
+  private readonly interest: InterestMap;
+  private readonly inbox: DurableInbox;
+  private readonly metrics: RouterMetrics;
+  private readonly cursors = new Map<string, number>();
+  private nc?: NatsConnection;
+  private ownSubs: Subscription[] = [];
+  private timer?: NodeJS.Timeout;
+  private interestTimer?: NodeJS.Timeout;
+  private sentInterestVersion = -1;
+  private lastInterestAt = 0;
+  private accepting = true;
+  private readonly p: string;
+
+  constructor(
+    private readonly ctx: PluginContext<NatsRouterOptions>,
+    private readonly registry: RegistryService,
+  ) {
+    this.options = ctx.options;
+    this.p = this.options.prefix;
+    this.requests = new PendingRequests(this.options.maxPendingRequests);
+    this.dedupe = new DedupeWindow(this.options.dedupe.windowMs, this.options.dedupe.maxEntries, () =>
+      this.limitReached('router.dedupe.maxEntries', 'evict-oldest', 'dedupe window full'),
+    );
+    this.interest = new InterestMap(this.bootId, this.options.maxRemoteGateways, (id) => this.limitReached('router.maxRemoteGateways', 'ignore', `gateway ${id}`));
+    this.inbox = new DurableInbox(this.options, this.bootId, {
+      deliver: (session, delivery) => this.push(session, { kind: 'delivery', delivery }),
+      deadLetter: (message, reason, attempts) => this.deadLetter(message, reason, attempts),
+      limitReached: (limit, policy, detail) => this.limitReached(limit, policy, detail),
+      redelivered: () => this.metrics.redeliveries.inc(),
+      consumerError: (agentId, error) => {
+        this.metrics.natsErrors.inc();
+        this.ctx.logger.warn({ err: error, agentId }, 'durable inbox consumer stopped');
+      },
+    });
+    this.metrics = createRouterMetrics(ctx.metrics, {
+      sessions: () => this.sessions.size,
+      pendingRequests: () => this.requests.size,
+      unacked: () => this.inbox.unacked,
+      queued: () => {
+        let depth = 0;
+        for (const session of this.sessions.values()) depth += session.queued;
+        return depth;
+      },
+      remoteGateways: () => this.interest.remoteCount,
+    });
+    ctx.hooks.agentDeregistered.tap(ctx.name, (agent) => this.cursors.delete(agent.service));
+  }
+
+  get streamName(): string {
+    return this.inbox.stream;
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  async start(nc: NatsConnection): Promise<void> {
+    this.nc = nc;
+    await this.inbox.start(nc.jetstream(), await nc.jetstreamManager());
+    this.ownSubs.push(
+      nc.subscribe(`${this.p}.r.${this.bootId}`, { callback: (error, msg) => !error && this.onReply(msg.data) }),
+      nc.subscribe(`${this.p}.interest`, { callback: (error, msg) => !error && this.interest.apply(msg.string(), Date.now()) }),
+      nc.subscribe(`${this.p}.interest.ask`, { callback: (error) => !error && this.publishInterest(true) }),
+    );
+    await nc.flush();
+    nc.publish(`${this.p}.interest.ask`);
+    this.timer = setInterval(() => this.tick(Date.now()), this.options.sweepIntervalMs);
+    this.timer.unref();
+    void this.followConnection(nc);
+  }
+
+  drain(): void {
+    this.accepting = false;
+  }
+
+  async stop(): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.timer);
+    clearTimeout(this.interestTimer);
+    this.requests.failAll(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'));
+    for (const session of [...this.sessions.values()]) session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
+    for (const sub of this.ownSubs) sub.unsubscribe();
+    this.ownSubs = [];
+  }
+
+  // ---- RouterService -----------------------------------------------------------------------
+
+  async send(message: MessageEnvelope, caller: CallerContext): Promise<SendOutcome> {
+    this.checkAccepting();
+    const error = this.validate(message, 'message');
+    if (error) throw error;
+    return this.route(message, caller);
+  }
+
+  async sendBatch(messages: readonly MessageEnvelope[], caller: CallerContext): Promise<SendOutcome[]> {
+    this.checkAccepting();
+    for (let i = 0; i < messages.length; i++) {
+      const error = this.validate(messages[i]!, `messages[${i}]`);
+      if (error) throw error;
+    }
+    // Routed in order; durable ones are stored concurrently (JetStream acks them as one flight).
+    const outcomes: Promise<SendOutcome>[] = new Array(messages.length);
+    for (let i = 0; i < messages.length; i++) outcomes[i] = this.route(messages[i]!, caller);
+    return Promise.all(outcomes);
+  }
+
+  async request(message: MessageEnvelope, caller: CallerContext, options: RequestOptions): Promise<MessageEnvelope> {
+    this.checkAccepting();
+    const error = this.validate(message, 'message');
+    if (error) throw error;
+    if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) throw invalidArgument('message.topic', 'a request cannot be sent to a reply topic');
+    if (this.requests.full) {
+      this.limitReached('router.maxPendingRequests', 'reject', `${this.requests.size} requests pending`);
+      throw gatewayError('GW_RESOURCE_EXHAUSTED', `too many requests waiting for replies (${this.requests.maxPending}); retry later`);
+    }
+    if (!(options.deadline > Date.now())) throw gatewayError('GW_DEADLINE_EXCEEDED', 'the request deadline has already passed');
+    if (options.signal?.aborted) throw gatewayError('GW_CANCELLED', 'the request was cancelled by the client');
+    const seq = (++this.idCounter).toString(36);
+    message.correlationId = `${this.bootId}.${seq}`;
+    message.replyTo = `${REPLY_TOPIC_PREFIX}${this.bootId}.${seq}`;
+    let targetAgent = '';
+    const reply = new Promise<MessageEnvelope>((resolve, reject) => {
+      this.requests.add(
+        {
+          replyTo: message.replyTo,
+          resolve,
+          reject,
+          cancelReceivers: (reason) => {
+            const cancel = new TextEncoder().encode(JSON.stringify({ correlationId: message.correlationId, reason }));
+            // Topic receivers are not told: they may be anywhere, and a cancel is only a hint.
+            if (targetAgent && this.nc && !this.nc.isClosed()) this.nc.publish(`${this.p}.c.${agentToken(targetAgent)}`, cancel);
+          },
+        },
+        options.deadline,
+        options.signal,
+      );
+    });
+    let outcome: SendOutcome;
+    try {
+      outcome = await this.route(message, caller, (agentId) => (targetAgent = agentId));
+    } catch (routeError) {
+      this.requests.reply(message.replyTo, message);
+      throw routeError;
+    }
+    if (outcome.receivers === 0 && !outcome.stored) {
+      this.requests.reply(message.replyTo, message);
+      throw gatewayError('GW_UNAVAILABLE', `no receiver is available for ${describeTarget(message)}`, { field: targetField(message) });
+    }
+    return reply;
+  }
+
+  openSession(sink: EventSink, options: SessionOptions): Session {
+    this.checkAccepting();
+    if (this.sessions.size >= this.options.maxSessions) {
+      this.limitReached('router.maxSessions', 'reject', `${this.sessions.size} sessions open`);
+      throw gatewayError('GW_RESOURCE_EXHAUSTED', `too many open sessions (${this.options.maxSessions})`);
+    }
+    if (options.agentId !== undefined && options.agentId.length > MAX_ID_LENGTH) throw invalidArgument('agentId', `is longer than ${MAX_ID_LENGTH} characters`);
+    const session = new Session(`${this.bootId}-s${++this.idCounter}`, sink, options, this.options.subscriberQueue, this);
+    this.sessions.set(session.id, session);
+    if (session.agentId) this.openInbox(session, session.agentId);
+    return session;
+  }
+
+  ack(acks: readonly AckItem[], _caller: CallerContext): AckOutcome[] {
+    const outcomes: AckOutcome[] = new Array(acks.length);
+    for (let i = 0; i < acks.length; i++) {
+      const item = acks[i]!;
+      if (typeof item.deliveryTag !== 'string' || item.deliveryTag.length === 0) {
+        throw invalidArgument(`acks[${i}].deliveryTag`, 'must be the non-empty tag of a durable delivery');
+      }
+      outcomes[i] = { deliveryTag: item.deliveryTag, result: this.inbox.ack(item) };
+    }
+    return outcomes;
+  }
+
+  notify(agentId: string, event: OutboundEvent): boolean {
+    const session = this.inboxes.get(agentId);
+    return session !== undefined && session.push(event);
+  }
+
+  // ---- SessionHost -------------------------------------------------------------------------
+
+  subscribe(session: Session, spec: SubscriptionSpec): void {
+    const error = checkPattern(spec.pattern, 'pattern', this.options.topics);
+    if (error) throw error;
+    if (spec.queueGroup !== undefined && spec.queueGroup !== '' && !QUEUE_GROUP.test(spec.queueGroup)) {
+      throw invalidArgument('queueGroup', 'must be 1-128 characters of letters, digits, "_", "-", ".", ":"');
+    }
+    if (session.isClosed) throw gatewayError('GW_FAILED_PRECONDITION', 'the session is closed');
+    const group = spec.queueGroup || undefined;
+    const key = `${spec.pattern}\u0000${group ?? ''}`;
+    if (session.subscriptions.has(key)) return;
+    if (session.subscriptions.size >= this.options.maxSubscriptionsPerSession) {
+      this.limitReached('router.maxSubscriptionsPerSession', 'reject', session.id);
+      throw gatewayError('GW_RESOURCE_EXHAUSTED', `a session may hold at most ${this.options.maxSubscriptionsPerSession} subscriptions`, { field: 'pattern' });
+    }
+    const nc = this.connection();
+    const subject = `${this.p}.t.${spec.pattern}`;
+    const pattern = spec.pattern;
+    if (group) {
+      // One queue subscription per member: NATS picks the member, whichever gateway it is on.
+      const sub = nc.subscribe(subject, { queue: group, callback: (err, msg) => !err && this.onTopic(msg.data, pattern, [session]) });
+      this.interest.add(pattern, group);
+      this.scheduleInterest();
+      session.subscriptions.set(key, () => {
+        sub.unsubscribe();
+        this.interest.remove(pattern, group);
+        this.scheduleInterest();
+      });
+      return;
+    }
+    let shared = this.patterns.get(pattern);
+    if (!shared) {
+      const sessions: Session[] = [];
+      const sub = nc.subscribe(subject, { callback: (err, msg) => !err && this.onTopic(msg.data, pattern, sessions) });
+      shared = { sub, sessions };
+      this.patterns.set(pattern, shared);
+    }
+    shared.sessions.push(session);
+    this.interest.add(pattern);
+    this.scheduleInterest();
+    session.subscriptions.set(key, () => {
+      const current = this.patterns.get(pattern);
+      if (!current) return;
+      const index = current.sessions.indexOf(session);
+      if (index >= 0) current.sessions.splice(index, 1);
+      this.interest.remove(pattern);
+      this.scheduleInterest();
+      if (current.sessions.length === 0) {
+        current.sub.unsubscribe();
+        this.patterns.delete(pattern);
+      }
+    });
+  }
+
+  unsubscribe(session: Session, pattern: string, queueGroup?: string): void {
+    const key = `${pattern}\u0000${queueGroup || ''}`;
+    const teardown = session.subscriptions.get(key);
+    if (!teardown) return;
+    session.subscriptions.delete(key);
+    teardown();
+  }
+
+  closed(session: Session): void {
+    this.sessions.delete(session.id);
+    for (const teardown of session.subscriptions.values()) teardown();
+    session.subscriptions.clear();
+    if (session.agentId && this.inboxes.get(session.agentId) === session) this.inboxes.delete(session.agentId);
+    session.teardown?.();
+    this.inbox.sessionClosed(session);
+  }
+
+  dropped(_session: Session, event: OutboundEvent, policy: OverflowPolicy): void {
+    this.metrics.dropped.inc({ reason: 'subscriber-queue-full' });
+    if (event.kind === 'delivery' && this.ctx.hooks.messageDropped.isUsed()) this.ctx.hooks.messageDropped.call(event.delivery.message, `subscriber-queue-full:${policy}`);
+  }
+
+  overflowed(session: Session, policy: OverflowPolicy): void {
+    this.limitReached('router.subscriberQueue', policy, `session ${session.id}${session.agentId ? ` (agent ${session.agentId})` : ''}`);
+  }
+
+  // ---- routing -----------------------------------------------------------------------------
+
+  private async route(message: MessageEnvelope, caller: CallerContext, onTarget?: (agentId: string) => void): Promise<SendOutcome> {
+    const now = Date.now();
+    const clientId = message.id !== '' && message.id !== undefined;
+    if (clientId && !message.durable) {
+      if (this.dedupe.isDuplicate(message.id, now)) {
+        this.metrics.duplicate.inc();
+        return { messageId: message.id, duplicate: true, receivers: 0, stored: false };
+      }
+    }
+    if (!clientId) message.id = `${this.bootId}-${(++this.idCounter).toString(36)}`;
+    message.createdAt = now;
+    if (caller.agentId) {
+      if (!message.senderId) message.senderId = caller.agentId;
+      message.hops = (message.hops | 0) + 1;
+      const maxHops = message.maxHops > 0 ? message.maxHops : this.options.maxHops;
+      if (message.hops > maxHops) {
+        this.deadLetter(message, 'max-hops', message.hops);
+        return { messageId: message.id, duplicate: false, receivers: 0, stored: false };
+      }
+    }
+    let outcome: SendOutcome;
+    if (message.topic) {
+      if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) return this.routeReply(message);
+      if (message.durable) {
+        throw gatewayError('GW_UNIMPLEMENTED', 'message.durable: durable topic messages are not supported by router-nats yet; send durable messages to an agentId or service', {
+          field: 'message.durable',
+        });
+      }
+      const receivers = this.interest.count(message.topic);
+      this.connection().publish(`${this.p}.t.${message.topic}`, encodeEnvelope(message));
+      outcome = { messageId: message.id, duplicate: false, receivers, stored: false };
+    } else {
+      const target = message.agentId ? this.requireAgent(message.agentId) : this.pickInstance(message);
+      onTarget?.(target.agentId);
+      outcome = await this.routeToAgent(message, target.agentId, clientId);
+    }
+    if (clientId && !message.durable) this.dedupe.remember(message.id, now);
+    if (outcome.duplicate) this.metrics.duplicate.inc();
+    else {
+      this.metrics.accepted.inc();
+      if (outcome.stored) this.metrics.stored.inc();
+      if (this.ctx.hooks.messageAccepted.isUsed()) this.ctx.hooks.messageAccepted.call(message);
+    }
+    return outcome;
+  }
+
+  private async routeToAgent(message: MessageEnvelope, agentId: string, clientId: boolean): Promise<SendOutcome> {
+    if (!message.durable) {
+      this.connection().publish(`${this.p}.i.${agentToken(agentId)}`, encodeEnvelope(message));
+      return { messageId: message.id, duplicate: false, receivers: 1, stored: false };
+    }
+    let ack;
+    try {
+      ack = await this.inbox.publish(agentId, message, clientId);
+    } catch (error) {
+      this.metrics.natsErrors.inc();
+      const text = String(error);
+      if (/maximum messages per subject|maximum bytes|maximum messages exceeded/i.test(text)) {
+        this.limitReached('router.offlineInbox.maxMessages', 'reject', `agent ${agentId}`);
+        throw gatewayError('GW_RESOURCE_EXHAUSTED', `agentId: the inbox of "${agentId}" is full (offlineInbox.maxMessages ${this.options.offlineInbox.maxMessages}); retry later`, { field: 'agentId' });
+      }
+      throw gatewayError('GW_UNAVAILABLE', `the durable store (JetStream stream ${this.inbox.stream}) did not accept the message: ${text}; retry`, { cause: error });
+    }
+    return { messageId: message.id, duplicate: ack.duplicate, receivers: ack.duplicate ? 0 : 1, stored: !ack.duplicate };
+  }
+
+  private routeReply(message: MessageEnvelope): SendOutcome {
+    // `_INBOX.<router>.<seq>`: the router holding the request is named in the topic.
+    const rest = message.topic.slice(REPLY_TOPIC_PREFIX.length);
+    const dot = rest.indexOf('.');
+    const owner = dot > 0 ? rest.slice(0, dot) : '';
+    if (owner === this.bootId) return this.replyHere(message);
+    if (owner === '' || !/^[0-9a-f]+$/.test(owner)) {
+      this.drop(message, 'no-pending-request');
+      return { messageId: message.id, duplicate: false, receivers: 0, stored: false };
+    }
+    this.connection().publish(`${this.p}.r.${owner}`, encodeEnvelope(message));
+    return { messageId: message.id, duplicate: false, receivers: 1, stored: false };
+  }
+
+  private replyHere(message: MessageEnvelope): SendOutcome {
+    const matched = this.requests.reply(message.topic, message);
+    if (matched) this.metrics.replies.inc();
+    else this.drop(message, 'no-pending-request');
+    return { messageId: message.id, duplicate: false, receivers: matched ? 1 : 0, stored: false };
+  }
+
+  private requireAgent(agentId: string): AgentRecord {
+    const record = this.registry.get(agentId);
+    if (!record) throw gatewayError('GW_NOT_FOUND', `agentId: no agent "${agentId}" is registered`, { field: 'agentId' });
+    return record;
+  }
+
+  /** Round-robin (or rendezvous hashing on `key`) over the cluster's routable instances. */
+  private pickInstance(message: MessageEnvelope): AgentRecord {
+    const { service, versionRange } = message;
+    const candidates = this.registry.discover({ service, versionRange: versionRange || undefined, routableOnly: true });
+    if (candidates.length === 0) {
+      throw gatewayError('GW_NOT_FOUND', `service: no routable instance of "${service}"${versionRange ? ` matching "${versionRange}"` : ''}`, { field: 'service' });
+    }
+    if (this.options.strategy === 'consistent-hash' && message.key) {
+      let best = candidates[0]!;
+      let bestScore = -1;
+      for (const candidate of candidates) {
+        const score = createHash('sha1').update(message.key).update('\u0000').update(candidate.agentId).digest().readUInt32BE(0);
+        if (score > bestScore) {
+          bestScore = score;
+          best = candidate;
+        }
+      }
+      return best;
+    }
+    const cursorKey = `${service}\u0000${versionRange}`;
+    const next = this.cursors.get(cursorKey) ?? 0;
+    if (!this.cursors.has(cursorKey) && this.cursors.size >= MAX_BALANCER_KEYS) {
+      this.cursors.delete(this.cursors.keys().next().value!);
+      this.limitReached('router.balancerKeys', 'evict-oldest', 'round-robin cursor evicted');
+    }
+    this.cursors.set(cursorKey, next + 1);
+    // Sorted so every gateway walks the instances in one order.
+    candidates.sort((a, b) => (a.agentId < b.agentId ? -1 : 1));
+    return candidates[next % candidates.length]!;
+  }
+
+  // ---- receiving ---------------------------------------------------------------------------
+
+  private onTopic(data: Uint8Array, pattern: string, sessions: readonly Session[]): void {
+    if (sessions.length === 0) return;
+    let message: MessageEnvelope;
+    try {
+      message = decodeEnvelope(data).message;
+    } catch {
+      return;
+    }
+    const event: OutboundEvent = { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription: pattern, ackDeadline: 0 } };
+    for (let i = 0; i < sessions.length; i++) this.push(sessions[i]!, event);
+  }
+
+  private onInbox(session: Session, data: Uint8Array): void {
+    let message: MessageEnvelope;
+    try {
+      message = decodeEnvelope(data).message;
+    } catch {
+      return;
+    }
+    this.push(session, { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription: message.service ? `service:${message.service}` : 'inbox', ackDeadline: 0 } });
+  }
+
+  private onCancel(session: Session, data: Uint8Array): void {
+    let cancel: { correlationId?: unknown; reason?: unknown };
+    try {
+      cancel = JSON.parse(new TextDecoder().decode(data)) as typeof cancel;
+    } catch {
+      return;
+    }
+    if (typeof cancel.correlationId !== 'string') return;
+    session.push({ kind: 'cancel', correlationId: cancel.correlationId, reason: String(cancel.reason ?? 'cancelled') });
+  }
+
+  private onReply(data: Uint8Array): void {
+    try {
+      this.replyHere(decodeEnvelope(data).message);
+    } catch {
+      // Not a message: nothing waits for it.
+    }
+  }
+
+  private openInbox(session: Session, agentId: string): void {
+    const previous = this.inboxes.get(agentId);
+    if (previous && previous !== session) {
+      previous.teardown?.();
+      previous.teardown = undefined;
+      this.inbox.sessionClosed(previous);
+    }
+    this.inboxes.set(agentId, session);
+    const nc = this.connection();
+    const token = agentToken(agentId);
+    const subs = [
+      nc.subscribe(`${this.p}.i.${token}`, { callback: (err, msg) => !err && this.onInbox(session, msg.data) }),
+      nc.subscribe(`${this.p}.c.${token}`, { callback: (err, msg) => !err && this.onCancel(session, msg.data) }),
+    ];
+    let stopConsumer: (() => void) | undefined;
+    let closed = false;
+    session.teardown = () => {
+      closed = true;
+      for (const sub of subs) sub.unsubscribe();
+      stopConsumer?.();
+    };
+    this.inbox.open(session, agentId).then(
+      (stop) => {
+        if (closed) stop();
+        else stopConsumer = stop;
+      },
+      (error: unknown) => {
+        this.metrics.natsErrors.inc();
+        this.ctx.logger.error({ err: error, agentId }, 'could not open the durable inbox consumer');
+        if (!closed) session.fail(gatewayError('GW_UNAVAILABLE', `the durable inbox of "${agentId}" could not be opened; reconnect`), 'inbox-unavailable');
+      },
+    );
+  }
+
+  private push(session: Session, event: OutboundEvent): boolean {
+    if (!session.push(event)) return false;
+    this.metrics.delivered.inc();
+    if (event.kind === 'delivery' && this.ctx.hooks.messageDelivered.isUsed()) this.ctx.hooks.messageDelivered.call(event.delivery.message, event.delivery);
+    return true;
+  }
+
+  private deadLetter(message: MessageEnvelope, reason: string, attempts: number): void {
+    this.metrics.deadLettered.inc({ reason: reason.split(':')[0]! });
+    const at = Date.now();
+    if (this.ctx.hooks.messageDeadLettered.isUsed()) this.ctx.hooks.messageDeadLettered.call({ message, reason, attempts, at });
+    const dlq = this.options.deadLetterTopic;
+    if (message.topic === dlq || message.topic.startsWith(`${dlq}.`) || !this.nc || this.nc.isClosed()) return;
+    const headers: Record<string, string> = { ...message.headers, 'x-dead-letter-reason': reason, 'x-dead-letter-attempts': String(attempts), 'x-original-id': message.id };
+    if (message.topic) headers['x-original-topic'] = message.topic;
+    if (message.agentId) headers['x-original-agent'] = message.agentId;
+    if (message.service) headers['x-original-service'] = message.service;
+    const letter: MessageEnvelope = { ...message, topic: dlq, agentId: '', service: '', versionRange: '', durable: false, headers, createdAt: at };
+    this.nc.publish(`${this.p}.t.${dlq}`, encodeEnvelope(letter));
+  }
+
+  private drop(message: MessageEnvelope, reason: string): void {
+    this.metrics.dropped.inc({ reason });
+    if (this.ctx.hooks.messageDropped.isUsed()) this.ctx.hooks.messageDropped.call(message, reason);
+  }
+
+  // ---- housekeeping ------------------------------------------------------------------------
+
+  private tick(now: number): void {
+    this.dedupe.sweep(now);
+    this.inbox.sweep(now);
+    this.interest.expire(now, this.options.interestIntervalMs * 3);
+    this.publishInterest(false);
+  }
+
+  /** Subscription changes reach the other gateways within ~20 ms, coalesced. */
+  private scheduleInterest(): void {
+    if (this.interestTimer) return;
+    this.interestTimer = setTimeout(() => {
+      this.interestTimer = undefined;
+      this.publishInterest(false);
+    }, 20);
+    this.interestTimer.unref();
+  }
+
+  /** Sends our snapshot when it changed (at most once per tick) or the interval elapsed. */
+  private publishInterest(force: boolean): void {
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) return;
+    const now = Date.now();
+    if (!force && this.sentInterestVersion === this.interest.localVersion && now - this.lastInterestAt < this.options.interestIntervalMs) return;
+    this.sentInterestVersion = this.interest.localVersion;
+    this.lastInterestAt = now;
+    nc.publish(`${this.p}.interest`, this.interest.snapshot());
+  }
+
+  private async followConnection(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') this.ctx.logger.warn({ server: status.data }, 'router lost NATS; reconnecting with backoff');
+      else if (status.type === 'reconnect') {
+        this.ctx.logger.info({ server: status.data }, 'router reconnected to NATS');
+        this.publishInterest(true);
+      }
+    }
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  private connection(): NatsConnection {
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) throw gatewayError('GW_UNAVAILABLE', 'the router is not connected to NATS');
+    return nc;
+  }
+
+  private validate(message: MessageEnvelope, field: string): GatewayError | undefined {
+    if (!message || typeof message !== 'object') return invalidArgument(field, 'must be a message');
+    const targets = (message.topic ? 1 : 0) + (message.agentId ? 1 : 0) + (message.service ? 1 : 0);
+    if (targets !== 1) return invalidArgument(`${field}.topic`, 'exactly one of topic, agentId or service must be set');
+    if (message.topic) {
+      const error = checkTopic(message.topic, `${field}.topic`, this.options.topics);
+      if (error) return error;
+    }
+    if (message.agentId && message.agentId.length > MAX_ID_LENGTH) return invalidArgument(`${field}.agentId`, `is longer than ${MAX_ID_LENGTH} characters`);
+    if (message.service && message.service.length > MAX_ID_LENGTH) return invalidArgument(`${field}.service`, `is longer than ${MAX_ID_LENGTH} characters`);
+    if (message.versionRange) {
+      if (!message.service) return invalidArgument(`${field}.versionRange`, 'only applies to service targets');
+      if (semver.validRange(message.versionRange) === null) return invalidArgument(`${field}.versionRange`, `"${message.versionRange}" is not a semver range`);
+    }
+    if (message.id && message.id.length > MAX_ID_LENGTH) return invalidArgument(`${field}.id`, `is longer than ${MAX_ID_LENGTH} characters`);
+    if (!(message.payload instanceof Uint8Array)) return invalidArgument(`${field}.payload`, 'must be bytes');
+    if (message.payload.length > this.options.maxPayloadBytes) return invalidArgument(`${field}.payload`, `is ${message.payload.length} bytes; the limit is ${this.options.maxPayloadBytes}`);
+    if (message.ttlMs < 0 || message.maxHops < 0 || message.hops < 0) return invalidArgument(`${field}.ttlMs`, 'ttlMs, hops and maxHops must not be negative');
+    return undefined;
+  }
+
+  private checkAccepting(): void {
+    if (!this.accepting) throw gatewayError('GW_DRAINING', 'the router is draining and accepts no new messages');
+  }
+
+  private limitReached(limit: string, policy: string, detail: string): void {
+    this.metrics.limitHits.inc({ limit });
+    if (this.ctx.hooks.limitReached.isUsed()) this.ctx.hooks.limitReached.call({ limit, policy, plugin: this.ctx.name, detail });
+  }
+}
+
+function describeTarget(message: MessageEnvelope): string {
+  if (message.topic) return `topic "${message.topic}"`;
+  if (message.agentId) return `agent "${message.agentId}"`;
+  return `service "${message.service}"`;
+}
+
+function targetField(message: MessageEnvelope): string {
+  return message.topic ? 'topic' : message.agentId ? 'agentId' : 'service';
+}
