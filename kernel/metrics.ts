@@ -20,10 +20,17 @@ export interface MetricsFactory {
   counter<L extends string = string>(spec: MetricSpec<L>): Counter<L>;
   gauge<L extends string = string>(spec: MetricSpec<L> & { collect?: (this: Gauge<L>) => void | Promise<void> }): Gauge<L>;
   histogram<L extends string = string>(spec: MetricSpec<L> & { buckets?: number[] }): Histogram<L>;
+  /**
+   * A counter for hot paths: returns a plain object with one number per label value; code does
+   * `counts.accepted++` (no label hashing, no allocation) and the totals are published to
+   * Prometheus at scrape time.
+   */
+  fastCounter<V extends string>(spec: { name: string; help: string; labelName: string; values: readonly V[] }): Record<V, number>;
 }
 
 export function createMetricsFactory(options: { processMetrics?: boolean } = {}): MetricsFactory {
   const registry = new Registry();
+  const fastCounters = new Map<string, Record<string, number>>();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
 
   function existing<T>(name: string): T | undefined {
@@ -49,6 +56,29 @@ export function createMetricsFactory(options: { processMetrics?: boolean } = {})
           ...(spec.collect ? { collect: spec.collect } : {}),
         })
       );
+    },
+    fastCounter(spec) {
+      type Counts = Record<(typeof spec.values)[number], number>;
+      const shared = fastCounters.get(spec.name);
+      if (shared) return shared as Counts;
+      const counts = Object.fromEntries(spec.values.map((value) => [value, 0])) as Counts;
+      const reported = { ...counts };
+      fastCounters.set(spec.name, counts);
+      new Counter({
+        name: METRIC_PREFIX + spec.name,
+        help: spec.help,
+        labelNames: [spec.labelName],
+        registers: [registry],
+        collect() {
+          for (const value of spec.values) {
+            const delta = counts[value] - reported[value];
+            if (delta > 0) this.inc({ [spec.labelName]: value }, delta);
+            else if (counts[value] === 0) this.inc({ [spec.labelName]: value }, 0);
+            reported[value] = counts[value];
+          }
+        },
+      });
+      return counts;
     },
     histogram(spec) {
       return (

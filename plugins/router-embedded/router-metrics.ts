@@ -13,7 +13,13 @@ export interface RouterGauges {
 }
 
 export function createRouterMetrics(metrics: MetricsFactory, gauges: RouterGauges) {
-  const messages = metrics.counter({ name: 'router_messages_total', help: 'Messages handled by the router, by result', labelNames: ['result'] as const });
+  // Per-message counts are plain numbers published at scrape time: no label hashing on the hot path.
+  const messages = metrics.fastCounter({
+    name: 'router_messages_total',
+    help: 'Messages handled by the router, by result',
+    labelName: 'result',
+    values: ['accepted', 'delivered', 'dropped', 'duplicate', 'unroutable', 'dead_lettered', 'stored', 'reply'] as const,
+  });
   const deadLetters = metrics.counter({ name: 'router_dead_letters_total', help: 'Messages moved to the dead-letter topic, by reason', labelNames: ['reason'] as const });
   const limits = metrics.counter({ name: 'router_limit_hits_total', help: 'Times a router limit was hit, by limit', labelNames: ['limit'] as const });
   const redeliveries = metrics.counter({ name: 'router_redeliveries_total', help: 'Durable messages delivered again after a timeout, nack or receiver loss' });
@@ -23,14 +29,7 @@ export function createRouterMetrics(metrics: MetricsFactory, gauges: RouterGauge
   metrics.gauge({ name: 'router_sessions', help: 'Open subscriber sessions', collect() { this.set(gauges.sessions()); } });
   metrics.gauge({ name: 'router_pending_requests', help: 'Requests waiting for a reply', collect() { this.set(gauges.pendingRequests()); } });
   return {
-    accepted: messages.labels('accepted'),
-    delivered: messages.labels('delivered'),
-    dropped: messages.labels('dropped'),
-    duplicate: messages.labels('duplicate'),
-    unroutable: messages.labels('unroutable'),
-    deadLettered: messages.labels('dead_lettered'),
-    stored: messages.labels('stored'),
-    replies: messages.labels('reply'),
+    messages,
     redeliveries,
     deadLetter: (reason: string) => deadLetters.labels(reason).inc(),
     limit: (limit: string) => limits.labels(limit).inc(),

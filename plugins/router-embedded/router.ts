@@ -280,7 +280,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   }
 
   dropped(_session: Session, event: OutboundEvent, policy: OverflowPolicy): void {
-    this.metrics.dropped.inc();
+    this.metrics.messages.dropped++;
     if (event.kind === 'delivery' && this.ctx.hooks.messageDropped.isUsed()) {
       this.ctx.hooks.messageDropped.call(event.delivery.message, `subscriber-queue-full:${policy}`);
     }
@@ -297,7 +297,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     const clientId = message.id;
     if (clientId) {
       if (this.dedupe.isDuplicate(clientId, now)) {
-        this.metrics.duplicate.inc();
+        this.metrics.messages.duplicate++;
         return { messageId: clientId, duplicate: true, receivers: 0, stored: false };
       }
     } else {
@@ -326,19 +326,19 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     }
     if (clientId) this.dedupe.remember(clientId, now);
     const stored = entries.length > firstEntry;
-    this.metrics.accepted.inc();
-    if (stored) this.metrics.stored.inc();
-    if (delivered === 0 && !stored) this.metrics.unroutable.inc();
+    this.metrics.messages.accepted++;
+    if (stored) this.metrics.messages.stored++;
+    if (delivered === 0 && !stored) this.metrics.messages.unroutable++;
     if (this.ctx.hooks.messageAccepted.isUsed()) this.ctx.hooks.messageAccepted.call(message);
     return { messageId: message.id, duplicate: false, receivers: stored ? entries.length - firstEntry : delivered, stored };
   }
 
   private routeReply(message: MessageEnvelope): SendOutcome {
     const matched = this.requests.reply(message.topic, message.correlationId, message);
-    if (matched) this.metrics.replies.inc();
+    if (matched) this.metrics.messages.reply++;
     else {
       // Late (after the deadline) or unknown: nobody waits for it any more.
-      this.metrics.dropped.inc();
+      this.metrics.messages.dropped++;
       if (this.ctx.hooks.messageDropped.isUsed()) this.ctx.hooks.messageDropped.call(message, 'no-pending-request');
     }
     return { messageId: message.id, duplicate: false, receivers: matched ? 1 : 0, stored: false };
@@ -394,7 +394,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     const session = this.inboxes.get(agentId);
     if (!session) {
       if (!this.registry.get(agentId)) throw gatewayError('GW_NOT_FOUND', `agentId: no agent "${agentId}" is registered`, { field: 'agentId' });
-      this.metrics.dropped.inc();
+      this.metrics.messages.dropped++;
       if (this.ctx.hooks.messageDropped.isUsed()) this.ctx.hooks.messageDropped.call(message, 'receiver-offline');
       return 0;
     }
@@ -425,7 +425,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
 
   private push(session: Session, event: OutboundEvent): boolean {
     if (!session.push(event)) return false;
-    this.metrics.delivered.inc();
+    this.metrics.messages.delivered++;
     if (event.kind === 'delivery' && this.ctx.hooks.messageDelivered.isUsed()) this.ctx.hooks.messageDelivered.call(event.delivery.message, event.delivery);
     return true;
   }
@@ -442,7 +442,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   }
 
   private deadLetter(message: MessageEnvelope, reason: string, attempts: number): void {
-    this.metrics.deadLettered.inc();
+    this.metrics.messages.dead_lettered++;
     this.metrics.deadLetter(reason.split(':')[0]!);
     const at = Date.now();
     if (this.ctx.hooks.messageDeadLettered.isUsed()) this.ctx.hooks.messageDeadLettered.call({ message, reason, attempts, at });

@@ -1,17 +1,20 @@
 /**
- * A session's bounded event queue: a fixed-capacity ring (no allocation per event) drained into the
- * sink in batches. An idle subscriber gets each event on the next microtask, a subscriber that is
+ * A session's bounded event queue: a ring (no allocation per event) drained into the sink in
+ * batches. The ring starts small and doubles up to `capacity` only when a subscriber falls behind,
+ * so 10,000 idle sessions do not each pay for a full-size queue. An idle subscriber gets each event on the next microtask, a subscriber that is
  * behind gets up to `maxBatch` events per `sink.write`, so batching adds no delay when idle.
  */
 import type { OutboundEvent } from '../../kernel';
 
+const INITIAL_SLOTS = 16;
+
 export class SubscriberQueue {
-  private readonly ring: (OutboundEvent | undefined)[];
+  private ring: (OutboundEvent | undefined)[];
   private head = 0;
   private count = 0;
 
   constructor(readonly capacity: number) {
-    this.ring = new Array<OutboundEvent | undefined>(capacity).fill(undefined);
+    this.ring = new Array<OutboundEvent | undefined>(Math.min(INITIAL_SLOTS, capacity)).fill(undefined);
   }
 
   get length(): number {
@@ -23,15 +26,24 @@ export class SubscriberQueue {
   }
 
   push(event: OutboundEvent): void {
-    this.ring[(this.head + this.count) % this.capacity] = event;
+    if (this.count === this.ring.length) this.grow();
+    this.ring[(this.head + this.count) % this.ring.length] = event;
     this.count++;
+  }
+
+  private grow(): void {
+    const size = Math.min(this.capacity, this.ring.length * 2);
+    const next = new Array<OutboundEvent | undefined>(size).fill(undefined);
+    for (let i = 0; i < this.count; i++) next[i] = this.ring[(this.head + i) % this.ring.length];
+    this.ring = next;
+    this.head = 0;
   }
 
   shift(): OutboundEvent | undefined {
     if (this.count === 0) return undefined;
     const event = this.ring[this.head];
     this.ring[this.head] = undefined;
-    this.head = (this.head + 1) % this.capacity;
+    this.head = (this.head + 1) % this.ring.length;
     this.count--;
     return event;
   }
