@@ -35,19 +35,27 @@ function check(value: string, field: string, limits: TopicLimits, wildcards: boo
     return invalidArgument(field, `is ${value.length} characters long; the limit is ${limits.maxLength}`);
   }
   if (FORBIDDEN.test(value)) return invalidArgument(field, `"${value}" contains whitespace or NUL`);
+  // One pass over char codes: no token strings are allocated for a valid topic (the hot path).
   let depth = 1;
   let tokenStart = 0;
+  let wildcard = 0; // char code of a wildcard seen in the current token, 0 if none
   for (let i = 0; i <= value.length; i++) {
-    if (i < value.length && value.charCodeAt(i) !== 46 /* . */) continue;
-    const token = value.slice(tokenStart, i);
-    if (token.length === 0) return invalidArgument(field, `"${value}" has an empty token (leading, trailing or double dot)`);
-    const hasStar = token.includes('*');
-    const hasGt = token.includes('>');
-    if (hasStar || hasGt) {
+    const code = i < value.length ? value.charCodeAt(i) : 46;
+    if (code === 42 /* * */ || code === 62 /* > */) {
       if (!wildcards) return invalidArgument(field, `"${value}": wildcards "*" and ">" are only allowed in subscriptions`);
-      if (token.length !== 1) return invalidArgument(field, `"${value}": a wildcard must be a whole token, got "${token}"`);
-      if (hasGt && i !== value.length) return invalidArgument(field, `"${value}": ">" must be the last token`);
+      wildcard = code;
+      continue;
     }
+    if (code !== 46 /* . */) continue;
+    const tokenLength = i - tokenStart;
+    if (tokenLength === 0) return invalidArgument(field, `"${value}" has an empty token (leading, trailing or double dot)`);
+    if (wildcard !== 0) {
+      if (tokenLength !== 1) {
+        return invalidArgument(field, `"${value}": a wildcard must be a whole token, got "${value.slice(tokenStart, i)}"`);
+      }
+      if (wildcard === 62 && i !== value.length) return invalidArgument(field, `"${value}": ">" must be the last token`);
+    }
+    wildcard = 0;
     tokenStart = i + 1;
     if (i < value.length) depth++;
   }
