@@ -21,11 +21,17 @@ export interface MetricsFactory {
   gauge<L extends string = string>(spec: MetricSpec<L> & { collect?: (this: Gauge<L>) => void | Promise<void> }): Gauge<L>;
   histogram<L extends string = string>(spec: MetricSpec<L> & { buckets?: number[] }): Histogram<L>;
   /**
-   * A counter for hot paths: returns a plain object with one number per label value; code does
+   * A counter for hot paths: returns a plain object with one number per series; code does
    * `counts.accepted++` (no label hashing, no allocation) and the totals are published to
-   * Prometheus at scrape time.
+   * Prometheus at scrape time. `series` maps each key to its label values, which keeps the label
+   * set bounded by construction.
    */
-  fastCounter<V extends string>(spec: { name: string; help: string; labelName: string; values: readonly V[] }): Record<V, number>;
+  fastCounter<K extends string>(spec: {
+    name: string;
+    help: string;
+    labelNames: readonly string[];
+    series: Readonly<Record<K, Readonly<Record<string, string>>>>;
+  }): Record<K, number>;
 }
 
 export function createMetricsFactory(options: { processMetrics?: boolean } = {}): MetricsFactory {
@@ -58,23 +64,23 @@ export function createMetricsFactory(options: { processMetrics?: boolean } = {})
       );
     },
     fastCounter(spec) {
-      type Counts = Record<(typeof spec.values)[number], number>;
+      type Counts = Record<keyof typeof spec.series, number>;
       const shared = fastCounters.get(spec.name);
       if (shared) return shared as Counts;
-      const counts = Object.fromEntries(spec.values.map((value) => [value, 0])) as Counts;
+      const keys = Object.keys(spec.series) as (keyof typeof spec.series)[];
+      const counts = Object.fromEntries(keys.map((key) => [key, 0])) as Counts;
       const reported = { ...counts };
       fastCounters.set(spec.name, counts);
       new Counter({
         name: METRIC_PREFIX + spec.name,
         help: spec.help,
-        labelNames: [spec.labelName],
+        labelNames: spec.labelNames,
         registers: [registry],
         collect() {
-          for (const value of spec.values) {
-            const delta = counts[value] - reported[value];
-            if (delta > 0) this.inc({ [spec.labelName]: value }, delta);
-            else if (counts[value] === 0) this.inc({ [spec.labelName]: value }, 0);
-            reported[value] = counts[value];
+          for (const key of keys) {
+            // inc(…, 0) on first sight publishes the series at zero, as promtool and dashboards expect.
+            this.inc(spec.series[key], counts[key] - reported[key]);
+            reported[key] = counts[key];
           }
         },
       });

@@ -17,8 +17,8 @@ export function createRouterMetrics(metrics: MetricsFactory, gauges: RouterGauge
   const messages = metrics.fastCounter({
     name: 'router_messages_total',
     help: 'Messages handled by the router, by result',
-    labelName: 'result',
-    values: ['accepted', 'delivered', 'dropped', 'duplicate', 'unroutable', 'dead_lettered', 'stored', 'reply'] as const,
+    labelNames: ['result'],
+    series: resultSeries(['accepted', 'delivered', 'dropped', 'duplicate', 'unroutable', 'dead_lettered', 'stored', 'reply'] as const),
   });
   const deadLetters = metrics.counter({ name: 'router_dead_letters_total', help: 'Messages moved to the dead-letter topic, by reason', labelNames: ['reason'] as const });
   const limits = metrics.counter({ name: 'router_limit_hits_total', help: 'Times a router limit was hit, by limit', labelNames: ['limit'] as const });
@@ -34,6 +34,10 @@ export function createRouterMetrics(metrics: MetricsFactory, gauges: RouterGauge
     deadLetter: (reason: string) => deadLetters.labels(reason).inc(),
     limit: (limit: string) => limits.labels(limit).inc(),
   };
+}
+
+function resultSeries<R extends string>(results: readonly R[]): Record<R, { result: R }> {
+  return Object.fromEntries(results.map((result) => [result, { result }])) as Record<R, { result: R }>;
 }
 
 export type RouterMetrics = ReturnType<typeof createRouterMetrics>;

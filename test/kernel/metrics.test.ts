@@ -2,8 +2,9 @@ import { createMetricsFactory } from '../../kernel';
 
 test('fast counters are plain numbers published at scrape time, one series per value', async () => {
   const metrics = createMetricsFactory({ processMetrics: false });
-  const counts = metrics.fastCounter({ name: 'demo_messages_total', help: 'Demo.', labelName: 'result', values: ['ok', 'failed'] as const });
-  expect(metrics.fastCounter({ name: 'demo_messages_total', help: 'Demo.', labelName: 'result', values: ['ok', 'failed'] as const })).toBe(counts);
+  const spec = { name: 'demo_messages_total', help: 'Demo.', labelNames: ['result'], series: { ok: { result: 'ok' }, failed: { result: 'failed' } } };
+  const counts = metrics.fastCounter(spec);
+  expect(metrics.fastCounter(spec)).toBe(counts);
   let text = await metrics.registry.metrics();
   expect(text).toContain('openclaw_demo_messages_total{result="ok"} 0');
   counts.ok += 3;
