@@ -45,18 +45,51 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startPrivateServer(): Promise<{ url: string; child: ChildProcess; dir: string }> {
-  const binary = NATS_SERVER_BINARIES.find((file) => existsSync(file));
+export function natsServerBinary(): string | undefined {
+  return NATS_SERVER_BINARIES.find((file) => existsSync(file));
+}
+
+/** A private `nats-server -js`; `restart` brings it back on the same port and store (for outage tests). */
+export interface PrivateNatsServer {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  dir: string;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+export async function startPrivateServer(): Promise<PrivateNatsServer> {
+  const binary = natsServerBinary();
   if (!binary) throw new Error('no NATS server: set NATS_URL, run one at 127.0.0.1:4222, or install nats-server');
   const port = await freePort();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ocgw-nats-'));
-  const child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (await reachable('127.0.0.1', port)) return { url: `nats://127.0.0.1:${port}`, child, dir };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`nats-server did not start on port ${port}`);
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      if (await reachable('127.0.0.1', port)) return child;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill('SIGKILL');
+    throw new Error(`nats-server did not start on port ${port}`);
+  };
+  const server: PrivateNatsServer = {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    dir,
+    child: await launch(),
+    async stop() {
+      if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+      const exited = new Promise((resolve) => server.child.once('exit', resolve));
+      server.child.kill('SIGTERM');
+      await exited;
+    },
+    async restart() {
+      await server.stop();
+      server.child = await launch();
+    },
+  };
+  return server;
 }
 
 export async function natsEnv(): Promise<NatsEnv> {
@@ -84,7 +117,7 @@ export async function natsEnv(): Promise<NatsEnv> {
       } finally {
         await nc.close();
         if (privateServer) {
-          privateServer.child.kill('SIGTERM');
+          await privateServer.stop();
           await rm(privateServer.dir, { recursive: true, force: true });
         }
       }
