@@ -42,6 +42,12 @@ class PriorityRouter {
     this.matchCache = new BoundedCache(this.options.matchCacheSize);
     /** @type {BoundedCache<number>} topic → lane */
     this.laneCache = new BoundedCache(this.options.matchCacheSize);
+    /**
+     * Agents that had an inbox session here, so durable messages to them wait in an offline inbox
+     * after the registry has forgotten them (bounded by `durable.maxOfflineAgents`, oldest forgotten).
+     * @type {Map<string, number>}
+     */
+    this.knownAgents = new Map();
     /** @type {Map<string, number>} message id → when it was seen (insertion-ordered) */
     this.seenIds = new Map();
     /** @type {Map<string, { resolve(m: MessageEnvelope): void, reject(e: Error): void, timer: NodeJS.Timeout, receivers: LaneSession[], onAbort?: () => void, signal?: AbortSignal }>} */
@@ -153,6 +159,7 @@ class PriorityRouter {
     this.sessions.set(session.id, session);
     if (options.agentId) {
       this.inboxes.set(options.agentId, session);
+      this.rememberAgent(options.agentId);
       this.durable.sessionOpened(session);
     }
     return session;
@@ -334,7 +341,7 @@ class PriorityRouter {
   /** @param {MessageEnvelope} message @param {number} lane @param {LaneSession[] | undefined} receivers @param {string} prefix */
   routeAgent(message, lane, receivers, prefix) {
     const session = this.inboxes.get(message.agentId);
-    if (!session && !this.registry.get(message.agentId)) {
+    if (!session && !this.registry.get(message.agentId) && !this.knownAgents.has(message.agentId)) {
       throw new GatewayError('GW_NOT_FOUND', `${prefix}agentId: agent "${message.agentId}" is not registered`, { field: `${prefix}agentId` });
     }
     const target = { kind: 'agent', agentId: message.agentId };
@@ -429,6 +436,18 @@ class PriorityRouter {
   }
 
   // Bookkeeping -----------------------------------------------------------------------------
+
+  /** @param {string} agentId */
+  rememberAgent(agentId) {
+    const limit = this.options.durable.maxOfflineAgents;
+    this.knownAgents.delete(agentId);
+    if (limit === 0) return;
+    if (this.knownAgents.size >= limit) {
+      this.knownAgents.delete(this.knownAgents.keys().next().value);
+      this.limitHit('router.durable.maxOfflineAgents', 'forget-oldest');
+    }
+    this.knownAgents.set(agentId, Date.now());
+  }
 
   /** @param {string} id */
   isDuplicate(id) {

@@ -152,6 +152,36 @@ describe('third-party router plugin loaded by package name', () => {
     expect(more).toBe('nothing');
   });
 
+  test('a message nacked past durable.maxAttempts is dead-lettered to _DLQ with its reason', async () => {
+    const receiver = open();
+    await receiver.register({ service: 'prio-nack', version: '1.0.0', agentId: 'prio-nack-1' });
+    const inbox = await receiver.subscribe();
+    const watcher = open();
+    const dlq = await watcher.subscribe('_DLQ');
+    await open().send({ agentId: 'prio-nack-1', payload: 'poison', durable: true, id: 'poison-1' });
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const delivery = await nextItem(inbox, 10_000, `attempt ${attempt}`);
+      expect(delivery.attempt).toBe(attempt);
+      await delivery.nack('cannot parse');
+    }
+    const dead = await nextItem(dlq, 10_000, 'the dead letter');
+    expect(dead.text()).toBe('poison');
+    expect(dead.message.headers).toMatchObject({ 'x-dead-letter-reason': 'nack: cannot parse', 'x-dead-letter-attempts': '3', 'x-original-id': 'poison-1' });
+  });
+
+  test('durable messages for an agent whose session is gone wait for it and arrive when it reconnects', async () => {
+    const first = open();
+    await first.register({ service: 'prio-offline', version: '1.0.0', agentId: 'prio-offline-1' });
+    await first.close({ deregister: false });
+    const sent = await open().send({ agentId: 'prio-offline-1', payload: 'while away', durable: true });
+    expect(sent.receivers).toBe(0);
+    const again = open();
+    await again.register({ service: 'prio-offline', version: '1.0.0', agentId: 'prio-offline-1' });
+    const delivery = await nextItem(await again.subscribe(), 10_000, 'the parked message');
+    expect(delivery.text()).toBe('while away');
+    await delivery.ack();
+  });
+
   test('at a slow subscriber a high-priority message overtakes the queued bulk, and bulk is shed first', async () => {
     const reader = open({ maxBuffered: 1 });
     const feed: Subscription<AgentDelivery> = await reader.subscribe('feed.>');
