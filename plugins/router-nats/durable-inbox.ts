@@ -33,11 +33,24 @@ export interface InboxHost {
   consumerError(agentId: string, error: unknown): void;
 }
 
+/** One durable consumer a session pulls from. */
+export interface ConsumerSpec {
+  stream: string;
+  name: string;
+  filterSubject: string;
+  /** Reported as `Delivery.subscription`; undefined derives it from the message (`inbox`/`service:x`). */
+  subscription?: string;
+  /** The consumer is deleted by JetStream after this long without a puller. */
+  inactiveMs: number;
+}
+
 export class DurableInbox {
   readonly stream: string;
+  /** Durable topic messages: interest retention, kept until every subscription's consumer acked. */
+  readonly topicStream: string;
   private readonly held = new Map<string, Held>();
-  /** Stream sequence → tag of its newest delivery here, to tell stale tags from unknown ones. */
-  private readonly current = new Map<number, string>();
+  /** `consumer/sequence` → tag of its newest delivery here (one topic message reaches many consumers). */
+  private readonly current = new Map<string, string>();
   private tagCounter = 0;
   private js?: JetStreamClient;
   private jsm?: JetStreamManager;
@@ -48,6 +61,11 @@ export class DurableInbox {
     private readonly host: InboxHost,
   ) {
     this.stream = `${options.prefix}_inbox`;
+    this.topicStream = `${options.prefix}_topics`;
+  }
+
+  topicSubject(topic: string): string {
+    return `${this.options.prefix}.d.t.${topic}`;
   }
 
   get unacked(): number {
@@ -62,26 +80,33 @@ export class DurableInbox {
     this.js = js;
     this.jsm = jsm;
     const { durable, offlineInbox, dedupe, prefix } = this.options;
-    const config = {
-      name: this.stream,
-      subjects: [`${prefix}.d.i.>`],
-      retention: RetentionPolicy.Workqueue,
+    const common = {
       storage: durable.storage === 'memory' ? StorageType.Memory : StorageType.File,
       num_replicas: durable.replicas,
       max_age: nanos(offlineInbox.maxAgeMs),
       max_bytes: durable.maxBytes,
+      duplicate_window: nanos(dedupe.windowMs),
+    };
+    await ensureStream(jsm, {
+      ...common,
+      name: this.stream,
+      subjects: [`${prefix}.d.i.>`],
+      retention: RetentionPolicy.Workqueue,
       max_msgs_per_subject: offlineInbox.maxMessages,
       discard: DiscardPolicy.New,
       discard_new_per_subject: true,
-      duplicate_window: nanos(dedupe.windowMs),
-    };
-    try {
-      await jsm.streams.info(this.stream);
-      await jsm.streams.update(this.stream, config);
-    } catch (error) {
-      if (!/not found/i.test(String(error))) throw error;
-      await jsm.streams.add(config);
-    }
+    });
+    await ensureStream(jsm, { ...common, name: this.topicStream, subjects: [`${prefix}.d.t.>`], retention: RetentionPolicy.Interest, discard: DiscardPolicy.New });
+  }
+
+  /** Stores a durable topic message for every subscription consumer whose filter matches. */
+  publishTopic(message: MessageEnvelope, clientId: boolean): Promise<PubAck> {
+    return this.js!.publish(this.topicSubject(message.topic), encodeEnvelope(message), clientId ? { msgID: message.id } : undefined);
+  }
+
+  /** Removes a consumer (an anonymous session's, or an explicit unsubscribe). */
+  async deleteConsumer(stream: string, name: string): Promise<void> {
+    await this.jsm?.consumers.delete(stream, name).catch(() => undefined);
   }
 
   /** Stores a message for an agent; resolves once JetStream acknowledged (stored) it. */
@@ -90,21 +115,29 @@ export class DurableInbox {
   }
 
   /** Starts pulling an agent's pending messages into a session; returns what stops it. */
-  async open(session: Session, agentId: string): Promise<() => void> {
-    const token = agentToken(agentId);
-    const name = `i_${token}`;
-    const { durable, offlineInbox } = this.options;
-    await this.jsm!.consumers.add(this.stream, {
-      durable_name: name,
-      filter_subject: this.subject(agentId),
+  open(session: Session, agentId: string): Promise<() => void> {
+    return this.consume(session, {
+      stream: this.stream,
+      name: `i_${agentToken(agentId)}`,
+      filterSubject: this.subject(agentId),
+      inactiveMs: this.options.offlineInbox.maxAgeMs,
+    });
+  }
+
+  /** Creates (or binds) a durable consumer and pulls it into a session; returns what stops it. */
+  async consume(session: Session, spec: ConsumerSpec): Promise<() => void> {
+    const { durable } = this.options;
+    await this.jsm!.consumers.add(spec.stream, {
+      durable_name: spec.name,
+      filter_subject: spec.filterSubject,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: nanos(durable.ackTimeoutMs),
       max_ack_pending: durable.maxInFlightPerReceiver,
       max_deliver: -1,
-      inactive_threshold: nanos(offlineInbox.maxAgeMs),
+      inactive_threshold: nanos(spec.inactiveMs),
     });
-    const consumer = await this.js!.consumers.get(this.stream, name);
+    const consumer = await this.js!.consumers.get(spec.stream, spec.name);
     let messages: ConsumerMessages | undefined = await consumer.consume({ max_messages: durable.maxInFlightPerReceiver });
     void (async () => {
       for await (const msg of messages!) {
@@ -112,10 +145,10 @@ export class DurableInbox {
           msg.nak();
           continue;
         }
-        this.receive(session, msg);
+        this.receive(session, msg, spec.subscription);
       }
     })().catch((error: unknown) => {
-      if (!session.isClosed) this.host.consumerError(agentId, error);
+      if (!session.isClosed) this.host.consumerError(spec.name, error);
     });
     return () => {
       void messages?.close();
@@ -162,7 +195,7 @@ export class DurableInbox {
     for (const [tag, held] of this.held) if (now > held.deadline) this.settle(tag, held);
   }
 
-  private receive(session: Session, msg: JsMsg): void {
+  private receive(session: Session, msg: JsMsg, subscription: string | undefined): void {
     const { durable } = this.options;
     let message: MessageEnvelope;
     try {
@@ -174,7 +207,7 @@ export class DurableInbox {
     const attempt = msg.info.deliveryCount;
     if (attempt > durable.maxAttempts) {
       // Timed out on its last attempt (JetStream redelivered it): attempts are used up.
-      this.host.limitReached('router.durable.maxAttempts', 'dead-letter', `${this.stream}#${msg.seq}`);
+      this.host.limitReached('router.durable.maxAttempts', 'dead-letter', `${msg.info.stream}#${msg.seq}`);
       this.host.deadLetter(message, 'ack-timeout', attempt - 1);
       msg.ack();
       return;
@@ -192,10 +225,11 @@ export class DurableInbox {
       return;
     }
     if (attempt > 1) this.host.redelivered();
-    const previous = this.current.get(msg.seq);
+    const key = attemptKey(msg);
+    const previous = this.current.get(key);
     if (previous) this.held.delete(previous);
     const tag = `${this.bootId}.${msg.seq}.${attempt}.${(++this.tagCounter).toString(36)}`;
-    this.current.set(msg.seq, tag);
+    this.current.set(key, tag);
     const held: Held = { msg, message, session, attempt, extensions: 0, deadline: now + durable.ackTimeoutMs };
     this.held.set(tag, held);
     session.unacked.add(tag);
@@ -203,7 +237,7 @@ export class DurableInbox {
       message,
       deliveryTag: tag,
       attempt,
-      subscription: message.service ? `service:${message.service}` : 'inbox',
+      subscription: subscription ?? (message.service ? `service:${message.service}` : 'inbox'),
       ackDeadline: now + durable.ackTimeoutMs,
     });
     if (!delivered) {
@@ -216,7 +250,7 @@ export class DurableInbox {
   private retry(held: Held, reason: string, immediately: boolean): void {
     const { durable } = this.options;
     if (held.attempt >= durable.maxAttempts) {
-      this.host.limitReached('router.durable.maxAttempts', 'dead-letter', `${this.stream}#${held.msg.seq}`);
+      this.host.limitReached('router.durable.maxAttempts', 'dead-letter', `${held.msg.info.stream}#${held.msg.seq}`);
       this.host.deadLetter(held.message, reason, held.attempt);
       held.msg.ack();
       return;
@@ -228,7 +262,8 @@ export class DurableInbox {
   private settle(tag: string, held: Held): void {
     this.held.delete(tag);
     held.session.unacked.delete(tag);
-    if (this.current.get(held.msg.seq) === tag) this.current.delete(held.msg.seq);
+    const key = attemptKey(held.msg);
+    if (this.current.get(key) === tag) this.current.delete(key);
   }
 
   private isOurs(tag: string): boolean {
@@ -236,3 +271,18 @@ export class DurableInbox {
   }
 }
 
+
+async function ensureStream(jsm: JetStreamManager, config: Parameters<JetStreamManager['streams']['add']>[0]): Promise<void> {
+  try {
+    await jsm.streams.info(config.name!);
+  } catch (error) {
+    if (!/not found/i.test(String(error))) throw error;
+    await jsm.streams.add(config);
+    return;
+  }
+  await jsm.streams.update(config.name!, config);
+}
+
+function attemptKey(msg: JsMsg): string {
+  return `${msg.info.stream}/${msg.info.consumer}/${msg.seq}`;
+}

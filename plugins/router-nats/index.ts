@@ -17,7 +17,11 @@
  *   in-progress map to JetStream ack / nak(delay) / working; unacked messages come back after
  *   `durable.ackTimeoutMs` (also when a gateway dies); dead letters after `durable.maxAttempts`
  *   go to `deadLetterTopic`; client message ids dedupe through `Nats-Msg-Id` (cluster-wide).
- *   Durable *topic* messages are not supported yet (GW_UNIMPLEMENTED).
+ * - **Durable topics**: stream `<prefix>_topics` (interest retention): each subscription has a
+ *   JetStream consumer filtered on its pattern: per queue group (shared by members on every
+ *   gateway), per agent and pattern (kept while the agent is away), or per anonymous session
+ *   (deleted with it). A durable topic message with no subscription anywhere is not kept.
+ *   `durableTopics: false` skips the per-subscription consumer and refuses durable topic messages.
  * - **Receivers** for topic messages are counted from interest snapshots the gateways exchange
  *   (`interestIntervalMs`): exact for this gateway, up to one interval stale for others.
  * - **Bounded**: session queues with an overflow policy, `maxSessions`, subscriptions per session,

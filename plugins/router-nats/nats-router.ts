@@ -6,7 +6,8 @@
  * groups are NATS queue subscriptions, one per member, so NATS balances across gateways);
  * `P.i.<agent>` at-most-once inbox messages; `P.c.<agent>` request cancellations; `P.r.<router>`
  * replies to the router holding the request; `P.interest` subscription snapshots for receiver
- * counts. Durable inbox messages go through JetStream (see durable-inbox.ts).
+ * counts. Durable messages go through JetStream (see durable-inbox.ts): `P.d.i.<agent>` for
+ * inboxes, `P.d.t.<topic>` for durable topic messages.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import semver from 'semver';
@@ -258,13 +259,15 @@ export class NatsRouter implements RouterService, SessionHost {
     const nc = this.connection();
     const subject = `${this.p}.t.${spec.pattern}`;
     const pattern = spec.pattern;
+    const stopDurable = this.options.durableTopics ? this.consumeTopic(session, pattern, group) : undefined;
     if (group) {
       // One queue subscription per member: NATS picks the member, whichever gateway it is on.
       const sub = nc.subscribe(subject, { queue: group, callback: (err, msg) => !err && this.onTopic(msg.data, pattern, [session]) });
       this.interest.add(pattern, group);
       this.scheduleInterest();
-      session.subscriptions.set(key, () => {
+      session.subscriptions.set(key, (explicit) => {
         sub.unsubscribe();
+        stopDurable?.(explicit);
         this.interest.remove(pattern, group);
         this.scheduleInterest();
       });
@@ -280,7 +283,8 @@ export class NatsRouter implements RouterService, SessionHost {
     shared.sessions.push(session);
     this.interest.add(pattern);
     this.scheduleInterest();
-    session.subscriptions.set(key, () => {
+    session.subscriptions.set(key, (explicit) => {
+      stopDurable?.(explicit);
       const current = this.patterns.get(pattern);
       if (!current) return;
       const index = current.sessions.indexOf(session);
@@ -299,12 +303,12 @@ export class NatsRouter implements RouterService, SessionHost {
     const teardown = session.subscriptions.get(key);
     if (!teardown) return;
     session.subscriptions.delete(key);
-    teardown();
+    teardown(true);
   }
 
   closed(session: Session): void {
     this.sessions.delete(session.id);
-    for (const teardown of session.subscriptions.values()) teardown();
+    for (const teardown of session.subscriptions.values()) teardown(false);
     session.subscriptions.clear();
     if (session.agentId && this.inboxes.get(session.agentId) === session) this.inboxes.delete(session.agentId);
     session.teardown?.();
@@ -318,6 +322,42 @@ export class NatsRouter implements RouterService, SessionHost {
 
   overflowed(session: Session, policy: OverflowPolicy): void {
     this.limitReached('router.subscriberQueue', policy, `session ${session.id}${session.agentId ? ` (agent ${session.agentId})` : ''}`);
+  }
+
+  /**
+   * The subscription's durable consumer on the topic stream: per queue group (shared by members on
+   * every gateway), per agent and pattern (kept while the agent is away, like its inbox), or per
+   * anonymous session (deleted with it). Returns what stops pulling.
+   */
+  private consumeTopic(session: Session, pattern: string, group: string | undefined): (explicit: boolean) => void {
+    const kind = group ? 'g' : session.agentId ? 'a' : 's';
+    const owner = group ? `${pattern}\u0000${group}` : session.agentId ? `${session.agentId}\u0000${pattern}` : `${session.id}\u0000${pattern}`;
+    const name = `${kind}_${createHash('sha1').update(owner).digest('hex').slice(0, 24)}`;
+    const stream = this.inbox.topicStream;
+    let stop: (() => void) | undefined;
+    let stopped = false;
+    this.inbox
+      .consume(session, {
+        stream,
+        name,
+        filterSubject: this.inbox.topicSubject(pattern),
+        subscription: pattern,
+        // An anonymous session cannot come back: its consumer goes soon after it is gone.
+        inactiveMs: kind === 's' ? Math.max(5_000, this.options.durable.ackTimeoutMs) : this.options.offlineInbox.maxAgeMs,
+      })
+      .then(
+        (stopConsumer) => (stopped ? stopConsumer() : (stop = stopConsumer)),
+        (error: unknown) => {
+          this.metrics.natsErrors.inc();
+          this.ctx.logger.warn({ err: error, pattern, group }, 'could not open a durable topic consumer; durable topic messages will not reach this subscription');
+        },
+      );
+    return (explicit) => {
+      stopped = true;
+      stop?.();
+      // A queue group's consumer may serve members elsewhere; JetStream drops it once idle.
+      if (kind === 's' || (kind === 'a' && explicit)) void this.inbox.deleteConsumer(stream, name);
+    };
   }
 
   // ---- routing -----------------------------------------------------------------------------
@@ -345,11 +385,7 @@ export class NatsRouter implements RouterService, SessionHost {
     let outcome: SendOutcome;
     if (message.topic) {
       if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) return this.routeReply(message);
-      if (message.durable) {
-        throw gatewayError('GW_UNIMPLEMENTED', 'message.durable: durable topic messages are not supported by router-nats yet; send durable messages to an agentId or service', {
-          field: 'message.durable',
-        });
-      }
+      if (message.durable) return this.finish(message, now, clientId, await this.routeTopicDurable(message, clientId));
       const receivers = this.interest.count(message.topic);
       this.connection().publish(`${this.p}.t.${message.topic}`, encodeEnvelope(message));
       outcome = { messageId: message.id, duplicate: false, receivers, stored: false };
@@ -358,6 +394,10 @@ export class NatsRouter implements RouterService, SessionHost {
       onTarget?.(target.agentId);
       outcome = await this.routeToAgent(message, target.agentId, clientId);
     }
+    return this.finish(message, now, clientId, outcome);
+  }
+
+  private finish(message: MessageEnvelope, now: number, clientId: boolean, outcome: SendOutcome): SendOutcome {
     if (clientId && !message.durable) this.dedupe.remember(message.id, now);
     if (outcome.duplicate) this.metrics.duplicate.inc();
     else {
@@ -386,6 +426,22 @@ export class NatsRouter implements RouterService, SessionHost {
       throw gatewayError('GW_UNAVAILABLE', `the durable store (JetStream stream ${this.inbox.stream}) did not accept the message: ${text}; retry`, { cause: error });
     }
     return { messageId: message.id, duplicate: ack.duplicate, receivers: ack.duplicate ? 0 : 1, stored: !ack.duplicate };
+  }
+
+  private async routeTopicDurable(message: MessageEnvelope, clientId: boolean): Promise<SendOutcome> {
+    if (!this.options.durableTopics) {
+      throw gatewayError('GW_UNIMPLEMENTED', 'message.durable: durable topic messages are off on this gateway (router-nats option durableTopics: false)', { field: 'message.durable' });
+    }
+    const receivers = this.interest.count(message.topic);
+    let ack;
+    try {
+      ack = await this.inbox.publishTopic(message, clientId);
+    } catch (error) {
+      this.metrics.natsErrors.inc();
+      throw gatewayError('GW_UNAVAILABLE', `the durable store (JetStream stream ${this.inbox.topicStream}) did not accept the message: ${String(error)}; retry`, { cause: error });
+    }
+    // Interest retention: stored for every subscription consumer that exists; none → nothing kept.
+    return { messageId: message.id, duplicate: ack.duplicate, receivers: ack.duplicate ? 0 : receivers, stored: !ack.duplicate && receivers > 0 };
   }
 
   private routeReply(message: MessageEnvelope): SendOutcome {

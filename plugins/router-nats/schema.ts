@@ -34,6 +34,11 @@ export interface NatsRouterOptions extends NatsClientOptions {
   offlineInbox: { maxMessages: number; maxAgeMs: number };
   dedupe: { windowMs: number; maxEntries: number };
   deadLetterTopic: string;
+  /**
+   * Every topic subscription gets a JetStream consumer so durable topic messages reach it (one
+   * JetStream API call per subscribe). Off: durable topic messages are refused.
+   */
+  durableTopics: boolean;
   /** Interest snapshots (for receiver counts) are re-sent this often and forgotten after 3 periods. */
   interestIntervalMs: number;
   maxRemoteGateways: number;
@@ -101,6 +106,7 @@ export const schema = {
       properties: { windowMs: positiveInt(1000, 10 * 60 * 1000), maxEntries: positiveInt(1, 100_000) },
     },
     deadLetterTopic: { type: 'string', pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', default: '_DLQ' },
+    durableTopics: { type: 'boolean', default: true },
     interestIntervalMs: positiveInt(50, 1000),
     maxRemoteGateways: positiveInt(1, 1024),
     sweepIntervalMs: positiveInt(10, 1000),

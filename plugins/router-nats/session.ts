@@ -16,8 +16,8 @@ export interface SessionHost {
 export class Session implements RouterSession {
   readonly agentId?: string;
   readonly caller: CallerContext;
-  /** `pattern\u0000group` → what tears the subscription down. */
-  readonly subscriptions = new Map<string, () => void>();
+  /** `pattern\u0000group` → what tears the subscription down (`explicit`: unsubscribed, not disconnected). */
+  readonly subscriptions = new Map<string, (explicit: boolean) => void>();
   /** Tags of durable deliveries handed to this session and not yet settled. */
   readonly unacked = new Set<string>();
   /** Set by the router: stops the session's inbox consumers. */

@@ -135,6 +135,47 @@ describe('router-nats across two gateways', () => {
     session.close('done');
   });
 
+  it('keeps durable topic messages per agent subscription and per queue group, across gateways', async () => {
+    await a.registry.register(agentInfo('auditor-1', 'audit', '1.0.0'), {});
+    const agentSink = new RecordingSink();
+    const agentSession = a.router.openSession(agentSink, { agentId: 'auditor-1', caller: { peer: 'test', agentId: 'auditor-1' } });
+    agentSession.subscribe({ pattern: 'audit.>' });
+    const members = [new RecordingSink(), new RecordingSink()];
+    const memberSessions = [a.router.openSession(members[0]!, { caller }), b.router.openSession(members[1]!, { caller })];
+    for (const session of memberSessions) session.subscribe({ pattern: 'audit.*', queueGroup: 'auditors' });
+    // Interest reached B (agent subscription + one group); consumers exist once a send is stored for both.
+    await eventually(async () => (await b.router.send(message({ topic: 'audit.warm', durable: true, text: 'warm' }), caller)).receivers === 2);
+    const outcome = await b.router.send(message({ id: 'audit-1', topic: 'audit.login', durable: true, text: 'login' }), caller);
+    expect(outcome).toMatchObject({ stored: true, duplicate: false, receivers: 2 });
+    expect(await b.router.send(message({ id: 'audit-1', topic: 'audit.login', durable: true, text: 'login' }), caller)).toMatchObject({ duplicate: true });
+
+    const forAgent = await eventually(() => agentSink.deliveries.find((d) => Buffer.from(d.message.payload).toString() === 'login'));
+    expect(forAgent.subscription).toBe('audit.>');
+    expect(forAgent.deliveryTag).not.toBe('');
+    const forGroup = await eventually(() => members.flatMap((sink) => sink.deliveries).filter((d) => Buffer.from(d.message.payload).toString() === 'login'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(members.flatMap((sink) => sink.deliveries).filter((d) => Buffer.from(d.message.payload).toString() === 'login')).toHaveLength(1);
+    expect(forGroup[0]!.subscription).toBe('audit.*');
+    expect(a.router.ack([{ deliveryTag: forAgent.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
+    const groupRouter = members[0]!.deliveries.includes(forGroup[0]!) ? a.router : b.router;
+    expect(groupRouter.ack([{ deliveryTag: forGroup[0]!.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
+    for (const sink of [agentSink, ...members]) {
+      for (const d of sink.deliveries) if (Buffer.from(d.message.payload).toString() === 'warm') (sink === members[1] ? b.router : a.router).ack([{ deliveryTag: d.deliveryTag, kind: 'ack' }], caller);
+    }
+
+    // The agent disconnects; what is published meanwhile waits for it.
+    agentSession.close('disconnect');
+    await b.router.send(message({ topic: 'audit.logout', durable: true, text: 'logout' }), caller);
+    const back = new RecordingSink();
+    const again = a.router.openSession(back, { agentId: 'auditor-1', caller: { peer: 'test', agentId: 'auditor-1' } });
+    again.subscribe({ pattern: 'audit.>' });
+    const missed = await eventually(() => back.deliveries.find((d) => Buffer.from(d.message.payload).toString() === 'logout'));
+    a.router.ack([{ deliveryTag: missed.deliveryTag, kind: 'ack' }], caller);
+    again.unsubscribe('audit.>');
+    again.close('done');
+    for (const session of memberSessions) session.close('done');
+  });
+
   it('refuses bad input naming the field', async () => {
     await expect(a.router.send(message({ topic: 'a.*' }), caller)).rejects.toMatchObject({ code: 'GW_INVALID_ARGUMENT', field: 'message.topic' });
     await expect(a.router.send(message({ topic: 'a', agentId: 'b' }), caller)).rejects.toMatchObject({ code: 'GW_INVALID_ARGUMENT' });
