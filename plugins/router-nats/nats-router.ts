@@ -419,9 +419,13 @@ export class NatsRouter implements RouterService, SessionHost {
     } catch (error) {
       this.metrics.natsErrors.inc();
       const text = String(error);
-      if (/maximum messages per subject|maximum bytes|maximum messages exceeded/i.test(text)) {
+      if (/maximum messages per subject/i.test(text)) {
         this.limitReached('router.offlineInbox.maxMessages', 'reject', `agent ${agentId}`);
         throw gatewayError('GW_RESOURCE_EXHAUSTED', `agentId: the inbox of "${agentId}" is full (offlineInbox.maxMessages ${this.options.offlineInbox.maxMessages}); retry later`, { field: 'agentId' });
+      }
+      if (/maximum (bytes|messages)/i.test(text)) {
+        this.limitReached('router.durable.maxBytes', 'reject', this.inbox.stream);
+        throw gatewayError('GW_RESOURCE_EXHAUSTED', `the durable store ${this.inbox.stream} is full (durable.maxBytes ${this.options.durable.maxBytes}); retry later`);
       }
       throw gatewayError('GW_UNAVAILABLE', `the durable store (JetStream stream ${this.inbox.stream}) did not accept the message: ${text}; retry`, { cause: error });
     }
