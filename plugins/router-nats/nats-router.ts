@@ -418,7 +418,8 @@ export class NatsRouter implements RouterService, SessionHost {
       ack = await this.inbox.publish(agentId, message, clientId);
     } catch (error) {
       this.metrics.natsErrors.inc();
-      const text = String(error);
+      // JetStream's reason is in api_error; the error message is only the status (e.g. "503").
+      const text = (error as { api_error?: { description?: string } }).api_error?.description ?? String(error);
       if (/maximum messages per subject/i.test(text)) {
         this.limitReached('router.offlineInbox.maxMessages', 'reject', `agent ${agentId}`);
         throw gatewayError('GW_RESOURCE_EXHAUSTED', `agentId: the inbox of "${agentId}" is full (offlineInbox.maxMessages ${this.options.offlineInbox.maxMessages}); retry later`, { field: 'agentId' });
@@ -442,7 +443,12 @@ export class NatsRouter implements RouterService, SessionHost {
       ack = await this.inbox.publishTopic(message, clientId);
     } catch (error) {
       this.metrics.natsErrors.inc();
-      throw gatewayError('GW_UNAVAILABLE', `the durable store (JetStream stream ${this.inbox.topicStream}) did not accept the message: ${String(error)}; retry`, { cause: error });
+      const text = (error as { api_error?: { description?: string } }).api_error?.description ?? String(error);
+      if (/maximum (bytes|messages)/i.test(text)) {
+        this.limitReached('router.durable.maxBytes', 'reject', this.inbox.topicStream);
+        throw gatewayError('GW_RESOURCE_EXHAUSTED', `the durable store ${this.inbox.topicStream} is full (durable.maxBytes ${this.options.durable.maxBytes}); retry later`);
+      }
+      throw gatewayError('GW_UNAVAILABLE', `the durable store (JetStream stream ${this.inbox.topicStream}) did not accept the message: ${text}; retry`, { cause: error });
     }
     // Interest retention: stored for every subscription consumer that exists; none → nothing kept.
     return { messageId: message.id, duplicate: ack.duplicate, receivers: ack.duplicate ? 0 : receivers, stored: !ack.duplicate && receivers > 0 };

@@ -186,3 +186,26 @@ describe('router-nats across two gateways', () => {
     session.close('done');
   });
 });
+
+describe('router-nats offline inbox limit', () => {
+  let env: NatsEnv;
+  let member: ClusterMember;
+  beforeAll(async () => {
+    env = await natsEnv();
+    member = await startMember(env, { offlineInbox: { maxMessages: 2 } });
+  });
+  afterAll(async () => {
+    await member?.gw.stop();
+    await env.close();
+  });
+
+  it('refuses a durable message for a full offline inbox with GW_RESOURCE_EXHAUSTED and limitReached', async () => {
+    const limits: LimitEvent[] = [];
+    member.gw.gateway.hooks.limitReached.tap('test', (event) => limits.push(event));
+    await member.registry.register(agentInfo('away', 'away', '1.0.0'), {});
+    await member.router.send(message({ agentId: 'away', durable: true, text: '1' }), caller);
+    await member.router.send(message({ agentId: 'away', durable: true, text: '2' }), caller);
+    await expect(member.router.send(message({ agentId: 'away', durable: true, text: '3' }), caller)).rejects.toMatchObject({ code: 'GW_RESOURCE_EXHAUSTED', field: 'agentId' });
+    expect(limits.map((event) => event.limit)).toContain('router.offlineInbox.maxMessages');
+  });
+});
