@@ -198,7 +198,8 @@ export class ClusterRegistry implements RegistryService {
     try {
       entry.kvRevision = await this.kv.put(agentKey(agentId), encodeRecord(record));
     } catch (error) {
-      this.drop(entry, 'kv-write-failed', true);
+      // Never announced, so nothing to take back.
+      this.drop(entry, 'kv-write-failed', false);
       metrics.kvErrors.inc();
       throw new GatewayError('GW_UNAVAILABLE', `the cluster registry could not store agent "${agentId}" in NATS; retry`, { cause: error });
     }

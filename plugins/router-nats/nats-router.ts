@@ -44,7 +44,6 @@ import { agentToken, checkPattern, checkTopic } from './topics';
 
 const MAX_ID_LENGTH = 256;
 const QUEUE_GROUP = /^[A-Za-z0-9_.:-]{1,128}$/;
-const MAX_BALANCER_KEYS = 1024;
 
 interface PatternSubscription {
   sub: Subscription;
@@ -106,7 +105,6 @@ export class NatsRouter implements RouterService, SessionHost {
       },
       remoteGateways: () => this.interest.remoteCount,
     });
-    ctx.hooks.agentDeregistered.tap(ctx.name, (agent) => this.cursors.delete(agent.service));
   }
 
   get streamName(): string {
@@ -502,7 +500,7 @@ export class NatsRouter implements RouterService, SessionHost {
     }
     const cursorKey = `${service}\u0000${versionRange}`;
     const next = this.cursors.get(cursorKey) ?? 0;
-    if (!this.cursors.has(cursorKey) && this.cursors.size >= MAX_BALANCER_KEYS) {
+    if (!this.cursors.has(cursorKey) && this.cursors.size >= this.options.balancerKeys) {
       this.cursors.delete(this.cursors.keys().next().value!);
       this.limitReached('router.balancerKeys', 'evict-oldest', 'round-robin cursor evicted');
     }

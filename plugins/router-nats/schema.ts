@@ -42,6 +42,8 @@ export interface NatsRouterOptions extends NatsClientOptions {
   /** Interest snapshots (for receiver counts) are re-sent this often and forgotten after 3 periods. */
   interestIntervalMs: number;
   maxRemoteGateways: number;
+  /** Round-robin cursors kept (one per service + version range); the oldest is evicted beyond it. */
+  balancerKeys: number;
   sweepIntervalMs: number;
 }
 
@@ -109,6 +111,7 @@ export const schema = {
     durableTopics: { type: 'boolean', default: true },
     interestIntervalMs: positiveInt(50, 1000),
     maxRemoteGateways: positiveInt(1, 1024),
+    balancerKeys: positiveInt(1, 1024),
     sweepIntervalMs: positiveInt(10, 1000),
   },
 } as const;
