@@ -6,6 +6,7 @@ import { durableRows } from './durable';
 import { registryRows } from './registry';
 import { relayRows } from './relay';
 import { unaryRows } from './unary';
+import { clusterRows } from './cluster';
 
 export interface Scenario {
   id: string;
@@ -64,4 +65,5 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'registry', title: 'RegisterAgent, Discover and GetAgentStatus latency', run: registryRows },
   { id: 'durable', title: 'Durable messages: synced throughput and recovery after kill -9', run: durableRows },
   { id: 'connections', title: 'Concurrent connections with open Subscribe streams', run: connectionRows },
+  { id: 'cluster', title: 'Cross-gateway messaging on NATS JetStream (2 gateways)', run: clusterRows },
 ];
