@@ -13,4 +13,6 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, () => PluginModuleExport>>
   'registry-memory': () => require('./registry-memory').default,
   'registry-nats': () => require('./registry-nats').default,
   'transport-grpc': () => require('./transport-grpc').default,
+  'sandbox-bubblewrap': () => require('./sandbox-bubblewrap').default,
+  'sandbox-process': () => require('./sandbox-process').default,
 };
