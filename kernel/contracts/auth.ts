@@ -40,6 +40,13 @@ export interface ServerTlsSettings {
  * The auth kind's service. Transports call `authenticate` once per call (or stream) and
  * `authorize` for each action; decisions should be cached per identity and invalidated when the
  * policy changes (`onPolicyChange`).
+ *
+ * The auth plugin fires `hooks.authFailed` for each refusal it makes (it alone knows the reason
+ * and the lockout state); transports fire it only for refusals of their own (e.g. a Subscribe to
+ * another identity's inbox), so every refusal is reported once. `authenticate` throws
+ * GW_UNAUTHENTICATED for missing or bad credentials, GW_PERMISSION_DENIED for a valid identity the
+ * policy does not let connect, GW_RESOURCE_EXHAUSTED while a peer is locked out; transports pass
+ * these on as they are.
  */
 export interface AuthService {
   authenticate(request: AuthRequest): Promise<Identity>;

@@ -13,10 +13,14 @@ import {
   type AuthService,
   type GatewayHooks,
   type Identity,
+  type StatusCode,
 } from '../../kernel';
 import { statusName, toServiceError } from './error-status';
 
 export const TRANSPORT_NAME = 'grpc';
+
+/** Refusals of `authenticate` passed on as they are; anything else becomes UNAUTHENTICATED. */
+const KEPT_AUTHENTICATE_STATUSES: ReadonlySet<StatusCode> = new Set([Status.UNAUTHENTICATED, Status.PERMISSION_DENIED, Status.RESOURCE_EXHAUSTED]);
 
 /** What every kind of server call (unary or streaming) offers for authentication. */
 export type ServerSurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, 'getPeer' | 'getPath' | 'metadata' | 'getAuthContext'>;
@@ -60,20 +64,18 @@ export class CallGuard {
     try {
       return await this.deps.auth.authenticate(request);
     } catch (error) {
+      // The auth plugin fires `authFailed` for its own refusals (it knows the reason and the
+      // lockout state); firing it here too would count every refusal twice. An identity the
+      // allow-list keeps out is known, just not admitted: PERMISSION_DENIED, not UNAUTHENTICATED.
       const failure = toGatewayError(error);
-      const refused =
-        failure.status === Status.UNAUTHENTICATED || failure.status === Status.RESOURCE_EXHAUSTED
-          ? failure
-          : new GatewayError('GW_UNAUTHENTICATED', failure.message, { cause: error });
-      this.deps.hooks.authFailed.call({ stage: 'authenticate', reason: refused.message, peer });
-      throw refused;
+      if (KEPT_AUTHENTICATE_STATUSES.has(failure.status)) throw failure;
+      throw new GatewayError('GW_UNAUTHENTICATED', failure.message, { cause: error });
     }
   }
 
-  authorize(identity: Identity, action: AuthAction, resource: string, peer: string, field: string): void {
+  authorize(identity: Identity, action: AuthAction, resource: string, field: string): void {
     const decision = this.deps.auth.authorize({ identity, action, resource });
     if (decision.allowed) return;
-    this.deps.hooks.authFailed.call({ stage: 'authorize', reason: decision.reason, peer, identity: identity.id, action, resource });
     throw new GatewayError('GW_PERMISSION_DENIED', `${field}: "${identity.id}" may not ${action} "${resource}": ${decision.reason}`, { field });
   }
 

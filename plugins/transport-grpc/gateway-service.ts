@@ -78,7 +78,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
   const { guard, registry, router, gateway } = deps;
 
   /** The action and resource a message needs permission for, from its (validated) target. */
-  function authorizeMessage(message: Message, identity: Identity, peer: string, prefix: string, request = false): void {
+  function authorizeMessage(message: Message, identity: Identity, prefix: string, request = false): void {
     let action: AuthAction;
     let resource: string;
     let field: string;
@@ -95,7 +95,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       resource = message.service;
       field = `${prefix}.service`;
     }
-    guard.authorize(identity, action, resource, peer, field);
+    guard.authorize(identity, action, resource, field);
   }
 
   function ownAgent(agentId: string, identity: Identity, field: string) {
@@ -130,7 +130,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
     for (let i = 0; i < messages.length; i++) {
       try {
         checkMessage(messages[i], `messages[${i}]`);
-        authorizeMessage(messages[i], identity, peer, `messages[${i}]`);
+        authorizeMessage(messages[i], identity, `messages[${i}]`);
         accepted.push(acceptEnvelope(messages[i], now));
         positions.push(i);
       } catch (error) {
@@ -148,7 +148,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
   return {
     registerAgent: guard.unary<AgentInfo, RegistrationResult>('RegisterAgent', async (info, identity, call) => {
       checkAgentInfo(info);
-      guard.authorize(identity, 'register', info.service, call.getPeer(), 'agent.service');
+      guard.authorize(identity, 'register', info.service, 'agent.service');
       if (info.agentId !== '') {
         const existing = registry.get(info.agentId);
         if (existing && existing.identity !== undefined && existing.identity !== identity.id) {
@@ -169,7 +169,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       checkAgentId(request.agentId, 'agent_id');
       if (request.reason.length > 256) throw new GatewayError('GW_INVALID_ARGUMENT', 'reason: is longer than 256 characters', { field: 'reason' });
       const agent = ownAgent(request.agentId, identity, 'agent_id');
-      guard.authorize(identity, 'register', agent.service, call.getPeer(), 'agent_id');
+      guard.authorize(identity, 'register', agent.service, 'agent_id');
       const removed = await registry.deregister(request.agentId, request.reason || 'deregistered by the agent');
       return { removed };
     }),
@@ -204,7 +204,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
     sendMessage: guard.unary<Message, SendResult>('SendMessage', async (message, identity, call) => {
       checkMessage(message, 'message');
       const peer = call.getPeer();
-      authorizeMessage(message, identity, peer, 'message');
+      authorizeMessage(message, identity, 'message');
       const outcome = await router.send(acceptEnvelope(message, Date.now()), caller(identity, peer, message.senderId));
       return sendResult(outcome);
     }),
@@ -216,7 +216,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
     request: guard.unary<Message, Message>('Request', async (message, identity, call) => {
       checkMessage(message, 'message');
       const peer = call.getPeer();
-      authorizeMessage(message, identity, peer, 'message', true);
+      authorizeMessage(message, identity, 'message', true);
       const callDeadline = call.getDeadline();
       const deadlineMs = callDeadline instanceof Date ? callDeadline.getTime() : callDeadline;
       const deadline = Number.isFinite(deadlineMs) ? deadlineMs : Date.now() + deps.defaultRequestTimeoutMs;

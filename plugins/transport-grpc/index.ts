@@ -14,7 +14,8 @@
  *   GW_CONFIG_INVALID. TLS / mTLS credentials come from `auth.serverTls()`.
  * - Every call is authenticated (`auth.authenticate`) and each action authorized
  *   (register→service, send→agent id or service, publish→topic, subscribe→pattern,
- *   request→target, admin→`*`); refusals fire `hooks.authFailed`.
+ *   request→target, admin→`*`); the auth plugin reports its refusals on `hooks.authFailed`, the
+ *   transport only its own (a Subscribe to another identity's inbox).
  * - Errors: the gRPC status equals `GatewayError.status`; the status message is `GW_CODE: field:
  *   message` and the code is also in the `gw-error-code` trailer. Every request field is checked
  *   at the boundary and the error names it (`message.topic`, `topics[0].pattern`).

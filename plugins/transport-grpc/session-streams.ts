@@ -124,7 +124,7 @@ export class SessionStreams {
     const identity = await guard.authenticate(call);
     const peer = call.getPeer();
     for (let i = 0; i < request.topics.length; i++) {
-      guard.authorize(identity, 'subscribe', request.topics[i].pattern, peer, `topics[${i}].pattern`);
+      guard.authorize(identity, 'subscribe', request.topics[i].pattern, `topics[${i}].pattern`);
     }
     if (request.agentId !== '') {
       const agent = registry.get(request.agentId);

@@ -122,16 +122,38 @@ describe('auth-standard over real gRPC with mTLS', () => {
     expect(result.agentId).toBe('planner-1');
   });
 
-  test('registering as another identity’s service is refused with PERMISSION_DENIED', async () => {
-    const refused = await statusOf(connect(leaves.planner).register('fake-billing', 'billing'));
+  /** authFailed events fired while `run` goes, so a test sees how often one refusal is reported. */
+  async function authFailures(run: () => Promise<unknown>): Promise<string[]> {
+    const seen: string[] = [];
+    const tap = { name: `count-${Math.random()}`, fn: (failure: { stage: string; reason: string }) => void seen.push(`${failure.stage}: ${failure.reason}`) };
+    gateway.hooks.authFailed.tap(tap.name, tap.fn);
+    try {
+      await run();
+    } finally {
+      gateway.hooks.authFailed.taps.splice(gateway.hooks.authFailed.taps.findIndex((t) => t.name === tap.name), 1);
+    }
+    return seen;
+  }
+
+  test('registering as another identity’s service is refused with PERMISSION_DENIED, reported once', async () => {
+    let refused!: Awaited<ReturnType<typeof statusOf>>;
+    const failures = await authFailures(async () => {
+      refused = await statusOf(connect(leaves.planner).register('fake-billing', 'billing'));
+    });
     expect(refused.code).toBe(status.PERMISSION_DENIED);
     expect(refused.details).toContain('may not register as service "billing"');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/^authorize: /);
   });
 
-  test('an identity missing from the allow-list cannot call at all', async () => {
-    const refused = await statusOf(connect(leaves.stranger).register('stranger-1', 'stranger'));
-    expect([status.PERMISSION_DENIED, status.UNAUTHENTICATED]).toContain(refused.code);
+  test('an identity missing from the allow-list cannot call at all: PERMISSION_DENIED, reported once', async () => {
+    let refused!: Awaited<ReturnType<typeof statusOf>>;
+    const failures = await authFailures(async () => {
+      refused = await statusOf(connect(leaves.stranger).register('stranger-1', 'stranger'));
+    });
+    expect(refused.code).toBe(status.PERMISSION_DENIED);
     expect(refused.details).toContain('not in the policy\'s identity allow-list');
+    expect(failures).toEqual([expect.stringMatching(/^authenticate: .*allow-list/)]);
   });
 
   test.each([
