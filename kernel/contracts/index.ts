@@ -1,4 +1,5 @@
 export * from './agent';
+export * from './agent-validation';
 export * from './message';
 export * from './registry';
 export * from './router';

@@ -8,8 +8,10 @@ import type { Logger } from 'pino';
 import {
   AGENT_STATES,
   GatewayError,
+  generateAgentId,
   invalidArgument,
   isLegalTransition,
+  validateAgentInfo,
   type AgentHealth,
   type AgentInfo,
   type AgentRecord,
@@ -19,9 +21,9 @@ import {
   type RegisterContext,
   type RegisterResult,
   type RegistryService,
+  type ValidatedInfo,
 } from '../../kernel';
 import type { AgentEntry } from './agent-entry';
-import { generateAgentId, validateAgentInfo, type ValidatedInfo } from './agent-validation';
 import { LeaseWheel, UNSCHEDULED } from './lease-wheel';
 import { RangeCache } from './range-cache';
 import type { RegistryMetrics } from './registry-metrics';

@@ -11,8 +11,10 @@ import { StorageType, type KV, type KvEntry, type NatsConnection, type Subscript
 import {
   AGENT_STATES,
   GatewayError,
+  generateAgentId,
   invalidArgument,
   isLegalTransition,
+  validateAgentInfo,
   type AgentHealth,
   type AgentInfo,
   type AgentRecord,
@@ -23,7 +25,6 @@ import {
   type RegisterResult,
   type RegistryService,
 } from '../../kernel';
-import { generateAgentId, validateAgentInfo } from './agent-validation';
 import { GatewayLiveness } from './gateway-liveness';
 import { agentKey, decodeRecord, encodeRecord } from './record-codec';
 import type { RegistryMetrics } from './registry-metrics';
@@ -162,12 +163,12 @@ export class ClusterRegistry implements RegistryService {
     const { options, metrics, hooks } = this.context;
     if (this.context.isDraining()) throw new GatewayError('GW_DRAINING', 'the gateway is draining and accepts no new registrations');
     if (!this.kv) throw new GatewayError('GW_UNAVAILABLE', 'the cluster registry is not connected to NATS yet');
-    const info = validateAgentInfo(raw, options);
+    const { info } = validateAgentInfo(raw, options);
     const identity = context.identity?.id;
     const existing = info.agentId === '' ? undefined : this.entries.get(info.agentId);
     if (existing?.visible) this.checkDuplicate(existing, identity);
     else if (!existing) this.checkCapacity();
-    const agentId = info.agentId || generateAgentId(info.service, (id) => this.entries.has(id));
+    const agentId = info.agentId || generateAgentId(info.service, (id) => this.entries.has(id), options.maxNameLength);
     const admission = hooks.admitAgent.call({ info: { ...info, agentId }, identity: context.identity, state: 'running', managed: context.managed ?? false });
     if (!AGENT_STATES.includes(admission.state)) throw new GatewayError('GW_INTERNAL', `an admitAgent tap returned the unknown state "${String(admission.state)}"`);
     const now = Date.now();

@@ -1,12 +1,14 @@
 /**
- * Checks and normalises what an agent says about itself, once, at the registry boundary, so the
- * indexes can trust every record. Field names in errors are the proto's (`agent_id`, `lease_ttl_ms`)
- * because that is what a client has to fix.
+ * The rules on what an agent says about itself (`AgentInfo`, as documented in gateway.proto),
+ * applied once at the registry boundary so indexes can trust every record. Part of the registry
+ * contract: every registry plugin (in-memory, NATS, third-party) calls this, so an agent is
+ * accepted or refused the same way whichever registry a gateway runs. Field names in errors are
+ * the proto's (`agent_id`, `lease_ttl_ms`) because that is what a client has to fix.
  */
 import { randomBytes } from 'node:crypto';
 import { SemVer } from 'semver';
-import { invalidArgument, type AgentInfo } from '../../kernel';
-import type { MemoryRegistryOptions } from './schema';
+import { invalidArgument } from '../errors';
+import type { AgentInfo } from './agent';
 
 /** As documented on `AgentInfo.agent_id` in gateway.proto. */
 const AGENT_ID = /^[A-Za-z0-9._:-]+$/;
@@ -21,13 +23,19 @@ export interface ValidatedInfo {
   capabilitySet: ReadonlySet<string>;
 }
 
-export type ValidationLimits = Pick<
-  MemoryRegistryOptions,
-  'defaultLeaseTtlMs' | 'minLeaseTtlMs' | 'maxLeaseTtlMs' | 'maxTags' | 'maxCapabilities' | 'maxNameLength' | 'maxTagValueLength'
->;
+/** A registry's limits on agent info (its plugin options carry them). */
+export interface AgentInfoLimits {
+  defaultLeaseTtlMs: number;
+  minLeaseTtlMs: number;
+  maxLeaseTtlMs: number;
+  maxTags: number;
+  maxCapabilities: number;
+  maxNameLength: number;
+  maxTagValueLength: number;
+}
 
 /** Throws GW_INVALID_ARGUMENT naming the field. `agentId` may come back empty: the caller assigns one. */
-export function validateAgentInfo(raw: AgentInfo, limits: ValidationLimits): ValidatedInfo {
+export function validateAgentInfo(raw: AgentInfo, limits: AgentInfoLimits): ValidatedInfo {
   if (raw === null || typeof raw !== 'object') throw invalidArgument('info', 'agent info is required');
   const agentId = raw.agentId ?? '';
   if (typeof agentId !== 'string') throw invalidArgument('agent_id', 'must be a string');
@@ -63,7 +71,7 @@ export function generateAgentId(service: string, taken: (id: string) => boolean,
 
 function checkName(value: string, field: string, pattern: RegExp, allowed: string, maxLength: number): void {
   if (value.length > maxLength) throw invalidArgument(field, `is ${value.length} characters long; the limit is ${maxLength}`);
-  if (!pattern.test(value)) throw invalidArgument(field, `"${value}" may contain only ${allowed}`);
+  if (!pattern.test(value)) throw invalidArgument(field, `"${value.slice(0, 64)}" may contain only ${allowed}`);
 }
 
 function parseVersion(version: unknown): SemVer {
@@ -75,7 +83,7 @@ function parseVersion(version: unknown): SemVer {
   }
 }
 
-function checkTags(tags: unknown, limits: ValidationLimits): Record<string, string> {
+function checkTags(tags: unknown, limits: AgentInfoLimits): Record<string, string> {
   if (tags === undefined || tags === null) return {};
   if (typeof tags !== 'object' || Array.isArray(tags)) throw invalidArgument('tags', 'must be a map of string to string');
   const entries = Object.entries(tags as Record<string, unknown>);
@@ -92,7 +100,7 @@ function checkTags(tags: unknown, limits: ValidationLimits): Record<string, stri
   return copy;
 }
 
-function checkCapabilities(capabilities: unknown, limits: ValidationLimits): string[] {
+function checkCapabilities(capabilities: unknown, limits: AgentInfoLimits): string[] {
   if (capabilities === undefined || capabilities === null) return [];
   if (!Array.isArray(capabilities)) throw invalidArgument('capabilities', 'must be a list of strings');
   if (capabilities.length > limits.maxCapabilities) {
@@ -108,7 +116,7 @@ function checkCapabilities(capabilities: unknown, limits: ValidationLimits): str
 }
 
 /** 0 takes the default; anything else is clamped to the configured bounds rather than refused. */
-function clampLease(requested: unknown, limits: ValidationLimits): number {
+function clampLease(requested: unknown, limits: AgentInfoLimits): number {
   const ttl = requested ?? 0;
   if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0) {
     throw invalidArgument('lease_ttl_ms', `must be a non-negative integer number of milliseconds, got ${String(ttl)}`);
