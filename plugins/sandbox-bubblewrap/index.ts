@@ -1,0 +1,128 @@
+/**
+ * # sandbox-bubblewrap
+ *
+ * Runs each managed agent in its own bubblewrap sandbox: user, pid, ipc, uts, mount (and, unless
+ * the profile grants network, net) namespaces; the runtime bound read-only (the `runtimePaths` and
+ * the prefix of the gateway's own node); the profile's paths bound read-only / read-write; a private
+ * scratch dir mounted at /tmp and removed when the agent exits; `--die-with-parent` and
+ * `--new-session`; a cleared environment with only allow-listed variables; rlimits (memory as
+ * RLIMIT_DATA, CPU time, open files, processes) through prlimit(1). Needs Debian's `bubblewrap`.
+ *
+ * The gateway's Unix socket (`SpawnSpec.gatewaySocket`) is bound at `/run/openclaw/gateway.sock`
+ * inside, named by `OPENCLAW_GATEWAY_SOCKET`; the host path in any of the agent's variables (e.g.
+ * `OPENCLAW_TARGET=unix:<host path>`) is rewritten to it, so an agent without network still reaches
+ * the gateway. A profile with `network: false` and no gateway socket is refused.
+ *
+ * Checks: at start it runs a probe sandbox and compares its /proc/self/ns/* ids with the gateway's;
+ * when a namespace was not created the plugin refuses to start (GW_FAILED_PRECONDITION naming the
+ * namespaces, reported by the kernel as GW_PLUGIN_START_FAILED). Every agent is checked the same way
+ * from the host before it is handed to the supervisor, and killed when a namespace is shared.
+ *
+ * cgroups: limits are rlimits only (per process, not per sandbox). At start the plugin logs whether
+ * cgroup v2 would be usable here (unified hierarchy, delegated, memory and pids controllers) and why
+ * it is skipped; see docs/sandbox.md.
+ *
+ * Metrics (label `sandbox` is the plugin name, `reason` one of precondition|setup|namespaces,
+ * `outcome` one of exited|failed|signaled):
+ * - `openclaw_sandbox_spawned_total{sandbox}`: agents started in a sandbox.
+ * - `openclaw_sandbox_spawn_failures_total{sandbox,reason}`: spawns refused or failed.
+ * - `openclaw_sandbox_exits_total{sandbox,outcome}`: sandboxes ended (code 0, other code, signal).
+ * - `openclaw_sandbox_running{sandbox}`: sandboxes alive now.
+ *
+ * Default sandbox: this plugin when `findBubblewrap()` finds bwrap, else `sandbox-process`
+ * (what examples/demo/agents.ts does).
+ *
+ * ```ts
+ * plugins: [{ use: 'sandbox-bubblewrap', options: { runtimePaths: ['/usr', '/lib', '/lib64', '/bin'] } }]
+ * ```
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { definePlugin, gatewayError, type SandboxService } from '../../kernel';
+import { spawnInBubblewrap, type BubblewrapSettings, type SpawnFailure } from './bubblewrap-spawner';
+import { isolationFlags, runtimeMounts } from './bwrap-arguments';
+import { cgroupV2Support } from './cgroup-check';
+import { probeNamespaces } from './namespace-check';
+import { executableIdentity } from './process-tree';
+import { schema, type BubblewrapOptions } from './schema';
+import { sandboxMetrics } from './sandbox-metrics';
+
+/** Absolute path of bwrap, or undefined when it is not installed. */
+export function findBubblewrap(bwrapPath = 'bwrap'): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v "$0"', bwrapPath], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The sandbox plugin to configure by default on this host: bubblewrap when installed. */
+export function defaultSandboxPlugin(): 'sandbox-bubblewrap' | 'sandbox-process' {
+  return findBubblewrap() ? 'sandbox-bubblewrap' : 'sandbox-process';
+}
+
+const LIMITATIONS = [
+  'limits are per-process rlimits (memory as RLIMIT_DATA, CPU seconds), not per-sandbox cgroup limits',
+  'processes (RLIMIT_NPROC) are counted per user, across all sandboxes of that user',
+  'no seccomp filter: the agent shares the host kernel and may use every system call its user namespace allows',
+  'a profile with network: true shares the host network namespace',
+];
+
+export default definePlugin<BubblewrapOptions, SandboxService>({
+  name: 'sandbox-bubblewrap',
+  kind: 'sandbox',
+  version: '0.2.0',
+  description: 'Managed agents in bubblewrap namespaces with rlimits.',
+  schema,
+  setup(ctx) {
+    const bwrap = findBubblewrap(ctx.options.bwrapPath);
+    if (!bwrap) {
+      throw gatewayError('GW_PLUGIN_SETUP_FAILED', `bwrapPath: "${ctx.options.bwrapPath}" was not found; install the bubblewrap package or use sandbox-process`, { field: 'bwrapPath' });
+    }
+    const settings: BubblewrapSettings = {
+      bwrap,
+      bwrapIdentity: executableIdentity(bwrap),
+      runtimePaths: ctx.options.runtimePaths,
+      networkPaths: ctx.options.networkPaths,
+      uid: ctx.options.sandboxUid,
+      gid: ctx.options.sandboxGid,
+      scratchRoot: path.resolve(ctx.gateway.dataDir, ctx.options.scratchRoot),
+      setupTimeoutMs: ctx.options.setupTimeoutMs,
+    };
+    const metrics = sandboxMetrics(ctx.metrics, ctx.name);
+    const service: SandboxService = {
+      isolation: 'namespaces',
+      limitations: LIMITATIONS,
+      async spawn(spec) {
+        try {
+          const sandboxed = await spawnInBubblewrap(spec, settings);
+          metrics.started(sandboxed.exited);
+          return sandboxed;
+        } catch (error) {
+          const reason = (error as { details?: { reason?: SpawnFailure } }).details?.reason ?? 'setup';
+          metrics.failed(reason);
+          ctx.logger.warn({ agentId: spec.agentId, err: error, reason }, 'sandbox-bubblewrap: spawn failed');
+          throw error;
+        }
+      },
+    };
+    return {
+      service,
+      async start() {
+        const cgroups = cgroupV2Support();
+        ctx.logger.info(
+          { cgroupV2: cgroups.usable ? cgroups.dir : false, why: cgroups.usable ? 'per-sandbox cgroups are not implemented yet' : cgroups.reason },
+          'sandbox-bubblewrap: limits are rlimits via prlimit; cgroup limits skipped',
+        );
+        ctx.logger.info({ limitations: LIMITATIONS }, 'sandbox-bubblewrap: what the sandbox does not isolate');
+        if (!ctx.options.verifyNamespaces) {
+          ctx.logger.warn('sandbox-bubblewrap: namespace self-check disabled by options');
+          return;
+        }
+        const probeArgs = [...isolationFlags(false, settings), ...runtimeMounts(settings.runtimePaths), '--proc', '/proc', '--dev', '/dev'];
+        await probeNamespaces(bwrap, probeArgs, settings.setupTimeoutMs);
+        ctx.logger.info({ bwrap }, 'sandbox-bubblewrap: namespace self-check passed (user, pid, net, ipc, uts, mnt)');
+      },
+    };
+  },
+});
