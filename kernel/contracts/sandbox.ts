@@ -39,12 +39,21 @@ export interface SpawnSpec {
   env: Record<string, string>;
   cwd?: string;
   profile: SandboxProfile;
-  /** Unix socket of the gateway, bound into the sandbox so agents without network reach it. */
+  /**
+   * Host path of the gateway's Unix socket, so agents without network reach it. The sandbox tells
+   * the agent where to find it in `OPENCLAW_GATEWAY_SOCKET`: `sandbox-bubblewrap` binds it at
+   * `/run/openclaw/gateway.sock` inside (and rewrites this host path wherever it appears in the
+   * agent's env values, e.g. `OPENCLAW_TARGET=unix:<host path>`); `sandbox-process` passes the host
+   * path as is. Agents should connect to `unix:$OPENCLAW_GATEWAY_SOCKET`.
+   */
   gatewaySocket?: string;
 }
 
 export interface SandboxExit {
-  /** Exit code of the sandbox's top process, or null when it was killed by a signal. */
+  /**
+   * Exit code of the agent, or null when it was killed by a signal (`sandbox-bubblewrap` decodes
+   * bwrap's 128+n into signal n; a kill() of the whole sandbox reports the signal used).
+   */
   code: number | null;
   signal: NodeJS.Signals | null;
 }
