@@ -38,7 +38,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { definePlugin, gatewayError, type SandboxService } from '../../kernel';
+import { definePlugin, gatewayError, type SandboxedProcess, type SandboxService } from '../../kernel';
 import { spawnInBubblewrap, type BubblewrapSettings, type SpawnFailure } from './bubblewrap-spawner';
 import { isolationFlags, runtimeMounts } from './bwrap-arguments';
 import { cgroupV2Support } from './cgroup-check';
@@ -90,6 +90,9 @@ export default definePlugin<BubblewrapOptions, SandboxService>({
       setupTimeoutMs: ctx.options.setupTimeoutMs,
     };
     const metrics = sandboxMetrics(ctx.metrics, ctx.name);
+    // Sandboxes alive now: one per agent process the supervisor started (bounded by its config),
+    // each removed when it exits; what is still here at stop is killed, so none outlives the plugin.
+    const live = new Set<SandboxedProcess>();
     const service: SandboxService = {
       isolation: 'namespaces',
       limitations: LIMITATIONS,
@@ -97,6 +100,8 @@ export default definePlugin<BubblewrapOptions, SandboxService>({
         try {
           const sandboxed = await spawnInBubblewrap(spec, settings);
           metrics.started(sandboxed.exited);
+          live.add(sandboxed);
+          void sandboxed.exited.then(() => live.delete(sandboxed));
           return sandboxed;
         } catch (error) {
           const reason = (error as { details?: { reason?: SpawnFailure } }).details?.reason ?? 'setup';
@@ -108,6 +113,13 @@ export default definePlugin<BubblewrapOptions, SandboxService>({
     };
     return {
       service,
+      async stop() {
+        if (live.size === 0) return;
+        ctx.logger.warn({ sandboxes: live.size }, 'sandbox-bubblewrap: sandboxes still running at stop; killing them');
+        const remaining = [...live];
+        for (const sandbox of remaining) sandbox.kill();
+        await Promise.all(remaining.map((sandbox) => sandbox.exited));
+      },
       async start() {
         const cgroups = cgroupV2Support();
         ctx.logger.info(

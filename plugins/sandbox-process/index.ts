@@ -22,7 +22,7 @@
  * ```
  */
 import path from 'node:path';
-import { definePlugin, type SandboxService } from '../../kernel';
+import { definePlugin, type SandboxedProcess, type SandboxService } from '../../kernel';
 import { commandExists } from './command-exists';
 import { spawnPlainProcess } from './process-spawner';
 import { sandboxMetrics } from './sandbox-metrics';
@@ -55,6 +55,9 @@ export default definePlugin<ProcessSandboxOptions, SandboxService>({
       deathSignal: hasSetpriv,
     };
     const metrics = sandboxMetrics(ctx.metrics, ctx.name);
+    // Sandboxes alive now: one per agent process the supervisor started (bounded by its config),
+    // each removed when it exits; what is still here at stop is killed, so none outlives the plugin.
+    const live = new Set<SandboxedProcess>();
     const service: SandboxService = {
       isolation: 'none',
       limitations,
@@ -62,6 +65,8 @@ export default definePlugin<ProcessSandboxOptions, SandboxService>({
         try {
           const spawned = await spawnPlainProcess(spec, settings);
           metrics.started(spawned.exited);
+          live.add(spawned);
+          void spawned.exited.then(() => live.delete(spawned));
           return spawned;
         } catch (error) {
           metrics.failed('setup');
@@ -72,6 +77,13 @@ export default definePlugin<ProcessSandboxOptions, SandboxService>({
     };
     return {
       service,
+      async stop() {
+        if (live.size === 0) return;
+        ctx.logger.warn({ sandboxes: live.size }, 'sandbox-process: sandboxes still running at stop; killing them');
+        const remaining = [...live];
+        for (const sandbox of remaining) sandbox.kill();
+        await Promise.all(remaining.map((sandbox) => sandbox.exited));
+      },
       start() {
         ctx.logger.warn({ notIsolated: limitations }, 'sandbox-process: managed agents run WITHOUT isolation');
       },

@@ -161,6 +161,23 @@ describe.each(subjects)('$name', (subject) => {
     await waitUntil(() => pids.every((pid) => !alive(pid)), 'the grandchild is gone');
   });
 
+  it('kills the sandboxes still running when the plugin stops (gateway shutdown)', async () => {
+    const own = await subject.setUp();
+    const sandboxed = await own.service.spawn({
+      agentId: 'left-running',
+      command: process.execPath,
+      args: ['-e', `process.on('SIGTERM', () => {}); setInterval(() => {}, 1000); setTimeout(() => console.log('ready'), 50)`],
+      env: {},
+      profile: { readOnlyPaths: [], readWritePaths: [], network: true, envAllowList: [], limits: {} },
+    });
+    await printed(sandboxed, 'ready');
+    const pids = sandboxed.agentPids();
+    expect(pids.length).toBe(1);
+    await own.stop();
+    expect(await sandboxed.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    await waitUntil(() => !alive(pids[0]!), 'the agent is gone');
+  });
+
   it('counts spawns and exits in the sandbox metrics', async () => {
     const text = await metrics.registry.metrics();
     expect(text).toMatch(new RegExp(`openclaw_sandbox_spawned_total\\{sandbox="${subject.name}"\\} [1-9]`));
