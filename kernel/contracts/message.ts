@@ -85,6 +85,11 @@ export interface Delivery {
   subscription: string;
   /** Epoch ms by which an ack is expected (0 for at-most-once). */
   ackDeadline: number;
+  /**
+   * Set by a router that hands this same object to more than one subscriber (fan-out): a
+   * transport may then encode it once and reuse the bytes. Unset, caching would only cost.
+   */
+  shared?: boolean;
 }
 
 export interface DeadLetter {

@@ -349,7 +349,11 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     const match = this.trie.match(message.topic);
     let count = 0;
     for (const { pattern, sessions } of match.byPattern) {
-      const event: OutboundEvent = { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription: pattern, ackDeadline: 0 } };
+      // One object for every subscriber of the pattern: `shared` lets the transport encode it once.
+      const event: OutboundEvent = {
+        kind: 'delivery',
+        delivery: { message, deliveryTag: '', attempt: 1, subscription: pattern, ackDeadline: 0, shared: sessions.length > 1 },
+      };
       for (let i = 0; i < sessions.length; i++) {
         const session = sessions[i]!;
         if (this.push(session, event)) {

@@ -1,25 +1,35 @@
 /**
- * Subscribe stream events, encoded once. The router hands the same `Delivery` object to every
- * at-most-once subscriber of a fan-out, so the encoded bytes are cached per Delivery (WeakMap: they
- * go when the delivery does). A batch is built from the cached bytes without re-encoding: in proto3
+ * Subscribe stream events, encoded straight into frame bytes. Every frame of a `write` is built in
+ * one writer that lives as long as the transport, so its buffer grows once to the largest frame
+ * and then costs no allocation: one copy per frame (`finish`) is all a delivery pays. In proto3
  * wire format `Event{delivery: D}` (field 1) and one entry of `DeliveryBatch.deliveries` (field 1)
- * are the same bytes, so `Event{batch}` is just field 2 wrapping their concatenation.
+ * are the same bytes, so `Event{batch}` is field 2 wrapping consecutive entries.
+ *
+ * A Delivery the router marks `shared` (one object handed to many subscribers of a fan-out) is
+ * encoded once and its bytes cached (WeakMap: they go when the delivery does); the other
+ * subscribers copy the cached bytes into their frames. Unshared deliveries are never cached: the
+ * cache entry would cost more than encoding them once.
  */
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { Delivery, MessageEnvelope, OutboundEvent } from '../../kernel';
 import { Event, type RegistryEvent } from '../../proto/gen/openclaw/gateway/v1/gateway';
 
+const EVENT_DELIVERY_TAG = (1 << 3) | 2;
 const EVENT_BATCH_TAG = (2 << 3) | 2;
 
 export class EventEncoder {
   private readonly cache = new WeakMap<Delivery, Uint8Array>();
+  /** Builds every frame; `finish()` resets it but keeps its grown buffer. */
+  private readonly frame = new BinaryWriter();
+  /** Builds the cached bytes of shared deliveries (a frame may be open in `frame` meanwhile). */
+  private readonly shared = new BinaryWriter();
 
-  /** `Event{delivery}` bytes for one delivery (cached per Delivery object). */
+  /** `Event{delivery}` bytes for one delivery, cached per Delivery object. */
   delivery(delivery: Delivery): Uint8Array {
     let bytes = this.cache.get(delivery);
     if (bytes === undefined) {
-      const writer = new BinaryWriter();
-      writer.uint32(10).fork();
+      const writer = this.shared;
+      writer.uint32(EVENT_DELIVERY_TAG).fork();
       encodeDelivery(delivery, writer);
       writer.join();
       bytes = writer.finish();
@@ -30,27 +40,39 @@ export class EventEncoder {
 
   /** Encodes `events` as the frames to write: consecutive deliveries share one `Event{batch}`. */
   encode(events: readonly OutboundEvent[], out: Buffer[]): void {
-    if (events.length === 1) {
-      out.push(this.single(events[0]));
-      return;
-    }
-    let run: Uint8Array[] | undefined;
-    for (const event of events) {
-      if (event.kind === 'delivery') {
-        (run ??= []).push(this.delivery(event.delivery));
+    const count = events.length;
+    let i = 0;
+    while (i < count) {
+      const event = events[i]!;
+      if (event.kind !== 'delivery') {
+        out.push(this.single(event));
+        i++;
         continue;
       }
-      if (run) out.push(batchFrame(run));
-      run = undefined;
-      out.push(this.single(event));
+      let end = i + 1;
+      while (end < count && events[end]!.kind === 'delivery') end++;
+      const batched = end - i > 1;
+      if (!batched && event.delivery.shared === true) {
+        // The cached bytes are the whole frame: no copy at all.
+        out.push(asBuffer(this.delivery(event.delivery)));
+        i = end;
+        continue;
+      }
+      const writer = this.frame;
+      if (batched) writer.uint32(EVENT_BATCH_TAG).fork();
+      for (let j = i; j < end; j++) this.writeEntry((events[j] as { delivery: Delivery }).delivery);
+      if (batched) writer.join();
+      out.push(asBuffer(writer.finish()));
+      i = end;
     }
-    if (run) out.push(run.length === 1 ? asBuffer(run[0]) : batchFrame(run));
   }
 
   single(event: OutboundEvent): Buffer {
     switch (event.kind) {
       case 'delivery':
-        return asBuffer(this.delivery(event.delivery));
+        if (event.delivery.shared === true) return asBuffer(this.delivery(event.delivery));
+        this.writeEntry(event.delivery);
+        return asBuffer(this.frame.finish());
       case 'cancel':
         return asBuffer(
           Event.encode({ kind: { $case: 'cancelled', value: { correlationId: event.correlationId, reason: event.reason } } }).finish(),
@@ -63,13 +85,18 @@ export class EventEncoder {
   registry(event: RegistryEvent): Buffer {
     return asBuffer(Event.encode({ kind: { $case: 'registry', value: event } }).finish());
   }
-}
 
-function batchFrame(parts: readonly Uint8Array[]): Buffer {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const header = new BinaryWriter().uint32(EVENT_BATCH_TAG).uint32(length).finish();
-  return Buffer.concat([header, ...parts], header.length + length);
+  /** Appends one `Event{delivery}` (= one batch entry) to the open frame. */
+  private writeEntry(delivery: Delivery): void {
+    const writer = this.frame;
+    if (delivery.shared === true) {
+      writer.raw(this.delivery(delivery));
+      return;
+    }
+    writer.uint32(EVENT_DELIVERY_TAG).fork();
+    encodeDelivery(delivery, writer);
+    writer.join();
+  }
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
