@@ -118,6 +118,18 @@ describe.each(subjects)('$name', (subject) => {
     expect(out.stdout.trim()).toBe('EMFILE true');
   });
 
+  it('sets every profile limit on the agent process (read back from /proc/self/limits)', async () => {
+    const reader = `console.log(require('fs').readFileSync('/proc/self/limits', 'utf8'))`;
+    const limits = { memoryBytes: 512 * 1024 * 1024, cpuSeconds: 120, openFiles: 200, processes: 5000 };
+    const out = await outputOf(await run('limits', reader, { limits }));
+    const row = (name: string) => out.stdout.split('\n').find((line) => line.startsWith(name))!.slice(26).trim().split(/\s+/).slice(0, 2);
+    expect(row('Max data size')).toEqual([String(limits.memoryBytes), String(limits.memoryBytes)]);
+    expect(row('Max cpu time')).toEqual(['120', '120']);
+    expect(row('Max open files')).toEqual(['200', '200']);
+    // Set, though RLIMIT_NPROC is counted per host user and not enforced for root (docs/sandbox.md).
+    expect(row('Max processes')).toEqual(['5000', '5000']);
+  });
+
   it('stops a CPU spinner at its CPU-seconds limit (SIGXCPU, or SIGKILL at the hard limit)', async () => {
     const exit = await (await run('spin', 'for (;;) {}', { limits: { cpuSeconds: 1 } })).exited;
     expect(exit.code).toBeNull();
