@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,7 @@ describe('sandbox-bubblewrap', () => {
   let socketPath: string;
   let socketServer: net.Server;
   let logs: LogLine[];
+  const tempDirs: string[] = [];
 
   beforeAll(async () => {
     const plugin = await setUpPlugin(bubblewrap, defaults());
@@ -33,6 +34,7 @@ describe('sandbox-bubblewrap', () => {
     stop = plugin.stop;
     logs = plugin.logs;
     hostDir = mkdtempSync(path.join(os.tmpdir(), 'oc-host-'));
+    tempDirs.push(hostDir);
     socketPath = path.join(hostDir, 'gw.sock');
     socketServer = net.createServer((socket) => socket.end('hello from gateway\n'));
     await new Promise<void>((resolve) => socketServer.listen(socketPath, resolve));
@@ -40,6 +42,7 @@ describe('sandbox-bubblewrap', () => {
   afterAll(async () => {
     await new Promise((resolve) => socketServer.close(resolve));
     await stop();
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   });
 
   const node = (agentId: string, code: string, extra: Partial<SandboxProfile> = {}, env: Record<string, string> = {}) =>
@@ -67,6 +70,7 @@ describe('sandbox-bubblewrap', () => {
     const secret = path.join(hostDir, 'secret.txt');
     writeFileSync(secret, 'top secret');
     const allowedDir = mkdtempSync(path.join(os.tmpdir(), 'oc-allowed-'));
+    tempDirs.push(allowedDir);
     writeFileSync(path.join(allowedDir, 'data.txt'), 'shared data');
     const read = (file: string) => `try { console.log(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8')) } catch (e) { console.log('ERR ' + e.code) }`;
     const denied = await outputOf(await node('fs1', read(secret), { readOnlyPaths: [allowedDir] }));
@@ -111,6 +115,7 @@ describe('sandbox-bubblewrap', () => {
 
   it('binds readWritePaths writable and shows only the runtime, the profile paths, /tmp, /proc, /dev and the socket', async () => {
     const shared = mkdtempSync(path.join(os.tmpdir(), 'oc-rw-'));
+    tempDirs.push(shared);
     const code = `
       const fs = require('fs');
       fs.writeFileSync(${JSON.stringify(path.join(shared, 'from-agent'))}, 'written inside');

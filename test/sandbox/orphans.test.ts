@@ -4,7 +4,7 @@
  * stands in for the gateway.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 const parentScript = path.resolve(__dirname, '../fixtures/sandbox/spawn-parent.ts');
@@ -34,11 +34,11 @@ async function startParent(sandbox: string, fork: boolean) {
   });
   let stderr = '';
   parent.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const report = await new Promise<{ pids: number[]; top: number }>((resolve, reject) => {
+  const report = await new Promise<{ pids: number[]; top: number; dataDir: string }>((resolve, reject) => {
     let stdout = '';
     parent.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      if (stdout.includes('\n')) resolve(JSON.parse(stdout) as { pids: number[]; top: number });
+      if (stdout.includes('\n')) resolve(JSON.parse(stdout) as { pids: number[]; top: number; dataDir: string });
     });
     parent.once('exit', (code) => reject(new Error(`parent exited (${code}) before reporting: ${stderr}`)));
   });
@@ -56,6 +56,7 @@ describe('no orphans when the gateway is SIGKILLed', () => {
     parent.kill('SIGKILL');
     await exited;
     await waitUntil(() => everything.every((pid) => !alive(pid)), 'every sandbox process is gone');
+    rmSync(report.dataDir, { recursive: true, force: true });
   });
 
   it('sandbox-process: the agent dies with the parent (parent-death signal)', async () => {
@@ -65,5 +66,6 @@ describe('no orphans when the gateway is SIGKILLed', () => {
     parent.kill('SIGKILL');
     await exited;
     await waitUntil(() => !alive(report.top), 'the agent is gone');
+    rmSync(report.dataDir, { recursive: true, force: true });
   });
 });
