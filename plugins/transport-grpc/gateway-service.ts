@@ -79,23 +79,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
 
   /** The action and resource a message needs permission for, from its (validated) target. */
   function authorizeMessage(message: Message, identity: Identity, prefix: string, request = false): void {
-    let action: AuthAction;
-    let resource: string;
-    let field: string;
-    if (message.topic !== '') {
-      action = request ? 'request' : 'publish';
-      resource = message.topic;
-      field = `${prefix}.topic`;
-    } else if (message.agentId !== '') {
-      action = request ? 'request' : 'send';
-      resource = message.agentId;
-      field = `${prefix}.agent_id`;
-    } else {
-      action = request ? 'request' : 'send';
-      resource = message.service;
-      field = `${prefix}.service`;
-    }
-    guard.authorize(identity, action, resource, field);
+    guard.authorize(identity, messageAction(message, request), messageResource(message), `${prefix}.${targetField(message)}`);
   }
 
   function ownAgent(agentId: string, identity: Identity, field: string) {
@@ -120,21 +104,43 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
     return { messageId: message.id, duplicate: false, receivers: 0, stored: false, errorCode: failure.status, errorMessage: `${failure.code}: ${failure.message}` };
   }
 
-  /** A batch: each message is validated and authorized on its own; failures are reported in place. */
+  /**
+   * A batch: each message is validated and authorized on its own; failures are reported in place.
+   * Authorization is asked once per distinct (action, resource) of the batch: the loop is
+   * synchronous, so no policy change can fall between two messages and the same question gets the
+   * same answer. Only grants are reused; a refused message asks again, so each refusal keeps its
+   * own error (naming its field) and its own `authFailed`. The grants live for this call only and
+   * are bounded by the batch size.
+   */
   async function publishBatch(messages: Message[], identity: Identity, peer: string): Promise<BatchResult> {
     checkBatch(messages, deps.maxBatchMessages);
     const results: SendResult[] = new Array(messages.length);
     const accepted: MessageEnvelope[] = [];
     const positions: number[] = [];
     const now = Date.now();
+    // Batches mostly repeat one target, so the last grant is checked before the set.
+    let grantedAction: AuthAction | undefined;
+    let grantedResource = '';
+    let granted: Set<string> | undefined;
     for (let i = 0; i < messages.length; i++) {
+      const message = messages[i];
       try {
-        checkMessage(messages[i], `messages[${i}]`);
-        authorizeMessage(messages[i], identity, `messages[${i}]`);
-        accepted.push(acceptEnvelope(messages[i], now));
+        checkMessage(message, `messages[${i}]`);
+        const action = messageAction(message, false);
+        const resource = messageResource(message);
+        if (action !== grantedAction || resource !== grantedResource) {
+          const key = `${action}\u0000${resource}`;
+          if (granted === undefined || !granted.has(key)) {
+            guard.authorize(identity, action, resource, `messages[${i}].${targetField(message)}`);
+            (granted ??= new Set()).add(key);
+          }
+          grantedAction = action;
+          grantedResource = resource;
+        }
+        accepted.push(acceptEnvelope(message, now));
         positions.push(i);
       } catch (error) {
-        results[i] = failedResult(messages[i], error);
+        results[i] = failedResult(message, error);
       }
     }
     if (accepted.length > 0) {
@@ -344,4 +350,18 @@ function publishStream(
     void chain.then(maybeEnd);
   });
   call.on('error', () => undefined);
+}
+
+function messageAction(message: Message, request: boolean): AuthAction {
+  if (request) return 'request';
+  return message.topic !== '' ? 'publish' : 'send';
+}
+
+/** The validated message's one target: its topic, agent id or service. */
+function messageResource(message: Message): string {
+  return message.topic !== '' ? message.topic : message.agentId !== '' ? message.agentId : message.service;
+}
+
+function targetField(message: Message): string {
+  return message.topic !== '' ? 'topic' : message.agentId !== '' ? 'agent_id' : 'service';
 }
