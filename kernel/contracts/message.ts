@@ -47,6 +47,20 @@ export interface CallerContext {
   signal?: AbortSignal;
   /** Absolute epoch-ms deadline from the client, if any. */
   deadline?: number;
+  /** Given by a publisher that pipelines its batches (a PublishStream); the router fills it in. */
+  feedback?: PublishFeedback;
+}
+
+/**
+ * What a router tells a pipelining publisher about one `sendBatch`, before its promise settles.
+ * A router that leaves it empty is treated as "wait for the outcome", so filling it is optional.
+ */
+export interface PublishFeedback {
+  /**
+   * Set when the batch has been routed (delivered, queued, or written to the store and awaiting
+   * its sync): the publisher may route its next batch now, while this one's sync is pending.
+   */
+  routed?: boolean;
 }
 
 export interface SendOutcome {

@@ -161,6 +161,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     const entries: DurableEntry[] = [];
     const outcomes: SendOutcome[] = new Array(messages.length);
     for (let i = 0; i < messages.length; i++) outcomes[i] = this.route(messages[i]!, caller, entries, undefined);
+    // Routed: a pipelining publisher may route its next batch while this one awaits its sync.
+    if (caller.feedback) caller.feedback.routed = true;
     // One sync for the whole batch.
     if (entries.length > 0) await this.durable.commit(entries);
     return outcomes;

@@ -15,6 +15,7 @@ import {
   type GatewayInfo,
   type Identity,
   type MessageEnvelope,
+  type PublishFeedback,
   type RegistryService,
   type RouterService,
 } from '../../kernel';
@@ -112,7 +113,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
    * own error (naming its field) and its own `authFailed`. The grants live for this call only and
    * are bounded by the batch size.
    */
-  async function publishBatch(messages: Message[], identity: Identity, peer: string): Promise<BatchResult> {
+  async function publishBatch(messages: Message[], identity: Identity, peer: string, feedback?: PublishFeedback): Promise<BatchResult> {
     checkBatch(messages, deps.maxBatchMessages);
     const results: SendResult[] = new Array(messages.length);
     const accepted: MessageEnvelope[] = [];
@@ -145,7 +146,9 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
     }
     if (accepted.length > 0) {
       // Senders of one batch are one caller; the first sender id stands for all.
-      const outcomes = await router.sendBatch(accepted, caller(identity, peer, accepted[0].senderId));
+      const context = caller(identity, peer, accepted[0].senderId);
+      if (feedback) context.feedback = feedback;
+      const outcomes = await router.sendBatch(accepted, context);
       for (let j = 0; j < positions.length; j++) results[positions[j]] = sendResult(outcomes[j]);
     }
     return { results };
@@ -276,19 +279,30 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
 
 /**
  * A long-lived publish stream: one BatchResult per batch, in order. At most `maxPublishInFlight`
- * batches are processed at once; beyond it the transport pauses reading (HTTP/2 flow control then
+ * batches are unanswered at once; beyond it the transport pauses reading (HTTP/2 flow control then
  * slows the client) instead of buffering without bound.
+ *
+ * Batches are routed one after another, but when the router reports a batch routed
+ * (`feedback.routed`) the next one does not wait for its durable sync: batch N+1 is routed while
+ * N's lmdb transaction is being synced, so the store commits several frames per fsync (group
+ * commit) instead of one. Results are still written strictly in order. A batch that fails (a
+ * refused frame, draining) stops the routing of later frames and ends the stream after the results
+ * before it.
  */
 function publishStream(
   call: ServerDuplexStream<MessageBatch, BatchResult>,
   deps: GatewayServiceDeps,
-  publishBatch: (messages: Message[], identity: Identity, peer: string) => Promise<BatchResult>,
+  publishBatch: (messages: Message[], identity: Identity, peer: string, feedback?: PublishFeedback) => Promise<BatchResult>,
 ): void {
   const { guard } = deps;
   const startedAt = performance.now();
   const peer = call.getPeer();
   let inFlight = 0;
-  let chain: Promise<void> = Promise.resolve();
+  /** Settles when the next batch may be routed. */
+  let routing: Promise<unknown>;
+  /** Settles when every result so far is written (or the stream failed). */
+  let answering: Promise<void> = Promise.resolve();
+  let routingStopped = false;
   let failed = false;
   let inputEnded = false;
   let completed = false;
@@ -308,6 +322,9 @@ function publishStream(
       guard.completed('PublishStream', Status.OK, startedAt);
     }
   };
+  const stopRouting = (): void => {
+    routingStopped = true;
+  };
 
   try {
     guard.admit();
@@ -321,33 +338,47 @@ function publishStream(
     identity = found;
   });
   authenticated.catch(fail);
+  routing = authenticated;
 
   call.on('data', (batch: MessageBatch) => {
     if (failed) return;
     inFlight++;
     if (inFlight >= deps.maxPublishInFlight) call.pause();
-    const work = chain.then(async () => {
-      await authenticated;
-      if (failed) return;
+    // Wrapped in an object so the step settles once routed, not once the batch's promise does.
+    const routed = routing.then(() => {
+      if (failed || routingStopped) return undefined;
       if (deps.draining()) throw new GatewayError('GW_DRAINING', 'the gateway is draining; reconnect to another gateway');
-      const result = await publishBatch(batch.messages, identity!, peer);
-      if (!failed) call.write(result);
+      const feedback: PublishFeedback = {};
+      const result = publishBatch(batch.messages, identity!, peer, feedback);
+      // Awaited in order below, unless the stream failed first: never an unhandled rejection.
+      result.catch(() => undefined);
+      return { feedback, result };
     });
-    chain = work.then(
-      () => {
-        inFlight--;
-        if (inFlight < deps.maxPublishInFlight) call.resume();
-        maybeEnd();
-      },
-      (error: unknown) => {
-        inFlight--;
+    routing = routed.then((step) => {
+      if (step === undefined || step.feedback.routed === true) return undefined;
+      // Not known to be routed (refused, or nothing reached the router): wait for the outcome.
+      return step.result.then(() => undefined, stopRouting);
+    }, stopRouting);
+    answering = answering.then(async () => {
+      try {
+        const step = await routed;
+        if (step === undefined || failed) return;
+        const result = await step.result;
+        if (!failed) call.write(result);
+      } catch (error) {
+        stopRouting();
         fail(error);
-      },
-    );
+      } finally {
+        inFlight--;
+      }
+      if (failed) return;
+      if (inFlight < deps.maxPublishInFlight) call.resume();
+      maybeEnd();
+    });
   });
   call.on('end', () => {
     inputEnded = true;
-    void chain.then(maybeEnd);
+    void answering.then(maybeEnd);
   });
   call.on('error', () => undefined);
 }
