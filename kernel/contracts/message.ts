@@ -61,6 +61,12 @@ export interface PublishFeedback {
    * its sync): the publisher may route its next batch now, while this one's sync is pending.
    */
   routed?: boolean;
+  /**
+   * Set when the batch fed a subscriber that is falling behind: settles (never rejects) once that
+   * subscriber has room again, or after the router's bound. The publisher routes nothing more
+   * before it settles, so a slow subscriber slows its publishers instead of dropping messages.
+   */
+  ready?: Promise<void>;
 }
 
 export interface SendOutcome {

@@ -20,6 +20,12 @@ export function createRouterMetrics(metrics: MetricsFactory, gauges: RouterGauge
     labelNames: ['result'],
     series: resultSeries(['accepted', 'delivered', 'dropped', 'duplicate', 'unroutable', 'dead_lettered', 'stored', 'reply'] as const),
   });
+  const publisherWaits = metrics.fastCounter({
+    name: 'router_publisher_waits_total',
+    help: 'Times a publish stream waited for a subscriber over its high-water mark, by how the wait ended (room, timeout)',
+    labelNames: ['outcome'],
+    series: { room: { outcome: 'room' }, timeout: { outcome: 'timeout' } },
+  });
   const deadLetters = metrics.counter({ name: 'router_dead_letters_total', help: 'Messages moved to the dead-letter topic, by reason', labelNames: ['reason'] as const });
   const limits = metrics.counter({ name: 'router_limit_hits_total', help: 'Times a router limit was hit, by limit', labelNames: ['limit'] as const });
   const redeliveries = metrics.counter({ name: 'router_redeliveries_total', help: 'Durable messages delivered again after a timeout, nack or receiver loss' });
@@ -30,6 +36,7 @@ export function createRouterMetrics(metrics: MetricsFactory, gauges: RouterGauge
   metrics.gauge({ name: 'router_pending_requests', help: 'Requests waiting for a reply', collect() { this.set(gauges.pendingRequests()); } });
   return {
     messages,
+    publisherWaits,
     redeliveries,
     deadLetter: (reason: string) => deadLetters.labels(reason).inc(),
     limit: (limit: string) => limits.labels(limit).inc(),

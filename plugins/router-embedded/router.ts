@@ -57,6 +57,12 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   private store?: DurableStore;
   private sweeper?: NodeJS.Timeout;
   private accepting = true;
+  /**
+   * While routing a batch for a publisher that can wait (`caller.feedback`): the sessions it fed
+   * that are over their high-water mark. Undefined otherwise, so other sends pay one check.
+   */
+  private pressured?: Session[];
+  private pressureRound = 0;
   /** Reused by the balancer on every pick: no closure per message. */
   private readonly probe = {
     reachable: (agentId: string) => {
@@ -160,9 +166,26 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     }
     const entries: DurableEntry[] = [];
     const outcomes: SendOutcome[] = new Array(messages.length);
-    for (let i = 0; i < messages.length; i++) outcomes[i] = this.route(messages[i]!, caller, entries, undefined);
-    // Routed: a pipelining publisher may route its next batch while this one awaits its sync.
-    if (caller.feedback) caller.feedback.routed = true;
+    const feedback = caller.feedback;
+    const outer = this.pressured;
+    const collect = feedback !== undefined && this.options.subscriberQueue.publisherWaitMs > 0;
+    if (collect) {
+      this.pressured = [];
+      this.pressureRound++;
+    }
+    let pressured: Session[] | undefined;
+    try {
+      for (let i = 0; i < messages.length; i++) outcomes[i] = this.route(messages[i]!, caller, entries, undefined);
+    } finally {
+      if (collect) pressured = this.pressured;
+      this.pressured = outer;
+    }
+    if (feedback) {
+      // Routed: a pipelining publisher may route its next batch while this one awaits its sync,
+      // unless it fed a subscriber that is behind: then it waits for that one first.
+      feedback.routed = true;
+      if (pressured !== undefined && pressured.length > 0) feedback.ready = this.waitForRoom(pressured);
+    }
     // One sync for the whole batch.
     if (entries.length > 0) await this.durable.commit(entries);
     return outcomes;
@@ -430,10 +453,54 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   }
 
   private push(session: Session, event: OutboundEvent): boolean {
-    if (!session.push(event)) return false;
+    const pushed = session.push(event);
+    const pressured = this.pressured;
+    if (pressured !== undefined && session.pressureRound !== this.pressureRound && !session.stalled && session.overHighWater) {
+      session.pressureRound = this.pressureRound;
+      pressured.push(session);
+    }
+    if (!pushed) return false;
     this.metrics.messages.delivered++;
     if (event.kind === 'delivery' && this.ctx.hooks.messageDelivered.isUsed()) this.ctx.hooks.messageDelivered.call(event.delivery.message, event.delivery);
     return true;
+  }
+
+  /**
+   * Publisher backpressure: resolves once every session in `sessions` is back at its low-water
+   * mark (or closed), or after `subscriberQueue.publisherWaitMs`. A session still behind then is
+   * marked stalled: publishers no longer wait for it and its queue's overflow policy applies (the
+   * at-most-once contract) until it drains, so one stuck subscriber costs each publisher one
+   * bounded wait, not a stall. Counted in `router_publisher_waits_total` and `limitReached`.
+   */
+  private waitForRoom(sessions: readonly Session[]): Promise<void> {
+    const waits = this.metrics.publisherWaits;
+    const bound = this.options.subscriberQueue.publisherWaitMs;
+    return new Promise((resolve) => {
+      let waiting = sessions.length;
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        waits.timeout++;
+        for (const session of sessions) {
+          if (session.hasRoom || session.isClosed || session.stalled) continue;
+          session.stalled = true;
+          this.limitReached(
+            'router.subscriberQueue.publisherWaitMs',
+            this.options.subscriberQueue.policy,
+            `session ${session.id}${session.agentId ? ` (agent ${session.agentId})` : ''} did not drain within ${bound} ms`,
+          );
+        }
+        resolve();
+      }, bound);
+      const onRoom = (): void => {
+        if (--waiting > 0 || settled) return;
+        settled = true;
+        clearTimeout(timer);
+        waits.room++;
+        resolve();
+      };
+      for (const session of sessions) session.whenRoom(onRoom);
+    });
   }
 
   private deliver(session: Session, delivery: Delivery): void {

@@ -11,7 +11,7 @@ export interface RouterOptions {
   topics: { maxLength: number; maxDepth: number };
   maxPayloadBytes: number;
   /** Events queued per session before `subscriberQueue.policy` applies. */
-  subscriberQueue: { maxEvents: number; policy: OverflowPolicy; maxBatch: number };
+  subscriberQueue: { maxEvents: number; policy: OverflowPolicy; maxBatch: number; publisherWaitMs: number };
   maxSessions: number;
   maxSubscriptionsPerSession: number;
   matchCacheSize: number;
@@ -62,6 +62,8 @@ export const schema = {
         maxEvents: positiveInt(1, 1024),
         policy: { enum: ['drop-oldest', 'drop-newest', 'disconnect'], default: 'drop-oldest' },
         maxBatch: positiveInt(1, 64),
+        // How long a pipelining publisher waits for a subscriber it fed past half of maxEvents (0: never waits).
+        publisherWaitMs: positiveInt(0, 1000),
       },
     },
     maxSessions: positiveInt(1, 10_000),

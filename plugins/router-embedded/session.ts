@@ -31,7 +31,18 @@ export class Session implements RouterSession {
   readonly subscriptions = new Map<string, SubscriptionSpec>();
   /** Durable deliveries written to this session and not yet acked, by delivery tag. */
   readonly unacked = new Set<string>();
+  /**
+   * Set when a publisher gave up waiting for this session (`publisherWaitMs` passed): publishers
+   * stop waiting for it, and its queue's policy applies, until it drains to its low-water mark.
+   */
+  stalled = false;
+  /** The router's routing round that last counted this session as over its high-water mark. */
+  pressureRound = 0;
   private readonly queue: SubscriberQueue;
+  private readonly highWater: number;
+  private readonly lowWater: number;
+  /** Publishers waiting for room: at most one per pipelining publish stream feeding this session. */
+  private roomWaiters?: Array<() => void>;
   private flushScheduled = false;
   private blocked = false;
   private overflowing = false;
@@ -48,6 +59,9 @@ export class Session implements RouterSession {
     this.agentId = options.agentId || undefined;
     this.caller = options.caller;
     this.queue = new SubscriberQueue(settings.maxEvents);
+    // Publishers wait past half full and resume at a quarter, so a drain lets a burst through.
+    this.highWater = Math.max(1, Math.ceil(settings.maxEvents / 2));
+    this.lowWater = Math.floor(settings.maxEvents / 4);
     // The sink calls this every time its buffer drains (transport contract).
     sink.onWritable(() => {
       this.blocked = false;
@@ -66,6 +80,24 @@ export class Session implements RouterSession {
   /** True when the next event would trigger the overflow policy. */
   get full(): boolean {
     return this.queue.full;
+  }
+
+  /** Behind: its stream reported full and it holds half its queue or more. */
+  get overHighWater(): boolean {
+    return this.blocked && this.queue.length >= this.highWater;
+  }
+
+  get hasRoom(): boolean {
+    return this.queue.length <= this.lowWater;
+  }
+
+  /** Calls `listener` once the queue is at its low-water mark or the session closed. */
+  whenRoom(listener: () => void): void {
+    if (this.closedReason !== undefined || this.hasRoom) {
+      listener();
+      return;
+    }
+    (this.roomWaiters ??= []).push(listener);
   }
 
   subscribe(spec: SubscriptionSpec): void {
@@ -124,12 +156,21 @@ export class Session implements RouterSession {
       if (!this.sink.write(batch)) this.blocked = true;
     }
     if (this.overflowing && this.queue.length <= this.settings.maxEvents / 2) this.overflowing = false;
+    if ((this.roomWaiters !== undefined || this.stalled) && this.hasRoom) this.roomFound();
+  }
+
+  private roomFound(): void {
+    this.stalled = false;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = undefined;
+    if (waiters) for (const listener of waiters) listener();
   }
 
   private shutdown(reason: string): void {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
     this.queue.clear();
+    this.roomFound();
     this.host.closed(this, reason);
   }
 }

@@ -288,6 +288,12 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
  * commit) instead of one. Results are still written strictly in order. A batch that fails (a
  * refused frame, draining) stops the routing of later frames and ends the stream after the results
  * before it.
+ *
+ * Backpressure: when a batch fed a subscriber that is behind, the router hands back
+ * `feedback.ready` and the next batch waits for it (the router bounds the wait with
+ * `subscriberQueue.publisherWaitMs`). Frames keep arriving until `maxPublishInFlight` wait, then
+ * reading pauses: the publisher is slowed to what its subscribers take instead of their queues
+ * dropping. PublishBatch (unary) and SendMessage are not held.
  */
 function publishStream(
   call: ServerDuplexStream<MessageBatch, BatchResult>,
@@ -355,7 +361,10 @@ function publishStream(
       return { feedback, result };
     });
     routing = routed.then((step) => {
-      if (step === undefined || step.feedback.routed === true) return undefined;
+      if (step === undefined) return undefined;
+      // Routed, but a subscriber it fed is behind: route nothing more until it has room (bounded
+      // by the router). Reading pauses once maxPublishInFlight batches wait, so the publisher feels it.
+      if (step.feedback.routed === true) return step.feedback.ready;
       // Not known to be routed (refused, or nothing reached the router): wait for the outcome.
       return step.result.then(() => undefined, stopRouting);
     }, stopRouting);
