@@ -5,12 +5,14 @@
  * gateway (never registered globally) so two gateways in one process keep separate pipelines.
  */
 import type { Span, Tracer } from '@opentelemetry/api';
-import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import type { GatewayHooks, MessageEnvelope } from '../../kernel';
+import type { BasicTracerProvider, ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { Logger } from 'pino';
+import type { GatewayHooks, MessageEnvelope, MetricsFactory } from '../../kernel';
 import type { TraceParent } from './trace-context';
 import type { MonitorOptions } from './schema';
 
 type TracingOptions = MonitorOptions['tracing'];
+type ExportCallback = Parameters<SpanExporter['export']>[1];
 
 export interface StartedHop {
   traceId: string;
@@ -30,6 +32,8 @@ export class HopSpans {
     private readonly options: TracingOptions,
     private readonly hooks: GatewayHooks,
     private readonly pluginName: string,
+    logger: Logger,
+    metrics: MetricsFactory,
   ) {
     this.api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
     const sdk = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
@@ -38,11 +42,16 @@ export class HopSpans {
       options.exporter === 'console'
         ? new sdk.ConsoleSpanExporter()
         : new (require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(
-            { url: options.otlpUrl },
+            { url: options.otlpUrl, timeoutMillis: options.exportTimeoutMs },
           );
+    const reported = new ReportingExporter(exporter, options.exporter, logger, metrics);
     this.provider = new sdk.BasicTracerProvider({
       resource: resourceFromAttributes({ 'service.name': options.serviceName }),
-      spanProcessors: [new sdk.BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000, maxQueueSize: 4096 })],
+      spanProcessors: [new sdk.BatchSpanProcessor(reported, {
+          scheduledDelayMillis: 1000,
+          maxQueueSize: 4096,
+          exportTimeoutMillis: options.exportTimeoutMs,
+        }),],
     });
     this.tracer = this.provider.getTracer('openclaw-gateway-monitor');
   }
@@ -82,6 +91,10 @@ export class HopSpans {
     if (message.id) this.track(message.id, span);
     const context = span.spanContext();
     return { traceId: context.traceId, spanId: context.spanId, flags: context.traceFlags & 1 ? '01' : '00' };
+  }
+
+  isOpen(messageId: string): boolean {
+    return this.open.has(messageId);
   }
 
   end(messageId: string, outcome: string, error = false): void {
@@ -127,5 +140,63 @@ export class HopSpans {
       }
     }
     this.open.set(messageId, { span, startedAt: Date.now() });
+  }
+}
+
+/**
+ * The OpenTelemetry SDK reports a failed export only to its global diag logger, which nobody sets
+ * up, so an unreachable collector (or an exporter that cannot load its HTTP module) used to lose
+ * every span without a trace. This wrapper counts each export's outcome and logs failures: the
+ * first one, then one per minute with how many failed since.
+ */
+class ReportingExporter implements SpanExporter {
+  private readonly outcomes;
+  private failuresSinceLog = 0;
+  private lastLoggedAt = 0;
+
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly exporterName: string,
+    private readonly logger: Logger,
+    metrics: MetricsFactory,
+  ) {
+    const exported = metrics.counter<'exporter' | 'outcome'>({
+      name: 'gateway_trace_spans_exported_total',
+      help: 'Hop spans handed to the trace exporter, by exporter and outcome (ok, failed).',
+      labelNames: ['exporter', 'outcome'],
+    });
+    this.outcomes = { ok: exported.labels(exporterName, 'ok'), failed: exported.labels(exporterName, 'failed') };
+    this.outcomes.ok.inc(0);
+    this.outcomes.failed.inc(0);
+  }
+
+  export(spans: ReadableSpan[], resultCallback: ExportCallback): void {
+    this.inner.export(spans, (result) => {
+      // ExportResultCode.SUCCESS is 0; compared by value so @opentelemetry/core stays a lazy require.
+      if (result.code === 0) this.outcomes.ok.inc(spans.length);
+      else this.failed(spans.length, result.error);
+      resultCallback(result);
+    });
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+
+  private failed(count: number, error: Error | undefined): void {
+    this.outcomes.failed.inc(count);
+    this.failuresSinceLog += 1;
+    const now = Date.now();
+    if (now - this.lastLoggedAt < 60_000) return;
+    this.logger.warn(
+      { err: error, exporter: this.exporterName, spans: count, failedExports: this.failuresSinceLog },
+      `trace export failed (${this.exporterName}): ${error?.message ?? 'unknown error'}`,
+    );
+    this.lastLoggedAt = now;
+    this.failuresSinceLog = 0;
   }
 }

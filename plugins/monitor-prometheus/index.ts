@@ -54,7 +54,7 @@ export default definePlugin<MonitorOptions, MonitorService>({
     const totals = tapGatewayMetrics({ name, hooks, metrics: ctx.metrics, gateway: ctx.gateway, registry, options: options.metrics });
     if (options.accessLog) tapRpcAccessLog(name, hooks, ctx.logger);
 
-    const spans = options.tracing.exporter === 'none' ? undefined : new HopSpans(options.tracing, hooks, name);
+    const spans = options.tracing.exporter === 'none' ? undefined : new HopSpans(options.tracing, hooks, name, ctx.logger, ctx.metrics);
     if (options.tracing.propagate || spans) tapMessageTracing(name, hooks, spans);
 
     const detector = new AnomalyDetector({ name, hooks, logger: ctx.logger, registry, options: options.anomaly });

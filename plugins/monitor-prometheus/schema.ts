@@ -73,6 +73,8 @@ export interface MonitorOptions {
     /** OTLP/HTTP traces endpoint, e.g. `http://127.0.0.1:4318/v1/traces`. */
     otlpUrl: string;
     serviceName: string;
+    /** An export attempt (retries included) that takes longer is abandoned and counted as failed. */
+    exportTimeoutMs: number;
     /** Hop spans open at once (accepted, not yet delivered); the oldest is ended beyond it. */
     maxOpenSpans: number;
     /** A hop span with no delivery after this long is ended as `undelivered`. */
@@ -173,6 +175,7 @@ export const monitorSchema = {
         exporter: { enum: ['none', 'console', 'otlp-http'], default: 'none' },
         otlpUrl: { type: 'string', format: 'uri', default: 'http://127.0.0.1:4318/v1/traces' },
         serviceName: { type: 'string', minLength: 1, default: 'openclaw-gateway' },
+        exportTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 10_000 },
         maxOpenSpans: positiveInteger(10_000, 10_000_000),
         spanTimeoutMs: positiveInteger(30_000),
       },
