@@ -19,16 +19,24 @@ import { addReflection, ServingHealth } from './health-reflection';
 import { bindTargets, prepareSocketPath, type BindTarget } from './listeners';
 import { guardSession, http2ServersOf } from './ping-guard';
 import type { TransportGrpcOptions } from './schema';
+import { decodeMessage, decodeMessageBatch } from './request-decoding';
 import { SessionStreams } from './session-streams';
 
 const COMPRESSION_ALGORITHMS = { identity: 0, deflate: 1, gzip: 2 } as const;
 /** How long stop() waits for a graceful shutdown before cutting connections. */
 const SHUTDOWN_GRACE_MS = 2000;
 
-/** Subscribe responses are pre-encoded Buffers (see event-encoding.ts): pass them through. */
+/**
+ * Subscribe responses are pre-encoded Buffers (see event-encoding.ts): pass them through. Publish
+ * requests use the decoders of request-decoding.ts (no allocation per absent field).
+ */
 const SubscribePassThrough = {
   ...GatewayServiceService,
   subscribe: { ...GatewayServiceService.subscribe, responseSerialize: (value: Buffer): Buffer => value },
+  sendMessage: { ...GatewayServiceService.sendMessage, requestDeserialize: decodeMessage },
+  request: { ...GatewayServiceService.request, requestDeserialize: decodeMessage },
+  publishBatch: { ...GatewayServiceService.publishBatch, requestDeserialize: decodeMessageBatch },
+  publishStream: { ...GatewayServiceService.publishStream, requestDeserialize: decodeMessageBatch },
 };
 
 export class GrpcTransport implements TransportService {
