@@ -27,6 +27,9 @@ export function buildProgram(): Command {
     .description('OpenClaw Gateway: a plugin-extensible gateway for multi-agent AI systems')
     .version(KERNEL_VERSION, '-v, --version')
     .showHelpAfterError()
+    // Options after a subcommand belong to it, so `agents upgrade w --version 2.0.0` is not the
+    // program's own --version. Subcommands inherit this; each declares the options it accepts.
+    .enablePositionalOptions()
     .exitOverride();
   for (const file of commandFiles()) {
     const module = require(file) as Partial<CommandModule>;
