@@ -15,4 +15,5 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, () => PluginModuleExport>>
   'transport-grpc': () => require('./transport-grpc').default,
   'sandbox-bubblewrap': () => require('./sandbox-bubblewrap').default,
   'sandbox-process': () => require('./sandbox-process').default,
+  'supervisor': () => require('./supervisor').default,
 };
