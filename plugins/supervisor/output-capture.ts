@@ -17,6 +17,7 @@ export class OutputCapture {
   private windowStart = 0;
   private linesInWindow = 0;
   private droppedInWindow = 0;
+  private flushTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly agentId: string,
@@ -93,11 +94,18 @@ export class OutputCapture {
     }
     this.droppedInWindow++;
     this.metrics.linesDropped(1);
+    if (!this.flushTimer) {
+      // The warning comes at the end of the window even when the agent falls silent after a burst.
+      this.flushTimer = setTimeout(() => this.flushDropped(), Math.max(0, this.windowStart + 1000 - now));
+      this.flushTimer.unref();
+    }
     return false;
   }
 
   /** Says how many lines the last window dropped (also called when the process exits). */
   flushDropped(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     if (this.droppedInWindow === 0) return;
     this.logger.warn(
       { agentId: this.agentId, dropped: this.droppedInWindow, limit: this.options.maxLinesPerSecond },
