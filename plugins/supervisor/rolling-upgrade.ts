@@ -1,8 +1,8 @@
 /**
  * Rolling upgrade of one spec, one instance at a time, so the service never loses capacity:
  *
- * 1. start a new instance of the new version on a free number (`<id>-<k>`, k ≤ 2 × replicas) and
- *    wait until it is `running` (registered and ready: routable);
+ * 1. start a new instance of the new version on a number no instance had when the upgrade began
+ *    (`<id>-<k>`, k ≤ 2 × replicas) and wait until it is `running` (registered and ready: routable);
  * 2. move the old instance to `upgrade`: out of routing, no new messages reach it, the process
  *    still finishes and acks what it has;
  * 3. stop it (SIGTERM, SIGKILL after stopTimeoutMs). When its Subscribe stream ends, the router
@@ -30,13 +30,17 @@ export interface UpgradeHost {
 
 export async function rollingUpgrade(host: UpgradeHost, spec: AgentSpecOptions, next: AgentSpecOptions): Promise<void> {
   const limit = 2 * spec.replicas;
-  for (const old of host.instancesOf(spec.id)) {
+  const olds = host.instancesOf(spec.id);
+  // New instances never reuse an old one's number within one upgrade, so an id names one version.
+  const reserved = new Set(olds.map((old) => old.agentId));
+  for (const old of olds) {
     if (old.lifecycle.state === 'terminated') {
       // Stopped by an operator: it stays stopped, and starts as the new version.
       old.spec = next;
       continue;
     }
     const used = host.usedNumbers(spec.id);
+    for (const agentId of reserved) used.add(Number(agentId.slice(agentId.lastIndexOf('-') + 1)));
     let number = 1;
     while (used.has(number)) number++;
     if (number > limit) {
