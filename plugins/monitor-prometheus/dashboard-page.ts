@@ -169,8 +169,10 @@ export const DASHBOARD_HTML = `<!doctype html>
     if (history.length < 2) return;
     var step = (width - pad - 4) / (historyLimit - 1);
     var offset = historyLimit - history.length;
-    SERIES.forEach(function (s) {
-      ctx.strokeStyle = s[1]; ctx.lineWidth = 2; ctx.beginPath();
+    // Accepted and delivered are often equal: drawing the others first and wider keeps each
+    // series visible as a coloured edge instead of one line hiding another.
+    SERIES.slice().reverse().forEach(function (s, i, drawn) {
+      ctx.strokeStyle = s[1]; ctx.lineWidth = 2 + 2 * (drawn.length - 1 - i); ctx.beginPath();
       history.forEach(function (p, i) {
         var x = pad + (offset + i) * step;
         var y = height - pad - (p[s[0]] / max) * (height - 2 * pad);
