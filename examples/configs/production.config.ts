@@ -8,7 +8,10 @@
  * - **Durable router**: at-least-once messages in lmdb under `<dataDir>/router-embedded/`, synced
  *   before the publisher's call returns; least-in-flight balancing; tight limits with explicit
  *   overflow policies (`docs/router.md`, backups in `docs/operations.md`).
- * - **Sandbox**: managed agents run in bubblewrap namespaces (`sandbox-bubblewrap`).
+ * - **Managed agents** under the `supervisor`, each in its own bubblewrap sandbox
+ *   (`sandbox-bubblewrap`): no network (they reach the gateway over its Unix socket), only their
+ *   own code and client certificate visible, memory/CPU/file limits, restarted with backoff,
+ *   quarantined on a crash loop, upgraded one replica at a time (`docs/supervisor.md`).
  * - **Monitoring** on loopback (scrape it through a local agent or a reverse proxy).
  *
  * Paths are relative to this file unless absolute; set OPENCLAW_ETC to move them all.
@@ -70,6 +73,38 @@ export default defineConfig({
       },
     },
     'sandbox-bubblewrap',
+    {
+      use: 'supervisor',
+      options: {
+        agents: [
+          {
+            id: 'summarizer',
+            command: '/usr/bin/python3',
+            args: ['/opt/agents/summarizer/main.py'],
+            cwd: '/opt/agents/summarizer',
+            version: '1.4.0',
+            replicas: 3,
+            capabilities: ['summarize'],
+            // The agent's client certificate: its SPIFFE identity under mTLS on the socket too.
+            env: {
+              OPENCLAW_TLS_CERT: path.join(etc, 'agents/summarizer/cert.pem'),
+              OPENCLAW_TLS_KEY: path.join(etc, 'agents/summarizer/key.pem'),
+              OPENCLAW_TLS_CA: path.join(etc, 'tls/ca.pem'),
+            },
+            sandbox: {
+              readOnlyPaths: ['/opt/agents/summarizer', path.join(etc, 'agents/summarizer'), path.join(etc, 'tls/ca.pem')],
+              readWritePaths: [],
+              network: false,
+              envAllowList: ['LANG', 'TZ'],
+              limits: { memoryBytes: 2 * 1024 ** 3, cpuSeconds: 3600, openFiles: 1024 },
+            },
+            restart: { policy: 'always', crashLoop: { maxRestarts: 5, windowMs: 60_000 } },
+            health: { probeIntervalMs: 5_000, probeTimeoutMs: 2_000, failureThreshold: 3, maxRssBytes: 1536 * 1024 ** 2 },
+            stopTimeoutMs: 20_000,
+          },
+        ],
+      },
+    },
     { use: 'monitor-prometheus', options: { host: '127.0.0.1', port: 9464 } },
   ],
 });

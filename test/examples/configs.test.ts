@@ -40,7 +40,7 @@ describe('example configs', () => {
     await validateWithCli('minimal.config.ts');
   }, 60_000);
 
-  test('production.config.ts: mTLS, RBAC policy file, durable router, bubblewrap sandbox', async () => {
+  test('production.config.ts: mTLS, RBAC policy file, durable router, supervised agents in bubblewrap', async () => {
     const config = await validateExample('production.config.ts');
     expect(kinds(config)).toMatchObject({
       registry: 'registry-memory',
@@ -48,8 +48,11 @@ describe('example configs', () => {
       auth: 'auth-standard',
       transport: 'transport-grpc',
       sandbox: 'sandbox-bubblewrap',
+      supervisor: 'supervisor',
       monitor: 'monitor-prometheus',
     });
+    const managed = optionsOf(config, 'supervisor').agents[0];
+    expect(managed).toMatchObject({ id: 'summarizer', replicas: 3, sandbox: { network: false } });
     const auth = optionsOf(config, 'auth-standard');
     expect(auth.mtls).toMatchObject({ requireClientCert: true, identityMode: 'spiffe', trustDomain: 'example.org' });
     expect(auth.policyFile).toBe('/etc/openclaw/policy.json');
