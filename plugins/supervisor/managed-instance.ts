@@ -101,8 +101,11 @@ export class ManagedInstance {
     return this.spec.version;
   }
 
+  /** The agent's own pid (inside a bubblewrap sandbox: not bwrap's), else the sandbox's top process. */
   get pid(): number | undefined {
-    return this.proc?.child.pid;
+    const proc = this.proc;
+    if (!proc) return undefined;
+    return proc.agentPids()[0] ?? proc.child.pid;
   }
 
   /** True while a process of this instance lives: its registration is admitted as managed. */

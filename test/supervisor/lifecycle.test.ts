@@ -3,6 +3,7 @@
  * running only after registration and readiness, drain (maintenance), start, restart, stop,
  * terminated, and the refusal of illegal transitions.
  */
+import { readFileSync } from 'node:fs';
 import { alive, fixtureAgent, routable, startSupervised, waitUntil, type SupervisedGateway } from './harness';
 
 describe('supervisor lifecycle', () => {
@@ -42,5 +43,28 @@ describe('supervisor lifecycle', () => {
     await waitUntil(() => supervisor.status('mute-1')[0]!.restarts === 1, 'a restart after the readiness timeout');
     expect(events.states('mute-1')).toEqual(['created→initializing']);
     expect(supervisor.status('mute-1')[0]!.state).toBe('initializing');
+  });
+});
+
+describe('supervisor lifecycle in sandbox-bubblewrap', () => {
+  let gw: SupervisedGateway;
+
+  afterEach(async () => {
+    await gw?.stop();
+  });
+
+  it('an agent without network reaches running over the bound socket, and comes back after a crash', async () => {
+    gw = await startSupervised({ sandbox: 'sandbox-bubblewrap', agents: [fixtureAgent('boxed', 'well', { sandbox: { network: false } })] });
+    const { events, supervisor, registry } = gw;
+    await events.waitFor((e) => e.kind === 'state' && e.agentId === 'boxed-1' && e.to === 'running', 'boxed-1 running', 15_000);
+    expect(routable(registry, 'boxed').map((agent) => agent.agentId)).toEqual(['boxed-1']);
+    const pid = supervisor.status('boxed-1')[0]!.pid!;
+    // The agent's own process, not bwrap's.
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('managed-agent.js');
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    await events.waitFor((e) => e.kind === 'state' && e.agentId === 'boxed-1' && e.to === 'running', 'boxed-1 running again', 15_000, killedAt);
+    expect(events.states('boxed-1')).toEqual(['created→initializing', 'initializing→running', 'running→initializing', 'initializing→running']);
+    expect(supervisor.status('boxed-1')[0]).toMatchObject({ state: 'running', restarts: 1 });
   });
 });
