@@ -68,3 +68,42 @@ describe('supervisor lifecycle in sandbox-bubblewrap', () => {
     expect(supervisor.status('boxed-1')[0]).toMatchObject({ state: 'running', restarts: 1 });
   });
 });
+
+describe('supervisor lifecycle: the remaining transitions', () => {
+  let gw: SupervisedGateway;
+
+  afterEach(async () => {
+    await gw?.stop();
+  });
+
+  it('running → terminated (restart policy never), maintenance → initializing (restart of a drained agent), maintenance → upgrade', async () => {
+    gw = await startSupervised({
+      agents: [
+        fixtureAgent('once', 'crash-after', { env: { CRASH_AFTER_MS: '300' }, restart: { policy: 'never' } }),
+        fixtureAgent('drained', 'well'),
+      ],
+    });
+    const { events, supervisor } = gw;
+    await events.waitFor((e) => e.kind === 'state' && e.agentId === 'once-1' && e.to === 'terminated', 'once-1 terminated');
+    expect(events.states('once-1')).toEqual(['created→initializing', 'initializing→running', 'running→terminated']);
+    expect(supervisor.status('once-1')[0]).toMatchObject({ state: 'terminated', quarantined: false, restarts: 0 });
+    expect(supervisor.status('once-1')[0]!.reason).toMatch(/restart policy never/);
+
+    await events.waitFor((e) => e.kind === 'state' && e.agentId === 'drained-1' && e.to === 'running', 'drained-1 running');
+    await supervisor.drain('drained');
+    await supervisor.restart('drained');
+    await supervisor.drain('drained-1');
+    await supervisor.upgrade('drained', { version: '1.0.1' });
+    expect(events.states('drained-1')).toEqual([
+      'created→initializing',
+      'initializing→running',
+      'running→maintenance',
+      'maintenance→initializing',
+      'initializing→running',
+      'running→maintenance',
+      'maintenance→upgrade',
+      'upgrade→terminated',
+    ]);
+    expect(supervisor.status('drained')).toMatchObject([{ agentId: 'drained-2', version: '1.0.1', state: 'running' }]);
+  });
+});
