@@ -100,6 +100,9 @@ export class GrpcTransport implements TransportService {
     if (options.reflection) addReflection(this.server);
     this.streams.attach();
     hooks.ready.tap(ctx.name, () => this.health.set('SERVING'));
+    // Plugins drain in reverse order, so others may drain for a while before this transport's own
+    // drain(); health follows the gateway (and /readyz) from the moment draining begins.
+    hooks.draining.tap(ctx.name, () => this.health.set('NOT_SERVING'));
   }
 
   addresses(): string[] {
