@@ -63,6 +63,12 @@ export interface RpcObservation {
   code: string;
   durationSeconds: number;
   transport: string;
+  /** The client's `x-request-id`, when it sent one: for logs only, never a metric label. */
+  requestId?: string;
+  /** The agent the call acts for (registering, renewing, sending as), when the request names one. */
+  agentId?: string;
+  /** Remote address, for logs. */
+  peer?: string;
 }
 
 export interface SessionEvent {

@@ -95,7 +95,7 @@ export class CallGuard {
           this.idleWaiters = [];
           for (const resolve of waiters) resolve();
         }
-        this.completed(method, code, startedAt);
+        this.completed(method, code, startedAt, call);
       };
       this.run(call, handler, options.servedWhileDraining === true).then(
         (response) => {
@@ -111,10 +111,16 @@ export class CallGuard {
     };
   }
 
-  completed(method: string, code: number, startedAt: number): void {
+  completed(method: string, code: number, startedAt: number, call?: ServerSurfaceCall & { request?: unknown }): void {
     const hook = this.deps.hooks.rpcCompleted;
     if (!hook.isUsed()) return;
-    hook.call({ method, code: statusName(code), durationSeconds: (performance.now() - startedAt) / 1000, transport: TRANSPORT_NAME });
+    hook.call({
+      method,
+      code: statusName(code),
+      durationSeconds: (performance.now() - startedAt) / 1000,
+      transport: TRANSPORT_NAME,
+      ...(call ? callIds(call) : {}),
+    });
   }
 
   private async run<Request, Response>(
@@ -126,6 +132,22 @@ export class CallGuard {
     const identity = await this.authenticate(call);
     return handler(call.request, identity, call);
   }
+}
+
+/**
+ * Ids for the access log, read without copying: the client's `x-request-id` (capped, so a huge
+ * header cannot bloat log lines) and the agent id the request names (its own `agentId`, the
+ * `info` of a registration, or a message's sender).
+ */
+function callIds(call: ServerSurfaceCall & { request?: unknown }): { requestId?: string; agentId?: string; peer: string } {
+  const header = call.metadata.get('x-request-id')[0];
+  const request = call.request as { agentId?: unknown; info?: { agentId?: unknown }; message?: { senderId?: unknown } } | undefined;
+  const agentId = request?.agentId || request?.info?.agentId || request?.message?.senderId;
+  return {
+    ...(typeof header === 'string' && header !== '' ? { requestId: header.slice(0, 128) } : {}),
+    ...(typeof agentId === 'string' && agentId !== '' ? { agentId } : {}),
+    peer: call.getPeer(),
+  };
 }
 
 function metadataRecord(metadata: Metadata): Record<string, string> {
