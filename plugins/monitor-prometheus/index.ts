@@ -14,7 +14,7 @@
  * | `/metrics` | the gateway's prom-client registry: `openclaw_gateway_*` (from hooks), other plugins' metrics, process metrics |
  * | `/healthz` | 200 while the process serves HTTP |
  * | `/readyz` | 200 only when the kernel stage is `ready` (503 while starting or draining) |
- * | `/api/status`, `/api/agents`, `/api/targets`, `/api/events` | JSON for the CLI (`openclaw-gateway status`/`agents`) |
+ * | `/api/status`, `/api/agents`, `/api/targets`, `/api/events` | the dashboard's data as JSON (the CLI's `status`/`agents` use gRPC AdminService instead) |
  * | `/` | the dashboard; live via `/api/stream` (Server-Sent Events) |
  *
  * Everything is derived from kernel hooks; the registry (optional dependency) supplies agents.

@@ -1,7 +1,7 @@
 /**
  * The JSON the monitor serves (`/api/status`, `/api/agents`) and streams to the dashboard. Built
- * from the kernel's read-only gateway info and the registry's synchronous reads; this is also what
- * `openclaw-gateway status` and `agents` print.
+ * from the kernel's read-only gateway info and the registry's synchronous reads. (The CLI's
+ * `status` and `agents` ask the gateway's gRPC AdminService, which works without a monitor.)
  */
 import {
   AGENT_STATES,
