@@ -81,10 +81,26 @@ function readFile(flag: string, file: string | undefined): Buffer | null {
   }
 }
 
+/**
+ * grpc-js passes the target host as the TLS server name, and Node warns (DEP0123) when that host is
+ * an IP address, as `--target 127.0.0.1:7400` usually is. The warning says nothing an operator can
+ * act on (the certificate is still checked against the IP), so the CLI drops that one warning and
+ * keeps printing every other.
+ */
+function quietIpServerNameWarning(): void {
+  const listeners = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    if (warning.code === 'DEP0123') return;
+    for (const listener of listeners) listener(warning);
+  });
+}
+
 /** Calls one AdminService method and closes the channel; throws AdminCallError with a readable message. */
 export async function callAdmin<Response>(flags: AdminFlags, method: AdminMethod, request: unknown): Promise<Response> {
   const target = flags.target ?? defaultTarget();
   const tls = flags.ca !== undefined || flags.cert !== undefined || flags.key !== undefined;
+  if (tls) quietIpServerNameWarning();
   const channelCredentials = tls
     ? credentials.createSsl(readFile('ca', flags.ca), readFile('key', flags.key), readFile('cert', flags.cert))
     : credentials.createInsecure();
