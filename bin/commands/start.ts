@@ -20,6 +20,11 @@ export function register(program: Command): void {
         return;
       }
       const stopped = new Promise<void>((resolve) => gateway.hooks.stopped.tap('cli', () => resolve()));
+      // A daemon runs until it is stopped, even when its plugins hold no open handle (an in-process
+      // transport, a plugin waiting on hooks): without this Node would exit as soon as the event
+      // loop empties, mid-drain or before any signal arrives.
+      const keepAlive = setInterval(() => undefined, 1 << 30);
+      void stopped.then(() => clearInterval(keepAlive));
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         signals += 1;
@@ -35,6 +40,7 @@ export function register(program: Command): void {
         await gateway.start();
       } catch (error) {
         for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
+        clearInterval(keepAlive);
         process.exitCode = reportFailure(error);
         return;
       }

@@ -80,7 +80,7 @@ describe('openclaw-gateway CLI', () => {
     );
     const child = spawnCli(['start'], { cwd: project });
     const done = collect(child);
-    await waitForOutput(child, /gateway ready/);
+    await waitForOutput(child, /listening on/);
     child.kill('SIGTERM');
     const result = await done;
     expect(result.code).toBe(0);
