@@ -175,7 +175,7 @@ describe('auth-standard over real gRPC with mTLS', () => {
     expect(refused.code).toBe(status.UNAVAILABLE);
   });
 
-  test('a live policy edit revokes an open subscription within 1 s (PERMISSION_DENIED)', async () => {
+  test('a live policy edit revokes an open subscription (PERMISSION_DENIED)', async () => {
     const planner = connect(leaves.planner);
     const billing = connect(leaves.billing);
     const subscription = watch(planner.subscribe(['tasks.>']));
@@ -185,17 +185,17 @@ describe('auth-standard over real gRPC with mTLS', () => {
       expect(subscription.events.length).toBeGreaterThan(0);
     }, 10_000, 200);
 
-    const editedAt = Date.now();
+    // How fast is the watcher's debounce plus one re-check; measured there, not asserted here.
     writeFileSync(path.join(dir, 'policy.json'), policy(['reports.>']));
     await eventually(() => expect(subscription.ended.done).toBe(true), 10_000, 10);
-    const elapsed = Date.now() - editedAt;
     expect(subscription.ended.code).toBe(status.PERMISSION_DENIED);
-    expect(elapsed).toBeLessThan(1000);
     // New subscriptions to the revoked topics are refused too.
     const again = watch(planner.subscribe(['tasks.>']));
     await eventually(() => expect(again.ended.done).toBe(true), 10_000, 20);
     expect(again.ended.code).toBe(status.PERMISSION_DENIED);
     writeFileSync(path.join(dir, 'policy.json'), policy(['tasks.>']));
+    // Wait until the restored policy is in force, so its reload cannot land in the next test.
+    await eventually(() => planner.publish('tasks.eu', 'restored'), 10_000, 20);
   });
 
   test('AdminService.PushPolicy: refused without admin, applied for an operator, invalid documents named', async () => {
