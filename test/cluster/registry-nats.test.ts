@@ -80,7 +80,10 @@ describe('registry-nats', () => {
     gateways.splice(gateways.indexOf(a.gw), 1);
     await eventually(() => (b.registry.get('stayer') === undefined ? true : undefined), 3000);
     expect(b.registry.get('mover')?.gatewayId).toBe(b.gw.gateway.info.id);
-    expect(left).toContain('stayer:deregistered');
+    // A clean stop deletes its entries (`deregistered`); on a loaded machine the stop can outlast
+    // gatewayDeadAfterMs and the heartbeat sweep reports it first (`gateway-lost`). Either way it
+    // is gone exactly once, with one of those two reasons.
+    expect(left.filter((entry) => entry.startsWith('stayer:'))).toEqual([expect.stringMatching(/^stayer:(deregistered|gateway-lost)$/)]);
   });
 
   it('refuses bad input with the field named, and enforces maxInstances', async () => {
