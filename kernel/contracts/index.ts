@@ -5,6 +5,7 @@ export * from './registry';
 export * from './router';
 export * from './auth';
 export * from './sandbox';
+export * from './sandbox-metrics';
 export * from './transport';
 export * from './supervisor';
 export * from './monitor';

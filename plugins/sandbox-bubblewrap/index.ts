@@ -38,14 +38,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { definePlugin, gatewayError, type SandboxedProcess, type SandboxService } from '../../kernel';
+import { definePlugin, gatewayError, sandboxMetrics, type SandboxedProcess, type SandboxService } from '../../kernel';
 import { spawnInBubblewrap, type BubblewrapSettings, type SpawnFailure } from './bubblewrap-spawner';
 import { isolationFlags, runtimeMounts } from './bwrap-arguments';
 import { cgroupV2Support } from './cgroup-check';
 import { probeNamespaces } from './namespace-check';
 import { executableIdentity } from './process-tree';
 import { schema, type BubblewrapOptions } from './schema';
-import { sandboxMetrics } from './sandbox-metrics';
 
 /** Absolute path of bwrap, or undefined when it is not installed. */
 export function findBubblewrap(bwrapPath = 'bwrap'): string | undefined {

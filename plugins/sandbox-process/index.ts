@@ -22,10 +22,10 @@
  * ```
  */
 import path from 'node:path';
-import { definePlugin, type SandboxedProcess, type SandboxService } from '../../kernel';
+import { definePlugin, sandboxMetrics, type SandboxedProcess, type SandboxService } from '../../kernel';
 import { commandExists } from './command-exists';
 import { spawnPlainProcess } from './process-spawner';
-import { sandboxMetrics } from './sandbox-metrics';
+
 import { schema, type ProcessSandboxOptions } from './schema';
 
 const LIMITATIONS = [

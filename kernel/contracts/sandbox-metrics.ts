@@ -1,9 +1,10 @@
-import type { MetricsFactory, SandboxExit } from '../../kernel';
+import type { MetricsFactory } from '../metrics';
+import type { SandboxExit } from './sandbox';
 
 /**
- * The sandbox kind's metrics. Both sandbox plugins register the same names with the same labels
- * (`sandbox` = plugin name), so dashboards need not care which one runs; every label takes a value
- * from a fixed set.
+ * The sandbox kind's metrics, beside its contract: every sandbox plugin registers the same names
+ * with the same labels (`sandbox` = plugin name), so dashboards need not care which one runs;
+ * every label takes a value from a fixed set.
  */
 export function sandboxMetrics(metrics: MetricsFactory, sandbox: string) {
   const spawned = metrics.counter<'sandbox'>({
