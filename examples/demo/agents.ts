@@ -39,7 +39,10 @@ export interface DemoAgents {
 export function packageRoot(from = __dirname): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
     const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'openclaw-gateway') return dir;
+    // The launcher marks the real root: tsc copies package.json into dist/ (it is imported for the
+    // version), and dist/ alone lacks node_modules, which a sandbox binding only the root needs.
+    const isRoot = existsSync(path.join(dir, 'bin', 'openclaw-gateway.js'));
+    if (isRoot && existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'openclaw-gateway') return dir;
     if (path.dirname(dir) === dir) throw new Error(`no openclaw-gateway package.json above ${from}`);
   }
 }
