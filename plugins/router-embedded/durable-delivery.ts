@@ -6,6 +6,12 @@
  * group (`g:<key>`, any member may take it) or one anonymous session (`s:<id>`, gone when it
  * closes). Delivery tags are `<bootId>.<seq>.<attempt>`, unique per attempt and per process start,
  * so a late ack for an earlier attempt can never ack a newer one.
+ *
+ * A message sent to a *service* is admitted to the chosen instance's inbox, but it belongs to the
+ * service: when that instance's inbox has no session (stopped, crashed, upgraded away) its waiting
+ * service messages are re-homed to another reachable instance. When none is reachable the target
+ * is remembered as stranded and retried whenever an inbox opens or the registry changes, so an
+ * instance id that never comes back cannot hold a service message until it expires.
  */
 import { gatewayError, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
 import type { DurableStore, StoredMessage } from './durable-store';
@@ -14,8 +20,11 @@ import type { Session } from './session';
 
 interface DurableEntry {
   readonly seq: number;
-  readonly target: Target;
-  readonly record: StoredMessage;
+  /** Changes only when a service message is re-homed to another instance. */
+  target: Target;
+  record: StoredMessage;
+  /** Sent to a service (subscription `service:<name>`): any instance of it may take the message. */
+  readonly serviceAddressed: boolean;
   readonly bytes: number;
   attempts: number;
   extensions: number;
@@ -41,6 +50,10 @@ export interface DurableHost {
   deadLetter(message: MessageEnvelope, reason: string, attempts: number): void;
   limitReached(limit: string, policy: string, detail: string): void;
   redelivered(): void;
+  /** The inbox target (`a:<id>`) of a reachable instance for a service message, or undefined. */
+  serviceTarget(message: MessageEnvelope): string | undefined;
+  /** Service messages moved from an instance without a session to other instances. */
+  rehomed(from: string, count: number): void;
 }
 
 /** Fixed per-message overhead counted against byte limits besides the payload. */
@@ -49,6 +62,8 @@ const ENTRY_OVERHEAD_BYTES = 256;
 export class DurableDelivery {
   private readonly entries = new Map<number, DurableEntry>();
   private readonly targets = new Map<string, Target>();
+  /** Inbox targets holding service messages that no reachable instance could take yet. */
+  private readonly stranded = new Set<string>();
   private nextSeq = 1;
   private totalBytes = 0;
   private store?: DurableStore;
@@ -77,6 +92,8 @@ export class DurableDelivery {
       entry.state = 'ready';
       entry.target.ready.push(entry);
       if (record.target.startsWith('s:')) orphaned.push(entry);
+      // Its instance may never come back after the restart: retried as soon as any inbox opens.
+      else if (entry.serviceAddressed) this.stranded.add(record.target);
     }
     // An anonymous session cannot come back after a restart: its messages have no receiver left.
     for (const entry of orphaned) this.deadLetter(entry, 'subscriber-gone');
@@ -119,9 +136,7 @@ export class DurableDelivery {
     await this.store!.synced();
     for (const entry of entries) {
       if (entry.state !== 'committing' || !this.entries.has(entry.seq)) continue;
-      entry.state = 'ready';
-      entry.target.ready.push(entry);
-      this.pump(entry.target);
+      this.enqueue(entry, false);
     }
   }
 
@@ -129,6 +144,15 @@ export class DurableDelivery {
   reachable(targetKey: string): void {
     const target = this.targets.get(targetKey);
     if (target) this.pump(target);
+  }
+
+  /**
+   * Instances appeared or changed (inbox opened, registration, state or health change): service
+   * messages stranded on instances without a session get another chance to move.
+   */
+  retryStranded(): void {
+    if (this.stranded.size === 0) return;
+    for (const key of [...this.stranded]) this.rehomeTarget(key);
   }
 
   /** Keys of targets with messages waiting, for groups whose membership changed. */
@@ -171,6 +195,7 @@ export class DurableDelivery {
     session.unacked.clear();
     const own = this.targets.get(`s:${session.id}`);
     if (own) for (const entry of [...own.ready]) this.deadLetter(entry, 'subscriber-gone');
+    if (session.agentId) this.rehomeTarget(`a:${session.agentId}`);
   }
 
   /** Dead-letters messages older than the inbox age limit or their own TTL. */
@@ -194,18 +219,109 @@ export class DurableDelivery {
   }
 
   private track(seq: number, record: StoredMessage): DurableEntry {
-    let target = this.targets.get(record.target);
-    if (!target) {
-      target = { key: record.target, ready: [], inflight: 0, count: 0, bytes: 0 };
-      this.targets.set(record.target, target);
-    }
+    const target = this.targetFor(record.target);
     const bytes = record.message.payload.length + ENTRY_OVERHEAD_BYTES;
-    const entry: DurableEntry = { seq, target, record, bytes, attempts: 0, extensions: 0, state: 'committing', tag: '' };
+    const serviceAddressed = record.target.startsWith('a:') && record.subscription.startsWith('service:') && record.message.service !== '';
+    const entry: DurableEntry = { seq, target, record, bytes, serviceAddressed, attempts: 0, extensions: 0, state: 'committing', tag: '' };
     this.entries.set(seq, entry);
     target.count++;
     target.bytes += bytes;
     this.totalBytes += bytes;
     return entry;
+  }
+
+  private targetFor(key: string): Target {
+    let target = this.targets.get(key);
+    if (!target) {
+      target = { key, ready: [], inflight: 0, count: 0, bytes: 0 };
+      this.targets.set(key, target);
+    }
+    return target;
+  }
+
+  /**
+   * Makes an entry deliverable and pumps its target. A service message whose instance has no
+   * session goes to another reachable instance instead of waiting for that one.
+   */
+  private enqueue(entry: DurableEntry, front: boolean): void {
+    entry.state = 'ready';
+    if (entry.serviceAddressed && !this.host.sessionFor(entry.target.key)) {
+      const to = this.host.serviceTarget(entry.record.message);
+      if (to !== undefined && to !== entry.target.key) {
+        const from = entry.target.key;
+        this.move(entry, to);
+        this.host.rehomed(from, 1);
+      } else {
+        this.stranded.add(entry.target.key);
+      }
+    }
+    if (front) entry.target.ready.unshift(entry);
+    else entry.target.ready.push(entry);
+    this.pump(entry.target);
+  }
+
+  /** Moves the waiting service messages of an inbox without a session to reachable instances. */
+  private rehomeTarget(key: string): void {
+    const target = this.targets.get(key);
+    if (!target) {
+      this.stranded.delete(key);
+      return;
+    }
+    if (this.host.sessionFor(key)) {
+      this.stranded.delete(key);
+      this.pump(target);
+      return;
+    }
+    let moved = 0;
+    let left = 0;
+    const kept: DurableEntry[] = [];
+    const touched = new Set<Target>();
+    // A service (and range) with no reachable instance now has none for the rest of this pass.
+    const unreachable = new Set<string>();
+    for (const entry of target.ready) {
+      const message = entry.record.message;
+      const service = entry.serviceAddressed ? `${message.service}\u0000${message.versionRange}` : '';
+      const to = entry.serviceAddressed && !unreachable.has(service) ? this.host.serviceTarget(message) : undefined;
+      if (to === undefined || to === key) {
+        if (entry.serviceAddressed) {
+          unreachable.add(service);
+          left++;
+        }
+        kept.push(entry);
+        continue;
+      }
+      this.move(entry, to);
+      entry.target.ready.push(entry);
+      touched.add(entry.target);
+      moved++;
+    }
+    if (moved > 0) {
+      target.ready.splice(0, target.ready.length, ...kept);
+      this.host.rehomed(key, moved);
+    }
+    // In-flight or backing-off service messages are checked again when they are queued (`enqueue`).
+    if (left > 0) this.stranded.add(key);
+    else this.stranded.delete(key);
+    for (const other of touched) this.pump(other);
+  }
+
+  /** Re-points an entry at another target; the stored record follows so a restart keeps the move. */
+  private move(entry: DurableEntry, toKey: string): void {
+    const from = entry.target;
+    from.count--;
+    from.bytes -= entry.bytes;
+    if (from.count === 0) {
+      this.targets.delete(from.key);
+      this.stranded.delete(from.key);
+    }
+    // Admission limits were checked when the message was accepted; a move may take an inbox past
+    // them (the global maxPending still bounds the total) rather than lose an accepted message.
+    const to = this.targetFor(toKey);
+    to.count++;
+    to.bytes += entry.bytes;
+    entry.target = to;
+    entry.record = { ...entry.record, target: toKey };
+    void this.store?.putMessage(entry.seq, entry.record);
   }
 
   private entryForTag(tag: string): DurableEntry | undefined {
@@ -268,18 +384,14 @@ export class DurableDelivery {
       return;
     }
     if (immediately) {
-      entry.state = 'ready';
-      entry.target.ready.unshift(entry);
-      this.pump(entry.target);
+      this.enqueue(entry, true);
       return;
     }
     entry.state = 'backoff';
     const delay = Math.min(durable.backoffMaxMs, durable.backoffBaseMs * 2 ** (entry.attempts - 1));
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
-      entry.state = 'ready';
-      entry.target.ready.unshift(entry);
-      this.pump(entry.target);
+      this.enqueue(entry, true);
     }, delay);
     entry.timer.unref?.();
     this.pump(entry.target);
@@ -305,7 +417,10 @@ export class DurableDelivery {
     target.count--;
     target.bytes -= entry.bytes;
     this.totalBytes -= entry.bytes;
-    if (target.count === 0) this.targets.delete(target.key);
+    if (target.count === 0) {
+      this.targets.delete(target.key);
+      this.stranded.delete(target.key);
+    }
     void this.store?.removeMessage(entry.seq);
   }
 }

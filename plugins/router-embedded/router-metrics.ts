@@ -29,6 +29,7 @@ export function createRouterMetrics(metrics: MetricsFactory, gauges: RouterGauge
   const deadLetters = metrics.counter({ name: 'router_dead_letters_total', help: 'Messages moved to the dead-letter topic, by reason', labelNames: ['reason'] as const });
   const limits = metrics.counter({ name: 'router_limit_hits_total', help: 'Times a router limit was hit, by limit', labelNames: ['limit'] as const });
   const redeliveries = metrics.counter({ name: 'router_redeliveries_total', help: 'Durable messages delivered again after a timeout, nack or receiver loss' });
+  const rehomed = metrics.counter({ name: 'router_durable_rehomed_total', help: 'Durable service messages moved from an instance without a session to another instance of the service' });
   metrics.gauge({ name: 'router_queue_depth', help: 'Events queued in subscriber sessions', collect() { this.set(gauges.queueDepth()); } });
   metrics.gauge({ name: 'router_durable_pending', help: 'Durable messages stored and not yet acked', collect() { this.set(gauges.durablePending()); } });
   metrics.gauge({ name: 'router_store_bytes', help: 'Approximate bytes of pending durable messages', collect() { this.set(gauges.storeBytes()); } });
@@ -38,6 +39,7 @@ export function createRouterMetrics(metrics: MetricsFactory, gauges: RouterGauge
     messages,
     publisherWaits,
     redeliveries,
+    rehomed,
     deadLetter: (reason: string) => deadLetters.labels(reason).inc(),
     limit: (limit: string) => limits.labels(limit).inc(),
   };

@@ -95,6 +95,14 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       deadLetter: (message, reason, attempts) => this.deadLetter(message, reason, attempts),
       limitReached: (limit, policy, detail) => this.limitReached(limit, policy, detail),
       redelivered: () => this.metrics.redeliveries.inc(),
+      serviceTarget: (message) => {
+        const instance = this.balancer.pick(message.service, message.versionRange, message.key, this.probe);
+        return instance ? `a:${instance.agentId}` : undefined;
+      },
+      rehomed: (from, count) => {
+        this.metrics.rehomed.inc(count);
+        this.ctx.logger.info({ from: from.slice(2), count }, 'service messages re-homed from an instance without a session');
+      },
     });
     this.metrics = createRouterMetrics(ctx.metrics, {
       queueDepth: () => {
@@ -248,6 +256,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       this.inboxes.set(session.agentId, session);
       // Offline messages flow as soon as the inbox is back.
       this.durable.reachable(`a:${session.agentId}`);
+      this.durable.retryStranded();
     }
     return session;
   }
@@ -579,10 +588,17 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       this.knownAgents.touch(agent.agentId, Date.now());
       this.balancer.invalidate(agent.service);
       this.durable.reachable(`a:${agent.agentId}`);
+      this.durable.retryStranded();
     });
     hooks.agentDeregistered.tap(name, (agent) => this.balancer.invalidate(agent.service));
-    hooks.agentStateChanged.tap(name, (change) => this.balancer.invalidate(change.service));
-    hooks.healthChanged.tap(name, (change) => this.balancer.invalidate(change.service));
+    hooks.agentStateChanged.tap(name, (change) => {
+      this.balancer.invalidate(change.service);
+      this.durable.retryStranded();
+    });
+    hooks.healthChanged.tap(name, (change) => {
+      this.balancer.invalidate(change.service);
+      this.durable.retryStranded();
+    });
   }
 }
 

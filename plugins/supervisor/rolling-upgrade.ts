@@ -6,7 +6,8 @@
  * 2. move the old instance to `upgrade`: out of routing, no new messages reach it, the process
  *    still finishes and acks what it has;
  * 3. stop it (SIGTERM, SIGKILL after stopTimeoutMs). When its Subscribe stream ends, the router
- *    redelivers its unacked durable messages to the instances still routable: none is lost.
+ *    re-homes the service messages it had not acked (in flight or waiting) to the instances still
+ *    routable: none is lost.
  *
  * A new instance that does not become ready is stopped and the upgrade fails with the old instances
  * still serving (those already replaced stay replaced).

@@ -1,12 +1,12 @@
 /**
  * A rolling upgrade of an agent with 2 replicas while a publisher sends durable messages to its
  * service over gRPC: the new version runs, the old instances are gone, and every message was
- * received and acked (none lost, none dead-lettered).
+ * received and acked (none lost, none dead-lettered, none left pending).
  */
 import { credentials } from '@grpc/grpc-js';
 import { GatewayServiceClient, Message } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { unary } from '../transport/grpc-call';
-import { LogLines, alive, fixtureAgent, routable, sleep, startSupervised, waitUntil, type SupervisedGateway } from './harness';
+import { FIXTURE_AGENT, LogLines, alive, fixtureAgent, routable, sleep, startSupervised, waitUntil, type SupervisedGateway } from './harness';
 
 describe('supervisor rolling upgrade', () => {
   let gw: SupervisedGateway;
@@ -17,15 +17,14 @@ describe('supervisor rolling upgrade', () => {
     await gw?.stop();
   });
 
-  it('upgrades 2 replicas one by one without losing a durable message', async () => {
-    const logs = new LogLines();
-    gw = await startSupervised({ logger: logs.logger, agents: [fixtureAgent('up', 'well', { replicas: 2 })] });
-    const { registry, supervisor, gateway } = gw;
-    let deadLettered = 0;
-    gateway.hooks.messageDeadLettered.tap('test', () => deadLettered++);
-    await waitUntil(() => routable(registry, 'up').length === 2, 'both replicas routable');
-    const oldPids = supervisor.status('up').map((status) => status.pid!);
+  /** Durable messages stored and not yet acked, read as an operator would (the metric). */
+  async function durablePending(): Promise<number> {
+    const text = await gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_router_durable_pending');
+    return Number(/openclaw_router_durable_pending (\d+)/.exec(text)![1]);
+  }
 
+  /** Publishes durable messages to service `up` until `upgrade` resolves (and at least 20). */
+  async function publishDuring(upgrade: () => Promise<void>): Promise<string[]> {
     client = new GatewayServiceClient(gw.address, credentials.createInsecure());
     const sent: string[] = [];
     let publishing = true;
@@ -38,11 +37,33 @@ describe('supervisor rolling upgrade', () => {
         await sleep(5);
       }
     })();
-
     await sleep(200);
-    await supervisor.upgrade('up', { version: '2.0.0' });
+    await upgrade();
     publishing = false;
     await publisher;
+    return sent;
+  }
+
+  /** Message ids each agent printed as received. */
+  function receivedBy(logs: LogLines, agentIds: readonly string[]): Set<string> {
+    const ids = new Set<string>();
+    for (const line of logs.lines) {
+      const msg = String(line.msg);
+      if (msg.startsWith('received ') && agentIds.includes(String(line.agentId))) ids.add(msg.slice('received '.length));
+    }
+    return ids;
+  }
+
+  it('upgrades 2 replicas one by one without losing a durable message', async () => {
+    const logs = new LogLines();
+    gw = await startSupervised({ logger: logs.logger, agents: [fixtureAgent('up', 'well', { replicas: 2 })] });
+    const { registry, supervisor, gateway } = gw;
+    let deadLettered = 0;
+    gateway.hooks.messageDeadLettered.tap('test', () => deadLettered++);
+    await waitUntil(() => routable(registry, 'up').length === 2, 'both replicas routable');
+    const oldPids = supervisor.status('up').map((status) => status.pid!);
+
+    const sent = await publishDuring(() => supervisor.upgrade('up', { version: '2.0.0' }));
 
     const status = supervisor.status('up');
     expect(status.map((s) => [s.agentId, s.version, s.state])).toEqual([
@@ -60,13 +81,38 @@ describe('supervisor rolling upgrade', () => {
     expect(newRunning).toBeGreaterThanOrEqual(0);
     expect(newRunning).toBeLessThan(oldRetired);
 
-    const received = () => new Set(logs.lines.filter((line) => String(line.msg).startsWith('received ')).map((line) => String(line.msg).slice('received '.length)));
-    await waitUntil(() => sent.every((id) => received().has(id)), 'every message received', 15_000);
-    // Not asserted: that every delivery was also acked. Under load an old instance can receive a
-    // message and be stopped before its ack reaches the gateway; router-embedded then keeps that
-    // service-addressed message in the old instance's inbox instead of re-routing it to the
-    // service (known gap, see the closing note). Receipt of every message is what holds.
+    const all = ['up-1', 'up-2', 'up-3', 'up-4'];
+    await waitUntil(() => sent.every((id) => receivedBy(logs, all).has(id)), 'every message received', 15_000);
+    // Received is not enough: each one was acked by an instance that processed it.
+    const pending = { now: -1 };
+    await waitUntil(() => {
+      void durablePending().then((n) => (pending.now = n));
+      return pending.now === 0;
+    }, 'nothing left pending', 15_000);
     expect(sent.length).toBeGreaterThan(20);
+    expect(deadLettered).toBe(0);
+  });
+
+  it('messages the old version took but never acked are processed by the new version', async () => {
+    // The worst case of an old instance stopped between receiving and acking: it never acks.
+    const logs = new LogLines();
+    gw = await startSupervised({ logger: logs.logger, agents: [fixtureAgent('up', 'no-ack', { replicas: 2 })] });
+    const { registry, supervisor, gateway } = gw;
+    let deadLettered = 0;
+    gateway.hooks.messageDeadLettered.tap('test', () => deadLettered++);
+    await waitUntil(() => routable(registry, 'up').length === 2, 'both replicas routable');
+
+    const sent = await publishDuring(() => supervisor.upgrade('up', { version: '2.0.0', args: [FIXTURE_AGENT, '--behaviour=well'] }));
+    expect(receivedBy(logs, ['up-1', 'up-2']).size).toBeGreaterThan(0);
+
+    // The router's ack timeout (30 s by default) is far away: these arrive because the old
+    // instances' inboxes were handed to the service's new instances when they stopped.
+    await waitUntil(() => sent.every((id) => receivedBy(logs, ['up-3', 'up-4']).has(id)), 'every message received by the new version', 10_000);
+    const pending = { now: -1 };
+    await waitUntil(() => {
+      void durablePending().then((n) => (pending.now = n));
+      return pending.now === 0;
+    }, 'nothing left pending', 10_000);
     expect(deadLettered).toBe(0);
   });
 });
