@@ -8,12 +8,17 @@
  * This module adds the contract's parts: delivery tags unique per attempt, stale-tag detection,
  * attempt limits and dead letters, and a bound on what this gateway holds unacked.
  */
-import { AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type PubAck } from 'nats';
+import { AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type PubAck, type StoredMsg } from 'nats';
 import { type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
 import { decodeEnvelope, encodeEnvelope } from './envelope-codec';
 import type { NatsRouterOptions } from './schema';
 import type { Session } from './session';
 import { agentToken } from './topics';
+
+/** nats.js implements direct get on its JetStreamManager but leaves it out of the exported type. */
+interface DirectGet {
+  direct: { getMessage(stream: string, query: { seq: number; next_by_subj: string }): Promise<StoredMsg> };
+}
 
 interface Held {
   msg: JsMsg;
@@ -95,6 +100,9 @@ export class DurableInbox {
       max_msgs_per_subject: offlineInbox.maxMessages,
       discard: DiscardPolicy.New,
       discard_new_per_subject: true,
+      // Re-homing reads a departed agent's messages by subject; a work-queue stream allows no
+      // second consumer on a subject its agent consumer already filters.
+      allow_direct: true,
     });
     await ensureStream(jsm, { ...common, name: this.topicStream, subjects: [`${prefix}.d.t.>`], retention: RetentionPolicy.Interest, discard: DiscardPolicy.New });
   }
@@ -112,6 +120,57 @@ export class DurableInbox {
   /** Stores a message for an agent; resolves once JetStream acknowledged (stored) it. */
   publish(agentId: string, message: MessageEnvelope, clientId: boolean): Promise<PubAck> {
     return this.js!.publish(this.subject(agentId), encodeEnvelope(message), clientId ? { msgID: message.id } : undefined);
+  }
+
+  /**
+   * Moves the service messages waiting in a departed agent's inbox to other instances of their
+   * service: each is stored for the instance `pick` names, then deleted here. Messages sent to the
+   * agent's own id stay. The copy carries `Nats-Msg-Id` `rehome:<stream>:<seq>`, so gateways
+   * re-homing the same inbox at once store it once; a crash between copy and delete can deliver a
+   * message twice (at-least-once), never lose it. Scans at most `offlineInbox.maxMessages`. Attempt
+   * counts start again for moved messages and for direct ones when the agent returns.
+   */
+  async rehome(agentId: string, pick: (message: MessageEnvelope) => string | undefined): Promise<{ moved: number; left: number }> {
+    const subject = this.subject(agentId);
+    // The departed agent's consumer goes first: JetStream (2.9) may deliver a message again as a
+    // first attempt when messages its consumer holds nak'ed are deleted under it. The agent's direct
+    // messages stay in the stream; a new consumer (deliver all) picks them up if it comes back.
+    await this.deleteConsumer(this.stream, `i_${agentToken(agentId)}`);
+    let moved = 0;
+    let left = 0;
+    let seq = 1;
+    for (let scanned = 0; scanned < this.options.offlineInbox.maxMessages; scanned++) {
+      let stored: StoredMsg;
+      try {
+        stored = await (this.jsm as JetStreamManager & DirectGet).direct.getMessage(this.stream, { seq, next_by_subj: subject });
+      } catch (error) {
+        if (isNoMessage(error)) break;
+        throw error;
+      }
+      seq = stored.seq + 1;
+      let message: MessageEnvelope;
+      try {
+        message = decodeEnvelope(stored.data).message;
+      } catch {
+        continue;
+      }
+      if (!message.service || message.agentId) continue;
+      const to = pick(message);
+      if (to === undefined || to === agentId) {
+        left++;
+        continue;
+      }
+      try {
+        await this.js!.publish(this.subject(to), stored.data, { msgID: `rehome:${this.stream}:${stored.seq}` });
+      } catch {
+        // The other inbox is full or JetStream refused: it stays here for the next pass.
+        left++;
+        continue;
+      }
+      await this.jsm!.streams.deleteMessage(this.stream, stored.seq, false).catch(() => false);
+      moved++;
+    }
+    return { moved, left };
   }
 
   /** Starts pulling an agent's pending messages into a session; returns what stops it. */
@@ -281,6 +340,12 @@ async function ensureStream(jsm: JetStreamManager, config: Parameters<JetStreamM
     return;
   }
   await jsm.streams.update(config.name!, config);
+}
+
+/** Direct get answers 404 when no message matches. */
+function isNoMessage(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === '404' || code === 404 || /no message found|not found/i.test(String(message));
 }
 
 function attemptKey(msg: JsMsg): string {

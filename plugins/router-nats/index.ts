@@ -17,6 +17,8 @@
  *   in-progress map to JetStream ack / nak(delay) / working; unacked messages come back after
  *   `durable.ackTimeoutMs` (also when a gateway dies); dead letters after `durable.maxAttempts`
  *   go to `deadLetterTopic`; client message ids dedupe through `Nats-Msg-Id` (cluster-wide).
+ *   Service messages follow the service: when an instance leaves the cluster, the service messages
+ *   waiting in its inbox move to another routable instance (or when one appears).
  * - **Durable topics**: stream `<prefix>_topics` (interest retention): each subscription has a
  *   JetStream consumer filtered on its pattern: per queue group (shared by members on every
  *   gateway), per agent and pattern (kept while the agent is away), or per anonymous session

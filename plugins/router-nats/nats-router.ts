@@ -43,6 +43,8 @@ import { Session, type SessionHost } from './session';
 import { agentToken, checkPattern, checkTopic } from './topics';
 
 const MAX_ID_LENGTH = 256;
+/** Departed agents whose service messages wait for an instance; beyond it the oldest is forgotten. */
+const MAX_STRANDED = 10_000;
 const QUEUE_GROUP = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 interface PatternSubscription {
@@ -64,6 +66,11 @@ export class NatsRouter implements RouterService, SessionHost {
   private readonly inbox: DurableInbox;
   private readonly metrics: RouterMetrics;
   private readonly cursors = new Map<string, number>();
+  /** Agents deregistered while their inbox session is open here: re-homed when it closes. */
+  private readonly departing = new Map<string, string>();
+  /** Departed agent → its service, for inboxes with service messages no instance could take yet. */
+  private readonly stranded = new Map<string, string>();
+  private readonly rehoming = new Set<string>();
   private nc?: NatsConnection;
   private ownSubs: Subscription[] = [];
   private timer?: NodeJS.Timeout;
@@ -105,6 +112,7 @@ export class NatsRouter implements RouterService, SessionHost {
       },
       remoteGateways: () => this.interest.remoteCount,
     });
+    this.tapRegistry();
   }
 
   get streamName(): string {
@@ -311,6 +319,11 @@ export class NatsRouter implements RouterService, SessionHost {
     if (session.agentId && this.inboxes.get(session.agentId) === session) this.inboxes.delete(session.agentId);
     session.teardown?.();
     this.inbox.sessionClosed(session);
+    const service = session.agentId !== undefined ? this.departing.get(session.agentId) : undefined;
+    if (service !== undefined && !this.inboxes.has(session.agentId!)) {
+      this.departing.delete(session.agentId!);
+      void this.rehome(session.agentId!, service);
+    }
   }
 
   dropped(_session: Session, event: OutboundEvent, policy: OverflowPolicy): void {
@@ -477,6 +490,66 @@ export class NatsRouter implements RouterService, SessionHost {
     const record = this.registry.get(agentId);
     if (!record) throw gatewayError('GW_NOT_FOUND', `agentId: no agent "${agentId}" is registered`, { field: 'agentId' });
     return record;
+  }
+
+  // ---- service messages of departed instances ----------------------------------------------
+
+  /**
+   * A durable service message is stored in the picked instance's inbox, but any instance may take
+   * it. When an instance leaves the cluster (deregistered, lease expired, its gateway lost), the
+   * gateway that held it (every survivor, for a lost gateway) moves its waiting service messages to
+   * the service's other routable instances; with none, it retries when one appears.
+   */
+  private tapRegistry(): void {
+    const hooks = this.ctx.hooks;
+    const name = this.ctx.name;
+    hooks.agentDeregistered.tap(name, (record, reason) => {
+      if (this.inboxes.has(record.agentId)) {
+        // Its session still pulls the inbox (an agent deregisters before it hangs up).
+        if (this.departing.size < MAX_STRANDED || this.departing.has(record.agentId)) this.departing.set(record.agentId, record.service);
+        return;
+      }
+      if (record.gatewayId === this.ctx.gateway.id || reason === 'gateway-lost') void this.rehome(record.agentId, record.service);
+    });
+    const retry = (service: string) => {
+      if (this.stranded.size === 0) return;
+      for (const [agentId, strandedService] of this.stranded) if (strandedService === service) void this.rehome(agentId, service);
+    };
+    hooks.agentRegistered.tap(name, (record) => {
+      this.departing.delete(record.agentId);
+      retry(record.service);
+    });
+    hooks.agentStateChanged.tap(name, (change) => change.to === 'running' && retry(change.service));
+    hooks.healthChanged.tap(name, (change) => retry(change.service));
+  }
+
+  private async rehome(agentId: string, service: string): Promise<void> {
+    // Back already (or a pass is running): its own inbox session takes its messages.
+    if (!this.nc || this.rehoming.has(agentId) || this.registry.get(agentId)) return;
+    this.rehoming.add(agentId);
+    try {
+      const { moved, left } = await this.inbox.rehome(agentId, (message) => {
+        const candidates = this.registry.discover({ service: message.service, versionRange: message.versionRange || undefined, routableOnly: true });
+        return candidates.length === 0 ? undefined : this.pickInstance(message).agentId;
+      });
+      if (moved > 0) {
+        this.metrics.rehomed.inc(moved);
+        this.ctx.logger.info({ from: agentId, count: moved }, 'service messages re-homed from a departed instance');
+      }
+      this.stranded.delete(agentId);
+      if (left > 0) {
+        if (this.stranded.size >= MAX_STRANDED) {
+          this.stranded.delete(this.stranded.keys().next().value!);
+          this.limitReached('router.rehome.stranded', 'forget-oldest', `${MAX_STRANDED} departed instances with service messages waiting`);
+        }
+        this.stranded.set(agentId, service);
+      }
+    } catch (error) {
+      this.metrics.natsErrors.inc();
+      this.ctx.logger.warn({ err: error, agentId }, 'could not re-home the service messages of a departed instance; they stay in its inbox');
+    } finally {
+      this.rehoming.delete(agentId);
+    }
   }
 
   /** Round-robin (or rendezvous hashing on `key`) over the cluster's routable instances. */

@@ -9,6 +9,7 @@ export interface RouterMetrics {
   duplicate: Counter<string>;
   stored: Counter<string>;
   redeliveries: Counter<string>;
+  rehomed: Counter<string>;
   deadLettered: Counter<'reason'>;
   replies: Counter<string>;
   natsErrors: Counter<string>;
@@ -31,6 +32,7 @@ export function createRouterMetrics(
     duplicate: factory.counter({ name: 'router_nats_duplicate_total', help: 'Messages refused as duplicates' }),
     stored: factory.counter({ name: 'router_nats_stored_total', help: 'Durable messages stored in JetStream' }),
     redeliveries: factory.counter({ name: 'router_nats_redeliveries_total', help: 'Durable redeliveries received here' }),
+    rehomed: factory.counter({ name: 'router_nats_durable_rehomed_total', help: 'Durable service messages moved from a departed instance to another instance of the service' }),
     deadLettered: factory.counter({ name: 'router_nats_dead_lettered_total', help: 'Messages dead-lettered, by reason', labelNames: ['reason'] }),
     replies: factory.counter({ name: 'router_nats_replies_total', help: 'Replies matched to requests waiting here' }),
     natsErrors: factory.counter({ name: 'router_nats_nats_errors_total', help: 'NATS or JetStream calls that failed' }),

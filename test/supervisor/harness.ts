@@ -122,6 +122,8 @@ export interface SupervisedOptions {
   extraPlugins?: PluginEntry[];
   logger?: pino.Logger;
   drainTimeoutMs?: number;
+  /** Use registry-nats and router-nats on this NATS server and prefix instead of the embedded pair. */
+  nats?: { url: string; prefix: string };
 }
 
 export async function startSupervised(options: SupervisedOptions): Promise<SupervisedGateway> {
@@ -131,8 +133,12 @@ export async function startSupervised(options: SupervisedOptions): Promise<Super
     config: {
       gateway: { dataDir, drainTimeoutMs: options.drainTimeoutMs ?? 5000, processMetrics: false },
       plugins: [
-        'registry-memory',
-        'router-embedded',
+        ...(options.nats
+          ? [
+              { use: 'registry-nats', options: { servers: [options.nats.url], prefix: options.nats.prefix } },
+              { use: 'router-nats', options: { servers: [options.nats.url], prefix: options.nats.prefix } },
+            ]
+          : ['registry-memory', 'router-embedded']),
         'auth-standard',
         { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: 0 }, { socket: socketPath }] } },
         options.sandbox ?? 'sandbox-process',

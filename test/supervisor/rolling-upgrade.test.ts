@@ -5,6 +5,7 @@
  */
 import { credentials } from '@grpc/grpc-js';
 import { GatewayServiceClient, Message } from '../../proto/gen/openclaw/gateway/v1/gateway';
+import { natsEnv, type NatsEnv } from '../cluster/nats-env';
 import { unary } from '../transport/grpc-call';
 import { FIXTURE_AGENT, LogLines, alive, fixtureAgent, routable, sleep, startSupervised, waitUntil, type SupervisedGateway } from './harness';
 
@@ -21,6 +22,15 @@ describe('supervisor rolling upgrade', () => {
   async function durablePending(): Promise<number> {
     const text = await gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_router_durable_pending');
     return Number(/openclaw_router_durable_pending (\d+)/.exec(text)![1]);
+  }
+
+  /** Waits until `pending()` reads 0. */
+  async function nothingPending(pending: () => Promise<number>, timeoutMs: number): Promise<void> {
+    const last = { value: -1 };
+    await waitUntil(() => {
+      void pending().then((n) => (last.value = n));
+      return last.value === 0;
+    }, 'nothing left pending', timeoutMs);
   }
 
   /** Publishes durable messages to service `up` until `upgrade` resolves (and at least 20). */
@@ -84,11 +94,7 @@ describe('supervisor rolling upgrade', () => {
     const all = ['up-1', 'up-2', 'up-3', 'up-4'];
     await waitUntil(() => sent.every((id) => receivedBy(logs, all).has(id)), 'every message received', 15_000);
     // Received is not enough: each one was acked by an instance that processed it.
-    const pending = { now: -1 };
-    await waitUntil(() => {
-      void durablePending().then((n) => (pending.now = n));
-      return pending.now === 0;
-    }, 'nothing left pending', 15_000);
+    await nothingPending(durablePending, 15_000);
     expect(sent.length).toBeGreaterThan(20);
     expect(deadLettered).toBe(0);
   });
@@ -108,11 +114,31 @@ describe('supervisor rolling upgrade', () => {
     // The router's ack timeout (30 s by default) is far away: these arrive because the old
     // instances' inboxes were handed to the service's new instances when they stopped.
     await waitUntil(() => sent.every((id) => receivedBy(logs, ['up-3', 'up-4']).has(id)), 'every message received by the new version', 10_000);
-    const pending = { now: -1 };
-    await waitUntil(() => {
-      void durablePending().then((n) => (pending.now = n));
-      return pending.now === 0;
-    }, 'nothing left pending', 10_000);
+    await nothingPending(durablePending, 10_000);
     expect(deadLettered).toBe(0);
+  });
+
+  describe('with registry-nats and router-nats', () => {
+    let nats: NatsEnv;
+    beforeAll(async () => {
+      nats = await natsEnv();
+    });
+    afterAll(async () => {
+      await nats?.close();
+    });
+
+    it('messages the old version took but never acked are processed by the new version', async () => {
+      const logs = new LogLines();
+      gw = await startSupervised({ logger: logs.logger, nats: { url: nats.url, prefix: nats.prefix }, agents: [fixtureAgent('up', 'no-ack', { replicas: 2 })] });
+      const { registry, supervisor } = gw;
+      await waitUntil(() => routable(registry, 'up').length === 2, 'both replicas routable');
+
+      const sent = await publishDuring(() => supervisor.upgrade('up', { version: '2.0.0', args: [FIXTURE_AGENT, '--behaviour=well'] }));
+      expect(receivedBy(logs, ['up-1', 'up-2']).size).toBeGreaterThan(0);
+      await waitUntil(() => sent.every((id) => receivedBy(logs, ['up-3', 'up-4']).has(id)), 'every message received by the new version', 10_000);
+      // Nothing left in the JetStream inbox stream: every message was acked (work queue).
+      const jsm = await nats.nc.jetstreamManager();
+      await nothingPending(async () => (await jsm.streams.info(`${nats.prefix}_inbox`)).state.messages, 10_000);
+    });
   });
 });
