@@ -130,6 +130,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       const now = Date.now();
       this.dedupe.sweep(now);
       this.durable.sweep(now);
+      // Instances that were all too busy (queues full) when a service message was stranded.
+      this.durable.retryStranded();
     }, this.options.sweepIntervalMs);
     this.sweeper.unref();
     this.ctx.logger.info({ directory, pending: this.durable.pending, dedupe: this.dedupe.size }, 'durable store open');

@@ -64,13 +64,19 @@ describe('supervisor rolling upgrade', () => {
     return ids;
   }
 
-  it('upgrades 2 replicas one by one without losing a durable message', async () => {
+  /** Service `up` with 2 replicas of the fixture agent, both routable; counts dead letters. */
+  async function startReplicas(behaviour: string, nats?: { url: string; prefix: string }) {
     const logs = new LogLines();
-    gw = await startSupervised({ logger: logs.logger, agents: [fixtureAgent('up', 'well', { replicas: 2 })] });
-    const { registry, supervisor, gateway } = gw;
-    let deadLettered = 0;
-    gateway.hooks.messageDeadLettered.tap('test', () => deadLettered++);
-    await waitUntil(() => routable(registry, 'up').length === 2, 'both replicas routable');
+    gw = await startSupervised({ logger: logs.logger, ...(nats ? { nats } : {}), agents: [fixtureAgent('up', behaviour, { replicas: 2 })] });
+    const deadLetters = { count: 0 };
+    gw.gateway.hooks.messageDeadLettered.tap('test', () => deadLetters.count++);
+    await waitUntil(() => routable(gw.registry, 'up').length === 2, 'both replicas routable');
+    return { logs, deadLetters };
+  }
+
+  it('upgrades 2 replicas one by one without losing a durable message', async () => {
+    const { logs, deadLetters } = await startReplicas('well');
+    const { registry, supervisor } = gw;
     const oldPids = supervisor.status('up').map((status) => status.pid!);
 
     const sent = await publishDuring(() => supervisor.upgrade('up', { version: '2.0.0' }));
@@ -96,26 +102,20 @@ describe('supervisor rolling upgrade', () => {
     // Received is not enough: each one was acked by an instance that processed it.
     await nothingPending(durablePending, 15_000);
     expect(sent.length).toBeGreaterThan(20);
-    expect(deadLettered).toBe(0);
+    expect(deadLetters.count).toBe(0);
   });
 
   it('messages the old version took but never acked are processed by the new version', async () => {
     // The worst case of an old instance stopped between receiving and acking: it never acks.
-    const logs = new LogLines();
-    gw = await startSupervised({ logger: logs.logger, agents: [fixtureAgent('up', 'no-ack', { replicas: 2 })] });
-    const { registry, supervisor, gateway } = gw;
-    let deadLettered = 0;
-    gateway.hooks.messageDeadLettered.tap('test', () => deadLettered++);
-    await waitUntil(() => routable(registry, 'up').length === 2, 'both replicas routable');
-
-    const sent = await publishDuring(() => supervisor.upgrade('up', { version: '2.0.0', args: [FIXTURE_AGENT, '--behaviour=well'] }));
+    const { logs, deadLetters } = await startReplicas('no-ack');
+    const sent = await publishDuring(() => gw.supervisor.upgrade('up', { version: '2.0.0', args: [FIXTURE_AGENT, '--behaviour=well'] }));
     expect(receivedBy(logs, ['up-1', 'up-2']).size).toBeGreaterThan(0);
 
     // The router's ack timeout (30 s by default) is far away: these arrive because the old
     // instances' inboxes were handed to the service's new instances when they stopped.
     await waitUntil(() => sent.every((id) => receivedBy(logs, ['up-3', 'up-4']).has(id)), 'every message received by the new version', 10_000);
     await nothingPending(durablePending, 10_000);
-    expect(deadLettered).toBe(0);
+    expect(deadLetters.count).toBe(0);
   });
 
   describe('with registry-nats and router-nats', () => {
@@ -128,17 +128,14 @@ describe('supervisor rolling upgrade', () => {
     });
 
     it('messages the old version took but never acked are processed by the new version', async () => {
-      const logs = new LogLines();
-      gw = await startSupervised({ logger: logs.logger, nats: { url: nats.url, prefix: nats.prefix }, agents: [fixtureAgent('up', 'no-ack', { replicas: 2 })] });
-      const { registry, supervisor } = gw;
-      await waitUntil(() => routable(registry, 'up').length === 2, 'both replicas routable');
-
-      const sent = await publishDuring(() => supervisor.upgrade('up', { version: '2.0.0', args: [FIXTURE_AGENT, '--behaviour=well'] }));
+      const { logs, deadLetters } = await startReplicas('no-ack', { url: nats.url, prefix: nats.prefix });
+      const sent = await publishDuring(() => gw.supervisor.upgrade('up', { version: '2.0.0', args: [FIXTURE_AGENT, '--behaviour=well'] }));
       expect(receivedBy(logs, ['up-1', 'up-2']).size).toBeGreaterThan(0);
       await waitUntil(() => sent.every((id) => receivedBy(logs, ['up-3', 'up-4']).has(id)), 'every message received by the new version', 10_000);
       // Nothing left in the JetStream inbox stream: every message was acked (work queue).
       const jsm = await nats.nc.jetstreamManager();
       await nothingPending(async () => (await jsm.streams.info(`${nats.prefix}_inbox`)).state.messages, 10_000);
+      expect(deadLetters.count).toBe(0);
     });
   });
 });
