@@ -8,10 +8,12 @@
  * so a late ack for an earlier attempt can never ack a newer one.
  *
  * A message sent to a *service* is admitted to the chosen instance's inbox, but it belongs to the
- * service: when that instance's inbox has no session (stopped, crashed, upgraded away) its waiting
- * service messages are re-homed to another reachable instance. When none is reachable the target
- * is remembered as stranded and retried whenever an inbox opens or the registry changes, so an
- * instance id that never comes back cannot hold a service message until it expires.
+ * service. An instance without a session is "stranded" from a moment on: at once when it left
+ * (deregistered), `durable.rehomeAfterMs` after it merely lost its session or after a restart of
+ * the gateway (time to come back and keep its own messages). From then on its waiting and unacked
+ * service messages are re-homed to another reachable instance; those no instance can take yet are
+ * retried on every sweep and whenever an inbox opens or the registry changes, so an instance id
+ * that never comes back cannot hold a service message until it expires.
  */
 import { gatewayError, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
 import type { DurableStore, StoredMessage } from './durable-store';
@@ -41,6 +43,8 @@ interface Target {
   inflight: number;
   count: number;
   bytes: number;
+  /** Entries sent to a service (any state): only those can move to another instance. */
+  serviceEntries: number;
 }
 
 export interface DurableHost {
@@ -62,8 +66,15 @@ const ENTRY_OVERHEAD_BYTES = 256;
 export class DurableDelivery {
   private readonly entries = new Map<number, DurableEntry>();
   private readonly targets = new Map<string, Target>();
-  /** Inbox targets holding service messages that no reachable instance could take yet. */
-  private readonly stranded = new Set<string>();
+  /**
+   * Inbox targets without a session that may hold service messages → when those may move. Bounded
+   * by the targets themselves (an entry goes with its target, or when its session is back).
+   */
+  private readonly stranded = new Map<string, number>();
+  /** Inboxes whose agent deregistered while its session was still open (at most one per session). */
+  private readonly leaving = new Set<string>();
+  /** Set by `stop`: nothing is delivered or moved while sessions are closed for shutdown. */
+  private stopped = false;
   private nextSeq = 1;
   private totalBytes = 0;
   private store?: DurableStore;
@@ -92,8 +103,8 @@ export class DurableDelivery {
       entry.state = 'ready';
       entry.target.ready.push(entry);
       if (record.target.startsWith('s:')) orphaned.push(entry);
-      // Its instance may never come back after the restart: retried as soon as any inbox opens.
-      else if (entry.serviceAddressed) this.stranded.add(record.target);
+      // Its instance may never come back after the restart: it gets the grace period to.
+      else if (entry.serviceAddressed) this.stranded.set(record.target, Date.now() + this.options.durable.rehomeAfterMs);
     }
     // An anonymous session cannot come back after a restart: its messages have no receiver left.
     for (const entry of orphaned) this.deadLetter(entry, 'subscriber-gone');
@@ -147,12 +158,40 @@ export class DurableDelivery {
   }
 
   /**
-   * Instances appeared or changed (inbox opened, registration, state or health change): service
-   * messages stranded on instances without a session get another chance to move.
+   * Instances appeared or changed (inbox opened, registration, state or health change, sweep):
+   * service messages of instances stranded long enough get another chance to move.
    */
-  retryStranded(): void {
-    if (this.stranded.size === 0) return;
-    for (const key of [...this.stranded]) this.rehomeTarget(key);
+  retryStranded(now: number): void {
+    if (this.stranded.size === 0 || this.stopped) return;
+    for (const [key, movableAt] of [...this.stranded]) {
+      if (this.host.sessionFor(key)) {
+        this.stranded.delete(key);
+        const target = this.targets.get(key);
+        if (target) this.pump(target);
+      } else if (movableAt <= now) {
+        this.rehomeTarget(key);
+      }
+    }
+  }
+
+  /** The agent left on purpose (deregistered): its service messages may move at once. */
+  departed(agentId: string, now: number): void {
+    const key = `a:${agentId}`;
+    if (this.host.sessionFor(key)) {
+      // An agent says goodbye before it hangs up: no grace period once it does.
+      this.leaving.add(key);
+      return;
+    }
+    if ((this.targets.get(key)?.serviceEntries ?? 0) === 0) return;
+    this.stranded.set(key, now);
+    this.rehomeTarget(key);
+  }
+
+  /** The agent registered again: it gets the grace period to open its session. */
+  returned(agentId: string, now: number): void {
+    const key = `a:${agentId}`;
+    this.leaving.delete(key);
+    if (this.stranded.has(key)) this.stranded.set(key, now + this.options.durable.rehomeAfterMs);
   }
 
   /** Keys of targets with messages waiting, for groups whose membership changed. */
@@ -195,7 +234,15 @@ export class DurableDelivery {
     session.unacked.clear();
     const own = this.targets.get(`s:${session.id}`);
     if (own) for (const entry of [...own.ready]) this.deadLetter(entry, 'subscriber-gone');
-    if (session.agentId) this.rehomeTarget(`a:${session.agentId}`);
+    const key = session.agentId ? `a:${session.agentId}` : undefined;
+    if (key && !this.host.sessionFor(key)) {
+      const left = this.leaving.delete(key);
+      if (this.stopped || (this.targets.get(key)?.serviceEntries ?? 0) === 0) return;
+      const now = Date.now();
+      const movableAt = left ? now : this.stranded.get(key) ?? now + this.options.durable.rehomeAfterMs;
+      this.stranded.set(key, movableAt);
+      if (movableAt <= now) this.rehomeTarget(key);
+    }
   }
 
   /** Dead-letters messages older than the inbox age limit or their own TTL. */
@@ -209,6 +256,7 @@ export class DurableDelivery {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const entry of this.entries.values()) clearTimeout(entry.timer);
   }
 
@@ -226,6 +274,7 @@ export class DurableDelivery {
     this.entries.set(seq, entry);
     target.count++;
     target.bytes += bytes;
+    if (serviceAddressed) target.serviceEntries++;
     this.totalBytes += bytes;
     return entry;
   }
@@ -233,7 +282,7 @@ export class DurableDelivery {
   private targetFor(key: string): Target {
     let target = this.targets.get(key);
     if (!target) {
-      target = { key, ready: [], inflight: 0, count: 0, bytes: 0 };
+      target = { key, ready: [], inflight: 0, count: 0, bytes: 0, serviceEntries: 0 };
       this.targets.set(key, target);
     }
     return target;
@@ -241,18 +290,19 @@ export class DurableDelivery {
 
   /**
    * Makes an entry deliverable and pumps its target. A service message whose instance has no
-   * session goes to another reachable instance instead of waiting for that one.
+   * session goes to another reachable instance once that instance is stranded long enough.
    */
   private enqueue(entry: DurableEntry, front: boolean): void {
     entry.state = 'ready';
-    if (entry.serviceAddressed && !this.host.sessionFor(entry.target.key)) {
-      const to = this.host.serviceTarget(entry.record.message);
-      if (to !== undefined && to !== entry.target.key) {
-        const from = entry.target.key;
+    if (entry.serviceAddressed && !this.stopped && !this.host.sessionFor(entry.target.key)) {
+      const key = entry.target.key;
+      const now = Date.now();
+      const movableAt = this.stranded.get(key) ?? now + this.options.durable.rehomeAfterMs;
+      this.stranded.set(key, movableAt);
+      const to = movableAt <= now ? this.host.serviceTarget(entry.record.message) : undefined;
+      if (to !== undefined && to !== key) {
         this.move(entry, to);
-        this.host.rehomed(from, 1);
-      } else {
-        this.stranded.add(entry.target.key);
+        this.host.rehomed(key, 1);
       }
     }
     if (front) entry.target.ready.unshift(entry);
@@ -260,20 +310,14 @@ export class DurableDelivery {
     this.pump(entry.target);
   }
 
-  /** Moves the waiting service messages of an inbox without a session to reachable instances. */
+  /** Moves the waiting service messages of a stranded inbox (no session) to reachable instances. */
   private rehomeTarget(key: string): void {
     const target = this.targets.get(key);
     if (!target) {
       this.stranded.delete(key);
       return;
     }
-    if (this.host.sessionFor(key)) {
-      this.stranded.delete(key);
-      this.pump(target);
-      return;
-    }
     let moved = 0;
-    let left = 0;
     const kept: DurableEntry[] = [];
     const touched = new Set<Target>();
     // A service (and range) with no reachable instance now has none for the rest of this pass.
@@ -283,10 +327,7 @@ export class DurableDelivery {
       const service = entry.serviceAddressed ? `${message.service}\u0000${message.versionRange}` : '';
       const to = entry.serviceAddressed && !unreachable.has(service) ? this.host.serviceTarget(message) : undefined;
       if (to === undefined || to === key) {
-        if (entry.serviceAddressed) {
-          unreachable.add(service);
-          left++;
-        }
+        if (entry.serviceAddressed) unreachable.add(service);
         kept.push(entry);
         continue;
       }
@@ -296,12 +337,14 @@ export class DurableDelivery {
       moved++;
     }
     if (moved > 0) {
-      target.ready.splice(0, target.ready.length, ...kept);
+      // Not splice(...kept): a spread of a long inbox would overflow the stack.
+      target.ready.length = 0;
+      for (const entry of kept) target.ready.push(entry);
       this.host.rehomed(key, moved);
     }
-    // In-flight or backing-off service messages are checked again when they are queued (`enqueue`).
-    if (left > 0) this.stranded.add(key);
-    else this.stranded.delete(key);
+    // Kept while service messages wait here, or are in flight / backing off and will be queued
+    // again (`enqueue` moves them then).
+    if (!this.targets.has(key) || target.serviceEntries === 0) this.stranded.delete(key);
     for (const other of touched) this.pump(other);
   }
 
@@ -310,6 +353,7 @@ export class DurableDelivery {
     const from = entry.target;
     from.count--;
     from.bytes -= entry.bytes;
+    from.serviceEntries--;
     if (from.count === 0) {
       this.targets.delete(from.key);
       this.stranded.delete(from.key);
@@ -319,6 +363,7 @@ export class DurableDelivery {
     const to = this.targetFor(toKey);
     to.count++;
     to.bytes += entry.bytes;
+    to.serviceEntries++;
     entry.target = to;
     entry.record = { ...entry.record, target: toKey };
     void this.store?.putMessage(entry.seq, entry.record);
@@ -332,6 +377,7 @@ export class DurableDelivery {
   }
 
   private pump(target: Target): void {
+    if (this.stopped) return;
     const maxInFlight = this.options.durable.maxInFlightPerReceiver;
     const now = Date.now();
     while (target.ready.length > 0 && target.inflight < maxInFlight) {
@@ -376,6 +422,12 @@ export class DurableDelivery {
     entry.target.inflight--;
     // No longer in flight: `finish` must not count it down again.
     entry.state = 'backoff';
+    if (this.stopped) {
+      // The gateway is stopping, the receiver did nothing wrong: kept as it is stored, for the next start.
+      entry.state = 'ready';
+      entry.target.ready.unshift(entry);
+      return;
+    }
     const durable = this.options.durable;
     if (entry.attempts >= durable.maxAttempts) {
       this.host.limitReached('router.durable.maxAttempts', 'dead-letter', entry.tag);
@@ -416,6 +468,7 @@ export class DurableDelivery {
     }
     target.count--;
     target.bytes -= entry.bytes;
+    if (entry.serviceAddressed) target.serviceEntries--;
     this.totalBytes -= entry.bytes;
     if (target.count === 0) {
       this.targets.delete(target.key);

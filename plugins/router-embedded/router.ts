@@ -130,8 +130,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       const now = Date.now();
       this.dedupe.sweep(now);
       this.durable.sweep(now);
-      // Instances that were all too busy (queues full) when a service message was stranded.
-      this.durable.retryStranded();
+      // Grace periods that ran out, and instances that were only too busy (queues full).
+      this.durable.retryStranded(now);
     }, this.options.sweepIntervalMs);
     this.sweeper.unref();
     this.ctx.logger.info({ directory, pending: this.durable.pending, dedupe: this.dedupe.size }, 'durable store open');
@@ -145,8 +145,10 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.accepting = false;
     clearInterval(this.sweeper);
     this.requests.failAll(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'));
-    for (const session of [...this.sessions.values()]) session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
+    // Before the sessions close: what they held stays where it is for the next start, instead of
+    // being handed (and counted as an attempt) to sessions about to close too.
     this.durable.stop();
+    for (const session of [...this.sessions.values()]) session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
     const store = this.store;
     this.store = undefined;
     if (store) {
@@ -258,7 +260,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       this.inboxes.set(session.agentId, session);
       // Offline messages flow as soon as the inbox is back.
       this.durable.reachable(`a:${session.agentId}`);
-      this.durable.retryStranded();
+      this.durable.retryStranded(Date.now());
     }
     return session;
   }
@@ -590,16 +592,23 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       this.knownAgents.touch(agent.agentId, Date.now());
       this.balancer.invalidate(agent.service);
       this.durable.reachable(`a:${agent.agentId}`);
-      this.durable.retryStranded();
+      this.durable.returned(agent.agentId, Date.now());
+      this.durable.retryStranded(Date.now());
     });
-    hooks.agentDeregistered.tap(name, (agent) => this.balancer.invalidate(agent.service));
+    hooks.agentDeregistered.tap(name, (agent, reason) => {
+      this.balancer.invalidate(agent.service);
+      // Left on purpose (not a dropped stream): its service messages need not wait for it.
+      if (reason !== 'session-closed' && reason !== 'gateway-lost') this.durable.departed(agent.agentId, Date.now());
+    });
     hooks.agentStateChanged.tap(name, (change) => {
       this.balancer.invalidate(change.service);
-      this.durable.retryStranded();
+      // A managed instance stopped for good (its process may not have said goodbye itself).
+      if (change.to === 'terminated') this.durable.departed(change.agentId, Date.now());
+      this.durable.retryStranded(Date.now());
     });
     hooks.healthChanged.tap(name, (change) => {
       this.balancer.invalidate(change.service);
-      this.durable.retryStranded();
+      this.durable.retryStranded(Date.now());
     });
   }
 }

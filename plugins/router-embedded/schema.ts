@@ -25,6 +25,11 @@ export interface RouterOptions {
     backoffBaseMs: number;
     backoffMaxMs: number;
     maxInFlightPerReceiver: number;
+    /**
+     * How long an instance that lost its session without leaving (no deregistration) keeps the
+     * service messages waiting for it before they go to another instance of the service.
+     */
+    rehomeAfterMs: number;
     /** In-progress acks allowed per delivery attempt before it is treated as timed out. */
     maxExtensions: number;
     /** Durable messages waiting or in flight across all receivers; beyond it publishers get RESOURCE_EXHAUSTED. */
@@ -82,6 +87,7 @@ export const schema = {
         backoffBaseMs: positiveInt(0, 500),
         backoffMaxMs: positiveInt(0, 30_000),
         maxInFlightPerReceiver: positiveInt(1, 100),
+        rehomeAfterMs: positiveInt(0, 5_000),
         maxExtensions: positiveInt(0, 1_000),
         maxPending: positiveInt(1, 100_000),
       },

@@ -23,6 +23,11 @@ export interface NatsRouterOptions extends NatsClientOptions {
     backoffBaseMs: number;
     backoffMaxMs: number;
     maxInFlightPerReceiver: number;
+    /**
+     * How long an instance that lost its session without leaving (no deregistration) keeps the
+     * service messages waiting for it before they go to another instance of the service.
+     */
+    rehomeAfterMs: number;
     maxExtensions: number;
     /** Durable messages a gateway holds unacked across its sessions. */
     maxUnacked: number;
@@ -88,6 +93,7 @@ export const schema = {
         backoffBaseMs: positiveInt(0, 500),
         backoffMaxMs: positiveInt(0, 30_000),
         maxInFlightPerReceiver: positiveInt(1, 100),
+        rehomeAfterMs: positiveInt(0, 5_000),
         maxExtensions: positiveInt(0, 1_000),
         maxUnacked: positiveInt(1, 100_000),
         replicas: { type: 'integer', minimum: 1, maximum: 5, default: 1 },

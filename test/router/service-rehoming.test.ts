@@ -1,10 +1,13 @@
 /**
  * A durable message sent to a service belongs to the service, not to the instance that was picked:
- * when that instance leaves (stopped, crashed, upgraded away) with the message unacked or still
- * waiting, another instance gets it at once — not after the ack timeout, and not never.
+ * when that instance leaves (deregistered, stopped, upgraded away) with the message unacked or still
+ * waiting, another instance gets it at once — not after the ack timeout, and not never. An instance
+ * that only lost its session gets `durable.rehomeAfterMs` to come back for its own messages.
  */
 import type { Delivery } from '../../kernel';
 import { agentCaller, agentInfo, caller, message, RecordingSink, startRouterGateway, tempDataDir, waitFor, type RouterGateway } from './helpers';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The ack timeout is a minute: a redelivery within the test proves it was not waited for.
 const slowAcks = { durable: { ackTimeoutMs: 60_000, maxAttempts: 5, maxInFlightPerReceiver: 2 } };
@@ -98,27 +101,77 @@ describe('router-embedded: service messages follow the service', () => {
     expect(wrongVersion.deliveries).toHaveLength(0);
   });
 
-  test('after a restart, messages stored for an instance that does not return go to another one', async () => {
-    const dataDir = tempDataDir('rehome-restart');
-    env = await startRouterGateway(slowAcks, dataDir);
+  test('a dropped session keeps its service messages for rehomeAfterMs: back in time, they are its own', async () => {
+    env = await startRouterGateway({ durable: { ...slowAcks.durable, rehomeAfterMs: 60_000 } });
     await env.registry.register(agentInfo('w-1'), {});
-    // Registered, no inbox session: admitted to w-1's offline inbox.
-    await env.router.send(message({ service: 'svc', durable: true, text: 'kept' }), caller);
-    await env.gw.stop();
-
-    env = await startRouterGateway(slowAcks, dataDir);
+    const firstSession = env.router.openSession(new RecordingSink(), { agentId: 'w-1', caller: agentCaller('w-1') });
+    await env.router.send(message({ service: 'svc', durable: true, text: 'mine' }), caller);
     await env.registry.register(agentInfo('w-2'), {});
-    const second = new RecordingSink();
-    env.router.openSession(second, { agentId: 'w-2', caller: agentCaller('w-2') });
-    await waitFor(() => second.deliveries.length === 1, 5_000, 'delivery to w-2');
-    expect(second.texts()).toEqual(['kept']);
-    const acked = new Set<string>();
-    ackAll(second, acked);
+    const other = new RecordingSink();
+    env.router.openSession(other, { agentId: 'w-2', caller: agentCaller('w-2') });
+    // A network blip: the stream drops, no deregistration.
+    firstSession.close('stream reset');
+    await sleep(300);
+    expect(other.deliveries).toHaveLength(0);
+
+    const back = new RecordingSink();
+    env.router.openSession(back, { agentId: 'w-1', caller: agentCaller('w-1') });
+    await waitFor(() => back.deliveries.length === 1, 5_000, 'redelivery to w-1');
+    expect(back.deliveries[0]).toMatchObject({ attempt: 2, subscription: 'service:svc' });
+    expect(other.deliveries).toHaveLength(0);
+  });
+
+  test('after a restart, instances get rehomeAfterMs to come back; then what is left goes to those that did', async () => {
+    const dataDir = tempDataDir('rehome-restart');
+    const options = { durable: { ...slowAcks.durable, rehomeAfterMs: 1_500 }, sweepIntervalMs: 50 };
+    env = await startRouterGateway(options, dataDir);
+    await env.registry.register(agentInfo('w-1'), {});
+    await env.registry.register(agentInfo('w-2'), {});
+    // Registered, no inbox sessions: admitted to their offline inboxes, alternately.
+    for (let i = 0; i < 6; i++) await env.router.send(message({ service: 'svc', durable: true, text: `m${i}` }), caller);
     await env.gw.stop();
 
-    // The move was stored: after another restart nothing is left for w-1 or w-2.
-    env = await startRouterGateway(slowAcks, dataDir);
+    env = await startRouterGateway(options, dataDir);
+    await env.registry.register(agentInfo('w-1'), {});
+    const first = new RecordingSink();
+    env.router.openSession(first, { agentId: 'w-1', caller: agentCaller('w-1') });
+    const acked = new Set<string>();
+    await waitFor(() => ackAll(first, acked).size === 3, 5_000, "w-1's own three");
+    // Within the grace period the first instance back does not take the other's messages.
+    await sleep(300);
+    expect(first.deliveries).toHaveLength(3);
+
+    // w-2 never comes back: its three follow once the grace period is over.
+    await waitFor(() => ackAll(first, acked).size === 6, 5_000, "w-2's three at w-1");
+    expect([...new Set(first.texts())].sort()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    await env.gw.stop();
+
+    // The moves were stored: after another restart nothing is left for w-1 or w-2.
+    env = await startRouterGateway(options, dataDir);
     expect(await metric('openclaw_router_durable_pending')).toContain('openclaw_router_durable_pending 0');
+  });
+
+  test('stopping the gateway keeps every unacked message where it was: no attempt used, no dead letter', async () => {
+    const dataDir = tempDataDir('rehome-stop');
+    const options = { durable: { ...slowAcks.durable, maxAttempts: 1 } };
+    env = await startRouterGateway(options, dataDir);
+    const deadLetters: string[] = [];
+    env.gw.hooks.messageDeadLettered.tap('test', (letter) => void deadLetters.push(letter.reason));
+    const sinks: RecordingSink[] = [];
+    for (const id of ['w-1', 'w-2', 'w-3']) {
+      await env.registry.register(agentInfo(id), {});
+      const sink = new RecordingSink();
+      env.router.openSession(sink, { agentId: id, caller: agentCaller(id) });
+      sinks.push(sink);
+    }
+    for (let i = 0; i < 6; i++) await env.router.send(message({ service: 'svc', durable: true, text: `m${i}` }), caller);
+    await waitFor(() => sinks.reduce((sum, sink) => sum + sink.deliveries.length, 0) === 6, 5_000, 'six deliveries');
+    await env.gw.stop();
+    // One attempt each: handing them to the next session being closed would have dead-lettered them.
+    expect(deadLetters).toEqual([]);
+
+    env = await startRouterGateway(options, dataDir);
+    expect(await metric('openclaw_router_durable_pending')).toContain('openclaw_router_durable_pending 6');
   });
 
   test('a message sent to an agent id stays in that agent’s inbox while it is away', async () => {
