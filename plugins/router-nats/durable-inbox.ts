@@ -130,7 +130,7 @@ export class DurableInbox {
    * message twice (at-least-once), never lose it. Scans at most `offlineInbox.maxMessages`. Attempt
    * counts start again for moved messages and for direct ones when the agent returns.
    */
-  async rehome(agentId: string, pick: (message: MessageEnvelope) => string | undefined): Promise<{ moved: number; left: number }> {
+  async rehome(agentId: string, pick: (message: MessageEnvelope) => string | undefined, stillGone: () => boolean): Promise<{ moved: number; left: number }> {
     const subject = this.subject(agentId);
     // The departed agent's consumer goes first: JetStream (2.9) may deliver a message again as a
     // first attempt when messages its consumer holds nak'ed are deleted under it. The agent's direct
@@ -140,6 +140,8 @@ export class DurableInbox {
     let left = 0;
     let seq = 1;
     for (let scanned = 0; scanned < this.options.offlineInbox.maxMessages; scanned++) {
+      // A long pass: the agent may be back (its new consumer then takes what is left).
+      if (scanned % 50 === 49 && !stillGone()) break;
       let stored: StoredMsg;
       try {
         stored = await (this.jsm as JetStreamManager & DirectGet).direct.getMessage(this.stream, { seq, next_by_subj: subject });
@@ -167,8 +169,10 @@ export class DurableInbox {
         left++;
         continue;
       }
-      await this.jsm!.streams.deleteMessage(this.stream, stored.seq, false).catch(() => false);
-      moved++;
+      const deleted = await this.jsm!.streams.deleteMessage(this.stream, stored.seq, false).catch(() => false);
+      // Not deleted: left for the next pass, whose copy the msg id then dedupes.
+      if (deleted) moved++;
+      else left++;
     }
     return { moved, left };
   }
@@ -183,8 +187,66 @@ export class DurableInbox {
     });
   }
 
-  /** Creates (or binds) a durable consumer and pulls it into a session; returns what stops it. */
+  /**
+   * Creates (or binds) a durable consumer and pulls it into a session; returns what stops it.
+   *
+   * A consumer can vanish under a live session: an operator, its inactivity threshold, or a
+   * re-homing pass on a gateway that took this one for lost. nats.js then reports
+   * `consumer_deleted` but does not pull again soon, so the session recreates the consumer and
+   * pulls afresh instead of stalling until the agent reconnects.
+   */
   async consume(session: Session, spec: ConsumerSpec): Promise<() => void> {
+    const maxMessages = this.options.durable.maxInFlightPerReceiver;
+    let current: ConsumerMessages | undefined;
+    let stopped = false;
+    const pull = async (messages: ConsumerMessages) => {
+      try {
+        for await (const msg of messages) {
+          if (session.isClosed) {
+            msg.nak();
+            continue;
+          }
+          this.receive(session, msg, spec.subscription);
+        }
+      } catch (error) {
+        if (!session.isClosed && !stopped && current === messages) this.host.consumerError(spec.name, error);
+      }
+    };
+    const watch = async (messages: ConsumerMessages) => {
+      try {
+        for await (const status of await messages.status()) {
+          if (stopped || session.isClosed || current !== messages) return;
+          if (status.type !== 'consumer_deleted' && status.type !== 'consumer_not_found') continue;
+          current = undefined;
+          void messages.close();
+          await start().catch((error: unknown) => this.host.consumerError(spec.name, error));
+          return;
+        }
+      } catch {
+        // The status iterator ends with the messages.
+      }
+    };
+    const start = async () => {
+      await this.addConsumer(spec);
+      const consumer = await this.js!.consumers.get(spec.stream, spec.name);
+      const messages = await consumer.consume({ max_messages: maxMessages });
+      if (stopped || session.isClosed) {
+        void messages.close();
+        return;
+      }
+      current = messages;
+      void pull(messages);
+      void watch(messages);
+    };
+    await start();
+    return () => {
+      stopped = true;
+      void current?.close();
+      current = undefined;
+    };
+  }
+
+  private async addConsumer(spec: ConsumerSpec): Promise<void> {
     const { durable } = this.options;
     await this.jsm!.consumers.add(spec.stream, {
       durable_name: spec.name,
@@ -196,23 +258,6 @@ export class DurableInbox {
       max_deliver: -1,
       inactive_threshold: nanos(spec.inactiveMs),
     });
-    const consumer = await this.js!.consumers.get(spec.stream, spec.name);
-    let messages: ConsumerMessages | undefined = await consumer.consume({ max_messages: durable.maxInFlightPerReceiver });
-    void (async () => {
-      for await (const msg of messages!) {
-        if (session.isClosed) {
-          msg.nak();
-          continue;
-        }
-        this.receive(session, msg, spec.subscription);
-      }
-    })().catch((error: unknown) => {
-      if (!session.isClosed) this.host.consumerError(spec.name, error);
-    });
-    return () => {
-      void messages?.close();
-      messages = undefined;
-    };
   }
 
   ack(item: AckItem): AckOutcome['result'] {

@@ -45,7 +45,17 @@ import { agentToken, checkPattern, checkTopic } from './topics';
 const MAX_ID_LENGTH = 256;
 /** Departed agents whose service messages wait for an instance; beyond it the oldest is forgotten. */
 const MAX_STRANDED = 10_000;
+/** A pass that left messages behind is repeated after this long, or at once when an instance appears. */
+const REHOME_RETRY_MS = 10_000;
 const QUEUE_GROUP = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+interface StrandedInbox {
+  service: string;
+  /** End of the grace period a dropped instance gets to come back. */
+  movableAt: number;
+  /** After a pass that left messages behind. */
+  nextTryAt: number;
+}
 
 interface PatternSubscription {
   sub: Subscription;
@@ -67,9 +77,9 @@ export class NatsRouter implements RouterService, SessionHost {
   private readonly metrics: RouterMetrics;
   private readonly cursors = new Map<string, number>();
   /** Agents deregistered while their inbox session is open here: re-homed when it closes. */
-  private readonly departing = new Map<string, string>();
-  /** Departed agent → its service, for inboxes with service messages no instance could take yet. */
-  private readonly stranded = new Map<string, string>();
+  private readonly departing = new Map<string, { service: string; left: boolean }>();
+  /** Departed agents whose inboxes may still hold service messages, and when to (re)try them. */
+  private readonly stranded = new Map<string, StrandedInbox>();
   private readonly rehoming = new Set<string>();
   private nc?: NatsConnection;
   private ownSubs: Subscription[] = [];
@@ -319,10 +329,10 @@ export class NatsRouter implements RouterService, SessionHost {
     if (session.agentId && this.inboxes.get(session.agentId) === session) this.inboxes.delete(session.agentId);
     session.teardown?.();
     this.inbox.sessionClosed(session);
-    const service = session.agentId !== undefined ? this.departing.get(session.agentId) : undefined;
-    if (service !== undefined && !this.inboxes.has(session.agentId!)) {
+    const departing = session.agentId !== undefined ? this.departing.get(session.agentId) : undefined;
+    if (departing !== undefined && !this.inboxes.has(session.agentId!)) {
       this.departing.delete(session.agentId!);
-      void this.rehome(session.agentId!, service);
+      this.strand(session.agentId!, departing.service, departing.left);
     }
   }
 
@@ -496,57 +506,80 @@ export class NatsRouter implements RouterService, SessionHost {
 
   /**
    * A durable service message is stored in the picked instance's inbox, but any instance may take
-   * it. When an instance leaves the cluster (deregistered, lease expired, its gateway lost), the
-   * gateway that held it (every survivor, for a lost gateway) moves its waiting service messages to
-   * the service's other routable instances; with none, it retries when one appears.
+   * it. When an instance leaves the cluster, the gateway that held it (every survivor, for a lost
+   * gateway) moves its waiting service messages to the service's other routable instances: at once
+   * when it left on purpose, after `durable.rehomeAfterMs` when its stream dropped or its gateway
+   * went silent (time to come back and keep them); with no instance to take them, again when one
+   * appears or every REHOME_RETRY_MS.
    */
   private tapRegistry(): void {
     const hooks = this.ctx.hooks;
     const name = this.ctx.name;
     hooks.agentDeregistered.tap(name, (record, reason) => {
+      const left = reason !== 'session-closed' && reason !== 'gateway-lost';
       if (this.inboxes.has(record.agentId)) {
         // Its session still pulls the inbox (an agent deregisters before it hangs up).
-        if (this.departing.size < MAX_STRANDED || this.departing.has(record.agentId)) this.departing.set(record.agentId, record.service);
+        if (this.departing.size < MAX_STRANDED || this.departing.has(record.agentId)) this.departing.set(record.agentId, { service: record.service, left });
         return;
       }
-      if (record.gatewayId === this.ctx.gateway.id || reason === 'gateway-lost') void this.rehome(record.agentId, record.service);
+      if (record.gatewayId === this.ctx.gateway.id || reason === 'gateway-lost') this.strand(record.agentId, record.service, left);
     });
-    const retry = (service: string) => {
+    const instanceAppeared = (service: string) => {
       if (this.stranded.size === 0) return;
-      for (const [agentId, strandedService] of this.stranded) if (strandedService === service) void this.rehome(agentId, service);
+      for (const stranded of this.stranded.values()) if (stranded.service === service) stranded.nextTryAt = 0;
+      this.rehomeDue(Date.now());
     };
     hooks.agentRegistered.tap(name, (record) => {
+      // Back: its own (new) consumer takes its messages.
       this.departing.delete(record.agentId);
-      retry(record.service);
+      this.stranded.delete(record.agentId);
+      instanceAppeared(record.service);
     });
-    hooks.agentStateChanged.tap(name, (change) => change.to === 'running' && retry(change.service));
-    hooks.healthChanged.tap(name, (change) => retry(change.service));
+    hooks.agentStateChanged.tap(name, (change) => change.to === 'running' && instanceAppeared(change.service));
+    hooks.healthChanged.tap(name, (change) => instanceAppeared(change.service));
   }
 
-  private async rehome(agentId: string, service: string): Promise<void> {
-    // Back already (or a pass is running): its own inbox session takes its messages.
-    if (!this.nc || this.rehoming.has(agentId) || this.registry.get(agentId)) return;
+  private strand(agentId: string, service: string, left: boolean): void {
+    const now = Date.now();
+    if (!this.stranded.has(agentId) && this.stranded.size >= MAX_STRANDED) {
+      this.stranded.delete(this.stranded.keys().next().value!);
+      this.limitReached('router.rehome.stranded', 'forget-oldest', `${MAX_STRANDED} departed instances with service messages waiting`);
+    }
+    this.stranded.set(agentId, { service, movableAt: left ? now : now + this.options.durable.rehomeAfterMs, nextTryAt: 0 });
+    this.rehomeDue(now);
+  }
+
+  private rehomeDue(now: number): void {
+    for (const [agentId, stranded] of this.stranded) {
+      if (stranded.movableAt <= now && stranded.nextTryAt <= now && !this.rehoming.has(agentId)) void this.rehome(agentId, stranded);
+    }
+  }
+
+  private async rehome(agentId: string, stranded: StrandedInbox): Promise<void> {
+    const gone = () => !this.registry.get(agentId);
+    if (!this.nc || !gone()) {
+      this.stranded.delete(agentId);
+      return;
+    }
     this.rehoming.add(agentId);
+    stranded.nextTryAt = Date.now() + REHOME_RETRY_MS;
     try {
-      const { moved, left } = await this.inbox.rehome(agentId, (message) => {
-        const candidates = this.registry.discover({ service: message.service, versionRange: message.versionRange || undefined, routableOnly: true });
-        return candidates.length === 0 ? undefined : this.pickInstance(message).agentId;
-      });
+      const { moved, left } = await this.inbox.rehome(
+        agentId,
+        (message) => {
+          const candidates = this.registry.discover({ service: message.service, versionRange: message.versionRange || undefined, routableOnly: true });
+          return candidates.length === 0 ? undefined : this.pickInstance(message).agentId;
+        },
+        gone,
+      );
       if (moved > 0) {
         this.metrics.rehomed.inc(moved);
         this.ctx.logger.info({ from: agentId, count: moved }, 'service messages re-homed from a departed instance');
       }
-      this.stranded.delete(agentId);
-      if (left > 0) {
-        if (this.stranded.size >= MAX_STRANDED) {
-          this.stranded.delete(this.stranded.keys().next().value!);
-          this.limitReached('router.rehome.stranded', 'forget-oldest', `${MAX_STRANDED} departed instances with service messages waiting`);
-        }
-        this.stranded.set(agentId, service);
-      }
+      if (left === 0 || !gone()) this.stranded.delete(agentId);
     } catch (error) {
       this.metrics.natsErrors.inc();
-      this.ctx.logger.warn({ err: error, agentId }, 'could not re-home the service messages of a departed instance; they stay in its inbox');
+      this.ctx.logger.warn({ err: error, agentId }, 'could not re-home the service messages of a departed instance; retrying later');
     } finally {
       this.rehoming.delete(agentId);
     }
@@ -690,6 +723,7 @@ export class NatsRouter implements RouterService, SessionHost {
 
   private tick(now: number): void {
     this.dedupe.sweep(now);
+    if (this.stranded.size > 0) this.rehomeDue(now);
     this.inbox.sweep(now);
     this.interest.expire(now, this.options.interestIntervalMs * 3);
     this.publishInterest(false);

@@ -82,4 +82,54 @@ describe('router-nats: service messages of a departed instance', () => {
     expect(b.router.ack([{ deliveryTag: fresh.deliveries[0]!.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
     freshSession.close('done');
   });
+
+  it('an instance whose stream dropped keeps its service messages for rehomeAfterMs', async () => {
+    // A and B use the default 5 s; this gateway gives a minute.
+    const c = await startMember(env, { durable: { ...options.durable, rehomeAfterMs: 60_000 } });
+    try {
+      await c.registry.register(agentInfo('blip-1', 'blip'), {});
+      const first = new RecordingSink();
+      const firstSession = c.router.openSession(first, { agentId: 'blip-1', caller: agentCaller('blip-1') });
+      await c.router.send(message({ service: 'blip', durable: true, text: 'mine' }), caller);
+      await eventually(() => first.deliveries.length === 1, 10_000, 'delivery to blip-1');
+      await b.registry.register(agentInfo('blip-2', 'blip'), {});
+      const other = new RecordingSink();
+      const otherSession = b.router.openSession(other, { agentId: 'blip-2', caller: agentCaller('blip-2') });
+      await eventually(() => c.registry.get('blip-2'));
+
+      // What the transport does when a stream drops: the session closes, the registry lets go.
+      firstSession.close('stream reset');
+      await c.registry.deregister('blip-1', 'session-closed');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(other.deliveries).toHaveLength(0);
+
+      await c.registry.register(agentInfo('blip-1', 'blip'), {});
+      const back = new RecordingSink();
+      const backSession = c.router.openSession(back, { agentId: 'blip-1', caller: agentCaller('blip-1') });
+      await eventually(() => back.deliveries.length === 1, 10_000, 'the message back at blip-1');
+      expect(back.texts()).toEqual(['mine']);
+      expect(other.deliveries).toHaveLength(0);
+      c.router.ack([{ deliveryTag: back.deliveries[0]!.deliveryTag, kind: 'ack' }], caller);
+      backSession.close('done');
+      otherSession.close('done');
+    } finally {
+      await c.gw.stop();
+    }
+  });
+
+  it('a live session whose inbox consumer is deleted under it recreates it and keeps receiving', async () => {
+    await a.registry.register(agentInfo('live-1', 'live'), {});
+    const sink = new RecordingSink();
+    const session = a.router.openSession(sink, { agentId: 'live-1', caller: agentCaller('live-1') });
+    await b.router.send(message({ agentId: 'live-1', durable: true, text: 'before' }), caller);
+    await eventually(() => sink.deliveries.length === 1, 10_000, 'first delivery');
+    a.router.ack([{ deliveryTag: sink.deliveries[0]!.deliveryTag, kind: 'ack' }], caller);
+
+    // As an operator, or a re-homing pass on a gateway that took A for lost, would.
+    const jsm = await env.nc.jetstreamManager();
+    await jsm.consumers.delete(`${env.prefix}_inbox`, `i_${Buffer.from('live-1').toString('base64url')}`);
+    await b.router.send(message({ agentId: 'live-1', durable: true, text: 'after' }), caller);
+    await eventually(() => sink.texts().includes('after'), 15_000, 'delivery after the consumer was deleted');
+    session.close('done');
+  });
 });
