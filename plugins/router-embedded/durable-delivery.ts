@@ -174,6 +174,10 @@ export class DurableDelivery {
     }
   }
 
+  get hasStranded(): boolean {
+    return this.stranded.size > 0;
+  }
+
   /** The agent left on purpose (deregistered): its service messages may move at once. */
   departed(agentId: string, now: number): void {
     const key = `a:${agentId}`;

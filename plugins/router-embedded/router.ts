@@ -39,6 +39,7 @@ import { groupKey, TopicTrie } from './topic-trie';
 import { KnownAgents } from './known-agents';
 
 const MAX_ID_LENGTH = 256;
+const STRANDED_RETRY_COALESCE_MS = 20;
 
 export class EmbeddedRouter implements RouterService, SessionHost {
   private readonly options: RouterOptions;
@@ -56,6 +57,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   private readonly metrics: RouterMetrics;
   private store?: DurableStore;
   private sweeper?: NodeJS.Timeout;
+  private strandedRetry?: NodeJS.Timeout;
   private accepting = true;
   /**
    * While routing a batch for a publisher that can wait (`caller.feedback`): the sessions it fed
@@ -144,6 +146,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   async stop(): Promise<void> {
     this.accepting = false;
     clearInterval(this.sweeper);
+    clearTimeout(this.strandedRetry);
     this.requests.failAll(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'));
     // Before the sessions close: what they held stays where it is for the next start, instead of
     // being handed (and counted as an attempt) to sessions about to close too.
@@ -260,7 +263,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       this.inboxes.set(session.agentId, session);
       // Offline messages flow as soon as the inbox is back.
       this.durable.reachable(`a:${session.agentId}`);
-      this.durable.retryStranded(Date.now());
+      this.retryStrandedSoon();
     }
     return session;
   }
@@ -585,6 +588,19 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     if (this.ctx.hooks.limitReached.isUsed()) this.ctx.hooks.limitReached.call({ limit, policy, plugin: this.ctx.name, detail });
   }
 
+  /**
+   * Registry events come in bursts (a fleet reconnecting): one retry of the stranded service
+   * messages per short interval, not one scan per event.
+   */
+  private retryStrandedSoon(): void {
+    if (this.strandedRetry || !this.durable.hasStranded) return;
+    this.strandedRetry = setTimeout(() => {
+      this.strandedRetry = undefined;
+      this.durable.retryStranded(Date.now());
+    }, STRANDED_RETRY_COALESCE_MS);
+    this.strandedRetry.unref();
+  }
+
   private tapRegistry(): void {
     const hooks = this.ctx.hooks;
     const name = this.ctx.name;
@@ -593,7 +609,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       this.balancer.invalidate(agent.service);
       this.durable.reachable(`a:${agent.agentId}`);
       this.durable.returned(agent.agentId, Date.now());
-      this.durable.retryStranded(Date.now());
+      this.retryStrandedSoon();
     });
     hooks.agentDeregistered.tap(name, (agent, reason) => {
       this.balancer.invalidate(agent.service);
@@ -604,11 +620,11 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       this.balancer.invalidate(change.service);
       // A managed instance stopped for good (its process may not have said goodbye itself).
       if (change.to === 'terminated') this.durable.departed(change.agentId, Date.now());
-      this.durable.retryStranded(Date.now());
+      this.retryStrandedSoon();
     });
     hooks.healthChanged.tap(name, (change) => {
       this.balancer.invalidate(change.service);
-      this.durable.retryStranded(Date.now());
+      this.retryStrandedSoon();
     });
   }
 }
