@@ -15,6 +15,12 @@ import type { NatsRouterOptions } from './schema';
 import type { Session } from './session';
 import { agentToken } from './topics';
 
+/** Checks (and waits) between attempts to recreate a consumer deleted under a live session, doubling. */
+const RECREATE_CHECK_MS = 100;
+const RECREATE_ATTEMPTS = 6;
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** nats.js implements direct get on its JetStreamManager but leaves it out of the exported type. */
 interface DirectGet {
   direct: { getMessage(stream: string, query: { seq: number; next_by_subj: string }): Promise<StoredMsg> };
@@ -219,7 +225,7 @@ export class DurableInbox {
           if (status.type !== 'consumer_deleted' && status.type !== 'consumer_not_found') continue;
           current = undefined;
           void messages.close();
-          await start().catch((error: unknown) => this.host.consumerError(spec.name, error));
+          await recreate();
           return;
         }
       } catch {
@@ -237,6 +243,25 @@ export class DurableInbox {
       current = messages;
       void pull(messages);
       void watch(messages);
+    };
+    // A re-add can race the deletion it answers (and find the dying consumer): checked, retried.
+    const recreate = async () => {
+      for (let attempt = 0; attempt < RECREATE_ATTEMPTS; attempt++) {
+        await delay(RECREATE_CHECK_MS * 2 ** attempt);
+        if (stopped || session.isClosed) return;
+        try {
+          await start();
+          await delay(RECREATE_CHECK_MS);
+          if (stopped || session.isClosed || current === undefined) return;
+          await this.jsm!.consumers.info(spec.stream, spec.name);
+          return;
+        } catch {
+          const stale = current;
+          current = undefined;
+          void stale?.close();
+        }
+      }
+      this.host.consumerError(spec.name, new Error(`consumer ${spec.name} could not be recreated after ${RECREATE_ATTEMPTS} attempts`));
     };
     await start();
     return () => {
