@@ -73,7 +73,9 @@ export class DurableDelivery {
   private readonly stranded = new Map<string, number>();
   /** Inboxes whose agent deregistered while its session was still open (at most one per session). */
   private readonly leaving = new Set<string>();
-  /** Set by `stop`: nothing is delivered or moved while sessions are closed for shutdown. */
+  /** The inbox whose session is being closed: `sessionClosed` re-homes its messages in one pass. */
+  private closing?: string;
+  /** Set by `quiesce`/`stop`: nothing is delivered or moved while sessions are closed for shutdown. */
   private stopped = false;
   private nextSeq = 1;
   private totalBytes = 0;
@@ -181,6 +183,7 @@ export class DurableDelivery {
   /** The agent left on purpose (deregistered): its service messages may move at once. */
   departed(agentId: string, now: number): void {
     const key = `a:${agentId}`;
+    if (this.stopped) return;
     if (this.host.sessionFor(key)) {
       // An agent says goodbye before it hangs up: no grace period once it does.
       this.leaving.add(key);
@@ -231,9 +234,15 @@ export class DurableDelivery {
 
   /** The session ended: its unacked deliveries go back at once (to another member if any). */
   sessionClosed(session: Session): void {
-    for (const tag of [...session.unacked]) {
-      const entry = this.entryForTag(tag);
-      if (entry && entry.tag === tag && entry.state === 'inflight') this.release(entry, 'receiver-closed', true);
+    // Released service messages are moved below, all at once, not one by one in `enqueue`.
+    this.closing = session.agentId ? `a:${session.agentId}` : undefined;
+    try {
+      for (const tag of [...session.unacked]) {
+        const entry = this.entryForTag(tag);
+        if (entry && entry.tag === tag && entry.state === 'inflight') this.release(entry, 'receiver-closed', true);
+      }
+    } finally {
+      this.closing = undefined;
     }
     session.unacked.clear();
     const own = this.targets.get(`s:${session.id}`);
@@ -257,6 +266,15 @@ export class DurableDelivery {
         this.deadLetter(target.ready[0]!, 'expired');
       }
     }
+  }
+
+  /**
+   * The gateway is shutting down: from now on nothing is delivered, moved or counted as an attempt
+   * (sessions close one after another; handing their messages to the next one to close would only
+   * spend attempts). Acks still count. Everything stays stored for the next start.
+   */
+  quiesce(): void {
+    this.stopped = true;
   }
 
   stop(): void {
@@ -298,7 +316,7 @@ export class DurableDelivery {
    */
   private enqueue(entry: DurableEntry, front: boolean): void {
     entry.state = 'ready';
-    if (entry.serviceAddressed && !this.stopped && !this.host.sessionFor(entry.target.key)) {
+    if (entry.serviceAddressed && !this.stopped && entry.target.key !== this.closing && !this.host.sessionFor(entry.target.key)) {
       const key = entry.target.key;
       const now = Date.now();
       const movableAt = this.stranded.get(key) ?? now + this.options.durable.rehomeAfterMs;

@@ -141,6 +141,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
 
   drain(): void {
     this.accepting = false;
+    this.durable.quiesce();
   }
 
   async stop(): Promise<void> {
@@ -604,6 +605,9 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   private tapRegistry(): void {
     const hooks = this.ctx.hooks;
     const name = this.ctx.name;
+    // Before the supervisor stops managed agents (same hook, later stage): their messages stay put
+    // instead of being handed from one stopping agent to the next.
+    hooks.draining.tap({ name, stage: -100 }, () => this.durable.quiesce());
     hooks.agentRegistered.tap(name, (agent) => {
       this.knownAgents.touch(agent.agentId, Date.now());
       this.balancer.invalidate(agent.service);

@@ -9,7 +9,7 @@
  * attempt limits and dead letters, and a bound on what this gateway holds unacked.
  */
 import { AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type PubAck, type StoredMsg } from 'nats';
-import { type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
+import { gatewayError, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
 import { decodeEnvelope, encodeEnvelope } from './envelope-codec';
 import type { NatsRouterOptions } from './schema';
 import type { Session } from './session';
@@ -261,7 +261,9 @@ export class DurableInbox {
           void stale?.close();
         }
       }
+      // Without a consumer the session would wait for nothing: the agent reconnects and opens anew.
       this.host.consumerError(spec.name, new Error(`consumer ${spec.name} could not be recreated after ${RECREATE_ATTEMPTS} attempts`));
+      if (!stopped && !session.isClosed) session.fail(gatewayError('GW_UNAVAILABLE', `the durable inbox consumer ${spec.name} was deleted and could not be recreated; reconnect`), 'inbox-unavailable');
     };
     await start();
     return () => {

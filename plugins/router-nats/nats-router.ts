@@ -47,6 +47,13 @@ const MAX_ID_LENGTH = 256;
 const MAX_STRANDED = 10_000;
 /** A pass that left messages behind is repeated after this long, or at once when an instance appears. */
 const REHOME_RETRY_MS = 10_000;
+/** Passes running at once on this gateway (a lost gateway strands all its agents together). */
+const MAX_PARALLEL_REHOMES = 4;
+/**
+ * Another gateway's agent that deregistered is re-homed here too, later than by its own gateway
+ * (which usually has done it: the pass then finds nothing), for when that gateway was stopping.
+ */
+const REMOTE_REHOME_DELAY_MS = 2_000;
 const QUEUE_GROUP = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 interface StrandedInbox {
@@ -81,6 +88,8 @@ export class NatsRouter implements RouterService, SessionHost {
   /** Departed agents whose inboxes may still hold service messages, and when to (re)try them. */
   private readonly stranded = new Map<string, StrandedInbox>();
   private readonly rehoming = new Set<string>();
+  /** Shutting down: no re-homing passes start (the other gateways do them). */
+  private quiesced = false;
   private nc?: NatsConnection;
   private ownSubs: Subscription[] = [];
   private timer?: NodeJS.Timeout;
@@ -148,6 +157,7 @@ export class NatsRouter implements RouterService, SessionHost {
 
   drain(): void {
     this.accepting = false;
+    this.quiesced = true;
   }
 
   async stop(): Promise<void> {
@@ -332,7 +342,7 @@ export class NatsRouter implements RouterService, SessionHost {
     const departing = session.agentId !== undefined ? this.departing.get(session.agentId) : undefined;
     if (departing !== undefined && !this.inboxes.has(session.agentId!)) {
       this.departing.delete(session.agentId!);
-      this.strand(session.agentId!, departing.service, departing.left);
+      this.strand(session.agentId!, departing.service, departing.left ? 0 : this.options.durable.rehomeAfterMs);
     }
   }
 
@@ -515,14 +525,21 @@ export class NatsRouter implements RouterService, SessionHost {
   private tapRegistry(): void {
     const hooks = this.ctx.hooks;
     const name = this.ctx.name;
+    hooks.draining.tap({ name, stage: -100 }, () => {
+      this.quiesced = true;
+    });
     hooks.agentDeregistered.tap(name, (record, reason) => {
-      const left = reason !== 'session-closed' && reason !== 'gateway-lost';
       if (this.inboxes.has(record.agentId)) {
         // Its session still pulls the inbox (an agent deregisters before it hangs up).
+        const left = reason !== 'session-closed';
         if (this.departing.size < MAX_STRANDED || this.departing.has(record.agentId)) this.departing.set(record.agentId, { service: record.service, left });
         return;
       }
-      if (record.gatewayId === this.ctx.gateway.id || reason === 'gateway-lost') this.strand(record.agentId, record.service, left);
+      const grace = this.options.durable.rehomeAfterMs;
+      if (record.gatewayId === this.ctx.gateway.id) this.strand(record.agentId, record.service, reason === 'session-closed' ? grace : 0);
+      else if (reason === 'gateway-lost') this.strand(record.agentId, record.service, grace);
+      // Remote removals all read 'deregistered' (the registry entry is simply gone).
+      else this.strand(record.agentId, record.service, grace + REMOTE_REHOME_DELAY_MS);
     });
     const instanceAppeared = (service: string) => {
       if (this.stranded.size === 0) return;
@@ -539,26 +556,37 @@ export class NatsRouter implements RouterService, SessionHost {
     hooks.healthChanged.tap(name, (change) => instanceAppeared(change.service));
   }
 
-  private strand(agentId: string, service: string, left: boolean): void {
+  private strand(agentId: string, service: string, afterMs: number): void {
+    if (this.quiesced) return;
     const now = Date.now();
     if (!this.stranded.has(agentId) && this.stranded.size >= MAX_STRANDED) {
       this.stranded.delete(this.stranded.keys().next().value!);
       this.limitReached('router.rehome.stranded', 'forget-oldest', `${MAX_STRANDED} departed instances with service messages waiting`);
     }
-    this.stranded.set(agentId, { service, movableAt: left ? now : now + this.options.durable.rehomeAfterMs, nextTryAt: 0 });
+    const movableAt = now + afterMs;
+    const known = this.stranded.get(agentId);
+    // Already known (from its own gateway's news and a remote one): the earlier time wins.
+    if (known) known.movableAt = Math.min(known.movableAt, movableAt);
+    else this.stranded.set(agentId, { service, movableAt, nextTryAt: 0 });
     this.rehomeDue(now);
   }
 
   private rehomeDue(now: number): void {
+    if (this.quiesced) return;
     for (const [agentId, stranded] of this.stranded) {
+      if (this.rehoming.size >= MAX_PARALLEL_REHOMES) return;
       if (stranded.movableAt <= now && stranded.nextTryAt <= now && !this.rehoming.has(agentId)) void this.rehome(agentId, stranded);
     }
   }
 
   private async rehome(agentId: string, stranded: StrandedInbox): Promise<void> {
     const gone = () => !this.registry.get(agentId);
+    const forget = () => {
+      // Only this entry: the agent may have come back and left again while the pass ran.
+      if (this.stranded.get(agentId) === stranded) this.stranded.delete(agentId);
+    };
     if (!this.nc || !gone()) {
-      this.stranded.delete(agentId);
+      forget();
       return;
     }
     this.rehoming.add(agentId);
@@ -576,12 +604,13 @@ export class NatsRouter implements RouterService, SessionHost {
         this.metrics.rehomed.inc(moved);
         this.ctx.logger.info({ from: agentId, count: moved }, 'service messages re-homed from a departed instance');
       }
-      if (left === 0 || !gone()) this.stranded.delete(agentId);
+      if (left === 0 || !gone()) forget();
     } catch (error) {
       this.metrics.natsErrors.inc();
       this.ctx.logger.warn({ err: error, agentId }, 'could not re-home the service messages of a departed instance; retrying later');
     } finally {
       this.rehoming.delete(agentId);
+      if (this.stranded.size > 0) this.rehomeDue(Date.now());
     }
   }
 

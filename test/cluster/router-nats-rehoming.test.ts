@@ -117,6 +117,32 @@ describe('router-nats: service messages of a departed instance', () => {
     }
   });
 
+  it("a gateway that stops gracefully: another gateway moves its instances' service messages", async () => {
+    const quick = { durable: { ...options.durable, rehomeAfterMs: 300 } };
+    const c = await startMember(env, quick);
+    const d = await startMember(env, quick);
+    try {
+      await c.registry.register(agentInfo('gs-1', 'gs'), {});
+      const old = new RecordingSink();
+      c.router.openSession(old, { agentId: 'gs-1', caller: agentCaller('gs-1') });
+      await eventually(() => d.registry.get('gs-1'));
+      for (const text of ['g1', 'g2']) await d.router.send(message({ service: 'gs', durable: true, text }), caller);
+      await eventually(() => old.deliveries.length === 2, 10_000, 'deliveries to gs-1');
+      await d.registry.register(agentInfo('gs-2', 'gs'), {});
+      const fresh = new RecordingSink();
+      const freshSession = d.router.openSession(fresh, { agentId: 'gs-2', caller: agentCaller('gs-2') });
+
+      // Gateway C stops with gs-1's messages unacked; it starts no pass while shutting down.
+      await c.gw.stop();
+      await eventually(() => fresh.deliveries.length === 2, 15_000, "gs-1's messages at gs-2");
+      expect(fresh.texts().sort()).toEqual(['g1', 'g2']);
+      for (const delivery of fresh.deliveries) d.router.ack([{ deliveryTag: delivery.deliveryTag, kind: 'ack' }], caller);
+      freshSession.close('done');
+    } finally {
+      await Promise.all([c.gw.stop(), d.gw.stop()]);
+    }
+  });
+
   it('a live session whose inbox consumer is deleted under it recreates it and keeps receiving', async () => {
     await a.registry.register(agentInfo('live-1', 'live'), {});
     const sink = new RecordingSink();

@@ -115,7 +115,8 @@ describe('trace propagation', () => {
         'a failed export to be counted',
       );
       expect(failed).toBeGreaterThanOrEqual(1);
-      expect(gateway.output()).toMatch(/trace export failed \(otlp-http\)/);
+      // The log line travels through the child's stdout pipe: it may land just after the metric.
+      await eventually(async () => /trace export failed \(otlp-http\)/.test(gateway.output()), 5_000, 'the export failure in the log');
     } finally {
       await sender.close();
       await gateway.stop();
