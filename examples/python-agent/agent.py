@@ -14,6 +14,7 @@ source of truth: no generated Python is committed.
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -116,6 +117,17 @@ class Agent:
             )
             emit("acked", tag=delivery.delivery_tag, result=result.outcomes[0].result if result.outcomes else "")
 
+    def leave(self):
+        # Goodbye before hanging up: the gateway hands unacked service messages to another instance
+        # at once instead of waiting for this one to reconnect.
+        if not self.agent_id:
+            return
+        try:
+            self.stub.DeregisterAgent(self.pb.DeregisterRequest(agent_id=self.agent_id, reason="agent stopped"), timeout=2)
+            emit("deregistered")
+        except self.grpc.RpcError as error:
+            emit("deregister_failed", code=error.code().name)
+
     def run(self):
         registration = self.register()
         threading.Thread(target=self.keep_lease, args=(registration.lease_ttl_ms,), daemon=True).start()
@@ -148,6 +160,10 @@ class Agent:
             self.stopped.set()
 
 
+def interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", default=os.environ.get("OPENCLAW_TARGET", "127.0.0.1:7400"))
@@ -160,10 +176,13 @@ def main():
     args = parser.parse_args()
     pb, pb_grpc = generate_stubs(args.stubs)
     agent = Agent(args, pb, pb_grpc)
+    # A supervisor stops agents with SIGTERM: leave as on Ctrl-C.
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         agent.run()
     except KeyboardInterrupt:
         agent.stopped.set()
+        agent.leave()
 
 
 if __name__ == "__main__":

@@ -126,4 +126,16 @@ describe('Python agent (grpcio, no SDK)', () => {
     expect((await nextItem(echo)).text()).toBe('compile');
     await python.waitFor((line) => line.event === 'delivery' && line.topic === 'jobs.build.42' && line.payload === 'compile', 'the topic delivery');
   });
+
+  // Last: it stops the agent.
+  test('on SIGTERM (a supervisor stopping it) it deregisters before it exits', async () => {
+    const reasons: string[] = [];
+    gw.gateway.hooks.agentDeregistered.tap('test', (agent, reason) => agent.agentId === 'py-1' && void reasons.push(reason));
+    const exited = new Promise<number | null>((resolve) => python.child.once('exit', (code) => resolve(code)));
+    python.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(python.find((line) => line.event === 'deregistered')).toBeDefined();
+    // Its own goodbye, not the dropped stream: the gateway knows it left on purpose.
+    expect(reasons).toEqual(['agent stopped']);
+  });
 });
