@@ -9,3 +9,5 @@ export * from './sandbox-metrics';
 export * from './transport';
 export * from './supervisor';
 export * from './monitor';
+export * from './peer-address';
+export * from './delivery-tags';

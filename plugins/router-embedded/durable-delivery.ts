@@ -4,8 +4,9 @@
  *
  * A receiver ("target") is an agent inbox (`a:<id>`, survives reconnects and restarts), a queue
  * group (`g:<key>`, any member may take it) or one anonymous session (`s:<id>`, gone when it
- * closes). Delivery tags are `<bootId>.<seq>.<attempt>`, unique per attempt and per process start,
- * so a late ack for an earlier attempt can never ack a newer one.
+ * closes). Delivery tags are `<bootId>.<seq>.<attempt>.<secret>`, unique per attempt and per process
+ * start, so a late ack for an earlier attempt can never ack a newer one; the secret (random, one per
+ * message) makes them unguessable, and only the receiver's identity may settle one (`mayAck`).
  *
  * A message sent to a *service* is admitted to the chosen instance's inbox, but it belongs to the
  * service. An instance without a session is "stranded" from a moment on: at once when it left
@@ -15,7 +16,7 @@
  * retried on every sweep and whenever an inbox opens or the registry changes, so an instance id
  * that never comes back cannot hold a service message until it expires.
  */
-import { gatewayError, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
+import { gatewayError, TagSecrets, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
 import type { DurableStore, StoredMessage } from './durable-store';
 import type { RouterOptions } from './schema';
 import type { Session } from './session';
@@ -32,6 +33,8 @@ interface DurableEntry {
   extensions: number;
   state: 'committing' | 'ready' | 'inflight' | 'backoff';
   tag: string;
+  /** Random tag suffix: only receivers ever see it, so nobody else can name this entry. */
+  readonly secret: string;
   session?: Session;
   timer?: NodeJS.Timeout;
 }
@@ -79,6 +82,7 @@ export class DurableDelivery {
   private stopped = false;
   private nextSeq = 1;
   private totalBytes = 0;
+  private readonly secrets = new TagSecrets();
   private store?: DurableStore;
 
   constructor(
@@ -210,10 +214,15 @@ export class DurableDelivery {
     return this.targets.get(targetKey)?.inflight ?? 0;
   }
 
-  ack(item: AckItem): AckOutcome['result'] {
+  /**
+   * `mayAck` says whether the caller may settle a delivery made to `receiver`; when it says no, the
+   * answer is `unknown`, the same as for a tag that never existed.
+   */
+  ack(item: AckItem, mayAck?: (receiver: Session) => boolean): AckOutcome['result'] {
     const entry = this.entryForTag(item.deliveryTag);
     if (!entry) return 'unknown';
     if (entry.tag !== item.deliveryTag || entry.state !== 'inflight') return 'stale';
+    if (mayAck !== undefined && entry.session !== undefined && !mayAck(entry.session)) return 'unknown';
     if (item.kind === 'ack') {
       this.finish(entry);
       this.pump(entry.target);
@@ -292,7 +301,7 @@ export class DurableDelivery {
     const target = this.targetFor(record.target);
     const bytes = record.message.payload.length + ENTRY_OVERHEAD_BYTES;
     const serviceAddressed = record.target.startsWith('a:') && record.subscription.startsWith('service:') && record.message.service !== '';
-    const entry: DurableEntry = { seq, target, record, bytes, serviceAddressed, attempts: 0, extensions: 0, state: 'committing', tag: '' };
+    const entry: DurableEntry = { seq, target, record, bytes, serviceAddressed, attempts: 0, extensions: 0, state: 'committing', tag: '', secret: this.secrets.next() };
     this.entries.set(seq, entry);
     target.count++;
     target.bytes += bytes;
@@ -394,8 +403,11 @@ export class DurableDelivery {
   private entryForTag(tag: string): DurableEntry | undefined {
     const first = tag.indexOf('.');
     const second = tag.indexOf('.', first + 1);
-    if (first < 0 || second < 0 || tag.slice(0, first) !== this.bootId) return undefined;
-    return this.entries.get(Number(tag.slice(first + 1, second)));
+    const third = tag.indexOf('.', second + 1);
+    if (first < 0 || second < 0 || third < 0 || tag.slice(0, first) !== this.bootId) return undefined;
+    const entry = this.entries.get(Number(tag.slice(first + 1, second)));
+    // A wrong secret is a guess: as unknown as a tag that never existed.
+    return entry !== undefined && tag.length - third - 1 === entry.secret.length && tag.endsWith(entry.secret) ? entry : undefined;
   }
 
   private pump(target: Target): void {
@@ -414,7 +426,7 @@ export class DurableDelivery {
       if (entry.attempts > 1) this.host.redelivered();
       entry.extensions = 0;
       entry.state = 'inflight';
-      entry.tag = `${this.bootId}.${entry.seq}.${entry.attempts}`;
+      entry.tag = `${this.bootId}.${entry.seq}.${entry.attempts}.${entry.secret}`;
       entry.session = session;
       target.inflight++;
       session.unacked.add(entry.tag);

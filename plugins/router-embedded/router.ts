@@ -9,6 +9,7 @@ import semver from 'semver';
 import {
   gatewayError,
   invalidArgument,
+  mayAcknowledge,
   REPLY_TOPIC_PREFIX,
   type AckItem,
   type AckOutcome,
@@ -269,14 +270,15 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     return session;
   }
 
-  ack(acks: readonly AckItem[], _caller: CallerContext): AckOutcome[] {
+  ack(acks: readonly AckItem[], caller: CallerContext): AckOutcome[] {
     const outcomes: AckOutcome[] = new Array(acks.length);
+    const mayAck = (receiver: Session): boolean => mayAcknowledge(receiver.caller, caller);
     for (let i = 0; i < acks.length; i++) {
       const item = acks[i]!;
       if (typeof item.deliveryTag !== 'string' || item.deliveryTag.length === 0) {
         throw invalidArgument(`acks[${i}].deliveryTag`, 'must be the non-empty tag of a durable delivery');
       }
-      outcomes[i] = { deliveryTag: item.deliveryTag, result: this.durable.ack(item) };
+      outcomes[i] = { deliveryTag: item.deliveryTag, result: this.durable.ack(item, mayAck) };
     }
     return outcomes;
   }

@@ -14,6 +14,8 @@ import {
 import { AdminServiceService, GatewayServiceService } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { adminServiceHandlers } from './admin-service';
 import { CallGuard } from './call-guard';
+import { ConnectionLimits } from './connection-limits';
+import { IdentityQuotas } from './identity-quotas';
 import { gatewayServiceHandlers } from './gateway-service';
 import { addReflection, ServingHealth } from './health-reflection';
 import { bindTargets, prepareSocketPath, type BindTarget } from './listeners';
@@ -43,6 +45,8 @@ export class GrpcTransport implements TransportService {
   private readonly server: Server;
   private readonly guard: CallGuard;
   private readonly streams: SessionStreams;
+  private readonly quotas: IdentityQuotas;
+  private readonly connections: ConnectionLimits;
   private readonly health = new ServingHealth();
   private readonly logger: Logger;
   private boundAddresses: string[] = [];
@@ -58,7 +62,13 @@ export class GrpcTransport implements TransportService {
     const supervisor: SupervisorService | undefined = services.find('supervisor');
 
     this.server = new Server(channelOptions(options));
-    this.guard = new CallGuard({ auth, hooks, draining: () => this.draining });
+    this.quotas = new IdentityQuotas(options.quotas, { hooks, metrics: ctx.metrics, pluginName: ctx.name });
+    this.quotas.attach();
+    const connectionLimit = options.quotas.connectionsPerPeer;
+    this.connections = new ConnectionLimits(connectionLimit, (address, open) =>
+      this.quotas.refuse('connectionsPerPeer', `${address} has ${open} connections open; quotas.connectionsPerPeer allows ${connectionLimit}. Share one channel per process`),
+    );
+    this.guard = new CallGuard({ auth, hooks, draining: () => this.draining, admitPeer: (peer) => this.connections.admit(peer) });
     this.streams = new SessionStreams(
       {
         pluginName: ctx.name,
@@ -66,7 +76,7 @@ export class GrpcTransport implements TransportService {
         maxTopicsPerSubscribe: options.maxTopicsPerSubscribe,
         maxRegistryEventsQueued: options.maxRegistryEventsQueued,
       },
-      { guard: this.guard, hooks, auth, registry, router, metrics: ctx.metrics },
+      { guard: this.guard, hooks, auth, registry, router, metrics: ctx.metrics, quotas: this.quotas },
     );
     const guard = this.guard;
     ctx.metrics.gauge({
@@ -81,6 +91,8 @@ export class GrpcTransport implements TransportService {
       SubscribePassThrough,
       gatewayServiceHandlers({
         guard: this.guard,
+        auth,
+        quotas: this.quotas,
         hooks,
         registry,
         router,
@@ -147,10 +159,11 @@ export class GrpcTransport implements TransportService {
     const { keepalive } = this.ctx.options;
     const servers = http2ServersOf(this.server);
     if (!servers) {
-      this.logger.warn('grpc-js internals changed: keepalive ping strikes are not enforced');
+      this.logger.warn('grpc-js internals changed: keepalive ping strikes and quotas.connectionsPerPeer are not enforced');
       return;
     }
     for (const http2Server of servers) {
+      http2Server.on('session', (session) => this.connections.track(session));
       http2Server.on('session', (session) =>
         guardSession(session, {
           minIntervalMs: keepalive.minClientPingIntervalMs,
