@@ -81,7 +81,7 @@ print(json.dumps(out))
       const metadata = new Metadata();
       metadata.set('authorization', `Bearer ${await gw.token('ops')}`);
       const listed = await new Promise<string[]>((resolve, reject) =>
-        admin.listAgents(ListAgentsRequest.fromPartial({}), metadata, (error, reply) => (error ? reject(error) : resolve(reply.agents.map((agent) => agent.info?.agentId)))),
+        admin.listAgents(ListAgentsRequest.fromPartial({}), metadata, (error, reply) => (error ? reject(error) : resolve(reply.agents.map((agent) => agent.info?.agentId ?? "")))),
       );
       expect(listed.sort()).toEqual(['billing-1', 'secret-1']);
     } finally {
