@@ -9,6 +9,7 @@ import {
   Status,
   toGatewayError,
   type AckItem,
+  type AgentRecord,
   type AuthAction,
   type AuthService,
   type CallerContext,
@@ -95,6 +96,18 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       throw new GatewayError('GW_PERMISSION_DENIED', `${field}: agent "${agentId}" was registered by another identity`, { field });
     }
     return agent;
+  }
+
+  /**
+   * `discover` on an agent, asked before NOT_FOUND, by the agent's service or its id: whoever may
+   * not see an agent cannot tell a registered id from an unknown one either. An agent's own
+   * identity may always look at it.
+   */
+  function authorizeAgentView(identity: Identity, agentId: string, agent: AgentRecord | undefined): void {
+    if (agent !== undefined && agent.identity === identity.id) return;
+    if (agent === undefined || !deps.auth.authorize({ identity, action: 'discover', resource: agent.service }).allowed) {
+      guard.authorize(identity, 'discover', agentId, 'agent_id');
+    }
   }
 
   function caller(identity: Identity, peer: string, senderId: string): CallerContext {
@@ -230,11 +243,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
     getAgentStatus: guard.unary<AgentStatusRequest, AgentStatus>('GetAgentStatus', (request, identity) => {
       checkAgentId(request.agentId, 'agent_id');
       const agent = registry.get(request.agentId);
-      // Asked before NOT_FOUND, by the agent's service or its id: whoever may not see an agent
-      // cannot tell a registered id from an unknown one either.
-      if (!agent || !deps.auth.authorize({ identity, action: 'discover', resource: agent.service }).allowed) {
-        guard.authorize(identity, 'discover', request.agentId, 'agent_id');
-      }
+      authorizeAgentView(identity, request.agentId, agent);
       if (!agent) throw new GatewayError('GW_NOT_FOUND', `agent_id: agent "${request.agentId}" is not registered`, { field: 'agent_id' });
       return { agent: recordToProto(agent) };
     }),
@@ -286,7 +295,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       return { outcomes: outcomes.map((outcome) => ({ deliveryTag: outcome.deliveryTag, result: outcome.result })) };
     }),
 
-    healthCheck: guard.unary<HealthRequest, HealthStatus>('HealthCheck', (request) => {
+    healthCheck: guard.unary<HealthRequest, HealthStatus>('HealthCheck', (request, identity) => {
       checkHealth(request);
       const status: HealthStatus = {
         status: deps.draining() ? HealthStatus_Status.STATUS_DRAINING : HealthStatus_Status.STATUS_SERVING,
@@ -298,8 +307,15 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       };
       if (request.agentId === '') return status;
       const agent = registry.get(request.agentId);
+      authorizeAgentView(identity, request.agentId, agent);
       if (!agent) throw new GatewayError('GW_NOT_FOUND', `agent_id: agent "${request.agentId}" is not registered`, { field: 'agent_id' });
-      if (request.probeId !== '') deps.hooks.probeAnswered.call(request.agentId, request.probeId);
+      if (request.probeId !== '') {
+        // Only the agent itself may answer its probes: anybody else could keep a hung agent in routing.
+        if (agent.identity !== identity.id) {
+          throw new GatewayError('GW_PERMISSION_DENIED', `probe_id: "${identity.id}" may not answer the probes of "${request.agentId}": that agent was registered by another identity`, { field: 'probe_id' });
+        }
+        deps.hooks.probeAnswered.call(request.agentId, request.probeId);
+      }
       status.agentHealth = healthToProto(agent.health);
       status.agentState = stateToProto(agent.state);
       return status;

@@ -53,6 +53,7 @@ attempt("all", lambda: [a.info.agent_id for a in stub.Discover(pb.DiscoverReques
 attempt("billing", lambda: [a.info.agent_id for a in stub.Discover(pb.DiscoverRequest(service="billing"), metadata=md, timeout=10).agents])
 attempt("status", lambda: stub.GetAgentStatus(pb.AgentStatusRequest(agent_id="billing-1"), metadata=md, timeout=10).agent.info.agent_id)
 attempt("missing", lambda: stub.GetAgentStatus(pb.AgentStatusRequest(agent_id="no-such-agent"), metadata=md, timeout=10).agent.info.agent_id)
+attempt("health", lambda: stub.HealthCheck(pb.HealthRequest(agent_id="billing-1"), metadata=md, timeout=10).agent_state)
 attempt("list", lambda: [a.info.agent_id for a in admin.ListAgents(pb.ListAgentsRequest(), metadata=md, timeout=10).agents])
 print(json.dumps(out))
 `,
@@ -63,6 +64,7 @@ print(json.dumps(out))
     expect(result.status).toMatch(/^PERMISSION_DENIED .*agent_id: "nobody" may not discover "billing-1"/);
     // An unknown id is refused the same way: no telling registered from unregistered ids.
     expect(result.missing).toMatch(/^PERMISSION_DENIED .*agent_id: "nobody" may not discover "no-such-agent"/);
+    expect(result.health).toMatch(/^PERMISSION_DENIED .*agent_id: "nobody" may not discover "billing-1"/);
     expect(result.list).toMatch(/^PERMISSION_DENIED .*may not admin/);
   }, 60_000);
 
@@ -73,6 +75,13 @@ print(json.dumps(out))
     expect((await failure(watcher.call('discover', { service: 'secret' }))).code).toBe(status.PERMISSION_DENIED);
     expect((await watcher.call<AgentStatus>('getAgentStatus', { agentId: 'billing-1' })).agent!.info!.service).toBe('billing');
     expect((await failure(watcher.call('getAgentStatus', { agentId: 'secret-1' }))).code).toBe(status.PERMISSION_DENIED);
+    // HealthCheck of an agent reveals its state too: the same rule; and only the agent's own
+    // identity may answer its probes (else anybody could keep a hung agent in routing).
+    expect((await watcher.call<{ agentState: number }>('healthCheck', { agentId: 'billing-1' })).agentState).toBeGreaterThan(0);
+    expect((await failure(watcher.call('healthCheck', { agentId: 'secret-1' }))).code).toBe(status.PERMISSION_DENIED);
+    const probe = await failure(watcher.call('healthCheck', { agentId: 'billing-1', probeId: 'p-1' }));
+    expect(probe.code).toBe(status.PERMISSION_DENIED);
+    expect(probe.details).toMatch(/probe_id: "watcher" may not answer the probes of "billing-1"/);
     // ops sees everything, ListAgents included.
     const ops = await gw.client('ops');
     expect((await ops.call<DiscoverResult>('discover', {})).agents.map((agent) => agent.info?.agentId).sort()).toEqual(['billing-1', 'secret-1']);
