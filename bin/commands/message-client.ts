@@ -5,13 +5,13 @@
  */
 import type { ServiceError } from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import { GatewayServiceClient, type Message, type SendResult } from '../../proto/gen/openclaw/gateway/v1/gateway';
+import { GatewayServiceClient, Message, type SendResult } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { AdminCallError, addAdminOptions, describeFailure, openChannel, type AdminFlags } from './admin-client';
 
 export interface MessageFlags extends AdminFlags {
   header?: string[];
   id?: string;
-  key?: string;
+  hashKey?: string;
   contentType?: string;
   ttl?: string;
   durable?: boolean;
@@ -22,7 +22,7 @@ export function addMessageOptions(command: Command): Command {
   return addAdminOptions(command)
     .option('-H, --header <name=value...>', 'message header (repeatable), e.g. traceparent=00-...')
     .option('--id <id>', 'message id (for deduplication); assigned by the gateway when left out')
-    .option('--key <key>', 'key for consistent-hash load balancing')
+    .option('--hash-key <key>', 'key for consistent-hash load balancing (Message.key)')
     .option('--content-type <type>', 'content type of the payload, e.g. application/json')
     .option('--ttl <ms>', "time to live; the router's default when left out");
 }
@@ -36,7 +36,7 @@ export function messageFrom(flags: MessageFlags, destination: Partial<Message>, 
     payload,
     headers: parseHeaders(flags.header ?? []),
     id: flags.id ?? '',
-    key: flags.key ?? '',
+    key: flags.hashKey ?? '',
     contentType: flags.contentType ?? '',
     durable: flags.durable ?? false,
     ttlMs,
@@ -77,7 +77,7 @@ export async function callGateway<Response>(flags: AdminFlags, method: UnaryName
         options: { deadline: number },
         callback: (error: ServiceError | null, response: Response) => void,
       ) => void;
-      invoke.call(client, request, channel.metadata(), { deadline: Date.now() + channel.timeoutMs }, (error, response) => {
+      invoke.call(client, Message.fromPartial(request), channel.metadata(), { deadline: Date.now() + channel.timeoutMs }, (error, response) => {
         if (error) reject(describeFailure(error, RPC_NAMES[method], channel.target));
         else resolve(response);
       });
