@@ -146,6 +146,26 @@ describe('CLI messaging commands against a running gateway', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ topic: 'cli.count', payload: 'only one', headers: { k: 'v' }, subscription: 'cli.count' });
   });
 
+  test('subscribe --registry-events prints agents coming and going', async () => {
+    const child = spawnCli(['subscribe', '--registry-events', '--target', gw.address]);
+    const printed = stdoutOf(child);
+    const done = collect(child);
+    await waitForOutput(child, /subscribed to registry events/);
+    const visitor = connect(gw.address);
+    await visitor.register({ agentId: 'cli-visitor', service: 'cli-visit', version: '3.1.0' });
+    await visitor.close();
+    const visits = () => printed().split('\n').filter((line) => line.includes(' cli-visitor '));
+    await eventually(() => visits().length >= 2, 20_000, `both registry events; printed:\n${printed()}`);
+    child.kill('SIGINT');
+    expect((await done).code).toBe(0);
+    expect(visits()[0]).toMatch(/^\[#\d+\] registry up cli-visitor \(cli-visit 3\.1\.0\): registered$/);
+    expect(visits()[1]).toMatch(/^\[#\d+\] registry down cli-visitor \(cli-visit 3\.1\.0\)/);
+
+    const nothing = await runCli(['subscribe', '--target', gw.address]);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toBe('error: subscribe: give at least one topic pattern, or --registry-events\n');
+  });
+
   test('subscribe exits 1 with the reason when the gateway goes away', async () => {
     const other = await startTestGateway();
     const child = spawnCli(['subscribe', 'cli.gone', '--target', other.address]);
