@@ -66,6 +66,8 @@ export function grpcClient(address: string): GatewayServiceClient {
   return new GatewayServiceClient(address, credentials.createInsecure(), {
     'grpc.initial_reconnect_backoff_ms': 50,
     'grpc.max_reconnect_backoff_ms': 250,
+    // A fresh client after a restart must not inherit a closed client's connection.
+    'grpc.use_local_subchannel_pool': 1,
   });
 }
 
