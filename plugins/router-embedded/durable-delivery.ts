@@ -166,6 +166,11 @@ export class DurableDelivery {
     this.rehoming.returned(agentId, now);
   }
 
+  /** Messages stored for the target (waiting, in flight or backing off). */
+  hasStored(targetKey: string): boolean {
+    return this.targets.has(targetKey);
+  }
+
   hasWaiting(targetKey: string): boolean {
     return (this.targets.get(targetKey)?.ready.length ?? 0) > 0;
   }

@@ -4,7 +4,9 @@
  * restarting at once) is stored and waits for them instead of being answered `receivers: 0`.
  *
  * Bounded by `groupBacklog.maxKnownGroups`: the least recently joined group is forgotten first
- * (`limitReached`). A group with stored messages is known again after every start.
+ * (`limitReached`). A group with stored messages is known again after every start. A group that
+ * has had no member for `groupBacklog.forgetAfterMs` and holds no message is forgotten, so a
+ * retired group does not collect a topic's messages for ever.
  */
 import { groupKey, TopicTrie } from './topic-trie';
 
@@ -46,12 +48,31 @@ export class KnownGroups {
     this.add(key, now);
     void this.store?.putKnownGroup(key, now);
     if (known || this.seen.size <= this.limit) return;
-    const oldest = this.seen.keys().next().value as string;
-    this.seen.delete(oldest);
-    const [pattern, name] = split(oldest);
-    this.trie.remove(KNOWN, pattern, name);
-    void this.store?.removeKnownGroup(oldest);
+    this.forget(this.seen.keys().next().value as string);
     this.onEvict();
+  }
+
+  private forget(key: string): void {
+    this.seen.delete(key);
+    const [pattern, name] = split(key);
+    this.trie.remove(KNOWN, pattern, name);
+    void this.store?.removeKnownGroup(key);
+  }
+
+  /**
+   * Groups with a member are seen now (in memory; stored at most once per `forgetAfterMs / 4`, so a
+   * long-lived member is not forgotten after a restart); groups away too long are forgotten.
+   */
+  sweep(now: number, forgetAfterMs: number, hasMember: (key: string) => boolean, hasMessages: (key: string) => boolean): void {
+    const refresh: string[] = [];
+    for (const [key, seenAt] of this.seen) {
+      if (hasMember(key)) {
+        if (now - seenAt > forgetAfterMs / 4) refresh.push(key);
+      } else if (now - seenAt > forgetAfterMs && !hasMessages(key)) {
+        this.forget(key);
+      }
+    }
+    for (const key of refresh) this.touch(key, now);
   }
 
   /** Known groups whose pattern matches the topic: `[key, pattern]`. */

@@ -155,6 +155,12 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       const now = Date.now();
       this.dedupe.sweep(now);
       this.durable.sweep(now);
+      this.knownGroups.sweep(
+        now,
+        this.options.groupBacklog.forgetAfterMs,
+        (key) => (this.trie.group(key)?.members.length ?? 0) > 0,
+        (key) => this.durable.hasStored(`g:${key}`),
+      );
       // Grace periods that ran out, and instances that were only too busy (queues full).
       this.durable.retryStranded(now);
     }, this.options.sweepIntervalMs);

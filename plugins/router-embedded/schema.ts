@@ -44,7 +44,7 @@ export interface RouterOptions {
   };
   offlineInbox: { maxMessages: number; maxBytes: number; maxAgeMs: number; policy: InboxOverflowPolicy; maxKnownAgents: number };
   /** Durable messages waiting for one queue group (its members away or busy). Ages: `offlineInbox.maxAgeMs`. */
-  groupBacklog: { maxMessages: number; maxBytes: number; policy: InboxOverflowPolicy; maxKnownGroups: number };
+  groupBacklog: { maxMessages: number; maxBytes: number; policy: InboxOverflowPolicy; maxKnownGroups: number; forgetAfterMs: number };
   dedupe: { windowMs: number; maxEntries: number };
   deadLetterTopic: string;
   /** How often expired inbox messages and dedupe entries are swept. */
@@ -126,6 +126,8 @@ export const schema = {
         policy: { enum: ['reject', 'drop-oldest'], default: 'reject' },
         // Groups remembered (persisted) so durable messages for them wait while their members are away.
         maxKnownGroups: positiveInt(1, 10_000),
+        // A group with no member and no stored message for this long is forgotten (a retired group).
+        forgetAfterMs: positiveInt(1, 24 * 60 * 60 * 1000),
       },
     },
     dedupe: {

@@ -102,4 +102,20 @@ describe('router-embedded: dedupe outcomes and durable queue groups', () => {
     expect(got.sort()).toEqual(ids);
     back.cancel();
   }, 60_000);
+
+  test('a group with no member and no stored message for groupBacklog.forgetAfterMs is forgotten', async () => {
+    gw = await startTestGateway({
+      dataDir,
+      plugins: { router: { use: 'router-embedded', options: { sweepIntervalMs: 50, groupBacklog: { forgetAfterMs: 500 } } } },
+    });
+    client = grpcClient(gw.address);
+    const joined = member(client, 'retired.>', 'old-workers', () => undefined);
+    await sleep(300);
+    joined.cancel();
+    await sleep(1_500);
+    expect(await unary(client, 'sendMessage', Message.fromPartial({ id: 'late', topic: 'retired.x', durable: true, payload: Buffer.from('x') }))).toMatchObject({
+      stored: false,
+      receivers: 0,
+    });
+  }, 30_000);
 });
