@@ -145,6 +145,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
 
   start(): void {
     const directory = path.join(this.ctx.gateway.dataDir, this.ctx.name);
+    const began = performance.now();
     this.store = new DurableStore(directory, this.options.storeMapSizeBytes);
     const now = Date.now();
     this.dedupe.load(this.store, now);
@@ -165,7 +166,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       this.durable.retryStranded(now);
     }, this.options.sweepIntervalMs);
     this.sweeper.unref();
-    this.ctx.logger.info({ directory, pending: this.durable.pending, storedBytes: this.durable.bytes, dedupe: this.dedupe.size, groups: this.knownGroups.size }, 'durable store open');
+    const openMs = Math.round(performance.now() - began);
+    this.ctx.logger.info({ directory, pending: this.durable.pending, storedBytes: this.durable.bytes, dedupe: this.dedupe.size, groups: this.knownGroups.size, openMs }, 'durable store open');
   }
 
   drain(): void {
