@@ -86,7 +86,7 @@ export class DurableDelivery {
   attach(store: DurableStore, onId: (id: string) => void): void {
     this.store = store;
     const orphaned: DurableEntry[] = [];
-    for (const { seq, entry: index } of store.loadIndex(storedCost)) {
+    for (const { seq, entry: index } of store.loadIndex(storedCost, this.bootId.length)) {
       this.nextSeq = Math.max(this.nextSeq, seq + 1);
       const entry = this.track(seq, index);
       entry.state = 'ready';
@@ -105,7 +105,7 @@ export class DurableDelivery {
    * write. Throws GW_RESOURCE_EXHAUSTED when a `reject` limit is hit: nothing is stored then. Call
    * `commit` after a batch, or `discard` to take back what was admitted for a refused message.
    */
-  admit(targetKey: string, subscription: string, message: MessageEnvelope, now: number): DurableEntry {
+  admit(targetKey: string, subscription: string, message: MessageEnvelope, now: number, clientId: string): DurableEntry {
     const store = this.store;
     if (!store) throw gatewayError('GW_UNAVAILABLE', 'the durable store is not open');
     const durable = this.options.durable;
@@ -121,7 +121,7 @@ export class DurableDelivery {
     }
     this.checkBacklog(targetKey, cost);
     const seq = this.nextSeq++;
-    const entry = this.track(seq, indexOf(record, cost));
+    const entry = this.track(seq, indexOf(record, cost, clientId));
     entry.record = record;
     store.putMessage(seq, record, entry.index);
     return entry;

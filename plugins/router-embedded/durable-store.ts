@@ -30,7 +30,7 @@ export interface IndexRecord {
   cost: number;
   enqueuedAt: number;
   ttlMs: number;
-  /** The message id (client-supplied or generated), for the dedupe outcome. */
+  /** The producer's message id, for the dedupe outcome; '' when the router generated the id. */
   id: string;
   /** Set for messages sent to a service: what re-homing needs to pick another instance. */
   service?: { service: string; versionRange: string; key: string };
@@ -141,10 +141,12 @@ export class DurableStore {
    * The index of every stored message, in sequence order. A store written before the index
    * existed gets it built once, from the messages themselves.
    */
-  *loadIndex(cost: (record: StoredMessage) => number): Generator<{ seq: number; entry: IndexRecord }> {
+  *loadIndex(cost: (record: StoredMessage) => number, bootIdLength: number): Generator<{ seq: number; entry: IndexRecord }> {
     if (this.index.getCount() === 0 && this.messages.getCount() > 0) {
+      // Router-generated ids (`<bootId hex>-<counter base 36>`) never took part in dedupe.
+      const generated = new RegExp(`^[0-9a-f]{${bootIdLength}}-[0-9a-z]+$`);
       for (const { key, value } of this.messages.getRange()) {
-        const entry = indexOf(value, cost(value));
+        const entry = indexOf(value, cost(value), generated.test(value.message.id) ? '' : value.message.id);
         void this.index.put(key, toTuple(entry));
         yield { seq: key, entry };
       }
@@ -164,7 +166,7 @@ export class DurableStore {
   }
 }
 
-export function indexOf(record: StoredMessage, cost: number): IndexRecord {
+export function indexOf(record: StoredMessage, cost: number, clientId: string): IndexRecord {
   const message = record.message;
   const serviceAddressed = record.target.startsWith('a:') && record.subscription.startsWith('service:') && message.service !== '';
   return {
@@ -172,7 +174,7 @@ export function indexOf(record: StoredMessage, cost: number): IndexRecord {
     cost,
     enqueuedAt: record.enqueuedAt,
     ttlMs: message.ttlMs,
-    id: message.id,
+    id: clientId,
     service: serviceAddressed ? { service: message.service, versionRange: message.versionRange, key: message.key } : undefined,
   };
 }

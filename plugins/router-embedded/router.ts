@@ -410,11 +410,11 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     try {
       if (message.topic) {
         if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) return this.routeReply(message);
-        delivered = message.durable ? this.routeTopicDurable(message, entries, now) : this.fanOut(message, receivers);
+        delivered = message.durable ? this.routeTopicDurable(message, entries, now, clientId) : this.fanOut(message, receivers);
       } else if (message.agentId) {
-        delivered = this.routeToAgent(message, message.agentId, 'inbox', entries, receivers, now);
+        delivered = this.routeToAgent(message, message.agentId, 'inbox', entries, receivers, now, clientId);
       } else {
-        delivered = this.routeToService(message, entries, receivers, now);
+        delivered = this.routeToService(message, entries, receivers, now, clientId);
       }
     } catch (error) {
       // All or nothing per message: a message refused for one receiver is stored for none.
@@ -474,7 +474,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     return count;
   }
 
-  private routeTopicDurable(message: MessageEnvelope, entries: DurableEntry[], now: number): number {
+  /** `clientId`: the producer's id (dedupe), '' when the router generated one. */
+  private routeTopicDurable(message: MessageEnvelope, entries: DurableEntry[], now: number, clientId: string): number {
     const match = this.trie.match(message.topic);
     const targets = new Map<string, string>();
     for (const { pattern, sessions } of match.byPattern) {
@@ -486,16 +487,24 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     for (const group of match.groups) targets.set(`g:${group.key}`, group.pattern);
     // Groups whose members are all away (e.g. reconnecting after a restart): stored for them.
     for (const [key, pattern] of this.knownGroups.match(message.topic)) if (!targets.has(`g:${key}`)) targets.set(`g:${key}`, pattern);
-    for (const [key, subscription] of targets) entries.push(this.durable.admit(key, subscription, message, now));
+    for (const [key, subscription] of targets) entries.push(this.durable.admit(key, subscription, message, now, clientId));
     return 0;
   }
 
-  private routeToAgent(message: MessageEnvelope, agentId: string, subscription: string, entries: DurableEntry[], receivers: Session[] | undefined, now: number): number {
+  private routeToAgent(
+    message: MessageEnvelope,
+    agentId: string,
+    subscription: string,
+    entries: DurableEntry[],
+    receivers: Session[] | undefined,
+    now: number,
+    clientId: string,
+  ): number {
     if (message.durable) {
       if (!this.inboxes.has(agentId) && !this.knownAgents.has(agentId) && !this.registry.get(agentId)) {
         throw gatewayError('GW_NOT_FOUND', `agentId: no agent "${agentId}" has ever registered here`, { field: 'agentId' });
       }
-      entries.push(this.durable.admit(`a:${agentId}`, subscription, message, now));
+      entries.push(this.durable.admit(`a:${agentId}`, subscription, message, now, clientId));
       return 0;
     }
     const session = this.inboxes.get(agentId);
@@ -515,7 +524,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     return delivered ? 1 : 0;
   }
 
-  private routeToService(message: MessageEnvelope, entries: DurableEntry[], receivers: Session[] | undefined, now: number): number {
+  private routeToService(message: MessageEnvelope, entries: DurableEntry[], receivers: Session[] | undefined, now: number, clientId: string): number {
     const { service, versionRange } = message;
     let instance = this.balancer.pick(service, versionRange, message.key, this.probe);
     if (!instance && message.durable) instance = this.balancer.pick(service, versionRange, message.key, this.anyInstance);
@@ -527,7 +536,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       }
       throw gatewayError('GW_NOT_FOUND', `service: no routable instance of "${service}"${versionRange ? ` matching "${versionRange}"` : ''}`, { field: 'service' });
     }
-    return this.routeToAgent(message, instance.agentId, `service:${service}`, entries, receivers, now);
+    return this.routeToAgent(message, instance.agentId, `service:${service}`, entries, receivers, now, clientId);
   }
 
   private push(session: Session, event: OutboundEvent): boolean {
