@@ -94,7 +94,12 @@ export class A2aHttpServer {
       legacyCompat: { enabled: true },
     });
     const target = express.Router({ mergeParams: true });
-    target.get('/.well-known/agent-card.json', (req, res, next) => {
+    // Mounted with `use` so the SDK's card router sees its own root path.
+    target.use('/.well-known/agent-card.json', (req, res, next) => {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        next();
+        return;
+      }
       const call = this.call(req);
       const card = call.target!.kind === 'agent' ? deps.cards.agentCard(call.target!.agentId, call.base) : deps.cards.serviceCard(call.target!.service, call.target!.versionRange, call.base);
       if (!card) {

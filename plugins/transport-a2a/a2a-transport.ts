@@ -70,7 +70,7 @@ export class A2aTransport implements TransportService {
           if (hooks.rpcCompleted.isUsed()) hooks.rpcCompleted.call({ method, code, durationSeconds: 0, transport: 'a2a' });
         },
       },
-      cards.gatewayCard('http://localhost/', 1),
+      cards.protocolCard(),
     );
     this.server = new A2aHttpServer({
       auth,

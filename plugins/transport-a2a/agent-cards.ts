@@ -61,6 +61,11 @@ export class AgentCards {
     };
   }
 
+  /** What the SDK checks a request's A2A-Version against: JSON-RPC in v1.0 and v0.3. */
+  protocolCard(): AgentCard {
+    return this.skeleton('http://localhost/', 'OpenClaw Gateway', 'A2A access to the agents of an OpenClaw Gateway', this.settings.gatewayVersion);
+  }
+
   /** Agents for the catalogue, filtered by capability and `key:value` tags. */
   agents(filter: { capabilities: string[]; tags: Record<string, string> }, limit: number): AgentRecord[] {
     return this.registry.discover({ capabilities: filter.capabilities, tags: filter.tags, limit }).filter((record) => record.state !== 'terminated');
