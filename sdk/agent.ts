@@ -115,6 +115,7 @@ export class Agent implements DeliveryHost {
       tags: info.tags ?? {},
       capabilities: info.capabilities ?? [],
       leaseTtlMs: info.leaseTtlMs ?? 0,
+      profile: undefined,
     };
     if (info.profile) {
       request.profile = {

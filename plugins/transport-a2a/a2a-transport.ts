@@ -145,6 +145,7 @@ export class A2aTransport implements TransportService {
     this.draining = true;
     clearInterval(this.sweeper);
     await this.remotes.stop();
+    this.executor.stop();
     await this.server.close();
     this.events.stop();
     await this.store.close();

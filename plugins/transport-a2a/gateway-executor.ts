@@ -37,7 +37,18 @@ export class GatewayExecutor implements AgentExecutor {
   /** Running requests by task id, so CancelTask can abort them. Bounded by the running tasks. */
   private readonly running = new Map<string, { abort: AbortController; contextId: string }>();
 
+  private stopping = false;
+
   constructor(private readonly deps: ExecutorDeps) {}
+
+  /**
+   * The gateway stops: running requests are abandoned without a final event, so their tasks stay
+   * working in the store and the next start reports them failed with the reason.
+   */
+  stop(): void {
+    this.stopping = true;
+    for (const { abort } of this.running.values()) abort.abort(new GatewayError('GW_DRAINING', 'the gateway is stopping'));
+  }
 
   get runningTasks(): number {
     return this.running.size;
@@ -57,6 +68,7 @@ export class GatewayExecutor implements AgentExecutor {
     bus.publish(AgentEvent.task(task));
     if (message.messageId) await this.deps.remember(user.scope, message.messageId, taskId);
 
+    if (this.stopping) return;
     const abort = new AbortController();
     this.running.set(taskId, { abort, contextId });
     const a2a = this.speaksA2a(user.target);
@@ -90,7 +102,7 @@ export class GatewayExecutor implements AgentExecutor {
         status(TaskState.TASK_STATE_COMPLETED, agentMessage(taskId, contextId, replyParts(reply.payload, reply.contentType)));
       }
     } catch (error) {
-      if (abort.signal.aborted) return;
+      if (abort.signal.aborted || this.stopping) return;
       const failure = toGatewayError(error);
       status(TaskState.TASK_STATE_FAILED, agentMessage(taskId, contextId, [
         { content: { $case: 'text', value: `${failure.code}: ${failure.message}` }, mediaType: 'text/plain', filename: '', metadata: undefined },

@@ -190,7 +190,7 @@ export interface AgentInfo {
    * Optional self-description, shown to Agent2Agent clients in the agent's card (transport-a2a).
    * Absent: the card is built from service, version, capabilities and tags alone.
    */
-  profile?: AgentProfile | undefined;
+  profile: AgentProfile | undefined;
 }
 
 export interface AgentInfo_TagsEntry {
