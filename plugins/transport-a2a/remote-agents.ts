@@ -9,7 +9,7 @@
  * streak); the lease is renewed while the gateway runs, and the agent is deregistered at stop.
  */
 import type { Logger } from 'pino';
-import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, type Client } from '@a2a-js/sdk/client';
+import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { Role, type Message, type Part, type Task } from '@a2a-js/sdk';
 import { randomUUID } from 'node:crypto';
 import semver from 'semver';
@@ -58,7 +58,7 @@ class RemoteAgent {
     const factory = new ClientFactory(
       ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
         cardResolver: new DefaultAgentCardResolver({ fetchImpl: fetchWithHeaders }),
-        clientConfig: { interceptors: [{ before: async (args) => { args.options = { ...args.options, serviceParameters: { ...args.options?.serviceParameters, ...headers } }; }, after: async () => undefined }] },
+        transports: [new JsonRpcTransportFactory({ fetchImpl: fetchWithHeaders })],
       }),
     );
     this.client = await factory.createFromUrl(this.option.cardUrl, '');

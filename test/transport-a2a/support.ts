@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Role, type Message, type Part, type Task } from '@a2a-js/sdk';
-import { ClientFactory, type Client } from '@a2a-js/sdk/client';
+import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import type { PluginEntry } from '../../kernel';
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from '../helpers/gateway';
 
@@ -19,8 +19,15 @@ export async function startA2aGateway(options: TestGatewayOptions & { a2a?: Reco
   return { ...gw, a2aUrl: `http://${address}` };
 }
 
-export function client(url: string): Promise<Client> {
-  return new ClientFactory().createFromUrl(url);
+/** The official client for an agent's base URL; with a token, every request (the card too) carries it. */
+export function client(url: string, token?: string): Promise<Client> {
+  if (!token) return new ClientFactory().createFromUrl(url);
+  const fetchImpl: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } });
+  const options = ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+    cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
+    transports: [new JsonRpcTransportFactory({ fetchImpl })],
+  });
+  return new ClientFactory(options).createFromUrl(url);
 }
 
 export function userMessage(text: string, extra: Partial<Message> = {}): Message {
