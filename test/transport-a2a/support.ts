@@ -71,3 +71,57 @@ export async function eventually<T>(probe: () => T | undefined | Promise<T | und
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * An A2A agent served by the SDK alone (express + DefaultRequestHandler + in-memory store), as an
+ * external agent would be: it answers each message with `<prefix><text>`, and records the
+ * `authorization` header of each call.
+ */
+export async function startSdkAgent(prefix: string): Promise<{ url: string; authorizations: string[]; close(): Promise<void> }> {
+  const express = (await import('express')).default;
+  const { DefaultRequestHandler, InMemoryTaskStore, AgentEvent } = await import('@a2a-js/sdk/server');
+  const { jsonRpcHandler, agentCardHandler } = await import('@a2a-js/sdk/server/express');
+  const authorizations: string[] = [];
+  const app = express();
+  app.use((req, _res, next) => {
+    authorizations.push(String(req.headers.authorization ?? ''));
+    next();
+  });
+  const server = await new Promise<import('node:http').Server>((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  const url = `http://127.0.0.1:${port}/`;
+  const card = {
+    name: 'sdk-echo',
+    description: 'an echo agent on the A2A SDK alone',
+    supportedInterfaces: [{ url, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }],
+    provider: undefined,
+    version: '3.1.0',
+    capabilities: { streaming: true, extensions: [] },
+    securitySchemes: {},
+    securityRequirements: [],
+    defaultInputModes: ['text/plain'],
+    defaultOutputModes: ['text/plain'],
+    skills: [{ id: 'echo', name: 'Echo', description: 'says it back', tags: ['echo'], examples: [], inputModes: [], outputModes: [], securityRequirements: [] }],
+    signatures: [],
+  };
+  const handler = new DefaultRequestHandler(card, new InMemoryTaskStore(), {
+    async execute(request, bus) {
+      bus.publish(AgentEvent.message({ ...userMessage(`${prefix}${textOf(request.userMessage.parts)}`), role: Role.ROLE_AGENT, contextId: request.contextId }));
+      bus.finished();
+    },
+    async cancelTask() {},
+  });
+  app.use('/.well-known/agent-card.json', agentCardHandler({ agentCardProvider: handler }));
+  app.use('/', jsonRpcHandler({ requestHandler: handler, userBuilder: async () => ({ isAuthenticated: false, userName: '' }) }));
+  return {
+    url,
+    authorizations,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
