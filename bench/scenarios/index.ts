@@ -7,6 +7,7 @@ import { registryRows } from './registry';
 import { relayRows } from './relay';
 import { unaryRows } from './unary';
 import { clusterRows } from './cluster';
+import { a2aRows } from './a2a';
 
 export interface Scenario {
   id: string;
@@ -65,5 +66,6 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'registry', title: 'RegisterAgent, Discover and GetAgentStatus latency', run: registryRows },
   { id: 'durable', title: 'Durable messages: synced throughput and recovery after kill -9', run: durableRows },
   { id: 'connections', title: 'Concurrent connections with open Subscribe streams', run: connectionRows },
+  { id: 'a2a-send', title: 'A2A SendMessage round trip: gateway vs the @a2a-js/sdk server alone', run: a2aRows },
   { id: 'cluster', title: 'Cross-gateway messaging on NATS JetStream (2 gateways)', run: clusterRows },
 ];

@@ -12,7 +12,6 @@
  * `maxRequestsPerIdentity`. Refusals before the SDK sees the call are HTTP 401/403/413/429/503
  * with a JSON-RPC error body.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -57,7 +56,6 @@ export function isLoopbackHost(host: string): boolean {
 export class A2aHttpServer {
   readonly app = express();
   private readonly calls = new WeakMap<Request, CallInfo>();
-  private readonly cardOfRequest = new AsyncLocalStorage<AgentCard>();
   private server?: http.Server | https.Server;
   private inFlight = 0;
   private idle: Array<() => void> = [];
@@ -80,11 +78,9 @@ export class A2aHttpServer {
       this.serveCatalogue(req, res, { services: cards.map(cardJson) });
     });
 
-    const cardHandler = agentCardHandler({
-      agentCardProvider: async () => this.cardOfRequest.getStore()!,
-      cache: { maxAge: deps.cardMaxAgeSeconds },
-      legacyCompat: { enabled: true },
-    });
+    // The SDK's card handler (ETag, 304, Cache-Control, v0.3 shape for old clients) serves one
+    // card per handler; cards change with the registry, so each card request gets its own.
+    const cardHandler = (card: AgentCard) => agentCardHandler({ agentCardProvider: async () => card, cache: { maxAge: deps.cardMaxAgeSeconds }, legacyCompat: { enabled: true } });
     const rpc = jsonRpcHandler({
       requestHandler: deps.handler,
       userBuilder: async (req) => {
@@ -107,7 +103,7 @@ export class A2aHttpServer {
         res.status(404).json({ error: { code: 'GW_NOT_FOUND', message: name } });
         return;
       }
-      this.cardOfRequest.run(card, () => cardHandler(req, res, next));
+      cardHandler(card)(req, res, next);
     });
     target.use(express.json({ limit: deps.maxBodyBytes, type: () => true }));
     target.use(rpc);

@@ -59,7 +59,7 @@ export class LmdbTaskStore implements TaskStore {
   private count = 0;
 
   constructor(directory: string, private readonly limits: TaskStoreLimits) {
-    this.root = open({ path: directory, mapSize: 1024 * 1024 * 1024 });
+    this.root = open({ path: directory, mapSize: 1024 * 1024 * 1024, overlappingSync: true });
     this.tasks = this.root.openDB<StoredTask, string>({ name: 'tasks', encoding: 'msgpack' });
     this.byScope = this.root.openDB<string, ScopeKey>({ name: 'by-scope', encoding: 'string' });
     this.byAge = this.root.openDB<string, AgeKey>({ name: 'by-age', encoding: 'string' });
