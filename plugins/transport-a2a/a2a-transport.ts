@@ -63,11 +63,11 @@ export class A2aTransport implements TransportService {
         executor: this.executor,
         cards,
         limits: this.limits,
-        observe: (method, error) => {
+        observe: (method, error, durationSeconds) => {
           const code = statusNameOf(error);
           if (code === 'RESOURCE_EXHAUSTED' && method.startsWith('Send')) onLimit('tasks.maxTasks');
           calls.inc({ method, code });
-          if (hooks.rpcCompleted.isUsed()) hooks.rpcCompleted.call({ method, code, durationSeconds: 0, transport: 'a2a' });
+          if (hooks.rpcCompleted.isUsed()) hooks.rpcCompleted.call({ method, code, durationSeconds, transport: 'a2a' });
         },
       },
       cards.protocolCard(),

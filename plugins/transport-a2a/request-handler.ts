@@ -26,7 +26,7 @@ export interface RequestHandlerDeps {
   executor: GatewayExecutor;
   cards: AgentCards;
   limits: A2aLimits;
-  observe(method: string, error: unknown): void;
+  observe(method: string, error: unknown, durationSeconds: number): void;
 }
 
 const STATUS_NAMES = new Map<number, string>(Object.entries(Status).map(([name, code]) => [code, name]));
@@ -69,6 +69,7 @@ export class GatewayRequestHandler implements A2ARequestHandler {
       const previous = await this.previousTask(user, params.message, context);
       if (previous) return previous;
       this.ensureReachable(user.target);
+      if (!params.message?.taskId) await this.deps.store.makeRoom();
       return this.inner.sendMessage(params, context);
     });
   }
@@ -82,6 +83,7 @@ export class GatewayRequestHandler implements A2ARequestHandler {
         return;
       }
       this.ensureReachable(user.target);
+      if (!params.message?.taskId) await this.deps.store.makeRoom();
       yield* this.inner.sendMessageStream(params, context);
     });
   }
@@ -122,26 +124,28 @@ export class GatewayRequestHandler implements A2ARequestHandler {
 
   /** Authorization, error mapping and the observation around one unary method. */
   private async call<T>(method: string, context: ServerCallContext, body: (user: GatewayUser) => Promise<T>): Promise<T> {
+    const startedAt = performance.now();
     try {
       const user = this.authorize(context);
       const result = await body(user);
-      this.deps.observe(method, undefined);
+      this.deps.observe(method, undefined, (performance.now() - startedAt) / 1000);
       return result;
     } catch (error) {
-      this.deps.observe(method, error);
+      this.deps.observe(method, error, (performance.now() - startedAt) / 1000);
       throw toA2aError(error);
     }
   }
 
   private async *stream<T>(method: string, context: ServerCallContext, body: (this: GatewayRequestHandler, user: GatewayUser) => AsyncGenerator<T>): AsyncGenerator<T, void, undefined> {
     let release: (() => void) | undefined;
+    const startedAt = performance.now();
     try {
       const user = this.authorize(context);
       release = this.deps.limits.openStream(user.identity.id);
       yield* body.call(this, user);
-      this.deps.observe(method, undefined);
+      this.deps.observe(method, undefined, (performance.now() - startedAt) / 1000);
     } catch (error) {
-      this.deps.observe(method, error);
+      this.deps.observe(method, error, (performance.now() - startedAt) / 1000);
       throw toA2aError(error);
     } finally {
       release?.();

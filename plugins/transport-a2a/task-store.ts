@@ -176,7 +176,7 @@ export class LmdbTaskStore implements TaskStore {
   }
 
   /** Full: the oldest finished tasks go; none finished means the new task is refused. */
-  private async makeRoom(): Promise<void> {
+  async makeRoom(): Promise<void> {
     if (this.count < this.limits.maxTasks) return;
     for (const { value: taskId } of this.byAge.getRange({ start: [0, ''] })) {
       const stored = this.tasks.get(taskId);
