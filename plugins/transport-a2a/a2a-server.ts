@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AgentCard } from '@a2a-js/sdk';
-import { agentCardHandler, jsonRpcHandler } from '@a2a-js/sdk/server/express';
+import { agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import { GatewayError, toGatewayError, type AuthService, type Identity } from '../../kernel';
 import { cardJson, type AgentCards } from './agent-cards';
 import { GatewayUser, type A2aTarget } from './caller';
@@ -89,6 +89,14 @@ export class A2aHttpServer {
       },
       legacyCompat: { enabled: true },
     });
+    const rest = restHandler({
+      requestHandler: deps.handler,
+      userBuilder: async (req) => {
+        const call = this.call(req);
+        return new GatewayUser(call.identity, call.target!, call.peer, call.base, 'rest');
+      },
+      legacyCompat: { enabled: true },
+    });
     const target = express.Router({ mergeParams: true });
     // Mounted with `use` so the SDK's card router sees its own root path.
     target.use('/.well-known/agent-card.json', (req, res, next) => {
@@ -106,6 +114,7 @@ export class A2aHttpServer {
       cardHandler(card)(req, res, next);
     });
     target.use(express.json({ limit: deps.maxBodyBytes, type: () => true }));
+    target.use('/rest', rest);
     target.use(rpc);
     app.use('/agents/:agentId', (req, _res, next) => this.target(req, { kind: 'agent', agentId: String(req.params.agentId) }, `agents/${encodeURIComponent(String(req.params.agentId))}/`, next), target);
     app.use('/services/:service', (req, _res, next) => {

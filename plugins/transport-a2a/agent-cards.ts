@@ -89,7 +89,9 @@ export class AgentCards {
       description,
       supportedInterfaces: [
         { url: base, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: CURRENT_VERSION },
+        { url: withPath(base, 'rest'), protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: CURRENT_VERSION },
         { url: base, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: LEGACY_VERSION },
+        { url: withPath(base, 'rest'), protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: LEGACY_VERSION },
       ],
       provider: { organization: this.settings.provider.organization, url: this.settings.provider.url },
       version,
@@ -118,6 +120,12 @@ export class AgentCards {
     }
     return { securitySchemes, securityRequirements };
   }
+}
+
+/** `suffix` appended to the path of `base`, before its query (`?version=…`). */
+function withPath(base: string, suffix: string): string {
+  const at = base.indexOf('?');
+  return at < 0 ? `${base}${suffix}` : `${base.slice(0, at)}${suffix}${base.slice(at)}`;
 }
 
 /** Card JSON as served (proto JSON form of the SDK). */

@@ -9,6 +9,8 @@ import { GatewayError, type Identity } from '../../kernel';
 /** An agent by id, or a service (load-balanced over its instances) with an optional semver range. */
 export type A2aTarget = { kind: 'agent'; agentId: string } | { kind: 'service'; service: string; versionRange: string };
 
+export type A2aBinding = 'jsonrpc' | 'rest';
+
 export interface TaskScope {
   owner: string;
   target: string;
@@ -21,6 +23,8 @@ export class GatewayUser implements User {
     readonly peer: string,
     /** Base URL of the target as the caller reached it (ends with `/`). */
     readonly base: string,
+    /** Which binding the call came in on, so errors take that binding's form. */
+    readonly binding: A2aBinding = 'jsonrpc',
   ) {}
 
   get isAuthenticated(): boolean {

@@ -5,7 +5,7 @@
  * UNAVAILABLE -32064, UNAUTHENTICATED -32066, DEADLINE_EXCEEDED -32054), and the message starts
  * with the stable `GW_...` code. A2A's own errors (task not found, not cancelable) pass unchanged.
  */
-import { A2AError, RequestMalformedError } from '@a2a-js/sdk/errors';
+import { A2AError, RequestMalformedError, RestRequestMalformedError } from '@a2a-js/sdk/errors';
 import { GatewayError, Status, toGatewayError, type StatusCode } from '../../kernel';
 
 export const GATEWAY_ERROR_BASE = -32050;
@@ -25,11 +25,29 @@ export class GatewayA2aError extends A2AError {
   }
 }
 
-/** Anything thrown by our code on its way back to an A2A client. */
-export function toA2aError(error: unknown): Error {
+/** The HTTP+JSON form: the HTTP status says what happened (403, 404, 429, 503 …). */
+export class GatewayRestError extends A2AError {
+  readonly transport = 'rest' as const;
+  readonly statusCode: number;
+  readonly gatewayCode: string;
+  readonly status: StatusCode;
+
+  constructor(error: GatewayError) {
+    super({ message: `${error.code}: ${error.message}`, cause: error });
+    this.name = 'GatewayA2aError';
+    this.statusCode = httpStatusOf(error);
+    this.gatewayCode = error.code;
+    this.status = error.status;
+  }
+}
+
+/** Anything thrown by our code on its way back to an A2A client, in the binding's form. */
+export function toA2aError(error: unknown, binding: 'jsonrpc' | 'rest' = 'jsonrpc'): Error {
   if (error instanceof A2AError) return error;
   const failure = toGatewayError(error);
-  if (failure.status === Status.INVALID_ARGUMENT) return new RequestMalformedError(`${failure.code}: ${failure.message}`);
+  const message = `${failure.code}: ${failure.message}`;
+  if (binding === 'rest') return failure.status === Status.INVALID_ARGUMENT ? new RestRequestMalformedError({ message }) : new GatewayRestError(failure);
+  if (failure.status === Status.INVALID_ARGUMENT) return new RequestMalformedError(message);
   return new GatewayA2aError(failure);
 }
 

@@ -10,7 +10,7 @@ import { DefaultRequestHandler, type ServerCallContext } from '@a2a-js/sdk/serve
 import type { A2ARequestHandler } from '@a2a-js/sdk/server';
 import { GatewayError, Status, type AuthService, type GatewayHooks, type RegistryService } from '../../kernel';
 import type { AgentCards } from './agent-cards';
-import { targetName, userOf, type A2aTarget, type GatewayUser } from './caller';
+import { GatewayUser, targetName, userOf, type A2aTarget } from './caller';
 import { toA2aError } from './errors';
 import type { GatewayExecutor } from './gateway-executor';
 import type { A2aLimits } from './limits';
@@ -125,6 +125,7 @@ export class GatewayRequestHandler implements A2ARequestHandler {
   /** Authorization, error mapping and the observation around one unary method. */
   private async call<T>(method: string, context: ServerCallContext, body: (user: GatewayUser) => Promise<T>): Promise<T> {
     const startedAt = performance.now();
+    const binding = bindingOf(context);
     try {
       const user = this.authorize(context);
       const result = await body(user);
@@ -132,13 +133,14 @@ export class GatewayRequestHandler implements A2ARequestHandler {
       return result;
     } catch (error) {
       this.deps.observe(method, error, (performance.now() - startedAt) / 1000);
-      throw toA2aError(error);
+      throw toA2aError(error, binding);
     }
   }
 
   private async *stream<T>(method: string, context: ServerCallContext, body: (this: GatewayRequestHandler, user: GatewayUser) => AsyncGenerator<T>): AsyncGenerator<T, void, undefined> {
     let release: (() => void) | undefined;
     const startedAt = performance.now();
+    const binding = bindingOf(context);
     try {
       const user = this.authorize(context);
       release = this.deps.limits.openStream(user.identity.id);
@@ -146,7 +148,7 @@ export class GatewayRequestHandler implements A2ARequestHandler {
       this.deps.observe(method, undefined, (performance.now() - startedAt) / 1000);
     } catch (error) {
       this.deps.observe(method, error, (performance.now() - startedAt) / 1000);
-      throw toA2aError(error);
+      throw toA2aError(error, binding);
     } finally {
       release?.();
     }
@@ -176,6 +178,11 @@ export class GatewayRequestHandler implements A2ARequestHandler {
     const taskId = this.deps.store.taskForMessage(user.scope, message.messageId);
     return taskId ? this.deps.store.load(taskId, context) : undefined;
   }
+}
+
+function bindingOf(context: ServerCallContext): 'jsonrpc' | 'rest' {
+  const user = context.user;
+  return user instanceof GatewayUser ? user.binding : 'jsonrpc';
 }
 
 function gone(target: A2aTarget): GatewayError {

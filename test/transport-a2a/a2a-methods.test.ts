@@ -177,6 +177,30 @@ describe('transport-a2a methods with the official client', () => {
     expect(card.description).toContain('seen by anonymous');
   });
 
+  test('the HTTP+JSON binding serves the same methods, with HTTP statuses for refusals', async () => {
+    const { ClientFactory, ClientFactoryOptions } = await import('@a2a-js/sdk/client');
+    const factory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { preferredTransports: ['HTTP+JSON'] }));
+    const rest = await factory.createFromUrl(`${gw.a2aUrl}/agents/echo-1/`);
+    expect(rest.transport.protocolName).toBe('HTTP+JSON');
+    const task = asTask(await rest.sendMessage(send(userMessage('over rest'))));
+    expect(textOf(task.status?.message?.parts)).toBe('echo:over rest');
+    expect((await rest.getTask({ tenant: '', id: task.id, historyLength: undefined })).id).toBe(task.id);
+    const listed = await rest.listTasks({ tenant: '', contextId: '', status: 0, pageToken: '', statusTimestampAfter: undefined });
+    expect(listed.tasks.map((entry) => entry.id)).toContain(task.id);
+    const events: StreamResponse[] = [];
+    const smart = await factory.createFromUrl(`${gw.a2aUrl}/agents/smart-1/`);
+    for await (const event of smart.sendMessageStream(send(userMessage('rest trip')))) events.push(event);
+    expect(events.map((event) => event.payload?.$case)).toContain('artifactUpdate');
+
+    const gone = await fetch(`${gw.a2aUrl}/agents/nobody/rest/message:send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' },
+      body: JSON.stringify({ message: { messageId: 'r1', role: 'ROLE_USER', parts: [{ text: 'hi' }] } }),
+    });
+    expect(gone.status).toBe(404);
+    expect(((await gone.json()) as { error: { message: string } }).error.message).toContain('GW_NOT_FOUND');
+  });
+
   test('bad input gets JSON-RPC errors: unknown method, malformed params, unknown agent', async () => {
     const rpc = async (path: string, body: unknown) =>
       (await fetch(`${gw.a2aUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' }, body: JSON.stringify(body) })).json() as Promise<any>;

@@ -145,6 +145,10 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
     const stream = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'A2A-Version': '1.0', authorization: `Bearer ${snoop}` }, body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'SubscribeToTask', params: { id: 'any' } }) });
     expect(((await stream.json()) as { error: { code: number } }).error.code).toBe(-32057);
     expect(refusals).toContainEqual({ action: 'request', resource: 'guarded-1' });
+    // The HTTP+JSON binding refuses with 403.
+    const rest = await fetch(`${a2aUrl}/agents/guarded-1/rest/tasks/any`, { headers: { 'A2A-Version': '1.0', authorization: `Bearer ${snoop}` } });
+    expect(rest.status).toBe(403);
+    expect(((await rest.json()) as { error: { message: string } }).error.message).toContain('GW_PERMISSION_DENIED');
     // The service URL is checked against the service name.
     const byService = await rpc(`${a2aUrl}/services/guarded/`, 'ListTasks', {}, snoop);
     expect(byService.body.error!.message).toContain('may not request "guarded"');
