@@ -10,6 +10,7 @@ import { A2aHttpServer, isLoopbackHost } from './a2a-server';
 import { AgentEvents } from './agent-events';
 import { GatewayExecutor } from './gateway-executor';
 import { A2aLimits } from './limits';
+import { DurablePushSender, PushConfigStore } from './push-notifications';
 import { RemoteAgents } from './remote-agents';
 import { GatewayRequestHandler, statusNameOf } from './request-handler';
 import type { TransportA2aOptions } from './schema';
@@ -28,6 +29,8 @@ export class A2aTransport implements TransportService {
   private bound: string[] = [];
   private draining = false;
   private sweeper?: NodeJS.Timeout;
+  private push?: DurablePushSender;
+  private pushConfigs?: PushConfigStore;
 
   constructor(private readonly ctx: PluginContext<TransportA2aOptions>) {
     const { options, services, hooks, metrics } = ctx;
@@ -53,7 +56,23 @@ export class A2aTransport implements TransportService {
       requestTimeoutMs: options.requestTimeoutMs,
       remember: (scope, messageId, taskId) => this.store.rememberMessage(scope, messageId, taskId),
     });
-    const cards = new AgentCards(registry, auth, { provider: options.provider, gatewayId: ctx.gateway.id, gatewayVersion: ctx.gateway.version });
+    const cards = new AgentCards(registry, auth, { provider: options.provider, gatewayId: ctx.gateway.id, gatewayVersion: ctx.gateway.version, pushNotifications: options.push.enabled });
+    if (options.push.enabled) {
+      const pushes = metrics.counter<'outcome'>({ name: 'a2a_push_notifications_total', help: 'A2A push notifications, by outcome (delivered, retried, dropped_attempts, dropped_maxPending, dropped_refused).', labelNames: ['outcome'] });
+      const configs = new PushConfigStore(this.store.database('push-configs'), options.push);
+      this.push = new DurablePushSender(this.store.rootDatabase, this.store.database('push-outbox'), configs, options.push, {
+        delivered: () => pushes.inc({ outcome: 'delivered' }),
+        retried: () => pushes.inc({ outcome: 'retried' }),
+        dropped: (reason) => {
+          pushes.inc({ outcome: `dropped_${reason}` });
+          if (reason === 'maxPending') onLimit('push.maxPending');
+        },
+      }, this.logger);
+      this.pushConfigs = configs;
+      this.store.onRemoved = (taskId) => configs.removeAll(taskId);
+      const sender = this.push;
+      metrics.gauge({ name: 'a2a_push_pending', help: 'A2A push notifications in the durable outbox, not yet delivered.', collect() { this.set(sender.pending); } });
+    }
     const handler = new GatewayRequestHandler(
       {
         auth,
@@ -63,6 +82,7 @@ export class A2aTransport implements TransportService {
         executor: this.executor,
         cards,
         limits: this.limits,
+        push: this.push && this.pushConfigs ? { store: this.pushConfigs, sender: this.push } : undefined,
         observe: (method, error, durationSeconds) => {
           const code = statusNameOf(error);
           if (code === 'RESOURCE_EXHAUSTED' && method.startsWith('Send')) onLimit('tasks.maxTasks');
@@ -122,6 +142,7 @@ export class A2aTransport implements TransportService {
     }, SWEEP_INTERVAL_MS);
     this.sweeper.unref();
     this.events.start();
+    this.push?.start();
     const address = await this.server.listen(options.host, options.port, tls);
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.bound = [`${host}:${address.port}`];
@@ -146,6 +167,7 @@ export class A2aTransport implements TransportService {
     clearInterval(this.sweeper);
     await this.remotes.stop();
     this.executor.stop();
+    this.push?.stop();
     await this.server.close();
     this.events.stop();
     await this.store.close();

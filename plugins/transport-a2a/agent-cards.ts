@@ -14,6 +14,7 @@ export interface CardSettings {
   provider: { organization: string; url: string };
   gatewayId: string;
   gatewayVersion: string;
+  pushNotifications: boolean;
 }
 
 const LEGACY_VERSION = '0.3';
@@ -95,7 +96,7 @@ export class AgentCards {
       ],
       provider: { organization: this.settings.provider.organization, url: this.settings.provider.url },
       version,
-      capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: true },
+      capabilities: { streaming: true, pushNotifications: this.settings.pushNotifications, extensions: [], extendedAgentCard: true },
       securitySchemes,
       securityRequirements,
       defaultInputModes: ['text/plain', 'application/json'],

@@ -13,8 +13,10 @@
  *   `GET /agents` and `GET /services` (ETag, Cache-Control), the gateway's card at
  *   `/.well-known/agent-card.json`. A gone agent's card is 404.
  * - Methods (JSON-RPC at the base URL): SendMessage, SendStreamingMessage (SSE), GetTask,
- *   ListTasks, CancelTask, SubscribeToTask, GetExtendedAgentCard; v0.3 clients through the SDK's
- *   compat layer. Push notifications are not offered (the cards say so).
+ *   ListTasks, CancelTask, SubscribeToTask, GetExtendedAgentCard, push-notification configs; v0.3
+ *   clients through the SDK's compat layer; HTTP+JSON at `<base>rest`.
+ * - Push notifications from a durable lmdb outbox: in order per webhook, retried with backoff,
+ *   at least once across restarts; private-network webhook URLs refused by default.
  * - Mapping: a message becomes a gateway request to the agent or service (deadline
  *   `requestTimeoutMs`, cancel on CancelTask); agents without the capability `a2a` get text/plain
  *   or application/json, agents with it get `application/a2a+json` and may stream events (see

@@ -6,7 +6,7 @@
  * instead of asking the agent again; SSE streams are bounded in total and per identity.
  */
 import { TaskState, type AgentCard, type Message, type Task } from '@a2a-js/sdk';
-import { DefaultRequestHandler, type ServerCallContext } from '@a2a-js/sdk/server';
+import { DefaultRequestHandler, type PushNotificationSender, type PushNotificationStore, type ServerCallContext } from '@a2a-js/sdk/server';
 import type { A2ARequestHandler } from '@a2a-js/sdk/server';
 import { GatewayError, Status, type AuthService, type GatewayHooks, type RegistryService } from '../../kernel';
 import type { AgentCards } from './agent-cards';
@@ -26,6 +26,7 @@ export interface RequestHandlerDeps {
   executor: GatewayExecutor;
   cards: AgentCards;
   limits: A2aLimits;
+  push?: { store: PushNotificationStore; sender: PushNotificationSender };
   observe(method: string, error: unknown, durationSeconds: number): void;
 }
 
@@ -45,7 +46,7 @@ export class GatewayRequestHandler implements A2ARequestHandler {
     private readonly deps: RequestHandlerDeps,
     private readonly card: AgentCard,
   ) {
-    this.inner = new DefaultRequestHandler(card, deps.store, deps.executor);
+    this.inner = new DefaultRequestHandler(card, deps.store, deps.executor, undefined, deps.push?.store, deps.push?.sender);
   }
 
   /** What the SDK checks versions against: one JSON-RPC interface in v1.0 and v0.3. */

@@ -38,6 +38,19 @@ export interface TransportA2aOptions {
     /** Messages kept per task history; older ones are dropped first. */
     maxHistory: number;
   };
+  /** Push notifications (webhooks), delivered at least once from a durable outbox. */
+  push: {
+    enabled: boolean;
+    maxPending: number;
+    maxConfigsPerTask: number;
+    maxAttempts: number;
+    initialBackoffMs: number;
+    maxBackoffMs: number;
+    maxInFlight: number;
+    timeoutMs: number;
+    /** Allow webhook URLs on loopback, private and link-local addresses (off: they are refused). */
+    allowPrivateNetworks: boolean;
+  };
   /** How long the gateway waits for an agent's answer to one A2A message. */
   requestTimeoutMs: number;
   /** Cards list at most this many agents (GET /agents, GET /services). */
@@ -77,6 +90,22 @@ export const transportA2aSchema = {
         maxTasks: { type: 'integer', minimum: 1, default: 100_000 },
         retentionMs: { type: 'integer', minimum: 1000, default: 7 * 24 * 3600 * 1000 },
         maxHistory: { type: 'integer', minimum: 2, maximum: 10_000, default: 100 },
+      },
+    },
+    push: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        maxPending: { type: 'integer', minimum: 1, default: 10_000 },
+        maxConfigsPerTask: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
+        maxAttempts: { type: 'integer', minimum: 1, default: 10 },
+        initialBackoffMs: { type: 'integer', minimum: 1, default: 1000 },
+        maxBackoffMs: { type: 'integer', minimum: 1, default: 300_000 },
+        maxInFlight: { type: 'integer', minimum: 1, default: 16 },
+        timeoutMs: { type: 'integer', minimum: 100, default: 10_000 },
+        allowPrivateNetworks: { type: 'boolean', default: false },
       },
     },
     requestTimeoutMs: { type: 'integer', minimum: 1, default: 120_000 },

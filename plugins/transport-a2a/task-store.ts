@@ -13,7 +13,7 @@
  * the agent died with the process. `open()` marks such tasks failed, saying why, so a client
  * polling GetTask learns it instead of waiting forever.
  */
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { Task, TaskState, type ListTasksRequest, type ListTasksResponse } from '@a2a-js/sdk';
 import type { ServerCallContext, TaskStore } from '@a2a-js/sdk/server';
 import { GatewayError } from '../../kernel';
@@ -57,6 +57,8 @@ export class LmdbTaskStore implements TaskStore {
   /** `owner \0 target \0 messageId` → task id: a repeated messageId finds its task. */
   private readonly messages: Database<string, string>;
   private count = 0;
+  /** Told when a task is removed (its push configs go with it). */
+  onRemoved?: (taskId: string) => void;
 
   constructor(directory: string, private readonly limits: TaskStoreLimits) {
     this.root = open({ path: directory, mapSize: 1024 * 1024 * 1024, overlappingSync: true });
@@ -84,6 +86,15 @@ export class LmdbTaskStore implements TaskStore {
       }
     }
     return interrupted;
+  }
+
+  /** Another database in the same lmdb environment (push configs, the push outbox). */
+  database<V, K extends Key>(name: string): Database<V, K> {
+    return this.root.openDB<V, K>({ name, encoding: 'msgpack' });
+  }
+
+  get rootDatabase(): RootDatabase {
+    return this.root;
   }
 
   get size(): number {
@@ -216,6 +227,7 @@ export class LmdbTaskStore implements TaskStore {
       }
     });
     this.count--;
+    this.onRemoved?.(taskId);
   }
 }
 
