@@ -8,6 +8,7 @@ import { relayRows } from './relay';
 import { unaryRows } from './unary';
 import { clusterRows } from './cluster';
 import { a2aRows } from './a2a';
+import { instancesRows, steadyLatencyRows } from './seed-claims';
 
 export interface Scenario {
   id: string;
@@ -67,5 +68,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'durable', title: 'Durable messages: synced throughput and recovery after kill -9', run: durableRows },
   { id: 'connections', title: 'Concurrent connections with open Subscribe streams', run: connectionRows },
   { id: 'a2a-send', title: 'A2A SendMessage round trip: gateway vs the @a2a-js/sdk server alone', run: a2aRows },
+  { id: 'instances', title: "Seed claim: 1,000+ registered instances, each with an open Subscribe stream, while traffic flows", run: instancesRows },
+  { id: 'steady-latency', title: 'Seed claim: register / send / status latency under a steady 1,000 calls/s', run: steadyLatencyRows },
   { id: 'cluster', title: 'Cross-gateway messaging on NATS JetStream (2 gateways)', run: clusterRows },
 ];
