@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { GatewayError, type PluginContext, type TransportService } from '../../kernel';
 import { AgentCards } from './agent-cards';
 import { A2aHttpServer, isLoopbackHost } from './a2a-server';
+import { a2aGrpcService } from './grpc-binding';
 import { AgentEvents } from './agent-events';
 import { GatewayExecutor } from './gateway-executor';
 import { A2aLimits } from './limits';
@@ -30,6 +31,8 @@ export class A2aTransport implements TransportService {
   private draining = false;
   private sweeper?: NodeJS.Timeout;
   private push?: DurablePushSender;
+  private readonly handler: GatewayRequestHandler;
+  private readonly cards: AgentCards;
   private pushConfigs?: PushConfigStore;
 
   constructor(private readonly ctx: PluginContext<TransportA2aOptions>) {
@@ -73,7 +76,7 @@ export class A2aTransport implements TransportService {
       const sender = this.push;
       metrics.gauge({ name: 'a2a_push_pending', help: 'A2A push notifications in the durable outbox, not yet delivered.', collect() { this.set(sender.pending); } });
     }
-    const handler = new GatewayRequestHandler(
+    const handler = (this.handler = new GatewayRequestHandler(
       {
         auth,
         hooks,
@@ -91,7 +94,8 @@ export class A2aTransport implements TransportService {
         },
       },
       cards.protocolCard(),
-    );
+    ));
+    this.cards = cards;
     this.server = new A2aHttpServer({
       auth,
       cards,
@@ -146,8 +150,22 @@ export class A2aTransport implements TransportService {
     const address = await this.server.listen(options.host, options.port, tls);
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.bound = [`${host}:${address.port}`];
+    this.serveGrpc();
     await this.remotes.start();
     this.logger.info({ addresses: this.bound, tls: tls !== undefined }, 'A2A transport listening');
+  }
+
+  /** The gRPC binding on the first transport that serves other plugins' gRPC services. */
+  private serveGrpc(): void {
+    if (!this.ctx.options.grpc) return;
+    const grpc = this.ctx.services.transports().find((transport) => transport !== this && typeof transport.addGrpcService === 'function');
+    if (!grpc) {
+      this.logger.info('no gRPC transport offers addGrpcService: the A2A gRPC binding is off');
+      return;
+    }
+    const { definition, implementation } = a2aGrpcService(this.handler, this.ctx.services.get('auth'), () => this.draining);
+    grpc.addGrpcService!(definition, implementation);
+    this.cards.grpcAddress = () => grpc.addresses().find((address) => !address.startsWith('unix:'));
   }
 
   async drain(deadline: number): Promise<void> {

@@ -17,10 +17,15 @@ export interface CardSettings {
   pushNotifications: boolean;
 }
 
+const GRPC_PLACEHOLDER = 'grpc-listener';
+
 const LEGACY_VERSION = '0.3';
 const CURRENT_VERSION = '1.0';
 
 export class AgentCards {
+  /** `host:port` of the gRPC listener serving A2AService (asked per card: it binds when its plugin starts). */
+  grpcAddress?: () => string | undefined;
+
   constructor(
     private readonly registry: RegistryService,
     private readonly auth: AuthService,
@@ -31,7 +36,7 @@ export class AgentCards {
   agentCard(agentId: string, base: string): AgentCard | undefined {
     const record = this.registry.get(agentId);
     if (!record || record.state === 'terminated') return undefined;
-    return this.card(record.agentId, [record], base);
+    return this.card(record.agentId, [record], base, `agents/${record.agentId}`);
   }
 
   /** The card of a service with at least one instance (in the range, when given). */
@@ -39,7 +44,7 @@ export class AgentCards {
     const instances = this.registry.discover({ service, versionRange: versionRange || undefined });
     const live = instances.filter((record) => record.state !== 'terminated');
     if (live.length === 0) return undefined;
-    return this.card(service, live, base);
+    return this.card(service, live, base, `services/${service}${versionRange ? `@${versionRange}` : ''}`);
   }
 
   /** The gateway's own card: what it is and which services it reaches, as skills. */
@@ -64,7 +69,7 @@ export class AgentCards {
 
   /** What the SDK checks a request's A2A-Version against: JSON-RPC in v1.0 and v0.3. */
   protocolCard(): AgentCard {
-    return this.skeleton('http://localhost/', 'OpenClaw Gateway', 'A2A access to the agents of an OpenClaw Gateway', this.settings.gatewayVersion);
+    return this.skeleton('http://localhost/', 'OpenClaw Gateway', 'A2A access to the agents of an OpenClaw Gateway', this.settings.gatewayVersion, '', GRPC_PLACEHOLDER);
   }
 
   /** Agents for the catalogue, filtered by capability and `key:value` tags. */
@@ -72,19 +77,20 @@ export class AgentCards {
     return this.registry.discover({ capabilities: filter.capabilities, tags: filter.tags, limit }).filter((record) => record.state !== 'terminated');
   }
 
-  private card(name: string, records: readonly AgentRecord[], base: string): AgentCard {
+  private card(name: string, records: readonly AgentRecord[], base: string, tenant: string): AgentCard {
     const newest = records.reduce((best, record) => (semver.compare(record.version, best.version) > 0 ? record : best));
     const a2a = records.every((record) => record.capabilities.includes(A2A_CAPABILITY));
     const modes = a2a ? ['text/plain', 'application/json', A2A_CONTENT_TYPE] : ['text/plain', 'application/json'];
-    const card = this.skeleton(base, name, newest.profile?.description || describe(newest, records.length), newest.version);
+    const card = this.skeleton(base, name, newest.profile?.description || describe(newest, records.length), newest.version, tenant, this.grpcAddress?.());
     card.skills = skillsOf(records);
     card.defaultInputModes = modes;
     card.defaultOutputModes = modes;
     return card;
   }
 
-  private skeleton(base: string, name: string, description: string, version: string): AgentCard {
+  private skeleton(base: string, name: string, description: string, version: string, tenant = '', grpc?: string): AgentCard {
     const { securitySchemes, securityRequirements } = this.security();
+    const grpcInterfaces = grpc ? [{ url: grpc, protocolBinding: 'GRPC', tenant, protocolVersion: CURRENT_VERSION }] : [];
     return {
       name,
       description,
@@ -93,6 +99,7 @@ export class AgentCards {
         { url: withPath(base, 'rest'), protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: CURRENT_VERSION },
         { url: base, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: LEGACY_VERSION },
         { url: withPath(base, 'rest'), protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: LEGACY_VERSION },
+        ...grpcInterfaces,
       ],
       provider: { organization: this.settings.provider.organization, url: this.settings.provider.url },
       version,

@@ -9,7 +9,7 @@ import { GatewayError, type Identity } from '../../kernel';
 /** An agent by id, or a service (load-balanced over its instances) with an optional semver range. */
 export type A2aTarget = { kind: 'agent'; agentId: string } | { kind: 'service'; service: string; versionRange: string };
 
-export type A2aBinding = 'jsonrpc' | 'rest';
+export type A2aBinding = 'jsonrpc' | 'rest' | 'grpc';
 
 export interface TaskScope {
   owner: string;

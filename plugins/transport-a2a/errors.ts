@@ -6,6 +6,7 @@
  * with the stable `GW_...` code. A2A's own errors (task not found, not cancelable) pass unchanged.
  */
 import { A2AError, RequestMalformedError, RestRequestMalformedError } from '@a2a-js/sdk/errors';
+import { GrpcRequestMalformedError } from '@a2a-js/sdk/errors/grpc';
 import { GatewayError, Status, toGatewayError, type StatusCode } from '../../kernel';
 
 export const GATEWAY_ERROR_BASE = -32050;
@@ -41,11 +42,26 @@ export class GatewayRestError extends A2AError {
   }
 }
 
+/** The gRPC form: the gateway's status is already a gRPC status number. */
+export class GatewayGrpcError extends A2AError {
+  readonly transport = 'grpc' as const;
+  readonly status: StatusCode;
+  readonly gatewayCode: string;
+
+  constructor(error: GatewayError) {
+    super({ message: `${error.code}: ${error.message}`, cause: error });
+    this.name = 'GatewayA2aError';
+    this.status = error.status;
+    this.gatewayCode = error.code;
+  }
+}
+
 /** Anything thrown by our code on its way back to an A2A client, in the binding's form. */
-export function toA2aError(error: unknown, binding: 'jsonrpc' | 'rest' = 'jsonrpc'): Error {
+export function toA2aError(error: unknown, binding: 'jsonrpc' | 'rest' | 'grpc' = 'jsonrpc'): Error {
   if (error instanceof A2AError) return error;
   const failure = toGatewayError(error);
   const message = `${failure.code}: ${failure.message}`;
+  if (binding === 'grpc') return failure.status === Status.INVALID_ARGUMENT ? new GrpcRequestMalformedError({ message }) : new GatewayGrpcError(failure);
   if (binding === 'rest') return failure.status === Status.INVALID_ARGUMENT ? new RestRequestMalformedError({ message }) : new GatewayRestError(failure);
   if (failure.status === Status.INVALID_ARGUMENT) return new RequestMalformedError(message);
   return new GatewayA2aError(failure);

@@ -181,7 +181,7 @@ export class GatewayRequestHandler implements A2ARequestHandler {
   }
 }
 
-function bindingOf(context: ServerCallContext): 'jsonrpc' | 'rest' {
+function bindingOf(context: ServerCallContext): 'jsonrpc' | 'rest' | 'grpc' {
   const user = context.user;
   return user instanceof GatewayUser ? user.binding : 'jsonrpc';
 }

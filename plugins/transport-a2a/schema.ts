@@ -18,6 +18,8 @@ export interface TransportA2aOptions {
   port: number;
   /** Base URL written into agent cards when the gateway sits behind a proxy, e.g. `https://a2a.example.com`. */
   publicUrl?: string;
+  /** Serve the A2A gRPC binding (A2AService) on the gateway's gRPC listener. */
+  grpc: boolean;
   /** Serve HTTPS with the TLS material of the auth plugin (`auth.serverTls()`). */
   tls: boolean;
   /** Name and URL of the organisation in every card's `provider`. */
@@ -69,6 +71,7 @@ export const transportA2aSchema = {
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 7401 },
     publicUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
     tls: { type: 'boolean', default: false },
+    grpc: { type: 'boolean', default: true },
     provider: {
       type: 'object',
       additionalProperties: false,

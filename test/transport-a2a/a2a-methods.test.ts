@@ -201,6 +201,23 @@ describe('transport-a2a methods with the official client', () => {
     expect(((await gone.json()) as { error: { message: string } }).error.message).toContain('GW_NOT_FOUND');
   });
 
+  test('the gRPC binding (A2AService on the gateway gRPC listener) serves the same methods', async () => {
+    const { ClientFactory, ClientFactoryOptions } = await import('@a2a-js/sdk/client');
+    const { GrpcTransportFactory } = await import('@a2a-js/sdk/client/grpc');
+    const factory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [new GrpcTransportFactory()], preferredTransports: ['GRPC'] }));
+    const grpc = await factory.createFromUrl(`${gw.a2aUrl}/services/echo/`);
+    expect(grpc.transport.protocolName).toBe('GRPC');
+    const task = asTask(await grpc.sendMessage(send(userMessage('over grpc'))));
+    expect(textOf(task.status?.message?.parts)).toBe('echo:over grpc');
+    expect((await grpc.getTask({ tenant: '', id: task.id, historyLength: undefined })).status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const smart = await factory.createFromUrl(`${gw.a2aUrl}/agents/smart-1/`);
+    const events: StreamResponse[] = [];
+    for await (const event of smart.sendMessageStream(send(userMessage('grpc trip')))) events.push(event);
+    expect(events.map((event) => event.payload?.$case)).toEqual(expect.arrayContaining(['task', 'artifactUpdate', 'statusUpdate']));
+    const card = await (await fetch(`${gw.a2aUrl}/agents/smart-1/.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0' } })).json() as { supportedInterfaces: Array<{ protocolBinding: string; url: string; tenant?: string }> };
+    expect(card.supportedInterfaces).toContainEqual(expect.objectContaining({ protocolBinding: 'GRPC', url: gw.address, tenant: 'agents/smart-1' }));
+  });
+
   test('bad input gets JSON-RPC errors: unknown method, malformed params, unknown agent', async () => {
     const rpc = async (path: string, body: unknown) =>
       (await fetch(`${gw.a2aUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' }, body: JSON.stringify(body) })).json() as Promise<any>;

@@ -149,6 +149,22 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
     const rest = await fetch(`${a2aUrl}/agents/guarded-1/rest/tasks/any`, { headers: { 'A2A-Version': '1.0', authorization: `Bearer ${snoop}` } });
     expect(rest.status).toBe(403);
     expect(((await rest.json()) as { error: { message: string } }).error.message).toContain('GW_PERMISSION_DENIED');
+    // So does the gRPC binding, with the gRPC status.
+    const { ClientFactory, ClientFactoryOptions } = await import('@a2a-js/sdk/client');
+    const { GrpcTransportFactory } = await import('@a2a-js/sdk/client/grpc');
+    const { credentials, Metadata } = await import('@grpc/grpc-js');
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${snoop}`);
+    const card = (await (await fetch(`${url}.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0', authorization: `Bearer ${snoop}` } })).json()) as never;
+    const factory = new ClientFactory(
+      ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+        transports: [new GrpcTransportFactory({ grpcChannelCredentials: credentials.createInsecure(), grpcCallOptions: {} })],
+        preferredTransports: ['GRPC'],
+      }),
+    );
+    const grpcClient = await factory.createFromAgentCard((await import('@a2a-js/sdk')).AgentCard.fromJSON(card));
+    await expect(grpcClient.getTask({ tenant: '', id: 'any', historyLength: undefined }, { serviceParameters: { authorization: `Bearer ${snoop}` } })).rejects.toThrow(/GW_PERMISSION_DENIED/);
+    await expect(grpcClient.getTask({ tenant: '', id: 'any', historyLength: undefined })).rejects.toThrow(/GW_UNAUTHENTICATED|UNAUTHENTICATED/);
     // The service URL is checked against the service name.
     const byService = await rpc(`${a2aUrl}/services/guarded/`, 'ListTasks', {}, snoop);
     expect(byService.body.error!.message).toContain('may not request "guarded"');
