@@ -23,7 +23,7 @@ describe('transport-a2a methods with the official client', () => {
       for await (const delivery of await echo.subscribe()) {
         if (delivery.isRequest) await delivery.reply(`echo:${delivery.text()}`, { contentType: 'text/plain' });
       }
-    })();
+    })().catch(() => undefined); // ends when the handle closes at the end
 
     const smart = connect(gw.address);
     agents.push(smart);
@@ -52,7 +52,7 @@ describe('transport-a2a methods with the official client', () => {
         await task.artifact({ name: 'plan', text: `plan for ${task.text}` });
         await task.complete('planned');
       }
-    })();
+    })().catch(() => undefined); // ends when the handle closes at the end
   }, 60_000);
 
   afterAll(async () => {

@@ -67,7 +67,7 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
           'registry-memory',
           'router-embedded',
           { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: 0 }] } },
-          { use: 'transport-a2a', options: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096, maxStreamsPerIdentity: 1 } },
+          { use: 'transport-a2a', options: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096, maxStreamsPerIdentity: 1, maxRequestsPerIdentity: 3 } },
           { use: 'auth-standard', options: { jwt: { jwksFile: 'jwks.json', issuer: ISSUER, audience: AUDIENCE }, policyFile: 'policy.json' } },
         ],
       },
@@ -84,13 +84,13 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
     await guarded.register({ agentId: 'guarded-1', service: 'guarded', version: '1.0.0' });
     void (async () => {
       for await (const delivery of await guarded.subscribe()) if (delivery.isRequest) await delivery.reply(`ok:${delivery.text()}`);
-    })();
+    })().catch(() => undefined); // ends when the handle closes at the end
     const holder = connect(grpcAddress, { token: workerToken });
     agents.push(holder);
     await holder.register({ agentId: 'holder-1', service: 'holder', version: '1.0.0', capabilities: ['a2a'] });
     void (async () => {
       for await (const delivery of await holder.subscribe()) await A2aTask.from(holder, delivery)?.working('held');
-    })();
+    })().catch(() => undefined); // ends when the handle closes at the end
   }, 60_000);
 
   afterAll(async () => {
@@ -186,5 +186,33 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
     await a2a.cancelTask({ tenant: '', id: task.id, metadata: undefined });
     await first.return(undefined);
     await eventually(async () => (await gateway.metrics.registry.getSingleMetricAsString('openclaw_a2a_limit_hits_total')).includes('limit="maxStreamsPerIdentity"} 1') || undefined, 5000, 'the limit metric');
+  });
+
+  test('bounds: calls in flight per identity beyond maxRequestsPerIdentity get HTTP 429; others are not affected', async () => {
+    const callerToken = await token('caller');
+    const aborts = [new AbortController(), new AbortController(), new AbortController()];
+    const blocking = aborts.map((abort, index) =>
+      fetch(`${a2aUrl}/agents/holder-1/`, {
+        method: 'POST',
+        signal: abort.signal,
+        headers: { 'content-type': 'application/json', 'A2A-Version': '1.0', authorization: `Bearer ${callerToken}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: index, method: 'SendMessage', params: { message: { messageId: `held-${index}-${Date.now()}`, role: 'ROLE_USER', parts: [{ text: 'hold' }] } } }),
+      }).catch(() => undefined),
+    );
+    try {
+      const refused = await eventually(async () => {
+        const attempt = await rpc(`${a2aUrl}/agents/guarded-1/`, 'ListTasks', {}, callerToken);
+        return attempt.status === 429 ? attempt : undefined;
+      }, 10_000, 'the 4th call to be refused');
+      expect(refused.body.error).toMatchObject({ code: -32058, message: expect.stringContaining('maxRequestsPerIdentity') });
+      // Another identity still gets through.
+      const peer = await rpc(`${a2aUrl}/agents/guarded-1/`, 'ListTasks', {}, await token('peer'));
+      expect(peer.status).toBe(200);
+    } finally {
+      for (const abort of aborts) abort.abort();
+      await Promise.all(blocking);
+    }
+    // Disconnected calls are released.
+    await eventually(async () => ((await rpc(`${a2aUrl}/agents/guarded-1/`, 'ListTasks', {}, callerToken)).status === 200 ? true : undefined), 10_000, 'the caller to be admitted again');
   });
 });

@@ -30,13 +30,13 @@ describe('transport-a2a task bounds', () => {
     await holder.register({ agentId: 'holder-1', service: 'holder', version: '1.0.0', capabilities: ['a2a'] });
     void (async () => {
       for await (const delivery of await echo.subscribe()) if (delivery.isRequest) await delivery.reply(`echo:${delivery.text()}`);
-    })();
+    })().catch(() => undefined); // ends when the handle closes at the end
     void (async () => {
       for await (const delivery of await holder.subscribe()) {
         await A2aTask.from(holder, delivery)?.working('held');
         heldCount++;
       }
-    })();
+    })().catch(() => undefined); // ends when the handle closes at the end
   }, 60_000);
 
   afterAll(async () => {
