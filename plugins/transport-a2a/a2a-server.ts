@@ -59,6 +59,8 @@ export class A2aHttpServer {
   private server?: http.Server | https.Server;
   private inFlight = 0;
   private idle: Array<() => void> = [];
+  /** Responses being written, so drain can end the SSE streams among them (bounded by the calls in flight). */
+  private readonly open = new Set<Response>();
 
   constructor(private readonly deps: ServerDeps) {
     const app = this.app;
@@ -156,6 +158,17 @@ export class A2aHttpServer {
     return server.address() as AddressInfo;
   }
 
+  /**
+   * Draining: SSE streams would hold the drain until its deadline, so they end now (a client
+   * re-attaches with SubscribeToTask, here after the restart or on another gateway); blocking
+   * calls are left to finish.
+   */
+  endStreams(): void {
+    for (const res of this.open) {
+      if (String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) res.end();
+    }
+  }
+
   whenIdle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
@@ -225,8 +238,10 @@ export class A2aHttpServer {
           return;
         }
         this.inFlight++;
+        this.open.add(res);
         res.once('close', () => {
           release();
+          this.open.delete(res);
           this.inFlight--;
           if (this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
         });

@@ -170,6 +170,7 @@ export class A2aTransport implements TransportService {
 
   async drain(deadline: number): Promise<void> {
     this.draining = true;
+    this.server.endStreams();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.server.whenIdle(),

@@ -110,3 +110,31 @@ describe('LmdbTaskStore retention', () => {
     }
   });
 });
+
+describe('transport-a2a drain', () => {
+  test('draining ends open SSE streams instead of waiting for the drain deadline', async () => {
+    // A drain deadline far beyond the test timeout: only ending the streams lets stop() return.
+    const gw = await startA2aGateway({ gateway: { drainTimeoutMs: 120_000 } });
+    const holder = connect(gw.address);
+    await holder.register({ agentId: 'holder-2', service: 'holder', version: '1.0.0', capabilities: ['a2a'] });
+    let held = false;
+    void (async () => {
+      for await (const delivery of await holder.subscribe()) {
+        await A2aTask.from(holder, delivery)?.working('held');
+        held = true;
+      }
+    })().catch(() => undefined);
+    const a2a = await client(`${gw.a2aUrl}/agents/holder-2/`);
+    const task = asTask(await a2a.sendMessage(send(userMessage('hold'), { returnImmediately: true })));
+    await eventually(() => held || undefined, 10_000, 'the held task');
+    const events: string[] = [];
+    const stream = (async () => {
+      for await (const event of a2a.resubscribeTask({ tenant: '', id: task.id })) events.push(event.payload?.$case ?? '');
+    })().catch(() => undefined);
+    await eventually(() => events.length > 0 || undefined, 10_000, 'the stream to start');
+    await holder.close();
+    await gw.stop();
+    await stream;
+    expect(events[0]).toBe('task');
+  }, 30_000);
+});
