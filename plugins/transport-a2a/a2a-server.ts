@@ -233,7 +233,7 @@ export class A2aHttpServer {
         try {
           release = this.deps.limits.enterRequest(identity.id);
         } catch (error) {
-          this.deps.onRefused('limit', 'maxRequestsPerIdentity', peer);
+          // A2aLimits counted it already.
           refuse(toGatewayError(error));
           return;
         }

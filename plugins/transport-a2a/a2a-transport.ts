@@ -50,6 +50,7 @@ export class A2aTransport implements TransportService {
     };
 
     this.store = new LmdbTaskStore(path.join(ctx.gateway.dataDir, ctx.name, 'tasks'), options.tasks);
+    this.store.onFull = () => onLimit('tasks.maxTasks');
     this.events = new AgentEvents(router, ctx.gateway.id, this.logger);
     this.limits = new A2aLimits(options, onLimit);
     this.executor = new GatewayExecutor({
@@ -79,7 +80,6 @@ export class A2aTransport implements TransportService {
     const handler = (this.handler = new GatewayRequestHandler(
       {
         auth,
-        hooks,
         registry,
         store: this.store,
         executor: this.executor,
@@ -88,7 +88,6 @@ export class A2aTransport implements TransportService {
         push: this.push && this.pushConfigs ? { store: this.pushConfigs, sender: this.push } : undefined,
         observe: (method, error, durationSeconds) => {
           const code = statusNameOf(error);
-          if (code === 'RESOURCE_EXHAUSTED' && method.startsWith('Send')) onLimit('tasks.maxTasks');
           calls.inc({ method, code });
           if (hooks.rpcCompleted.isUsed()) hooks.rpcCompleted.call({ method, code, durationSeconds, transport: 'a2a' });
         },

@@ -8,7 +8,7 @@
 import { TaskState, type AgentCard, type Message, type Task } from '@a2a-js/sdk';
 import { DefaultRequestHandler, type PushNotificationSender, type PushNotificationStore, type ServerCallContext } from '@a2a-js/sdk/server';
 import type { A2ARequestHandler } from '@a2a-js/sdk/server';
-import { GatewayError, Status, type AuthService, type GatewayHooks, type RegistryService } from '../../kernel';
+import { GatewayError, Status, type AuthService, type RegistryService } from '../../kernel';
 import type { AgentCards } from './agent-cards';
 import { GatewayUser, targetName, userOf, type A2aTarget } from './caller';
 import { toA2aError } from './errors';
@@ -20,7 +20,6 @@ type Params<M extends keyof A2ARequestHandler> = Parameters<A2ARequestHandler[M]
 
 export interface RequestHandlerDeps {
   auth: AuthService;
-  hooks: GatewayHooks;
   registry: RegistryService;
   store: LmdbTaskStore;
   executor: GatewayExecutor;

@@ -57,6 +57,8 @@ export class LmdbTaskStore implements TaskStore {
   /** `owner \0 target \0 messageId` → task id: a repeated messageId finds its task. */
   private readonly messages: Database<string, string>;
   private count = 0;
+  /** Told when a new task is refused because the store is full of unfinished tasks. */
+  onFull?: () => void;
   /** Told when a task is removed (its push configs go with it). */
   onRemoved?: (taskId: string) => void;
 
@@ -196,6 +198,7 @@ export class LmdbTaskStore implements TaskStore {
         if (this.count < this.limits.maxTasks) return;
       }
     }
+    this.onFull?.();
     throw new GatewayError('GW_RESOURCE_EXHAUSTED', `the task store holds ${this.count} unfinished tasks (tasks.maxTasks); retry when some finish`);
   }
 

@@ -205,6 +205,7 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
         return attempt.status === 429 ? attempt : undefined;
       }, 10_000, 'the 4th call to be refused');
       expect(refused.body.error).toMatchObject({ code: -32058, message: expect.stringContaining('maxRequestsPerIdentity') });
+      expect(await gateway.metrics.registry.getSingleMetricAsString('openclaw_a2a_limit_hits_total')).toContain('limit="maxRequestsPerIdentity"} 1');
       // Another identity still gets through.
       const peer = await rpc(`${a2aUrl}/agents/guarded-1/`, 'ListTasks', {}, await token('peer'));
       expect(peer.status).toBe(200);

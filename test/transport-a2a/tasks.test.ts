@@ -75,6 +75,7 @@ describe('transport-a2a task bounds', () => {
     const body = (await refused.json()) as { error: { code: number; message: string } };
     expect(body.error.code).toBe(-32058);
     expect(body.error.message).toMatch(/GW_RESOURCE_EXHAUSTED: .*tasks\.maxTasks/);
+    expect(await gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_a2a_limit_hits_total')).toContain('limit="tasks.maxTasks"} 1');
 
     await a2a.cancelTask({ tenant: '', id: held1.id, metadata: undefined });
     const accepted = asTask(await a2a.sendMessage(send(userMessage('c'), { returnImmediately: true })));
