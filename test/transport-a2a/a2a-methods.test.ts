@@ -81,6 +81,13 @@ describe('transport-a2a methods with the official client', () => {
     expect((await fetch(`${gw.a2aUrl}/agents/short-lived/.well-known/agent-card.json`)).status).toBe(404);
   });
 
+  test('a profile that breaks the rules is refused at registration, naming the field', async () => {
+    const bad = connect(gw.address);
+    agents.push(bad);
+    await expect(bad.register({ service: 'bad', version: '1.0.0', profile: { skills: [{ id: 'has space', name: 'x' }] } })).rejects.toThrow(/profile\.skills\[0\]\.id/);
+    await expect(bad.register({ service: 'bad', version: '1.0.0', profile: { description: 'x'.repeat(2000) } })).rejects.toThrow(/profile\.description: is 2000 characters long; the limit is 1024/);
+  });
+
   test('the catalogue lists cards with ETag and Cache-Control, filtered by capability and tag', async () => {
     const response = await fetch(`${gw.a2aUrl}/agents`);
     expect(response.headers.get('cache-control')).toMatch(/max-age=\d+/);
