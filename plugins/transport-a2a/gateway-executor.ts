@@ -72,11 +72,10 @@ export class GatewayExecutor implements AgentExecutor {
     const abort = new AbortController();
     this.running.set(taskId, { abort, contextId });
     const a2a = this.speaksA2a(user.target);
-    let lastState: TaskState = TaskState.TASK_STATE_SUBMITTED;
     const subscription = a2a
       ? this.deps.events.open((event) => {
           try {
-            lastState = this.publishAgentEvent(parseAgentEvent(event.payload, taskId), bus, taskId, contextId) ?? lastState;
+            this.publishAgentEvent(parseAgentEvent(event.payload, taskId), bus, taskId, contextId);
           } catch {
             // A malformed streamed event is the agent's bug; the answer still settles the task.
           }
@@ -85,7 +84,6 @@ export class GatewayExecutor implements AgentExecutor {
     try {
       const payload: Payload = a2a ? a2aPayload(message, taskId, contextId, existing) : plainPayload(message);
       status(TaskState.TASK_STATE_WORKING);
-      lastState = TaskState.TASK_STATE_WORKING;
       const deadline = Date.now() + this.deps.requestTimeoutMs;
       const headers: Record<string, string> = { 'a2a-task-id': taskId, 'a2a-context-id': contextId, 'a2a-message-id': message.messageId };
       if (subscription) headers['a2a-events-topic'] = subscription.topic;
@@ -96,8 +94,7 @@ export class GatewayExecutor implements AgentExecutor {
       );
       if (abort.signal.aborted) return;
       if (a2a) {
-        const state = this.publishAgentEvent(parseAgentEvent(reply.payload, taskId), bus, taskId, contextId, true);
-        lastState = state ?? lastState;
+        this.publishAgentEvent(parseAgentEvent(reply.payload, taskId), bus, taskId, contextId, true);
       } else {
         status(TaskState.TASK_STATE_COMPLETED, agentMessage(taskId, contextId, replyParts(reply.payload, reply.contentType)));
       }

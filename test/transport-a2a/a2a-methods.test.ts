@@ -152,6 +152,14 @@ describe('transport-a2a methods with the official client', () => {
     const task = asTask(await a2a.sendMessage(send(userMessage('ask'))));
     expect(task.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
     expect(textOf(task.status?.message?.parts)).toBe('which year?');
+
+    // The answer continues the same task at the same agent.
+    const answered = asTask(await a2a.sendMessage(send(userMessage('2027', { taskId: task.id, contextId: task.contextId }))));
+    expect(answered.id).toBe(task.id);
+    expect(answered.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(answered.artifacts.map((artifact) => textOf(artifact.parts))).toContain('plan for 2027');
+    const history = (await a2a.getTask({ tenant: '', id: task.id, historyLength: undefined })).history.map((entry) => textOf(entry.parts));
+    expect(history).toEqual(expect.arrayContaining(['ask', 'which year?', '2027']));
   });
 
   test('CancelTask reaches the agent as a cancel and is idempotent; SubscribeToTask re-attaches', async () => {
