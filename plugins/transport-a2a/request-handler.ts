@@ -40,6 +40,8 @@ export function statusNameOf(error: unknown): string {
 
 export class GatewayRequestHandler implements A2ARequestHandler {
   private readonly inner: DefaultRequestHandler;
+  /** Blocking sends in flight by (owner, target, messageId); bounded by the calls in flight. */
+  private readonly sending = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly deps: RequestHandlerDeps,
@@ -66,11 +68,22 @@ export class GatewayRequestHandler implements A2ARequestHandler {
 
   sendMessage(params: Params<'sendMessage'>, context: ServerCallContext): Promise<Message | Task> {
     return this.call('SendMessage', context, async (user) => {
+      const key = params.message?.messageId ? `${user.scope.owner}\u0000${user.scope.target}\u0000${params.message.messageId}` : undefined;
+      // The same messageId sent again while the first is still running waits for it.
+      const earlier = key === undefined ? undefined : this.sending.get(key);
+      if (earlier) await earlier.catch(() => undefined);
       const previous = await this.previousTask(user, params.message, context);
       if (previous) return previous;
       this.ensureReachable(user.target);
       if (!params.message?.taskId) await this.deps.store.makeRoom();
-      return this.inner.sendMessage(params, context);
+      const running = this.inner.sendMessage(params, context);
+      if (key === undefined) return running;
+      this.sending.set(key, running);
+      try {
+        return await running;
+      } finally {
+        if (this.sending.get(key) === running) this.sending.delete(key);
+      }
     });
   }
 

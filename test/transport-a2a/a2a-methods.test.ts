@@ -130,6 +130,10 @@ describe('transport-a2a methods with the official client', () => {
     const again = asTask(await a2a.sendMessage(send(message)));
     expect(again.id).toBe(first.id);
     expect(textOf(first.status?.message?.parts)).toBe('echo:once');
+    // Sent twice at once: still one task.
+    const twice = userMessage('twice');
+    const [one, two] = await Promise.all([a2a.sendMessage(send(twice)), a2a.sendMessage(send(twice))]);
+    expect(asTask(one).id).toBe(asTask(two).id);
   });
 
   test('SendStreamingMessage streams the a2a agent events in order', async () => {
