@@ -36,6 +36,11 @@ export interface ServerDeps {
   maxCatalogue: number;
   cardMaxAgeSeconds: number;
   publicUrl?: string;
+  remotes: {
+    list(): unknown[];
+    add(option: unknown): Promise<{ agentId: string }>;
+    remove(service: string): Promise<boolean>;
+  };
   draining(): boolean;
   onRefused(stage: 'authenticate' | 'limit', reason: string, peer: string): void;
 }
@@ -82,6 +87,26 @@ export class A2aHttpServer {
 
     // The SDK's card handler (ETag, 304, Cache-Control, v0.3 shape for old clients) serves one
     // card per handler; cards change with the registry, so each card request gets its own.
+    // Operators add and remove remote A2A agents at run time: the gRPC AdminService's permission.
+    const admin = express.Router();
+    admin.use((req, res, next) => {
+      const { identity } = this.call(req);
+      const decision = deps.auth.authorize({ identity, action: 'admin', resource: '*' });
+      if (decision.allowed) next();
+      else res.status(403).json({ error: { code: 'GW_PERMISSION_DENIED', message: `"${identity.id}" may not admin "*": ${decision.reason}` } });
+    });
+    admin.use(express.json({ limit: 64 * 1024 }));
+    admin.get('/remote-agents', (_req, res) => {
+      res.json({ remoteAgents: deps.remotes.list() });
+    });
+    admin.post('/remote-agents', (req, res, next) => {
+      deps.remotes.add(req.body).then((added) => res.status(201).json(added), next);
+    });
+    admin.delete('/remote-agents/:service', (req, res, next) => {
+      deps.remotes.remove(String(req.params.service)).then((removed) => (removed ? res.status(204).end() : res.status(404).json({ error: { code: 'GW_NOT_FOUND', message: `no remote agent for service "${String(req.params.service)}"` } })), next);
+    });
+    app.use('/admin', admin);
+
     const cardHandler = (card: AgentCard) => agentCardHandler({ agentCardProvider: async () => card, cache: { maxAge: deps.cardMaxAgeSeconds }, legacyCompat: { enabled: true } });
     const rpc = jsonRpcHandler({
       requestHandler: deps.handler,

@@ -13,6 +13,7 @@ import { GatewayExecutor } from './gateway-executor';
 import { A2aLimits } from './limits';
 import { DurablePushSender, PushConfigStore } from './push-notifications';
 import { RemoteAgents } from './remote-agents';
+import type { RemoteAgentOption } from './schema';
 import { GatewayRequestHandler, statusNameOf } from './request-handler';
 import type { TransportA2aOptions } from './schema';
 import { LmdbTaskStore } from './task-store';
@@ -104,10 +105,21 @@ export class A2aTransport implements TransportService {
       maxCatalogue: options.maxCatalogue,
       cardMaxAgeSeconds: options.cardMaxAgeSeconds,
       publicUrl: options.publicUrl,
+      remotes: {
+        list: () => this.remotes.list(),
+        add: (option) => this.remotes.add(option),
+        remove: (service) => this.remotes.remove(service),
+      },
       draining: () => this.draining,
       onRefused: (_stage, limit) => onLimit(limit),
     });
-    this.remotes = new RemoteAgents({ registry, router, logger: this.logger, gatewayId: ctx.gateway.id, requestTimeoutMs: options.requestTimeoutMs }, options.remoteAgents);
+    const remoteStore = this.store.database<RemoteAgentOption[], string>('remote-agents');
+    this.remotes = new RemoteAgents({ registry, router, logger: this.logger, gatewayId: ctx.gateway.id, requestTimeoutMs: options.requestTimeoutMs }, options.remoteAgents, {
+      load: () => remoteStore.get('added') ?? [],
+      save: async (added) => {
+        await remoteStore.put('added', added);
+      },
+    });
 
     const store = this.store;
     const executor = this.executor;

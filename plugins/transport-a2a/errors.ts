@@ -82,6 +82,9 @@ export function httpStatusOf(error: GatewayError): number {
       return 404;
     case Status.INVALID_ARGUMENT:
       return 400;
+    case Status.ALREADY_EXISTS:
+    case Status.FAILED_PRECONDITION:
+      return 409;
     default:
       return 500;
   }

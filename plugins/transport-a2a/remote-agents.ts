@@ -13,7 +13,7 @@ import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcT
 import { Role, type Message, type Part, type Task } from '@a2a-js/sdk';
 import { randomUUID } from 'node:crypto';
 import semver from 'semver';
-import { toGatewayError, type EventSink, type MessageEnvelope, type OutboundEvent, type RegistryService, type RouterService, type RouterSession } from '../../kernel';
+import { GatewayError, invalidArgument, toGatewayError, type EventSink, type MessageEnvelope, type OutboundEvent, type RegistryService, type RouterService, type RouterSession } from '../../kernel';
 import type { RemoteAgentOption } from './schema';
 
 const RETRY_MS = 30_000;
@@ -153,18 +153,81 @@ function answerText(result: Message | Task): string {
   return out.join('\n');
 }
 
-export class RemoteAgents {
-  private readonly agents: RemoteAgent[];
+/** Remote agents registered by an operator at run time, kept across restarts. */
+export interface RemoteAgentPersistence {
+  load(): RemoteAgentOption[];
+  save(options: RemoteAgentOption[]): Promise<void>;
+}
 
-  constructor(deps: RemoteDeps, options: readonly RemoteAgentOption[]) {
-    this.agents = options.map((option) => new RemoteAgent(deps, option));
+export const MAX_REMOTE_AGENTS = 256;
+const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+
+export class RemoteAgents {
+  /** By service: configured ones first, then those added by an operator. */
+  private readonly agents = new Map<string, { agent: RemoteAgent; option: RemoteAgentOption; added: boolean }>();
+
+  constructor(
+    private readonly deps: RemoteDeps,
+    options: readonly RemoteAgentOption[],
+    private readonly persistence?: RemoteAgentPersistence,
+  ) {
+    for (const option of options) this.agents.set(option.service, { agent: new RemoteAgent(deps, option), option, added: false });
   }
 
   async start(): Promise<void> {
-    await Promise.all(this.agents.map((agent) => agent.start()));
+    for (const option of this.persistence?.load() ?? []) {
+      if (!this.agents.has(option.service)) this.agents.set(option.service, { agent: new RemoteAgent(this.deps, option), option, added: true });
+    }
+    await Promise.all([...this.agents.values()].map(({ agent }) => agent.start()));
+  }
+
+  list(): Array<{ service: string; cardUrl: string; agentId: string; configured: boolean }> {
+    return [...this.agents.values()].map(({ agent, option, added }) => ({ service: option.service, cardUrl: option.cardUrl, agentId: agent.agentId, configured: !added }));
+  }
+
+  /** An operator adds a remote agent (admin): registered now, and again after a restart. */
+  async add(raw: unknown): Promise<{ agentId: string }> {
+    const option = checkOption(raw);
+    if (this.agents.has(option.service)) throw new GatewayError('GW_ALREADY_EXISTS', `service: a remote agent for "${option.service}" exists; remove it first`, { field: 'service' });
+    if (this.agents.size >= MAX_REMOTE_AGENTS) throw new GatewayError('GW_RESOURCE_EXHAUSTED', `${this.agents.size} remote agents are configured (the limit is ${MAX_REMOTE_AGENTS})`);
+    const agent = new RemoteAgent(this.deps, option);
+    this.agents.set(option.service, { agent, option, added: true });
+    await this.persist();
+    await agent.start();
+    return { agentId: agent.agentId };
+  }
+
+  /** Only operator-added agents can be removed; configured ones belong to the config file. */
+  async remove(service: string): Promise<boolean> {
+    const entry = this.agents.get(service);
+    if (!entry) return false;
+    if (!entry.added) throw new GatewayError('GW_FAILED_PRECONDITION', `service: "${service}" is configured in remoteAgents; change the config instead`, { field: 'service' });
+    this.agents.delete(service);
+    await this.persist();
+    await entry.agent.stop();
+    return true;
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.agents.map((agent) => agent.stop()));
+    await Promise.all([...this.agents.values()].map(({ agent }) => agent.stop()));
   }
+
+  private persist(): Promise<void> {
+    return this.persistence?.save([...this.agents.values()].filter((entry) => entry.added).map((entry) => entry.option)) ?? Promise.resolve();
+  }
+}
+
+function checkOption(raw: unknown): RemoteAgentOption {
+  if (raw === null || typeof raw !== 'object') throw invalidArgument('body', 'must be {"cardUrl": "...", "service": "...", "headers": {...}}');
+  const { cardUrl, service, headers = {} } = raw as Record<string, unknown>;
+  if (typeof cardUrl !== 'string' || !/^https?:\/\/\S+$/.test(cardUrl) || cardUrl.length > 2048) throw invalidArgument('cardUrl', 'must be an http(s) URL of an agent card');
+  if (typeof service !== 'string' || !SERVICE_NAME.test(service) || service.length > 128) throw invalidArgument('service', 'must be a service name ([a-z0-9][a-z0-9._-]*)');
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) throw invalidArgument('headers', 'must be an object of strings');
+  const copy: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (typeof value !== 'string') throw invalidArgument(`headers.${key}`, 'must be a string');
+    copy[key] = value;
+  }
+  if (Object.keys(copy).length > 32) throw invalidArgument('headers', 'has more than 32 entries');
+  return { cardUrl, service, headers: copy };
 }

@@ -165,6 +165,10 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
     const grpcClient = await factory.createFromAgentCard((await import('@a2a-js/sdk')).AgentCard.fromJSON(card));
     await expect(grpcClient.getTask({ tenant: '', id: 'any', historyLength: undefined }, { serviceParameters: { authorization: `Bearer ${snoop}` } })).rejects.toThrow(/GW_PERMISSION_DENIED/);
     await expect(grpcClient.getTask({ tenant: '', id: 'any', historyLength: undefined })).rejects.toThrow(/GW_UNAUTHENTICATED|UNAUTHENTICATED/);
+    // Adding remote agents is an admin action, as on the gRPC AdminService.
+    const admin = await fetch(`${a2aUrl}/admin/remote-agents`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${snoop}` }, body: JSON.stringify({ cardUrl: 'http://example.com/card.json', service: 'x' }) });
+    expect(admin.status).toBe(403);
+    expect(refusals).toContainEqual({ action: 'admin', resource: '*' });
     // The service URL is checked against the service name.
     const byService = await rpc(`${a2aUrl}/services/guarded/`, 'ListTasks', {}, snoop);
     expect(byService.body.error!.message).toContain('may not request "guarded"');
