@@ -207,16 +207,17 @@ export class LmdbTaskStore implements TaskStore {
     const previous = this.tasks.get(taskId);
     const updatedAt = Math.max(Date.now(), previous ? previous.updatedAt : 0);
     const record: StoredTask = { owner, target, updatedAt, state: task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED, contextId: task.contextId, task: Task.toJSON(task) };
-    await this.root.transaction(() => {
-      if (previous) {
-        this.byScope.remove([previous.owner, previous.target, previous.updatedAt, taskId]);
-        this.byAge.remove([previous.updatedAt, taskId]);
-      }
-      this.tasks.put(taskId, record);
-      this.byScope.put([owner, target, updatedAt, taskId], taskId);
-      this.byAge.put([updatedAt, taskId], taskId);
-    });
+    // Issued in one turn, lmdb-js commits these together in one batch (atomic, one sync for
+    // every task written in the same turn) instead of one transaction each.
+    if (previous) {
+      this.byScope.remove([previous.owner, previous.target, previous.updatedAt, taskId]);
+      this.byAge.remove([previous.updatedAt, taskId]);
+    }
+    this.tasks.put(taskId, record);
+    this.byScope.put([owner, target, updatedAt, taskId], taskId);
+    const written = this.byAge.put([updatedAt, taskId], taskId);
     if (!previous) this.count++;
+    await written;
   }
 
   private async remove(taskId: string, stored: StoredTask): Promise<void> {
