@@ -132,9 +132,10 @@ describe('sandbox-bubblewrap', () => {
     expect(seen.run).toEqual(['gateway.sock']);
   });
 
-  it('logs why cgroup limits are skipped and what it does not isolate', () => {
-    const skipped = logs.find((line) => line.msg.includes('cgroup limits skipped'));
-    expect(skipped).toMatchObject({ why: expect.any(String) });
+  it('logs how limits.processes is enforced and what it does not isolate', () => {
+    // This host (root, hybrid cgroups with a writable v1 pids hierarchy) gets per-sandbox pids cgroups.
+    const pids = logs.find((line) => line.msg.includes('limits.processes is a per-sandbox pids cgroup'));
+    expect(pids).toMatchObject({ cgroup: expect.stringMatching(/^\/sys\/fs\/cgroup\//), version: expect.any(Number) });
     expect(logs.find((line) => line.msg.includes('does not isolate'))).toMatchObject({ limitations: sandbox.limitations });
     expect(logs.find((line) => line.msg.includes('namespace self-check passed'))).toBeDefined();
     expect(sandbox.isolation).toBe('namespaces');

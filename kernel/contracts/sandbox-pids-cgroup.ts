@@ -1,0 +1,157 @@
+/**
+ * Per-sandbox process limits through the cgroup `pids` controller: the one process limit that holds
+ * whatever user runs the gateway (RLIMIT_NPROC is not enforced for uid 0 on the host) and counts the
+ * sandbox's processes and threads only, not everything of the user.
+ *
+ * Works with cgroup v2 (a parent group that has `pids` in its `cgroup.subtree_control` and is
+ * writable: delegated, or root's) and with the v1 `pids` hierarchy of hybrid hosts. The sandbox's
+ * first process joins its group before it execs anything (`joinCommand`), so nothing it forks can
+ * escape the count.
+ */
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export type PidsCgroupSupport =
+  | { usable: true; version: 1 | 2; parent: string }
+  | { usable: false; reason: string };
+
+/** Prefix of the groups we create: `<prefix>.<gateway pid>.<n>`, so stale ones can be told apart. */
+const GROUP_PREFIX = 'openclaw-sandbox';
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** This process's cgroup path in hierarchy `match` (`0::` for v2, a controller list line for v1). */
+function ownCgroup(match: (line: string) => boolean): string | undefined {
+  const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find(match);
+  return line === undefined ? undefined : line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1).trim();
+}
+
+/**
+ * Where per-sandbox pids groups can be created: `parent` given explicitly (an existing cgroup dir,
+ * v1 or v2), or found: the gateway's own v2 group when it already delegates `pids` to children,
+ * else the gateway's group in the v1 `pids` hierarchy. Read-only checks; nothing is created.
+ */
+export function pidsCgroupSupport(parent?: string, root = '/sys/fs/cgroup'): PidsCgroupSupport {
+  if (parent !== undefined) return checkParent(parent);
+  const reasons: string[] = [];
+  if (existsSync(path.join(root, 'cgroup.controllers'))) {
+    const own = ownCgroup((line) => line.startsWith('0::'));
+    if (own !== undefined) {
+      const found = checkParent(path.join(root, own));
+      if (found.usable) return found;
+      reasons.push(found.reason);
+    }
+  } else {
+    reasons.push(`no cgroup v2 unified hierarchy at ${root}`);
+  }
+  const v1Root = path.join(root, 'pids');
+  const ownV1 = existsSync(path.join(v1Root, 'tasks')) ? ownCgroup((line) => line.split(':')[1]?.split(',').includes('pids') ?? false) : undefined;
+  if (ownV1 === undefined) {
+    reasons.push(`no cgroup v1 pids hierarchy at ${v1Root}`);
+  } else {
+    const found = checkParent(path.join(v1Root, ownV1));
+    if (found.usable) return found;
+    reasons.push(found.reason);
+  }
+  return { usable: false, reason: reasons.join('; ') };
+}
+
+function checkParent(dir: string): PidsCgroupSupport {
+  if (!existsSync(dir)) return { usable: false, reason: `cgroup ${dir} does not exist` };
+  if (!writable(dir)) return { usable: false, reason: `cgroup ${dir} is not writable by the gateway's user (not delegated)` };
+  if (existsSync(path.join(dir, 'tasks'))) {
+    // v1: every group of the pids hierarchy has the controller.
+    return existsSync(path.join(dir, 'pids.max')) || existsSync(path.join(dir, 'cgroup.procs'))
+      ? { usable: true, version: 1, parent: dir }
+      : { usable: false, reason: `cgroup ${dir} is not in a pids hierarchy` };
+  }
+  const subtree = existsSync(path.join(dir, 'cgroup.subtree_control')) ? readFileSync(path.join(dir, 'cgroup.subtree_control'), 'utf8') : '';
+  if (!subtree.split(/\s+/).includes('pids')) {
+    return { usable: false, reason: `cgroup ${dir} does not enable the pids controller for its children (cgroup.subtree_control)` };
+  }
+  return { usable: true, version: 2, parent: dir };
+}
+
+/** Whether a process with this pid is alive (for telling stale groups of dead gateways apart). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes empty groups left by gateways that died (a SIGKILLed gateway cannot clean up). */
+export function removeStalePidsCgroups(parent: string): number {
+  let removed = 0;
+  for (const name of readdirSync(parent)) {
+    const [prefix, owner] = name.split('.');
+    if (prefix !== GROUP_PREFIX || !owner || alive(Number(owner))) continue;
+    try {
+      rmdirSync(path.join(parent, name));
+      removed += 1;
+    } catch {
+      // Still populated (its processes are dying) or gone: left for the next start.
+    }
+  }
+  return removed;
+}
+
+let sequence = 0;
+
+/** One sandbox's pids group. Create before spawning; `remove()` once the sandbox is gone. */
+export class PidsCgroup {
+  private constructor(readonly dir: string) {}
+
+  static create(parent: string, maxProcesses: number): PidsCgroup {
+    sequence += 1;
+    const dir = path.join(parent, `${GROUP_PREFIX}.${process.pid}.${sequence}`);
+    mkdirSync(dir);
+    try {
+      writeFileSync(path.join(dir, 'pids.max'), String(maxProcesses));
+    } catch (error) {
+      rmdirSync(dir);
+      throw error;
+    }
+    return new PidsCgroup(dir);
+  }
+
+  /**
+   * `sh -c` that moves itself into the group and then execs `argv`: the process joins before the
+   * sandbox exists, so every process of it is counted (and the pid stays the same: exec, no fork).
+   */
+  joinCommand(argv: readonly string[]): [string, string[]] {
+    return ['sh', ['-c', 'echo $$ > "$0" && exec "$@"', path.join(this.dir, 'cgroup.procs'), ...argv]];
+  }
+
+  /** Processes/threads counted now (for tests and diagnostics). */
+  current(): number {
+    return Number(readFileSync(path.join(this.dir, 'pids.current'), 'utf8').trim());
+  }
+
+  /**
+   * Removes the group. The kernel refuses (EBUSY) while dying processes are still in it, so retry
+   * for a while; a group still busy after that is removed at the next start (`removeStalePidsCgroups`
+   * removes only groups of dead gateways, so this one is retried by our own retries only).
+   */
+  async remove(attempts = 50): Promise<boolean> {
+    for (let attempt = 0; attempt < attempts; attempt += 1) {
+      try {
+        rmdirSync(this.dir);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    return false;
+  }
+}
