@@ -5,9 +5,8 @@
  * into one transaction on its writer thread, and `flushed` resolves once that transaction is synced.
  * Concurrent `send`s therefore share one fsync instead of paying one each.
  */
-import fs from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { MessageEnvelope } from '../../kernel';
+import { makeFilesPrivate, tightenOwnDir, type MessageEnvelope } from '../../kernel';
 
 export interface StoredMessage {
   /** `a:<agentId>`, `g:<pattern>\u0000<group>` or `s:<sessionId>`. */
@@ -24,9 +23,10 @@ export class DurableStore {
   private readonly knownAgents: Database<number, string>;
 
   constructor(directory: string, mapSize: number) {
-    fs.mkdirSync(directory, { recursive: true });
+    tightenOwnDir(directory);
     // overlappingSync keeps fsync out of the writer lock; `flushed` still tells us when data is durable.
     this.root = open({ path: directory, mapSize, overlappingSync: true });
+    makeFilesPrivate(directory); // lmdb creates data.mdb and lock.mdb 0664 (less the umask)
     this.messages = this.root.openDB<StoredMessage, number>({ name: 'messages', encoding: 'msgpack' });
     this.dedupe = this.root.openDB<number, string>({ name: 'dedupe', encoding: 'msgpack' });
     this.knownAgents = this.root.openDB<number, string>({ name: 'known-agents', encoding: 'msgpack' });

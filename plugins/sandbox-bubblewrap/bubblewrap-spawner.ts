@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
   gatewayError,
+  makePrivateDir,
   PidsCgroup,
   prlimitArguments,
   sandboxEnvironment,
@@ -60,7 +61,7 @@ export async function spawnInBubblewrap(spec: SpawnSpec, settings: BubblewrapSet
     );
   }
   const pidsGroup = processLimitGroup(spec, settings);
-  mkdirSync(settings.scratchRoot, { recursive: true, mode: 0o700 });
+  makePrivateDir(settings.scratchRoot);
   const scratchDir = mkdtempSync(path.join(settings.scratchRoot, `${spec.agentId}-`));
   const env = agentEnvironment(spec);
   // RLIMIT_NPROC is set inside, after bwrap created the user namespace: the kernel then counts the

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
   gatewayError,
+  makePrivateDir,
   prlimitArguments,
   sandboxEnvironment,
   type SandboxExit,
@@ -27,7 +28,7 @@ export interface ProcessSpawnerSettings {
  * the sandbox lives as long as the agent, as with bubblewrap.
  */
 export async function spawnPlainProcess(spec: SpawnSpec, settings: ProcessSpawnerSettings): Promise<SandboxedProcess> {
-  mkdirSync(settings.scratchRoot, { recursive: true });
+  makePrivateDir(settings.scratchRoot);
   const scratchDir = mkdtempSync(path.join(settings.scratchRoot, `${spec.agentId}-`));
   const env = sandboxEnvironment(spec);
   env.TMPDIR = scratchDir;

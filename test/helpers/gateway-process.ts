@@ -17,6 +17,8 @@ export interface GatewayProcessOptions {
   transport?: Record<string, unknown>;
   /** Umask of the gateway process, e.g. '000'. */
   umask?: string;
+  /** gateway.dataDir; `<temp dir>/data` by default. */
+  dataDir?: string;
 }
 
 export interface GatewayProcess {
@@ -31,7 +33,7 @@ export interface GatewayProcess {
 
 export async function startGatewayProcess(options: GatewayProcessOptions = {}): Promise<GatewayProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocgw-proc-'));
-  const dataDir = path.join(dir, 'data');
+  const dataDir = options.dataDir ?? path.join(dir, 'data');
   const configFile = path.join(dir, 'gateway.config.json');
   fs.writeFileSync(
     configFile,
