@@ -10,6 +10,8 @@
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gatewayError } from '../errors';
+import type { SpawnSpec } from './sandbox';
 
 export type PidsCgroupSupport =
   | { usable: true; version: 1 | 2; parent: string }
@@ -154,4 +156,40 @@ export class PidsCgroup {
     }
     return false;
   }
+}
+
+/**
+ * The pids cgroup holding a sandbox to `limits.processes`, when the host offers one (`parent`).
+ * Without it the limit is RLIMIT_NPROC only, which the kernel does not enforce for uid 0: a root
+ * gateway refuses the spawn (GW_FAILED_PRECONDITION, field `sandbox.limits.processes`) rather than
+ * run an agent whose process limit would not hold.
+ */
+export function processLimitGroup(spec: Pick<SpawnSpec, 'agentId' | 'profile'>, parent: string | undefined, unavailable: string | undefined): PidsCgroup | undefined {
+  const processes = spec.profile.limits.processes;
+  if (processes === undefined) return undefined;
+  if (parent) {
+    try {
+      return PidsCgroup.create(parent, processes);
+    } catch (error) {
+      throw gatewayError('GW_FAILED_PRECONDITION', `agent "${spec.agentId}": cannot create a pids cgroup under ${parent} for limits.processes: ${(error as Error).message}`, {
+        field: 'sandbox.limits.processes',
+        cause: error,
+        details: { reason: 'precondition' },
+      });
+    }
+  }
+  if (process.geteuid?.() === 0) {
+    throw gatewayError(
+      'GW_FAILED_PRECONDITION',
+      `agent "${spec.agentId}": sandbox.limits.processes cannot be enforced: the gateway runs as root, where RLIMIT_NPROC does not apply, and no pids cgroup is available (${unavailable ?? 'pidsCgroup: off'}); delegate a cgroup (option pidsCgroup) or drop the limit`,
+      { field: 'sandbox.limits.processes', details: { reason: 'precondition' } },
+    );
+  }
+  return undefined;
+}
+
+/** `pidsCgroup` plugin option (`auto`, `off` or a cgroup dir) resolved to where groups go, or why not. */
+export function resolvePidsCgroupOption(option: string): PidsCgroupSupport {
+  if (option === 'off') return { usable: false, reason: 'pidsCgroup: off' };
+  return pidsCgroupSupport(option === 'auto' ? undefined : option);
 }

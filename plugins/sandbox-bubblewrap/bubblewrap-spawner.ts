@@ -4,7 +4,7 @@ import path from 'node:path';
 import {
   gatewayError,
   makePrivateDir,
-  PidsCgroup,
+  processLimitGroup,
   prlimitArguments,
   sandboxEnvironment,
   type SandboxExit,
@@ -60,7 +60,7 @@ export async function spawnInBubblewrap(spec: SpawnSpec, settings: BubblewrapSet
       { field: 'sandbox.network', details: { reason: 'precondition' satisfies SpawnFailure } },
     );
   }
-  const pidsGroup = processLimitGroup(spec, settings);
+  const pidsGroup = processLimitGroup(spec, settings.pidsCgroupParent, settings.pidsCgroupUnavailable);
   makePrivateDir(settings.scratchRoot);
   const scratchDir = mkdtempSync(path.join(settings.scratchRoot, `${spec.agentId}-`));
   const env = agentEnvironment(spec);
@@ -228,31 +228,3 @@ async function waitForExec(namespaceInit: number, wrappers: readonly string[], i
   }
 }
 
-/**
- * The pids cgroup holding the sandbox to `limits.processes`, when the host offers one. Without it
- * the limit is RLIMIT_NPROC only, which the kernel does not enforce for uid 0: a root gateway
- * refuses the spawn rather than run an agent whose process limit would not hold.
- */
-function processLimitGroup(spec: SpawnSpec, settings: BubblewrapSettings): PidsCgroup | undefined {
-  const processes = spec.profile.limits.processes;
-  if (processes === undefined) return undefined;
-  if (settings.pidsCgroupParent) {
-    try {
-      return PidsCgroup.create(settings.pidsCgroupParent, processes);
-    } catch (error) {
-      throw gatewayError('GW_FAILED_PRECONDITION', `agent "${spec.agentId}": cannot create a pids cgroup under ${settings.pidsCgroupParent} for limits.processes: ${(error as Error).message}`, {
-        field: 'sandbox.limits.processes',
-        cause: error,
-        details: { reason: 'precondition' satisfies SpawnFailure },
-      });
-    }
-  }
-  if (process.geteuid?.() === 0) {
-    throw gatewayError(
-      'GW_FAILED_PRECONDITION',
-      `agent "${spec.agentId}": sandbox.limits.processes cannot be enforced: the gateway runs as root, where RLIMIT_NPROC does not apply, and no pids cgroup is available (${settings.pidsCgroupUnavailable ?? 'pidsCgroup: off'}); delegate a cgroup (option pidsCgroup) or drop the limit`,
-      { field: 'sandbox.limits.processes', details: { reason: 'precondition' satisfies SpawnFailure } },
-    );
-  }
-  return undefined;
-}

@@ -38,7 +38,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { definePlugin, gatewayError, pidsCgroupSupport, removeStalePidsCgroups, sandboxMetrics, type SandboxedProcess, type SandboxService } from '../../kernel';
+import { definePlugin, gatewayError, removeStalePidsCgroups, resolvePidsCgroupOption, sandboxMetrics, type SandboxedProcess, type SandboxService } from '../../kernel';
 import { spawnInBubblewrap, type BubblewrapSettings, type SpawnFailure } from './bubblewrap-spawner';
 import { isolationFlags, runtimeMounts } from './bwrap-arguments';
 import { probeNamespaces } from './namespace-check';
@@ -131,8 +131,7 @@ export default definePlugin<BubblewrapOptions, SandboxService>({
         await Promise.all(remaining.map((sandbox) => sandbox.exited));
       },
       async start() {
-        const option = ctx.options.pidsCgroup;
-        const cgroups = option === 'off' ? { usable: false as const, reason: 'pidsCgroup: off' } : pidsCgroupSupport(option === 'auto' ? undefined : option);
+        const cgroups = resolvePidsCgroupOption(ctx.options.pidsCgroup);
         if (cgroups.usable) {
           settings.pidsCgroupParent = cgroups.parent;
           const stale = removeStalePidsCgroups(cgroups.parent);

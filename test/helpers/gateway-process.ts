@@ -19,6 +19,8 @@ export interface GatewayProcessOptions {
   umask?: string;
   /** gateway.dataDir; `<temp dir>/data` by default. */
   dataDir?: string;
+  /** Run the gateway as this user (the temp dir is given to it), e.g. 65534 to test a non-root gateway. */
+  user?: { uid: number; gid: number };
 }
 
 export interface GatewayProcess {
@@ -45,10 +47,12 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
       ],
     }),
   );
+  if (options.user) fs.chownSync(dir, options.user.uid, options.user.gid);
   const child = spawn('/bin/sh', ['-c', `umask ${options.umask ?? '022'} && exec "$0" "$@"`, process.execPath, CLI, 'start', '-c', configFile], {
     cwd: dir,
     env: { ...process.env, OPENCLAW_FROM_SOURCE: '1', FORCE_COLOR: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
   });
   let seen = '';
   child.stdout?.on('data', (chunk: Buffer) => (seen += chunk.toString()));

@@ -3,14 +3,18 @@
  * forks 1,000 children gets at most `limits.processes` of them (a per-sandbox pids cgroup; RLIMIT_NPROC
  * alone is not enforced for uid 0), cannot create a user namespace of its own, and meanwhile the
  * gateway and another sandboxed agent keep serving over real gRPC. A root gateway with no pids
- * cgroup refuses such a profile instead of running it unlimited.
+ * cgroup refuses such a profile instead of running it unlimited. sandbox-process gets the same
+ * cgroup. A gateway process running as an unprivileged user (no cgroup for it) keeps each managed
+ * agent to its own budget: RLIMIT_NPROC counted per sandbox user namespace, not per host user.
  */
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { readFileSync, readdirSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { GatewayServiceClient, HealthStatus_Status } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import type { SandboxedProcess, SandboxService } from '../../kernel';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
+import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process';
 import { outputOf } from './plugin-context';
 
 const root = path.resolve(__dirname, '../..');
@@ -140,3 +144,110 @@ describe('a root gateway without a pids cgroup', () => {
     }
   }, 30_000);
 });
+
+describe('a fork bomb in sandbox-process under a root gateway', () => {
+  it('gets at most limits.processes (a pids cgroup)', async () => {
+    const gw = await startTestGateway({ extraPlugins: ['sandbox-process'] });
+    const marker = `fork-bomb-plain-${process.pid}-${Date.now()}`;
+    try {
+      const bomb = await gw.gateway.service('sandbox')!.spawn({
+        agentId: 'plain-bomb',
+        command: '/usr/bin/python3',
+        args: [path.join(fixtures, 'fork-bomb.py'), marker, '1000'],
+        env: {},
+        profile: profile(LIMIT, true),
+      });
+      try {
+        const report = JSON.parse(await firstLine(bomb)) as { started: number; refused: number };
+        expect(report.started).toBeLessThan(LIMIT);
+        expect(report.refused).toBeGreaterThan(1000 - LIMIT);
+        expect(processesWith(marker).length).toBeLessThanOrEqual(LIMIT);
+      } finally {
+        bomb.kill();
+        await bomb.exited;
+      }
+      await waitUntil(() => processesWith(marker).length === 0, 'every process of the bomb is gone');
+    } finally {
+      await gw.stop();
+    }
+  }, 60_000);
+});
+
+describe('managed fork bomb under a non-root gateway process (uid 65534, no cgroup)', () => {
+  let gw: GatewayProcess | undefined;
+  afterAll(() => gw?.stop());
+
+  it('limits each sandbox to its own limits.processes (RLIMIT_NPROC per user namespace), and the neighbour still starts', async () => {
+    const marker = `fork-bomb-managed-${process.pid}-${Date.now()}`;
+    const shared = mkdtempSync(path.join(os.tmpdir(), 'ocgw-bomb-'));
+    chownSync(shared, 65534, 65534);
+    const agent = (id: string, args: string[], readWritePaths: string[] = []) => ({
+      id,
+      command: '/usr/bin/python3',
+      args: [path.join(fixtures, 'fork-bomb.py'), ...args],
+      restart: { policy: 'never' },
+      health: { readinessTimeoutMs: 120_000 },
+      sandbox: { readOnlyPaths: [fixtures], readWritePaths, network: false, limits: { processes: LIMIT } },
+    });
+    try {
+      gw = await startGatewayProcess({
+        user: { uid: 65534, gid: 65534 },
+        plugins: [
+          'registry-memory',
+          'router-embedded',
+          'auth-standard',
+          'sandbox-bubblewrap',
+          { use: 'supervisor', options: { agents: [agent('bomb', [`${marker}-b`, '1000']), agent('neighbour', [`${marker}-n`, '20', path.join(shared, 'go')], [shared])] } },
+        ],
+      });
+      const reportOf = async (agentId: string) => {
+        let found: Record<string, number> | undefined;
+        await waitUntil(() => (found = agentReport(gw!.output(), agentId)) !== undefined, `${agentId} reports`, 60_000);
+        return found!;
+      };
+      const bomb = await reportOf('bomb');
+      expect(bomb.nestedUserns).not.toBe(0);
+      expect(bomb.started).toBeLessThan(LIMIT);
+      expect(bomb.refused).toBeGreaterThan(1000 - LIMIT);
+      // On the host: the agent's python processes (bwrap's own two are not the agent's; the one
+      // outside the sandbox's user namespace is not counted there either).
+      const agentProcesses = processesWith(`${marker}-b`).filter((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'bwrap');
+      expect(agentProcesses.length).toBeLessThanOrEqual(LIMIT);
+      expect(agentProcesses.length).toBe(bomb.started + 1);
+
+      // The bomb holds its whole budget; the neighbour (same host uid) gets a budget of its own.
+      writeFileSync(path.join(shared, 'go'), '');
+      const neighbour = await reportOf('neighbour');
+      expect(neighbour).toMatchObject({ started: 20, refused: 0 });
+
+      const client = new GatewayServiceClient(gw.grpcAddress, credentials.createInsecure());
+      try {
+        const health = await new Promise((resolve, reject) =>
+          client.healthCheck({ agentId: '', probeId: '' }, new Metadata(), { deadline: Date.now() + 10_000 }, (error, reply) => (error ? reject(error) : resolve(reply))),
+        );
+        expect(health).toMatchObject({ status: HealthStatus_Status.STATUS_SERVING });
+      } finally {
+        client.close();
+      }
+    } finally {
+      await gw?.stop();
+      gw = undefined;
+      rmSync(shared, { recursive: true, force: true });
+    }
+    await waitUntil(() => processesWith(marker).length === 0, 'every process of both agents is gone');
+  }, 120_000);
+});
+
+/** The JSON line an agent printed, as the supervisor logged it (gateway stdout, JSON logs). */
+function agentReport(output: string, agentPrefix: string): Record<string, number> | undefined {
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line) as { agentId?: string; stream?: string; msg?: string };
+      if (entry.stream === 'stdout' && entry.agentId?.startsWith(agentPrefix) && entry.msg?.startsWith('{')) return JSON.parse(entry.msg) as Record<string, number>;
+    } catch {
+      // not a log line of ours
+    }
+  }
+  return undefined;
+}
