@@ -5,8 +5,9 @@
  * the profile grants network, net) namespaces; the runtime bound read-only (the `runtimePaths` and
  * the prefix of the gateway's own node); the profile's paths bound read-only / read-write; a private
  * scratch dir mounted at /tmp and removed when the agent exits; `--die-with-parent` and
- * `--new-session`; a cleared environment with only allow-listed variables; rlimits (memory as
- * RLIMIT_DATA, CPU time, open files, processes) through prlimit(1). Needs Debian's `bubblewrap`.
+ * `--new-session`; no nested user namespaces (`--disable-userns`, bubblewrap >= 0.8); a cleared
+ * environment with only allow-listed variables; rlimits (memory as RLIMIT_DATA, CPU time, open
+ * files) through prlimit(1). Needs Debian's `bubblewrap`.
  *
  * The gateway's Unix socket (`SpawnSpec.gatewaySocket`) is bound at `/run/openclaw/gateway.sock`
  * inside, named by `OPENCLAW_GATEWAY_SOCKET`; the host path in any of the agent's variables (e.g.
@@ -18,9 +19,11 @@
  * namespaces, reported by the kernel as GW_PLUGIN_START_FAILED). Every agent is checked the same way
  * from the host before it is handed to the supervisor, and killed when a namespace is shared.
  *
- * cgroups: limits are rlimits only (per process, not per sandbox). At start the plugin logs whether
- * cgroup v2 would be usable here (unified hierarchy, delegated, memory and pids controllers) and why
- * it is skipped; see docs/sandbox.md.
+ * `limits.processes` holds whoever runs the gateway: a pids cgroup per sandbox where one can be
+ * created (cgroup v2 delegated, or the v1 pids hierarchy; option `pidsCgroup`), and RLIMIT_NPROC set
+ * inside the sandbox's user namespace, so the kernel counts that sandbox's processes only. A root
+ * gateway (RLIMIT_NPROC does not apply to uid 0) without a pids cgroup refuses such a profile.
+ * See docs/sandbox.md.
  *
  * Metrics (label `sandbox` is the plugin name, `reason` one of precondition|setup|namespaces,
  * `outcome` one of exited|failed|signaled):
