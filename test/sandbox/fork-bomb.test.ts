@@ -8,11 +8,12 @@
  * agent to its own budget: RLIMIT_NPROC counted per sandbox user namespace, not per host user.
  */
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GatewayServiceClient, HealthStatus_Status } from '../../proto/gen/openclaw/gateway/v1/gateway';
-import type { SandboxedProcess, SandboxService } from '../../kernel';
+import { pidsCgroupSupport, type SandboxedProcess, type SandboxService } from '../../kernel';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process';
 import { outputOf } from './plugin-context';
@@ -251,3 +252,24 @@ function agentReport(output: string, agentPrefix: string): Record<string, number
   }
   return undefined;
 }
+
+describe('pids cgroups left behind', () => {
+  it('removes the empty groups of a gateway that died, and only those', async () => {
+    const support = pidsCgroupSupport();
+    if (!support.usable) throw new Error(`this test needs a pids cgroup: ${support.reason}`);
+    // A pid that is surely dead: a child that ran and was reaped.
+    const dead = spawnSync('/bin/true').pid;
+    const stale = path.join(support.parent, `openclaw-sandbox.${dead}.1`);
+    const live = path.join(support.parent, `openclaw-sandbox.${process.pid}.999999`);
+    mkdirSync(stale);
+    mkdirSync(live);
+    try {
+      const gw = await startTestGateway({ extraPlugins: ['sandbox-bubblewrap'] });
+      await gw.stop();
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+    } finally {
+      for (const dir of [stale, live]) if (existsSync(dir)) rmdirSync(dir);
+    }
+  }, 30_000);
+});
