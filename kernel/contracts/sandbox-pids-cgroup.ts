@@ -37,8 +37,11 @@ function ownCgroup(match: (line: string) => boolean): string | undefined {
 
 /**
  * Where per-sandbox pids groups can be created: `parent` given explicitly (an existing cgroup dir,
- * v1 or v2), or found: the gateway's own v2 group when it already delegates `pids` to children,
- * else the gateway's group in the v1 `pids` hierarchy. Read-only checks; nothing is created.
+ * v1 or v2), or found: under cgroup v2 the gateway's own group, then (non-root gateways) its parent
+ * (systemd's `Delegate=pids` with `DelegateSubgroup=`, which keeps the parent free of processes), when
+ * writable and `pids` is (or can be) enabled for its children; else the gateway's group in the v1
+ * `pids` hierarchy. Nothing is created; enabling `+pids` in a delegated group's
+ * `cgroup.subtree_control` is the one write.
  */
 export function pidsCgroupSupport(parent?: string, root = '/sys/fs/cgroup'): PidsCgroupSupport {
   if (parent !== undefined) return checkParent(parent);
@@ -46,9 +49,15 @@ export function pidsCgroupSupport(parent?: string, root = '/sys/fs/cgroup'): Pid
   if (existsSync(path.join(root, 'cgroup.controllers'))) {
     const own = ownCgroup((line) => line.startsWith('0::'));
     if (own !== undefined) {
-      const found = checkParent(path.join(root, own));
-      if (found.usable) return found;
-      reasons.push(found.reason);
+      const ownDir = path.join(root, own);
+      // The parent only for a non-root gateway: there, being able to write it proves it was
+      // delegated; root can write any group (e.g. system.slice) and must not settle in a foreign one.
+      const asRoot = process.geteuid?.() === 0;
+      for (const candidate of ownDir === root || asRoot ? [ownDir] : [ownDir, path.dirname(ownDir)]) {
+        const found = checkParent(candidate);
+        if (found.usable) return found;
+        reasons.push(found.reason);
+      }
     }
   } else {
     reasons.push(`no cgroup v2 unified hierarchy at ${root}`);
@@ -74,11 +83,17 @@ function checkParent(dir: string): PidsCgroupSupport {
       ? { usable: true, version: 1, parent: dir }
       : { usable: false, reason: `cgroup ${dir} is not in a pids hierarchy` };
   }
-  const subtree = existsSync(path.join(dir, 'cgroup.subtree_control')) ? readFileSync(path.join(dir, 'cgroup.subtree_control'), 'utf8') : '';
-  if (!subtree.split(/\s+/).includes('pids')) {
-    return { usable: false, reason: `cgroup ${dir} does not enable the pids controller for its children (cgroup.subtree_control)` };
+  const subtreeFile = path.join(dir, 'cgroup.subtree_control');
+  const enabled = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split(/\s+/).includes('pids') : false);
+  if (enabled(subtreeFile)) return { usable: true, version: 2, parent: dir };
+  if (!enabled(path.join(dir, 'cgroup.controllers'))) return { usable: false, reason: `cgroup ${dir} has no pids controller (cgroup.controllers)` };
+  try {
+    // Refused (EBUSY) while the group itself holds processes: the kernel's no-internal-processes rule.
+    writeFileSync(subtreeFile, '+pids');
+    return { usable: true, version: 2, parent: dir };
+  } catch (error) {
+    return { usable: false, reason: `cgroup ${dir} cannot enable pids for its children (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
   }
-  return { usable: true, version: 2, parent: dir };
 }
 
 /** Whether a process with this pid is alive (for telling stale groups of dead gateways apart). */
