@@ -155,9 +155,9 @@ export class PidsCgroup {
   }
 
   /**
-   * Removes the group. The kernel refuses (EBUSY) while dying processes are still in it, so retry
-   * for a while; a group still busy after that is removed at the next start (`removeStalePidsCgroups`
-   * removes only groups of dead gateways, so this one is retried by our own retries only).
+   * Removes the group. The kernel refuses (EBUSY) while processes are still in it: those are
+   * killed and removal retried for a while (a group still busy after that stays until the gateway's
+   * next start, whose `removeStalePidsCgroups` takes it).
    */
   async remove(attempts = 50): Promise<boolean> {
     for (let attempt = 0; attempt < attempts; attempt += 1) {
@@ -166,10 +166,30 @@ export class PidsCgroup {
         return true;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+        // Whatever is still counted here belongs to the sandbox that ended (a process that left
+        // its process group with setsid, say): it goes too.
+        this.killMembers();
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
     return false;
+  }
+
+  private killMembers(): void {
+    let members: string;
+    try {
+      members = readFileSync(path.join(this.dir, 'cgroup.procs'), 'utf8');
+    } catch {
+      return;
+    }
+    for (const pid of members.split('\n')) {
+      if (pid === '') continue;
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // Exited meanwhile.
+      }
+    }
   }
 }
 

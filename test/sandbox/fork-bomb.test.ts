@@ -273,3 +273,25 @@ describe('pids cgroups left behind', () => {
     }
   }, 30_000);
 });
+
+describe('sandbox-process with limits.processes', () => {
+  it('kills what the agent left in its pids cgroup when it exits, even a process that left its process group', async () => {
+    const gw = await startTestGateway({ extraPlugins: ['sandbox-process'] });
+    const marker = `escaped-${process.pid}-${Date.now()}`;
+    try {
+      const agent = await gw.gateway.service('sandbox')!.spawn({
+        agentId: 'escaper',
+        command: '/bin/sh',
+        // setsid: a session and process group of its own, out of reach of the group kill.
+        args: ['-c', `setsid sh -c 'sleep 300; : ${marker}' & sleep 0.2; exit 0`],
+        env: {},
+        profile: profile(LIMIT, true),
+      });
+      await waitUntil(() => processesWith(marker).length > 0, 'the escaped process runs');
+      await agent.exited;
+      await waitUntil(() => processesWith(marker).length === 0, 'the escaped process is killed with its sandbox');
+    } finally {
+      await gw.stop();
+    }
+  }, 30_000);
+});
