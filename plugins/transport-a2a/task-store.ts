@@ -16,7 +16,8 @@
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { Task, TaskState, type ListTasksRequest, type ListTasksResponse } from '@a2a-js/sdk';
 import type { ServerCallContext, TaskStore } from '@a2a-js/sdk/server';
-import { GatewayError } from '../../kernel';
+import path from 'node:path';
+import { GatewayError, makeFilesPrivate, tightenOwnDir } from '../../kernel';
 import { scopeOf, type TaskScope } from './caller';
 
 /** States after which nothing more happens to a task. */
@@ -63,7 +64,11 @@ export class LmdbTaskStore implements TaskStore {
   onRemoved?: (taskId: string) => void;
 
   constructor(directory: string, private readonly limits: TaskStoreLimits) {
+    // Tasks hold payloads and identities: private like every store of the gateway.
+    tightenOwnDir(path.dirname(directory));
+    tightenOwnDir(directory);
     this.root = open({ path: directory, mapSize: 1024 * 1024 * 1024, overlappingSync: true });
+    makeFilesPrivate(directory); // lmdb creates data.mdb and lock.mdb 0664 (less the umask)
     this.tasks = this.root.openDB<StoredTask, string>({ name: 'tasks', encoding: 'msgpack' });
     this.byScope = this.root.openDB<string, ScopeKey>({ name: 'by-scope', encoding: 'string' });
     this.byAge = this.root.openDB<string, AgeKey>({ name: 'by-age', encoding: 'string' });

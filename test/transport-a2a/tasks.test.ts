@@ -4,6 +4,7 @@
  * ListTasks pages, and finished tasks past `tasks.retentionMs` are swept from the lmdb files
  * (the store is opened on a real directory, as the plugin does).
  */
+import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -98,6 +99,9 @@ describe('LmdbTaskStore retention', () => {
       store = new LmdbTaskStore(dir, { maxTasks: 10, retentionMs: 1000, maxHistory: 10 });
       await store.open();
       expect(store.size).toBe(2);
+      // Private at rest, like every store of the gateway.
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      for (const file of readdirSync(dir)) expect(statSync(path.join(dir, file)).mode & 0o777).toBe(0o600);
       expect(await store.sweep(Date.now())).toBe(0);
       expect(await store.sweep(Date.now() + 5000)).toBe(1);
       expect(await store.load('done', context)).toBeUndefined();
