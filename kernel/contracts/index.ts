@@ -11,3 +11,4 @@ export * from './supervisor';
 export * from './monitor';
 export * from './peer-address';
 export * from './delivery-tags';
+export * from './sandbox-pids-cgroup';

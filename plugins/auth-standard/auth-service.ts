@@ -8,6 +8,7 @@ import {
   GatewayError,
   type AuthAction,
   type AuthRequest,
+  type AuthScheme,
   type AuthService,
   type AuthzDecision,
   type AuthzRequest,
@@ -181,6 +182,13 @@ export class StandardAuthService implements AuthService {
 
   loopbackOnly(): boolean {
     return this.isOpenMode();
+  }
+
+  schemes(): AuthScheme[] {
+    const schemes: AuthScheme[] = [];
+    if (this.parts.options.mtls) schemes.push('mtls');
+    if (this.parts.options.jwt) schemes.push('bearer-jwt');
+    return schemes;
   }
 
   onPolicyChange(listener: () => void): () => void {

@@ -3,7 +3,7 @@
  * the auth plugin, the gateway/admin/health/reflection services, and the drain/stop sequence.
  */
 import { chmod } from 'node:fs/promises';
-import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ChannelOptions, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   GatewayError,
@@ -24,6 +24,7 @@ import { guardSession } from './ping-guard';
 import type { TransportGrpcOptions } from './schema';
 import { decodeMessage, decodeMessageBatch } from './request-decoding';
 import { SessionStreams } from './session-streams';
+import { strictService } from './strict-decoding';
 
 const COMPRESSION_ALGORITHMS = { identity: 0, deflate: 1, gzip: 2 } as const;
 /** How long stop() waits for a graceful shutdown before cutting connections. */
@@ -31,16 +32,15 @@ const SHUTDOWN_GRACE_MS = 2000;
 
 /**
  * Subscribe responses are pre-encoded Buffers (see event-encoding.ts): pass them through. Publish
- * requests use the decoders of request-decoding.ts (no allocation per absent field).
+ * requests use the decoders of request-decoding.ts (no allocation per absent field). Every request
+ * is decoded strictly (UTF-8) and a malformed one reaches its handler as a MalformedRequest, to be
+ * refused INVALID_ARGUMENT (strict-decoding.ts).
  */
-const SubscribePassThrough = {
-  ...GatewayServiceService,
-  subscribe: { ...GatewayServiceService.subscribe, responseSerialize: (value: Buffer): Buffer => value },
-  sendMessage: { ...GatewayServiceService.sendMessage, requestDeserialize: decodeMessage },
-  request: { ...GatewayServiceService.request, requestDeserialize: decodeMessage },
-  publishBatch: { ...GatewayServiceService.publishBatch, requestDeserialize: decodeMessageBatch },
-  publishStream: { ...GatewayServiceService.publishStream, requestDeserialize: decodeMessageBatch },
-};
+const SubscribePassThrough = strictService(
+  { ...GatewayServiceService, subscribe: { ...GatewayServiceService.subscribe, responseSerialize: (value: Buffer): Buffer => value } },
+  { sendMessage: decodeMessage, request: decodeMessage, publishBatch: decodeMessageBatch, publishStream: decodeMessageBatch },
+);
+const StrictAdminService = strictService(AdminServiceService);
 
 export class GrpcTransport implements TransportService {
   private readonly server: Server;
@@ -106,7 +106,7 @@ export class GrpcTransport implements TransportService {
       }),
     );
     this.server.addService(
-      AdminServiceService,
+      StrictAdminService,
       adminServiceHandlers({ guard: this.guard, hooks, auth, registry, supervisor, services, gateway: ctx.gateway }),
     );
     if (options.health) this.health.addToServer(this.server);
@@ -120,6 +120,10 @@ export class GrpcTransport implements TransportService {
 
   addresses(): string[] {
     return [...this.boundAddresses];
+  }
+
+  addGrpcService(definition: object, implementation: object): void {
+    this.server.addService(definition as ServiceDefinition, implementation as UntypedServiceImplementation);
   }
 
   unixSocketPath(): string | undefined {

@@ -25,6 +25,7 @@ import { recordToProto, stateToProto } from './proto-mapping';
 import { checkSubscribe } from './request-validation';
 import type { IdentityQuotas } from './identity-quotas';
 import { SubscribeStream } from './subscribe-stream';
+import { refuseMalformed } from './strict-decoding';
 
 /** Services a stream's `discover` decisions are remembered for, before the memory starts over. */
 const MAX_VISIBILITY_ENTRIES = 1024;
@@ -128,6 +129,7 @@ export class SessionStreams {
       throw new GatewayError('GW_RESOURCE_EXHAUSTED', `the gateway serves at most ${this.options.maxSubscribeStreams} Subscribe streams; retry later`);
     }
     const request = call.request;
+    refuseMalformed(request);
     checkSubscribe(request, this.options.maxTopicsPerSubscribe);
     const identity = await guard.authenticate(call);
     const peer = peerOf(call);
