@@ -111,6 +111,7 @@ export class Gateway {
   private readonly transportServices: TransportService[] = [];
   private readonly abort = new AbortController();
   private stopping?: Promise<void>;
+  private stopReason?: string;
 
   constructor(config: ValidatedConfig, options: Pick<GatewayOptions, 'logLevel' | 'logger'> = {}) {
     this.config = config;
@@ -154,7 +155,11 @@ export class Gateway {
     return this.transportServices;
   }
 
-  /** Sets plugins up in dependency order and starts them; on any failure rolls back and throws. */
+  /**
+   * Sets plugins up in dependency order and starts them; on any failure rolls back and throws. A
+   * stop() during the start wins: no further plugin is set up or started, the start rejects with
+   * GW_KERNEL_STATE, and the stop releases what was started.
+   */
   async start(): Promise<void> {
     if (this.currentStage !== 'validated') {
       throw new GatewayError('GW_KERNEL_STATE', `cannot start a gateway in stage "${this.currentStage}"`);
@@ -165,9 +170,12 @@ export class Gateway {
     this.hooks.pluginsValidated.call(summaries);
 
     for (const entry of this.loaded) {
+      this.throwIfStopRequested();
+      let instance: PluginInstance<unknown>;
       try {
-        entry.instance = await entry.resolved.definition.setup(this.contextFor(entry.resolved));
+        instance = await entry.resolved.definition.setup(this.contextFor(entry.resolved));
       } catch (error) {
+        this.throwIfStopRequested(error);
         await this.rollback();
         throw new GatewayError(
           'GW_PLUGIN_SETUP_FAILED',
@@ -175,17 +183,26 @@ export class Gateway {
           { cause: error, details: { plugin: entry.resolved.name } },
         );
       }
+      if (this.stopping) {
+        // The stop already released the others; this one came too late for it.
+        await this.stopInstance(entry, instance);
+        this.throwIfStopRequested();
+      }
+      entry.instance = instance;
       this.registerService(entry);
     }
     this.currentStage = 'initialized';
     await this.hooks.pluginsInitialized.promise(summaries);
 
+    this.throwIfStopRequested();
     this.currentStage = 'starting';
     for (const entry of this.loaded) {
+      this.throwIfStopRequested();
       try {
         await entry.instance?.start?.();
         entry.started = true;
       } catch (error) {
+        this.throwIfStopRequested(error);
         this.logger.error({ plugin: entry.resolved.name, err: error }, 'plugin failed to start; rolling back');
         await this.rollback();
         throw new GatewayError(
@@ -195,11 +212,20 @@ export class Gateway {
         );
       }
     }
+    this.throwIfStopRequested();
     this.currentStage = 'started';
     await this.hooks.started.promise();
+    this.throwIfStopRequested();
     this.currentStage = 'ready';
     this.hooks.ready.call();
     this.logger.info({ plugins: summaries.map((p) => `${p.name}@${p.version}`) }, 'gateway ready');
+  }
+
+  private throwIfStopRequested(cause?: unknown): void {
+    if (this.stopReason === undefined) return;
+    throw new GatewayError('GW_KERNEL_STATE', `start interrupted: the gateway was stopped (${this.stopReason}) before it was ready`, {
+      cause,
+    });
   }
 
   /**
@@ -208,6 +234,7 @@ export class Gateway {
    * Resolves `true` when the drain finished in time.
    */
   stop(reason = 'stop requested'): Promise<void> {
+    this.stopReason ??= reason;
     this.stopping ??= this.shutdown(reason);
     return this.stopping;
   }
@@ -247,11 +274,15 @@ export class Gateway {
       const instance = entry.instance;
       entry.instance = undefined;
       entry.started = false;
-      try {
-        await instance.stop?.();
-      } catch (error) {
-        this.logger.error({ plugin: entry.resolved.name, err: error }, 'GW_PLUGIN_STOP_FAILED');
-      }
+      await this.stopInstance(entry, instance);
+    }
+  }
+
+  private async stopInstance(entry: LoadedPlugin, instance: PluginInstance<unknown>): Promise<void> {
+    try {
+      await instance.stop?.();
+    } catch (error) {
+      this.logger.error({ plugin: entry.resolved.name, err: error }, 'GW_PLUGIN_STOP_FAILED');
     }
   }
 

@@ -7,6 +7,7 @@ import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   GatewayError,
+  isGatewayError,
   type PluginContext,
   type SupervisorService,
   type TransportService,
@@ -25,6 +26,8 @@ import { SessionStreams } from './session-streams';
 const COMPRESSION_ALGORITHMS = { identity: 0, deflate: 1, gzip: 2 } as const;
 /** How long stop() waits for a graceful shutdown before cutting connections. */
 const SHUTDOWN_GRACE_MS = 2000;
+/** A listener that is not bound by then fails the start (a hostname that does not resolve, a stuck file system). */
+const BIND_TIMEOUT_MS = 10_000;
 
 /**
  * Subscribe responses are pre-encoded Buffers (see event-encoding.ts): pass them through. Publish
@@ -126,12 +129,13 @@ export class GrpcTransport implements TransportService {
   }
 
   private async bind(target: BindTarget, credentials: ServerCredentials): Promise<void> {
-    if (target.socketPath) await prepareSocketPath(target.socketPath);
-    const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(target.target, credentials, (error, boundPort) => {
-        if (error) {
-          reject(new GatewayError('GW_PLUGIN_START_FAILED', `listen[${target.index}]: cannot listen on ${target.target}: ${error.message}`, { cause: error }));
-        } else resolve(boundPort);
+    const port = await withBindDeadline(target, BIND_TIMEOUT_MS, async () => {
+      if (target.socketPath) await prepareSocketPath(target.socketPath, this.ctx.gateway.dataDir);
+      return new Promise<number>((resolve, reject) => {
+        this.server.bindAsync(target.target, credentials, (error, boundPort) => {
+          if (error) reject(error);
+          else resolve(boundPort);
+        });
       });
     });
     if (target.kind === 'unix' && target.socketPath) {
@@ -191,6 +195,27 @@ export class GrpcTransport implements TransportService {
       });
     });
     this.boundAddresses = [];
+  }
+}
+
+/** Runs one listener's preparation and bind; any failure or a bind past `timeoutMs` names the listener. */
+async function withBindDeadline<T>(target: BindTarget, timeoutMs: number, bind: () => Promise<T>): Promise<T> {
+  const failure = (reason: string, cause?: unknown) =>
+    new GatewayError('GW_PLUGIN_START_FAILED', `listen[${target.index}]: cannot listen on ${target.target}: ${reason}`, {
+      cause,
+      field: `listen[${target.index}]`,
+    });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(failure(`not bound within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([bind(), timeout]);
+  } catch (error) {
+    if (isGatewayError(error) && error.code === 'GW_PLUGIN_START_FAILED') throw error;
+    throw failure((error as Error).message, error);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -4,7 +4,8 @@
  */
 import net from 'node:net';
 import path from 'node:path';
-import { lstat, mkdir, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { GatewayError } from '../../kernel';
 import type { ListenAddress } from './schema';
 
@@ -45,12 +46,61 @@ export function bindTargets(listen: readonly ListenAddress[], baseDir: string, l
   });
 }
 
+function isInside(child: string, parent: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/**
+ * Why a Unix socket cannot be created in its folder, or undefined when it can. The folder must
+ * exist and be writable; only folders inside the gateway's dataDir (which the gateway creates)
+ * may be missing. Checked by `validate` and again by start, so both give the same verdict.
+ */
+export async function socketFolderProblem(socketPath: string, dataDir: string): Promise<string | undefined> {
+  const folder = path.dirname(socketPath);
+  const info = await stat(folder).catch((error: NodeJS.ErrnoException) => error);
+  if (info instanceof Error) {
+    if (info.code === 'ENOENT' && isInside(folder, dataDir)) return undefined;
+    if (info.code === 'ENOENT') return `the socket's folder "${folder}" does not exist; create it or choose another path`;
+    return `the socket's folder "${folder}" cannot be used: ${info.message}`;
+  }
+  if (!info.isDirectory()) return `the socket's folder "${folder}" is not a directory`;
+  const writable = await access(folder, constants.W_OK | constants.X_OK).then(
+    () => undefined,
+    (error: Error) => error,
+  );
+  if (writable) return `the socket's folder "${folder}" is not writable: ${writable.message}`;
+  return undefined;
+}
+
+/**
+ * Creates `folder` one level at a time. Node's `mkdir({ recursive: true })` never returns for a path
+ * under /proc (it loops on ENOENT, spinning a core), and a start must fail, not hang.
+ */
+async function createFolder(folder: string): Promise<void> {
+  const missing: string[] = [];
+  let current = folder;
+  while (!(await lstat(current).then(() => true, () => false))) {
+    missing.unshift(current);
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const dir of missing) {
+    await mkdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  }
+}
+
 /**
  * A socket file left by a gateway that crashed would make bind fail with EADDRINUSE; remove it when
  * nothing answers on it. A live socket (another gateway) is left alone and bind reports the clash.
  */
-export async function prepareSocketPath(socketPath: string): Promise<void> {
-  await mkdir(path.dirname(socketPath), { recursive: true });
+export async function prepareSocketPath(socketPath: string, dataDir: string): Promise<void> {
+  const problem = await socketFolderProblem(socketPath, dataDir);
+  if (problem) throw new GatewayError('GW_CONFIG_INVALID', problem);
+  await createFolder(path.dirname(socketPath));
   const stats = await lstat(socketPath).catch(() => undefined);
   if (!stats) return;
   if (!stats.isSocket()) {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from '../helpers/temp-dir';
 import { ConfigError, GatewayError, startGateway, validateConfig, type ConfigIssue } from '../../kernel';
 import { recordingPlugin, requiredSet, type Journal } from './recording-plugins';
 
@@ -127,7 +127,7 @@ describe('config validation', () => {
   });
 
   test('a missing config file is GW_CONFIG_NOT_FOUND', async () => {
-    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'ocg-empty-'));
+    const empty = tempDir('ocg-empty-');
     const error = (await validateConfig({ cwd: empty }).catch((e: unknown) => e)) as GatewayError;
     expect(error.code).toBe('GW_CONFIG_NOT_FOUND');
     expect(error.message).toContain(empty);
@@ -142,7 +142,7 @@ describe('third-party plugins', () => {
   }
 
   test('a plugin published as its own package is loaded by package name, validated and run', async () => {
-    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'ocg-thirdparty-'));
+    const project = tempDir('ocg-thirdparty-');
     const scope = path.join(project, 'node_modules', '@acme');
     fs.mkdirSync(scope, { recursive: true });
     fs.symlinkSync(path.resolve(__dirname, '../fixtures/third-party-plugin'), path.join(scope, 'openclaw-audit-monitor'), 'dir');
@@ -170,7 +170,7 @@ describe('third-party plugins', () => {
   });
 
   test("a third-party plugin's options are validated against its own schema", async () => {
-    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'ocg-thirdparty-bad-'));
+    const project = tempDir('ocg-thirdparty-bad-');
     fs.mkdirSync(path.join(project, 'node_modules', '@acme'), { recursive: true });
     fs.symlinkSync(path.resolve(__dirname, '../fixtures/third-party-plugin'), path.join(project, 'node_modules', '@acme', 'openclaw-audit-monitor'), 'dir');
     const journal: Journal = [];
