@@ -85,7 +85,9 @@ export async function validateConfig(options: GatewayOptions = {}): Promise<Vali
   issues.push(...(resolved.issues.length > 0 ? kindIssues.filter((i) => i.code !== 'GW_PLUGIN_KIND_MISSING') : kindIssues));
   issues.push(...validatePluginOptions(resolved.plugins, file));
   const { ordered, issues: orderIssues } = orderByDependencies(resolved.plugins, file);
-  issues.push(...orderIssues);
+  // A plugin that did not load may be the missing provider: "depends on X, none configured" would
+  // be a follow-on error of the one already reported.
+  issues.push(...(resolved.issues.length > 0 ? orderIssues.filter((i) => i.code !== 'GW_PLUGIN_DEPENDENCY_MISSING') : orderIssues));
   if (issues.length > 0) throw new ConfigError(issues);
 
   const settings = { dataDir: './data', drainTimeoutMs: 10_000, ...(config.gateway ?? {}) };
