@@ -12,6 +12,7 @@ import { createMetricsFactory, type MetricsFactory } from './metrics';
 import { createRootLogger } from './logger';
 import { loadConfigFile } from './config/load';
 import { defaultResolveContext, resolvePlugins, type ResolvedPlugin } from './config/resolve';
+import { resolveDataDir, runPreflights } from './config/preflight';
 import { orderByDependencies, validateKinds, validatePluginOptions, validateTopLevel } from './config/validate';
 import type { GatewayConfig, GatewaySettings, LogLevel, PluginEntry } from './config/types';
 import type {
@@ -88,9 +89,17 @@ export async function validateConfig(options: GatewayOptions = {}): Promise<Vali
   // A plugin that did not load may be the missing provider: "depends on X, none configured" would
   // be a follow-on error of the one already reported.
   issues.push(...(resolved.issues.length > 0 ? orderIssues.filter((i) => i.code !== 'GW_PLUGIN_DEPENDENCY_MISSING') : orderIssues));
-  if (issues.length > 0) throw new ConfigError(issues);
 
   const settings = { dataDir: './data', drainTimeoutMs: 10_000, ...(config.gateway ?? {}) };
+  // Whole-config problems (kinds, cycles) make the environment checks moot; plugin-level ones skip only that plugin.
+  if (!issues.some((issue) => issue.plugin === undefined || issue.code === 'GW_PLUGIN_DEPENDENCY_CYCLE')) {
+    const failed = new Set(issues.map((issue) => issue.plugin).filter((name): name is string => name !== undefined));
+    issues.push(
+      ...(await runPreflights(ordered, { file, configDir, dataDir: resolveDataDir(configDir, settings.dataDir), failed })),
+    );
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
   return { file, configDir, settings, plugins: ordered, raw: config };
 }
 

@@ -17,7 +17,7 @@ import { adminServiceHandlers } from './admin-service';
 import { CallGuard } from './call-guard';
 import { gatewayServiceHandlers } from './gateway-service';
 import { addReflection, ServingHealth } from './health-reflection';
-import { bindTargets, prepareSocketPath, type BindTarget } from './listeners';
+import { bindTargets, listenProblems, prepareSocketPath, type BindTarget } from './listeners';
 import { guardSession, http2ServersOf } from './ping-guard';
 import type { TransportGrpcOptions } from './schema';
 import { decodeMessage, decodeMessageBatch } from './request-decoding';
@@ -119,6 +119,11 @@ export class GrpcTransport implements TransportService {
   async start(): Promise<void> {
     const { options, services } = this.ctx;
     const auth = services.get('auth');
+    // The checks `validate` ran: the same verdict at start, before anything is bound.
+    const [problem] = await listenProblems(options.listen, this.ctx.gateway.dataDir, auth.loopbackOnly());
+    if (problem) {
+      throw new GatewayError('GW_PLUGIN_START_FAILED', `listen[${problem.index}]: ${problem.message}`, { field: `listen[${problem.index}]` });
+    }
     const targets = bindTargets(options.listen, this.ctx.gateway.dataDir, auth.loopbackOnly());
     const credentials = serverCredentials(auth.serverTls());
     for (const target of targets) {

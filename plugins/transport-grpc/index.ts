@@ -33,6 +33,7 @@
  */
 import { definePlugin, type TransportService } from '../../kernel';
 import { GrpcTransport } from './grpc-transport';
+import { transportPreflight } from './preflight';
 import { transportGrpcSchema, type TransportGrpcOptions } from './schema';
 
 export type { TransportGrpcOptions, ListenAddress } from './schema';
@@ -43,6 +44,7 @@ export default definePlugin<TransportGrpcOptions, TransportService>({
   version: '0.1.0',
   description: 'gRPC API for agents and operators (TCP and Unix sockets, TLS from the auth plugin, health and reflection)',
   schema: transportGrpcSchema,
+  preflight: transportPreflight,
   dependencies: [{ kind: 'registry' }, { kind: 'router' }, { kind: 'auth' }, { kind: 'supervisor', optional: true }],
   setup(ctx) {
     const transport = new GrpcTransport(ctx);

@@ -116,3 +116,73 @@ export async function prepareSocketPath(socketPath: string, dataDir: string): Pr
   });
   if (!alive) await unlink(socketPath).catch(() => undefined);
 }
+
+export interface ListenProblem {
+  index: number;
+  /** JSON pointer into the transport's options. */
+  path: string;
+  message: string;
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
+
+function tcpKey(host: string): string {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  return bare.toLowerCase();
+}
+
+/**
+ * Everything about the listeners that is knowable without binding: a non-loopback host when the
+ * auth plugin allows only loopback (`loopbackOnly` undefined: the auth plugin did not say), a
+ * socket folder that is missing or not writable, and one address listed twice (a wildcard host
+ * overlaps every host on its port). `validate` reports these and start refuses them.
+ */
+export async function listenProblems(
+  listen: readonly ListenAddress[],
+  dataDir: string,
+  loopbackOnly: boolean | undefined,
+): Promise<ListenProblem[]> {
+  const problems: ListenProblem[] = [];
+  const sockets = new Map<string, number>();
+  const ports = new Map<number, Array<{ host: string; index: number }>>();
+  for (const [index, address] of listen.entries()) {
+    if ('socket' in address) {
+      const socketPath = path.resolve(dataDir, address.socket);
+      const first = sockets.get(socketPath);
+      if (first !== undefined) {
+        problems.push({ index, path: `/listen/${index}/socket`, message: `"${socketPath}" is already listed at /listen/${first}` });
+        continue;
+      }
+      sockets.set(socketPath, index);
+      const problem = await socketFolderProblem(socketPath, dataDir);
+      if (problem) problems.push({ index, path: `/listen/${index}/socket`, message: problem });
+      continue;
+    }
+    if (loopbackOnly === true && !isLoopbackHost(address.host)) {
+      problems.push({
+        index,
+        path: `/listen/${index}/host`,
+        message:
+          `"${address.host}" is not a loopback address, and the auth plugin allows only loopback listeners (open mode). ` +
+          'Listen on 127.0.0.1/::1 or a Unix socket, or configure TLS/JWT authentication.',
+      });
+      continue;
+    }
+    // Port 0 picks a free port each time: never a clash.
+    if (address.port === 0) continue;
+    const host = tcpKey(address.host);
+    const sameHost = (ports.get(address.port) ?? []).find(
+      (other) => other.host === host || WILDCARD_HOSTS.has(other.host) || WILDCARD_HOSTS.has(host),
+    );
+    if (sameHost) {
+      problems.push({
+        index,
+        path: `/listen/${index}`,
+        message: `${address.host}:${address.port} is already listed at /listen/${sameHost.index}${sameHost.host === host ? '' : ' (a wildcard host covers every address on its port)'}; list each address once`,
+      });
+      continue;
+    }
+    ports.set(address.port, [...(ports.get(address.port) ?? []), { host, index }]);
+  }
+  return problems;
+}
