@@ -123,8 +123,10 @@ class TypeScriptLoader {
     this.cache.set(file, module);
     const nativeRequire = createRequire(file);
     const requireFromFile = Object.assign((specifier: string) => this.require(specifier, file, nativeRequire), nativeRequire);
-    const wrapper = Module.wrap(output);
-    const compiled = new (require('node:vm') as typeof import('node:vm')).Script(wrapper, { filename: file }).runInThisContext() as (
+    // `Function` of this realm, not vm's main context: an embedding host with its own globals (a
+    // test runner's sandbox) sees the config run with its own `process` and classes. sourceURL keeps
+    // the real file name in stack traces.
+    const compiled = new Function('exports', 'require', 'module', '__filename', '__dirname', `${output}\n//# sourceURL=${file}`) as (
       ...args: unknown[]
     ) => void;
     try {
