@@ -46,14 +46,14 @@ describe('start and stop of the real process', () => {
     expect(result.stdout).toContain('gateway stopped');
   }, 90_000);
 
-  test('a Unix socket under a missing folder fails the start with GW_PLUGIN_START_FAILED naming the listener, and the process exits', async () => {
-    // /proc refuses new folders; Node's recursive mkdir used to spin forever on it.
+  test('a Unix socket under a missing folder is refused before anything binds, and the process exits', async () => {
+    // /proc refuses new folders; Node's recursive mkdir used to spin forever on it. The start's
+    // preflight (the check validate runs) now names the listener before any plugin starts.
     const dir = project([{ host: '127.0.0.1', port: 0 }, { socket: '/proc/openclaw-missing/gw.sock' }]);
     const result = await start(dir).done;
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('GW_PLUGIN_START_FAILED');
-    expect(result.stderr).toContain('listen[1]: cannot listen on unix:/proc/openclaw-missing/gw.sock');
-    expect(result.stderr).toContain('does not exist');
+    expect(result.stderr).toMatch(/GW_CONFIG_INVALID .* plugin "transport-grpc" at \/plugins\/3\/options\/listen\/1\/socket: the socket's folder "\/proc\/openclaw-missing" does not exist/);
+    expect(result.stdout).not.toContain('gateway ready');
   }, 90_000);
 
   test('a listener that cannot bind (port taken by another listener) fails the start, and the process exits', async () => {
