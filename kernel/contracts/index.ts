@@ -9,3 +9,4 @@ export * from './sandbox-metrics';
 export * from './transport';
 export * from './supervisor';
 export * from './monitor';
+export * from './sandbox-pids-cgroup';

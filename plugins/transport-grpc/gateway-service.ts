@@ -18,10 +18,12 @@ import {
   type PublishFeedback,
   type RegistryService,
   type RouterService,
+  type SendOutcome,
 } from '../../kernel';
 import {
   AckKind,
   HealthStatus_Status,
+  OriginalOutcome,
   type AckRequest,
   type AckResult,
   type AgentInfo,
@@ -43,6 +45,7 @@ import {
 } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import type { CallGuard } from './call-guard';
 import { toServiceError } from './error-status';
+import { isMalformed } from './strict-decoding';
 import { acceptEnvelope, envelopeToProto, healthToProto, recordToProto, stateToProto } from './proto-mapping';
 import {
   checkAck,
@@ -96,13 +99,25 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
     return { identity, agentId: senderId || undefined, peer };
   }
 
-  function sendResult(outcome: { messageId: string; duplicate: boolean; receivers: number; stored: boolean }): SendResult {
-    return { messageId: outcome.messageId, duplicate: outcome.duplicate, receivers: outcome.receivers, stored: outcome.stored, errorCode: 0, errorMessage: '' };
+  function sendResult(outcome: SendOutcome): SendResult {
+    if (outcome.error) {
+      const failure = toGatewayError(outcome.error);
+      return { messageId: outcome.messageId, duplicate: false, receivers: 0, stored: false, errorCode: failure.status, errorMessage: `${failure.code}: ${failure.message}`, original: OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN };
+    }
+    return {
+      messageId: outcome.messageId,
+      duplicate: outcome.duplicate,
+      receivers: outcome.receivers,
+      stored: outcome.stored,
+      errorCode: 0,
+      errorMessage: '',
+      original: originalToProto(outcome.original),
+    };
   }
 
   function failedResult(message: Message, error: unknown): SendResult {
     const failure = toGatewayError(error);
-    return { messageId: message.id, duplicate: false, receivers: 0, stored: false, errorCode: failure.status, errorMessage: `${failure.code}: ${failure.message}` };
+    return { messageId: message.id, duplicate: false, receivers: 0, stored: false, errorCode: failure.status, errorMessage: `${failure.code}: ${failure.message}`, original: OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN };
   }
 
   /**
@@ -311,6 +326,8 @@ function publishStream(
   let routingStopped = false;
   let failed = false;
   let inputEnded = false;
+  /** A malformed frame arrived: no more input is taken, and the stream ends failed. */
+  let inputRefused = false;
   let completed = false;
   let identity: Identity | undefined;
 
@@ -322,7 +339,7 @@ function publishStream(
     guard.completed('PublishStream', serviceError.code, startedAt);
   };
   const maybeEnd = (): void => {
-    if (inputEnded && inFlight === 0 && !failed && !completed) {
+    if (inputEnded && inFlight === 0 && !failed && !completed && !inputRefused) {
       completed = true;
       call.end();
       guard.completed('PublishStream', Status.OK, startedAt);
@@ -347,7 +364,14 @@ function publishStream(
   routing = authenticated;
 
   call.on('data', (batch: MessageBatch) => {
-    if (failed) return;
+    if (failed || inputRefused) return;
+    // A frame that is not a MessageBatch ends the stream with INVALID_ARGUMENT once the frames
+    // before it are answered; nothing after it is routed.
+    if (isMalformed(batch)) {
+      inputRefused = true;
+      answering = answering.then(() => fail(batch.error));
+      return;
+    }
     inFlight++;
     if (inFlight >= deps.maxPublishInFlight) call.pause();
     // Wrapped in an object so the step settles once routed, not once the batch's promise does.
@@ -404,4 +428,11 @@ function messageResource(message: Message): string {
 
 function targetField(message: Message): string {
   return message.topic !== '' ? 'topic' : message.agentId !== '' ? 'agent_id' : 'service';
+}
+
+function originalToProto(original: SendOutcome['original']): OriginalOutcome {
+  if (original === 'stored') return OriginalOutcome.ORIGINAL_OUTCOME_STORED;
+  if (original === 'delivered') return OriginalOutcome.ORIGINAL_OUTCOME_DELIVERED;
+  if (original === 'dead-lettered') return OriginalOutcome.ORIGINAL_OUTCOME_DEAD_LETTERED;
+  return OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN;
 }

@@ -18,10 +18,12 @@ import { CallGuard } from './call-guard';
 import { gatewayServiceHandlers } from './gateway-service';
 import { addReflection, ServingHealth } from './health-reflection';
 import { bindTargets, listenProblems, prepareSocketPath, type BindTarget } from './listeners';
-import { guardSession, http2ServersOf } from './ping-guard';
+import { tapHttp2Sessions } from './http2-session-tap';
+import { guardSession } from './ping-guard';
 import type { TransportGrpcOptions } from './schema';
 import { decodeMessage, decodeMessageBatch } from './request-decoding';
 import { SessionStreams } from './session-streams';
+import { strictService } from './strict-decoding';
 
 const COMPRESSION_ALGORITHMS = { identity: 0, deflate: 1, gzip: 2 } as const;
 /** How long stop() waits for a graceful shutdown before cutting connections. */
@@ -31,16 +33,15 @@ const BIND_TIMEOUT_MS = 10_000;
 
 /**
  * Subscribe responses are pre-encoded Buffers (see event-encoding.ts): pass them through. Publish
- * requests use the decoders of request-decoding.ts (no allocation per absent field).
+ * requests use the decoders of request-decoding.ts (no allocation per absent field). Every request
+ * is decoded strictly (UTF-8) and a malformed one reaches its handler as a MalformedRequest, to be
+ * refused INVALID_ARGUMENT (strict-decoding.ts).
  */
-const SubscribePassThrough = {
-  ...GatewayServiceService,
-  subscribe: { ...GatewayServiceService.subscribe, responseSerialize: (value: Buffer): Buffer => value },
-  sendMessage: { ...GatewayServiceService.sendMessage, requestDeserialize: decodeMessage },
-  request: { ...GatewayServiceService.request, requestDeserialize: decodeMessage },
-  publishBatch: { ...GatewayServiceService.publishBatch, requestDeserialize: decodeMessageBatch },
-  publishStream: { ...GatewayServiceService.publishStream, requestDeserialize: decodeMessageBatch },
-};
+const SubscribePassThrough = strictService(
+  { ...GatewayServiceService, subscribe: { ...GatewayServiceService.subscribe, responseSerialize: (value: Buffer): Buffer => value } },
+  { sendMessage: decodeMessage, request: decodeMessage, publishBatch: decodeMessageBatch, publishStream: decodeMessageBatch },
+);
+const StrictAdminService = strictService(AdminServiceService);
 
 export class GrpcTransport implements TransportService {
   private readonly server: Server;
@@ -96,7 +97,7 @@ export class GrpcTransport implements TransportService {
       }),
     );
     this.server.addService(
-      AdminServiceService,
+      StrictAdminService,
       adminServiceHandlers({ guard: this.guard, hooks, auth, registry, supervisor, services, gateway: ctx.gateway }),
     );
     if (options.health) this.health.addToServer(this.server);
@@ -152,22 +153,17 @@ export class GrpcTransport implements TransportService {
     }
   }
 
+  /** Ping policy of gRPC core servers: see ping-policy.ts and docs/transport.md. */
   private policePings(): void {
     const { keepalive } = this.ctx.options;
-    const servers = http2ServersOf(this.server);
-    if (!servers) {
-      this.logger.warn('grpc-js internals changed: keepalive ping strikes are not enforced');
-      return;
-    }
-    for (const http2Server of servers) {
-      http2Server.on('session', (session) =>
-        guardSession(session, {
-          minIntervalMs: keepalive.minClientPingIntervalMs,
-          maxStrikes: keepalive.maxPingStrikes,
-          onStrikeOut: () => this.streams.limitHit('transport.grpc.maxPingStrikes', 'goaway'),
-        }),
-      );
-    }
+    const tapped = tapHttp2Sessions(this.server, (session) =>
+      guardSession(session, {
+        minIntervalMs: keepalive.minClientPingIntervalMs,
+        maxStrikes: keepalive.maxPingStrikes,
+        onStrikeOut: () => this.streams.limitHit('transport.grpc.maxPingStrikes', 'goaway'),
+      }),
+    );
+    if (!tapped) this.logger.warn('this @grpc/grpc-js version hides its HTTP/2 sessions: keepalive ping strikes are not enforced');
   }
 
   /** Stop accepting new calls, report NOT_SERVING, let in-flight unary calls finish by the deadline. */

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { constants } from 'node:fs';
-import { access, lstat, mkdir, stat, unlink } from 'node:fs/promises';
+import { access, chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { GatewayError } from '../../kernel';
 import type { ListenAddress } from './schema';
 
@@ -87,9 +87,16 @@ async function createFolder(folder: string): Promise<void> {
     current = parent;
   }
   for (const dir of missing) {
-    await mkdir(dir).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error;
-    });
+    // Not world-writable whatever the umask (else anyone could swap the socket); group may traverse
+    // it, for a socketMode that grants the group access.
+    const created = await mkdir(dir, { mode: 0o750 }).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+        return false;
+      },
+    );
+    if (created) await chmod(dir, 0o750);
   }
 }
 
