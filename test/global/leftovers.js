@@ -36,8 +36,8 @@ function processesUsing(runDir, exclude) {
   return found;
 }
 
-/** tsx keeps its compile cache in `<tmpdir>/tsx-<uid>` on purpose; it goes with the run folder. */
-const EXPECTED = [/^tsx-\d+$/];
+/** Compile caches kept in `<tmpdir>` on purpose (tsx's, and a nested jest's); they go with the run folder. */
+const EXPECTED = [/^tsx-\d+$/, /^jest_\w+$/];
 
 function listLeftovers(runDir) {
   try {
