@@ -13,6 +13,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, () => PluginModuleExport>>
   'registry-memory': () => require('./registry-memory').default,
   'registry-nats': () => require('./registry-nats').default,
   'transport-grpc': () => require('./transport-grpc').default,
+  'transport-a2a': () => require('./transport-a2a').default,
   'sandbox-bubblewrap': () => require('./sandbox-bubblewrap').default,
   'sandbox-process': () => require('./sandbox-process').default,
   'supervisor': () => require('./supervisor').default,

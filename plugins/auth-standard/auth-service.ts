@@ -9,6 +9,7 @@ import {
   isGatewayError,
   type AuthAction,
   type AuthRequest,
+  type AuthScheme,
   type AuthService,
   type AuthzDecision,
   type AuthzRequest,
@@ -182,6 +183,13 @@ export class StandardAuthService implements AuthService {
 
   loopbackOnly(): boolean {
     return this.isOpenMode();
+  }
+
+  schemes(): AuthScheme[] {
+    const schemes: AuthScheme[] = [];
+    if (this.parts.options.mtls) schemes.push('mtls');
+    if (this.parts.options.jwt) schemes.push('bearer-jwt');
+    return schemes;
   }
 
   onPolicyChange(listener: () => void): () => void {

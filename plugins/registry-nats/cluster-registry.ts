@@ -179,6 +179,7 @@ export class ClusterRegistry implements RegistryService {
       tags: info.tags,
       capabilities: info.capabilities,
       leaseTtlMs: info.leaseTtlMs,
+      profile: info.profile,
       state: admission.state,
       health: 'unknown',
       identity,

@@ -3,7 +3,7 @@
  * the auth plugin, the gateway/admin/health/reflection services, and the drain/stop sequence.
  */
 import { chmod } from 'node:fs/promises';
-import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ChannelOptions, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   GatewayError,
@@ -111,6 +111,10 @@ export class GrpcTransport implements TransportService {
 
   addresses(): string[] {
     return [...this.boundAddresses];
+  }
+
+  addGrpcService(definition: object, implementation: object): void {
+    this.server.addService(definition as ServiceDefinition, implementation as UntypedServiceImplementation);
   }
 
   unixSocketPath(): string | undefined {
