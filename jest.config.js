@@ -8,6 +8,9 @@ module.exports = {
   transformIgnorePatterns: ['^(?!.*/@a2a-js/sdk/node_modules/jose/).*/node_modules/'],
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
   testTimeout: 30000,
+  // Each run gets its own TMPDIR; the teardown fails the run when tests leave files or processes behind.
+  globalSetup: '<rootDir>/test/global/setup.js',
+  globalTeardown: '<rootDir>/test/global/teardown.js',
   // Real servers and processes: two workers is what a 2-core machine sustains.
   maxWorkers: 2,
 };

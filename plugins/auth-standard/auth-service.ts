@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import {
   GatewayError,
+  isGatewayError,
   type AuthAction,
   type AuthRequest,
   type AuthScheme,
@@ -138,7 +139,7 @@ export class StandardAuthService implements AuthService {
       this.authCounter.inc({ method, outcome: 'ok' });
       return identity;
     } catch (error) {
-      const failure = error instanceof GatewayError ? error : new GatewayError('GW_UNAUTHENTICATED', String(error), { cause: error });
+      const failure = isGatewayError(error) ? error : new GatewayError('GW_UNAUTHENTICATED', String(error), { cause: error });
       // Only the caller's own bad credentials count towards a lockout, not our key set being unavailable.
       if (failure.code === 'GW_UNAUTHENTICATED') this.failures.recordFailure(address);
       this.authCounter.inc({ method, outcome: 'failed' });

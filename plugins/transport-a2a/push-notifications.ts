@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import { StreamResponse, Task, TaskPushNotificationConfig } from '@a2a-js/sdk';
 import { V1PushNotificationSerializer, type PushNotificationSender, type PushNotificationStore, type ServerCallContext, type StoredPushNotificationConfig } from '@a2a-js/sdk/server';
 import { V03PushNotificationSerializer } from '@a2a-js/sdk/compat/v0_3/server';
-import { GatewayError } from '../../kernel';
+import { GatewayError, isGatewayError } from '../../kernel';
 import { scopeOf, type TaskScope } from './caller';
 
 export interface PushOptions {
@@ -221,10 +221,10 @@ export class DurablePushSender implements PushNotificationSender {
         },
         async (error: unknown) => {
           const attempts = entry.attempts + 1;
-          if (error instanceof GatewayError || attempts >= this.options.maxAttempts) {
+          if (isGatewayError(error) || attempts >= this.options.maxAttempts) {
             await this.outbox.remove(key);
             this.count--;
-            this.counters.dropped(error instanceof GatewayError ? 'refused' : 'attempts');
+            this.counters.dropped(isGatewayError(error) ? 'refused' : 'attempts');
             this.logger.warn({ url: entry.url, attempts, err: error }, 'A2A push notification dropped');
             return;
           }

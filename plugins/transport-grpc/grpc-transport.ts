@@ -7,6 +7,7 @@ import { Server, ServerCredentials, type ChannelOptions, type ServiceDefinition,
 import type { Logger } from 'pino';
 import {
   GatewayError,
+  isGatewayError,
   type PluginContext,
   type SupervisorService,
   type TransportService,
@@ -18,7 +19,7 @@ import { ConnectionLimits } from './connection-limits';
 import { IdentityQuotas } from './identity-quotas';
 import { gatewayServiceHandlers } from './gateway-service';
 import { addReflection, ServingHealth } from './health-reflection';
-import { bindTargets, prepareSocketPath, type BindTarget } from './listeners';
+import { bindTargets, listenProblems, prepareSocketPath, type BindTarget } from './listeners';
 import { tapHttp2Sessions } from './http2-session-tap';
 import { guardSession } from './ping-guard';
 import type { TransportGrpcOptions } from './schema';
@@ -29,6 +30,8 @@ import { strictService } from './strict-decoding';
 const COMPRESSION_ALGORITHMS = { identity: 0, deflate: 1, gzip: 2 } as const;
 /** How long stop() waits for a graceful shutdown before cutting connections. */
 const SHUTDOWN_GRACE_MS = 2000;
+/** A listener that is not bound by then fails the start (a hostname that does not resolve, a stuck file system). */
+const BIND_TIMEOUT_MS = 10_000;
 
 /**
  * Subscribe responses are pre-encoded Buffers (see event-encoding.ts): pass them through. Publish
@@ -133,6 +136,11 @@ export class GrpcTransport implements TransportService {
   async start(): Promise<void> {
     const { options, services } = this.ctx;
     const auth = services.get('auth');
+    // The checks `validate` ran: the same verdict at start, before anything is bound.
+    const [problem] = await listenProblems(options.listen, this.ctx.gateway.dataDir, auth.loopbackOnly());
+    if (problem) {
+      throw new GatewayError('GW_PLUGIN_START_FAILED', `listen[${problem.index}]: ${problem.message}`, { field: `listen[${problem.index}]` });
+    }
     const targets = bindTargets(options.listen, this.ctx.gateway.dataDir, auth.loopbackOnly());
     const credentials = serverCredentials(auth.serverTls());
     for (const target of targets) {
@@ -143,12 +151,13 @@ export class GrpcTransport implements TransportService {
   }
 
   private async bind(target: BindTarget, credentials: ServerCredentials): Promise<void> {
-    if (target.socketPath) await prepareSocketPath(target.socketPath);
-    const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(target.target, credentials, (error, boundPort) => {
-        if (error) {
-          reject(new GatewayError('GW_PLUGIN_START_FAILED', `listen[${target.index}]: cannot listen on ${target.target}: ${error.message}`, { cause: error }));
-        } else resolve(boundPort);
+    const port = await withBindDeadline(target, BIND_TIMEOUT_MS, async () => {
+      if (target.socketPath) await prepareSocketPath(target.socketPath, this.ctx.gateway.dataDir);
+      return new Promise<number>((resolve, reject) => {
+        this.server.bindAsync(target.target, credentials, (error, boundPort) => {
+          if (error) reject(error);
+          else resolve(boundPort);
+        });
       });
     });
     if (target.kind === 'unix' && target.socketPath) {
@@ -204,6 +213,27 @@ export class GrpcTransport implements TransportService {
       });
     });
     this.boundAddresses = [];
+  }
+}
+
+/** Runs one listener's preparation and bind; any failure or a bind past `timeoutMs` names the listener. */
+async function withBindDeadline<T>(target: BindTarget, timeoutMs: number, bind: () => Promise<T>): Promise<T> {
+  const failure = (reason: string, cause?: unknown) =>
+    new GatewayError('GW_PLUGIN_START_FAILED', `listen[${target.index}]: cannot listen on ${target.target}: ${reason}`, {
+      cause,
+      field: `listen[${target.index}]`,
+    });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(failure(`not bound within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([bind(), timeout]);
+  } catch (error) {
+    if (isGatewayError(error) && error.code === 'GW_PLUGIN_START_FAILED') throw error;
+    throw failure((error as Error).message, error);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
