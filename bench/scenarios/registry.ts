@@ -5,15 +5,7 @@
  */
 import { windowBetween, type Implementation, type ScenarioScope } from '../harness';
 import type { Measurement, ResultRow } from '../result';
-import type { LatencySummary } from '../stats';
-
-interface DriveResult {
-  calls: number;
-  errors: number;
-  firstError?: string;
-  elapsedMs: number;
-  latency: LatencySummary;
-}
+import type { DriveResult } from '../load/unary';
 
 type Method = 'registerAgent' | 'discover' | 'getAgentStatus';
 

@@ -15,16 +15,8 @@
 import type { BenchChild } from '../ipc';
 import { registerAgent, windowBetween, type Implementation, type ScenarioScope } from '../harness';
 import type { Measurement, ResultRow } from '../result';
-import { sleep, type LatencySummary } from '../stats';
-import { agentIdOf, serviceOf } from '../load/unary';
-
-interface DriveResult {
-  calls: number;
-  errors: number;
-  firstError?: string;
-  elapsedMs: number;
-  latency: LatencySummary;
-}
+import { sleep } from '../stats';
+import { agentIdOf, serviceOf, type DriveResult } from '../load/unary';
 
 interface HolderStatus {
   opened: number;
