@@ -29,6 +29,7 @@ import { GatewayLiveness } from './gateway-liveness';
 import { agentKey, decodeRecord, encodeRecord } from './record-codec';
 import type { RegistryMetrics } from './registry-metrics';
 import type { NatsRegistryOptions } from './schema';
+import { retryJetStream } from '../../support/nats/jetstream-ensure';
 
 const AGENT_HEALTHS: readonly AgentHealth[] = ['unknown', 'healthy', 'degraded', 'unhealthy'];
 const MAX_REASON_LENGTH = 256;
@@ -110,7 +111,11 @@ export class ClusterRegistry implements RegistryService {
     const { options } = this.context;
     this.nc = nc;
     const js = nc.jetstream();
-    this.kv = await js.views.kv(this.bucket, { history: 1, replicas: options.replicas, storage: options.storage === 'memory' ? StorageType.Memory : StorageType.File });
+    const setup = { nc, options: options.jetstreamSetup, onRetry: (info: object) => this.context.logger.warn(info, 'JetStream not ready; retrying') };
+    // views.kv finds or creates the bucket's stream; concurrent creators all end up bound to it.
+    this.kv = await retryJetStream(`open KV bucket "${this.bucket}"`, setup, () =>
+      js.views.kv(this.bucket, { history: 1, replicas: options.replicas, storage: options.storage === 'memory' ? StorageType.Memory : StorageType.File }),
+    );
     this.heartbeatSub = nc.subscribe(`${options.prefix}.registry.>`, {
       callback: (error, msg) => {
         if (error) return;

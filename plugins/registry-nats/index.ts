@@ -31,6 +31,7 @@ import { openNatsConnection } from './nats-connection';
 import { createRegistryMetrics } from './registry-metrics';
 import { schema, type NatsRegistryOptions } from './schema';
 import type { NatsConnection } from 'nats';
+import { isJetStreamSetupError } from '../../support/nats/jetstream-ensure';
 
 export default definePlugin<NatsRegistryOptions, RegistryService>({
   name: 'registry-nats',
@@ -72,7 +73,8 @@ export default definePlugin<NatsRegistryOptions, RegistryService>({
           await registry.start(nc);
         } catch (error) {
           await nc.close().catch(() => undefined);
-          throw new GatewayError('GW_UNAVAILABLE', `servers: NATS at ${options.servers.join(', ')} is reachable but JetStream KV "${registry.bucket}" could not be opened (${(error as Error).message}); is JetStream enabled?`, {
+          const why = isJetStreamSetupError(error) ? error.message : `JetStream KV "${registry.bucket}" could not be opened (${(error as Error).message})`;
+          throw new GatewayError('GW_UNAVAILABLE', `servers: NATS at ${options.servers.join(', ')} is reachable but ${why}`, {
             field: 'servers',
             cause: error,
           });

@@ -2,6 +2,7 @@
  * Options of the NATS registry. Every limit has a default and a policy (see docs/cluster.md).
  */
 import { natsClientSchema, type NatsClientOptions } from './nats-connection';
+import { jetstreamSetupSchema, type JetStreamSetupOptions } from '../../support/nats/jetstream-ensure';
 
 export type DuplicateIdPolicy = 'reject' | 'replace-same-identity';
 
@@ -11,6 +12,8 @@ export interface NatsRegistryOptions extends NatsClientOptions {
    * Gateways with one prefix form one cluster; tests use a unique prefix per run.
    */
   prefix: string;
+  /** Retry budget for creating streams, buckets and consumers (see docs/cluster.md). */
+  jetstreamSetup: JetStreamSetupOptions;
   replicas: number;
   storage: 'file' | 'memory';
   /** How often this gateway tells the others it is alive. */
@@ -43,6 +46,7 @@ export const schema = {
   default: {},
   properties: {
     ...natsClientSchema,
+    ...jetstreamSetupSchema,
     prefix: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'openclaw' },
     replicas: { type: 'integer', minimum: 1, maximum: 5, default: 1 },
     storage: { enum: ['file', 'memory'], default: 'file' },

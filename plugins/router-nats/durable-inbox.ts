@@ -8,10 +8,11 @@
  * This module adds the contract's parts: delivery tags unique per attempt, stale-tag detection,
  * attempt limits and dead letters, and a bound on what this gateway holds unacked.
  */
-import { AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type PubAck, type StoredMsg } from 'nats';
+import { AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type NatsConnection, type JsMsg, type PubAck, type StoredMsg } from 'nats';
 import { gatewayError, TagSecrets, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
 import { decodeEnvelope, encodeEnvelope } from './envelope-codec';
 import type { NatsRouterOptions } from './schema';
+import { ensureConsumer, ensureStream, openJetStreamManager, type RetryContext } from '../../support/nats/jetstream-ensure';
 import type { Session } from './session';
 import { agentToken } from './topics';
 
@@ -87,8 +88,12 @@ export class DurableInbox {
     return `${this.options.prefix}.d.i.${agentToken(agentId)}`;
   }
 
-  async start(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
-    this.js = js;
+  private setup?: RetryContext;
+
+  async start(nc: NatsConnection): Promise<void> {
+    this.setup = { nc, options: this.options.jetstreamSetup };
+    const jsm = await openJetStreamManager(this.setup);
+    this.js = nc.jetstream();
     this.jsm = jsm;
     const { durable, offlineInbox, dedupe, prefix } = this.options;
     const common = {
@@ -98,7 +103,7 @@ export class DurableInbox {
       max_bytes: durable.maxBytes,
       duplicate_window: nanos(dedupe.windowMs),
     };
-    await ensureStream(jsm, {
+    await ensureStream(this.setup, jsm, {
       ...common,
       name: this.stream,
       subjects: [`${prefix}.d.i.>`],
@@ -110,7 +115,7 @@ export class DurableInbox {
       // second consumer on a subject its agent consumer already filters.
       allow_direct: true,
     });
-    await ensureStream(jsm, { ...common, name: this.topicStream, subjects: [`${prefix}.d.t.>`], retention: RetentionPolicy.Interest, discard: DiscardPolicy.New });
+    await ensureStream(this.setup, jsm, { ...common, name: this.topicStream, subjects: [`${prefix}.d.t.>`], retention: RetentionPolicy.Interest, discard: DiscardPolicy.New });
   }
 
   /** Stores a durable topic message for every subscription consumer whose filter matches. */
@@ -275,7 +280,7 @@ export class DurableInbox {
 
   private async addConsumer(spec: ConsumerSpec): Promise<void> {
     const { durable } = this.options;
-    await this.jsm!.consumers.add(spec.stream, {
+    await ensureConsumer(this.setup!, this.jsm!, spec.stream, {
       durable_name: spec.name,
       filter_subject: spec.filterSubject,
       ack_policy: AckPolicy.Explicit,
@@ -408,17 +413,6 @@ export class DurableInbox {
   }
 }
 
-
-async function ensureStream(jsm: JetStreamManager, config: Parameters<JetStreamManager['streams']['add']>[0]): Promise<void> {
-  try {
-    await jsm.streams.info(config.name!);
-  } catch (error) {
-    if (!/not found/i.test(String(error))) throw error;
-    await jsm.streams.add(config);
-    return;
-  }
-  await jsm.streams.update(config.name!, config);
-}
 
 /** Direct get answers 404 when no message matches. */
 function isNoMessage(error: unknown): boolean {

@@ -37,6 +37,7 @@
  */
 import type { NatsConnection } from 'nats';
 import { definePlugin, GatewayError, type RouterService } from '../../kernel';
+import { isJetStreamSetupError } from '../../support/nats/jetstream-ensure';
 import { openNatsConnection } from './nats-connection';
 import { NatsRouter } from './nats-router';
 import { schema, type NatsRouterOptions } from './schema';
@@ -59,7 +60,8 @@ export default definePlugin<NatsRouterOptions, RouterService>({
           await router.start(nc);
         } catch (error) {
           await nc.close().catch(() => undefined);
-          throw new GatewayError('GW_UNAVAILABLE', `servers: NATS at ${ctx.options.servers.join(', ')} is reachable but the JetStream stream "${router.streamName}" could not be opened (${(error as Error).message}); is JetStream enabled?`, {
+          const why = isJetStreamSetupError(error) ? error.message : `JetStream stream "${router.streamName}" could not be opened (${(error as Error).message})`;
+          throw new GatewayError('GW_UNAVAILABLE', `servers: NATS at ${ctx.options.servers.join(', ')} is reachable but ${why}`, {
             field: 'servers',
             cause: error,
           });

@@ -143,7 +143,7 @@ export class NatsRouter implements RouterService, SessionHost {
 
   async start(nc: NatsConnection): Promise<void> {
     this.nc = nc;
-    await this.inbox.start(nc.jetstream(), await nc.jetstreamManager());
+    await this.inbox.start(nc);
     this.ownSubs.push(
       nc.subscribe(`${this.p}.r.${this.bootId}`, { callback: (error, msg) => !error && this.onReply(msg.data) }),
       nc.subscribe(`${this.p}.interest`, { callback: (error, msg) => !error && this.interest.apply(msg.string(), Date.now()) }),

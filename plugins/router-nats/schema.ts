@@ -2,6 +2,7 @@
  * Options of the NATS router. Every limit has a default and a policy (see docs/cluster.md).
  */
 import { natsClientSchema, type NatsClientOptions } from './nats-connection';
+import { jetstreamSetupSchema, type JetStreamSetupOptions } from '../../support/nats/jetstream-ensure';
 
 export type OverflowPolicy = 'drop-oldest' | 'drop-newest' | 'disconnect';
 export type BalanceStrategy = 'round-robin' | 'consistent-hash';
@@ -9,6 +10,8 @@ export type BalanceStrategy = 'round-robin' | 'consistent-hash';
 export interface NatsRouterOptions extends NatsClientOptions {
   /** Subject prefix and stream name prefix; gateways with one prefix form one cluster. */
   prefix: string;
+  /** Retry budget for creating streams, buckets and consumers (see docs/cluster.md). */
+  jetstreamSetup: JetStreamSetupOptions;
   strategy: BalanceStrategy;
   topics: { maxLength: number; maxDepth: number };
   maxPayloadBytes: number;
@@ -60,6 +63,7 @@ export const schema = {
   default: {},
   properties: {
     ...natsClientSchema,
+    ...jetstreamSetupSchema,
     prefix: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'openclaw' },
     strategy: { enum: ['round-robin', 'consistent-hash'], default: 'round-robin' },
     topics: {
