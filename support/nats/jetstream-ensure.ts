@@ -161,20 +161,26 @@ export async function retryJetStream<T>(operation: string, ctx: RetryContext, at
 
 /** One direct request to the JetStream API, put in words. */
 export async function diagnoseJetStream(nc: NatsConnection, timeoutMs = 2_000): Promise<string> {
+  // The server's INFO says whether it runs JetStream itself (a server without it may still relay
+  // the API to cluster peers that do, so this is the first clue, not the answer).
+  const server = nc.info;
+  const local = server && server.jetstream !== true ? `the NATS server this gateway is connected to (${server.server_name ?? server.server_id}) has JetStream disabled (start it with -js or a jetstream {} block); ` : '';
   try {
     const reply = await nc.request('$JS.API.INFO', undefined, { timeout: timeoutMs });
     const info = JSON.parse(new TextDecoder().decode(reply.data)) as { error?: { code?: number; err_code?: number; description?: string }; streams?: number };
     if (info.error) {
+      if (local) return `${local}JetStream answers: ${info.error.description}`;
       if (info.error.err_code === 10008 || info.error.code === 503) return `JetStream is enabled but answers "${info.error.description}": the JetStream cluster has no leader yet (are a majority of the NATS servers up and routed to each other?)`;
       if (info.error.err_code === 10039 || /not enabled/i.test(info.error.description ?? '')) return `JetStream is not enabled for this account (${info.error.description})`;
       return `JetStream answers with an error: ${info.error.description} (err_code ${info.error.err_code})`;
     }
+    if (local) return `${local}but JetStream answers through its cluster peers`;
     return `JetStream itself answers (account info ok, ${info.streams ?? 0} streams), so the failure is specific to this object (its settings, e.g. replicas above the number of NATS servers, or storage limits)`;
   } catch (error) {
     const code = (error as NatsLikeError).code;
-    if (code === '503') return 'nothing answers the JetStream API on this NATS (nats-server without -js / no jetstream block, or JetStream not enabled for this account)';
-    if (code === 'TIMEOUT') return `the JetStream API did not answer within ${timeoutMs} ms (a JetStream cluster still electing its meta leader, or overloaded)`;
-    return `the JetStream API could not be asked (${describe(error)})`;
+    if (code === '503') return local + 'nothing answers the JetStream API on this NATS (nats-server without -js / no jetstream block, or JetStream not enabled for this account)';
+    if (code === 'TIMEOUT') return `${local}the JetStream API did not answer within ${timeoutMs} ms (a JetStream cluster still electing its meta leader, or overloaded)`;
+    return `${local}the JetStream API could not be asked (${describe(error)})`;
   }
 }
 

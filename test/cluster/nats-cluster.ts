@@ -1,0 +1,94 @@
+/**
+ * A private three-node nats-server cluster (JetStream, one config file and store dir per node) on
+ * fixed private ports, for tests that need a real cluster that is still forming when used.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { natsServerBinary } from './nats-env';
+
+export interface NatsClusterNode {
+  name: string;
+  clientPort: number;
+  clusterPort: number;
+  child: ChildProcess;
+}
+
+export interface NatsCluster {
+  urls: string[];
+  nodes: NatsClusterNode[];
+  dir: string;
+  /** SIGKILLs every node still running and removes the store dirs. */
+  stop(): Promise<void>;
+}
+
+export function nodeConfig(name: string, clientPort: number, clusterPort: number, storeDir: string, routes: number[]): string {
+  return [
+    `server_name: ${name}`,
+    `listen: 127.0.0.1:${clientPort}`,
+    `jetstream { store_dir: "${storeDir}" }`,
+    'cluster {',
+    '  name: openclaw-test',
+    `  listen: 127.0.0.1:${clusterPort}`,
+    `  routes: [${routes.map((port) => `nats-route://127.0.0.1:${port}`).join(', ')}]`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+function reachable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Starts three nodes at once (or the first `start` of them); resolves when their client ports accept (JetStream may have no leader yet). */
+export async function startNatsCluster(basePort: number, options: { jetstream?: boolean; start?: number } = {}): Promise<NatsCluster> {
+  const binary = natsServerBinary();
+  if (!binary) throw new Error('nats-server is not installed');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ocgw-natscluster-'));
+  const clusterPorts = [0, 1, 2].map((i) => basePort + 3 + i);
+  const nodes: NatsClusterNode[] = [];
+  const cluster: NatsCluster = {
+    urls: [0, 1, 2].map((i) => `nats://127.0.0.1:${basePort + i}`),
+    nodes,
+    dir,
+    async stop() {
+      await Promise.all(
+        nodes.map((node) => {
+          if (node.child.exitCode !== null || node.child.signalCode !== null) return undefined;
+          const exited = new Promise((resolve) => node.child.once('exit', resolve));
+          node.child.kill('SIGKILL');
+          return exited;
+        }),
+      );
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    for (let i = 0; i < (options.start ?? 3); i++) {
+      const name = `n${i + 1}`;
+      const store = path.join(dir, name);
+      await mkdir(store);
+      let config = nodeConfig(name, basePort + i, clusterPorts[i]!, store, clusterPorts.filter((_, j) => j !== i));
+      if (options.jetstream === false) config = config.replace(/^jetstream .*$/m, '');
+      const file = path.join(dir, `${name}.conf`);
+      await writeFile(file, config);
+      nodes.push({ name, clientPort: basePort + i, clusterPort: clusterPorts[i]!, child: spawn(binary, ['-c', file], { stdio: 'ignore' }) });
+    }
+    for (const node of nodes) {
+      for (let tries = 0; !(await reachable(node.clientPort)); tries++) {
+        if (tries > 200 || node.child.exitCode !== null) throw new Error(`nats-server ${node.name} did not start on port ${node.clientPort}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return cluster;
+}
