@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { definePlugin, startGateway, type AuthService, type DiscoveryQuery, type TransportService } from '../kernel';
+import { definePlugin, startGateway, type AuthService, type DiscoveryQuery, type TransportService } from '../index';
 import { LatencyRecorder } from './stats';
 
 const VERSIONS = ['1.0.0', '1.1.0', '1.2.0', '2.0.0', '2.1.0', '3.0.0-rc.1'];

@@ -17,6 +17,7 @@ import type { GatewayConfig, GatewaySettings, LogLevel, PluginEntry } from './co
 import type {
   GatewayInfo,
   KernelStage,
+  PluginCatalogue,
   KindServices,
   PluginContext,
   PluginInstance,
@@ -35,6 +36,12 @@ export interface GatewayOptions {
   configFile?: string;
   /** Where to search for a config file and what relative paths are resolved against. */
   cwd?: string;
+  /**
+   * Plugins the config may name bare (`'router-embedded'`). The kernel knows none by itself: the
+   * CLI and the package entry (`index.ts`) pass the built-in catalogue; without one, entries are
+   * npm packages, paths or inline plugins.
+   */
+  builtins?: PluginCatalogue;
   /** Overrides the config's log level (tests use `silent`). */
   logLevel?: LogLevel;
   logger?: Logger;
@@ -78,7 +85,7 @@ export async function validateConfig(options: GatewayOptions = {}): Promise<Vali
   const issues: ConfigIssue[] = validateTopLevel(config, file);
   if (!config || typeof config !== 'object' || !Array.isArray(config.plugins)) throw new ConfigError(issues);
 
-  const resolved = await resolvePlugins(config.plugins, defaultResolveContext(file, configDir));
+  const resolved = await resolvePlugins(config.plugins, defaultResolveContext(file, configDir, options.builtins));
   issues.push(...resolved.issues);
   // Unresolved plugins have unknown kinds: "required kind missing" would only repeat their error.
   const kindIssues = validateKinds(resolved.plugins, file);

@@ -138,6 +138,12 @@ export interface PluginDefinition<Options = Record<string, unknown>, Service = u
 export type PluginFactory = () => PluginDefinition<any, any> | Promise<PluginDefinition<any, any>>;
 export type PluginModuleExport = PluginDefinition<any, any> | PluginFactory;
 
+/**
+ * Plugins a caller makes referable by bare name in a config (`'router-embedded'`), each loaded
+ * lazily. The kernel ships none: the CLI and the package entry hand it the built-in catalogue.
+ */
+export type PluginCatalogue = Readonly<Record<string, () => PluginModuleExport>>;
+
 /** Typed helper for plugin authors: `export default definePlugin<MyOptions, MyService>({...})`. */
 export function definePlugin<Options, Service = unknown>(
   definition: PluginDefinition<Options, Service>,

@@ -1,11 +1,12 @@
 /**
  * Catalogue of the built-in plugins, referenced in config by these names. Each entry loads lazily
  * so a gateway only pays for the plugins it uses. Third-party plugins need no entry: they are
- * referenced by npm package name or path.
+ * referenced by npm package name or path. The kernel never imports this file: its callers (the CLI,
+ * the package entry `index.ts`, tests) hand it over as the `builtins` option.
  */
-import type { PluginModuleExport } from '../kernel';
+import type { PluginCatalogue } from '../kernel';
 
-export const BUILTIN_PLUGINS: Readonly<Record<string, () => PluginModuleExport>> = {
+export const BUILTIN_PLUGINS: PluginCatalogue = {
   'monitor-prometheus': () => require('./monitor-prometheus').default,
   'router-embedded': () => require('./router-embedded').default,
   'router-nats': () => require('./router-nats').default,

@@ -1,11 +1,12 @@
 /**
- * Turns config plugin entries into plugin definitions: built-in names, npm package names (resolved
- * from the config file's folder, as an operator would expect), relative paths, or inline objects.
- * Every problem becomes a located ConfigIssue; nothing throws past here.
+ * Turns config plugin entries into plugin definitions: names from the catalogue the caller handed
+ * the kernel, npm package names (resolved from the config file's folder, as an operator would
+ * expect), relative paths, or inline objects. Every problem becomes a located ConfigIssue; nothing
+ * throws past here. The kernel knows no plugin itself, so it never imports `plugins/`.
  */
 import path from 'node:path';
 import type { ConfigIssue } from '../errors';
-import { PLUGIN_KINDS, type PluginDefinition, type PluginKind, type PluginModuleExport } from '../plugin';
+import { PLUGIN_KINDS, type PluginCatalogue, type PluginDefinition, type PluginKind } from '../plugin';
 import type { LogLevel, PluginEntry, PluginEntryObject, PluginReference } from './types';
 
 export interface ResolvedPlugin {
@@ -23,16 +24,12 @@ export interface ResolvedPlugin {
 export interface ResolveContext {
   file: string;
   configDir: string;
-  builtins: Readonly<Record<string, () => PluginModuleExport>>;
+  /** Names a config may use bare; each loads lazily, so only referenced plugins are required. */
+  builtins: PluginCatalogue;
 }
 
-function loadBuiltins(): Readonly<Record<string, () => PluginModuleExport>> {
-  // Lazy: the catalogue pulls in nothing until a plugin is actually referenced.
-  return (require('../../plugins') as { BUILTIN_PLUGINS: Record<string, () => PluginModuleExport> }).BUILTIN_PLUGINS;
-}
-
-export function defaultResolveContext(file: string, configDir: string): ResolveContext {
-  return { file, configDir, builtins: loadBuiltins() };
+export function defaultResolveContext(file: string, configDir: string, builtins: PluginCatalogue = {}): ResolveContext {
+  return { file, configDir, builtins };
 }
 
 function isEntryObject(entry: PluginEntry): entry is PluginEntryObject {

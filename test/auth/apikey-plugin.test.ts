@@ -7,7 +7,7 @@ import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startGateway, type Gateway } from '../../kernel';
+import { startGateway, type Gateway } from '../../index';
 import { GatewayConnection, statusOf } from './grpc-client';
 import { rejectionOf, tempDir } from './harness';
 

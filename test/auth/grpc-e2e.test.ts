@@ -6,7 +6,7 @@
 import { status, type ClientReadableStream } from '@grpc/grpc-js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startGateway, type Gateway } from '../../kernel';
+import { startGateway, type Gateway } from '../../index';
 import type { Event } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import { bearer, GatewayConnection, mtlsCredentials, statusOf } from './grpc-client';

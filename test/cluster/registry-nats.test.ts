@@ -3,7 +3,7 @@
  * of the agents; ownership moves with the agent; a stopped gateway's agents leave the view; bad
  * input and unreachable NATS fail with stable codes.
  */
-import { startGateway, type AgentInfo, type LimitEvent, type RegistryService } from '../../kernel';
+import { startGateway, type AgentInfo, type LimitEvent, type RegistryService } from '../../index';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { natsEnv, type NatsEnv } from './nats-env';
 

@@ -6,7 +6,7 @@
  * `validate -c <file>` then proves the file itself loads the way an operator runs it.
  */
 import path from 'node:path';
-import { validateConfig, type GatewayConfig, type ValidatedConfig } from '../../kernel';
+import { validateConfig, type GatewayConfig, type ValidatedConfig } from '../../index';
 import { runCli } from '../helpers/cli';
 import { repoRoot } from './package-project';
 

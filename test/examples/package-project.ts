@@ -22,7 +22,7 @@ export function projectWithPackage(packageName: string, exampleDir: string): Pac
   mkdirSync(path.dirname(installed), { recursive: true });
   cpSync(path.join(repoRoot, 'examples', exampleDir), installed, { recursive: true });
   const gatewayPackage = path.join(dir, 'node_modules', 'openclaw-gateway');
-  if (existsSync(path.join(repoRoot, 'dist', 'kernel', 'index.js'))) {
+  if (existsSync(path.join(repoRoot, 'dist', 'index.js'))) {
     symlinkSync(repoRoot, gatewayPackage, 'dir');
   } else {
     mkdirSync(gatewayPackage);

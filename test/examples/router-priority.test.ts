@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startGateway, type Gateway, type LimitEvent } from '../../kernel';
+import { startGateway, type Gateway, type LimitEvent } from '../../index';
 import { connect, GatewayClientError, type Agent, type AgentDelivery, type Subscription } from '../../sdk';
 import { eventually, nextItem, projectWithPackage, type PackageProject } from './package-project';
 

@@ -15,7 +15,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startGateway, type Gateway, type GatewaySettings, type PluginEntry } from '../../kernel';
+import { startGateway, type Gateway, type GatewaySettings, type PluginEntry } from '../../index';
 
 export type OverridableKind = 'registry' | 'router' | 'auth';
 

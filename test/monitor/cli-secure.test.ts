@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
-import { startGateway, type Gateway } from '../../kernel';
+import { startGateway, type Gateway } from '../../index';
 import { createCa, type CertificateAuthority } from '../auth/pki';
 import { tempDir } from '../auth/harness';
 import { runCli } from '../helpers/cli';

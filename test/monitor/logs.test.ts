@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import pino from 'pino';
-import { startGateway, type Gateway } from '../../kernel';
+import { startGateway, type Gateway } from '../../index';
 import { GatewayServiceClient } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { connect } from '../../sdk';
 import { CLI, spawnCli, waitForOutput } from '../helpers/cli';

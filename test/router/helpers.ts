@@ -26,7 +26,7 @@ import {
   type RegistryService,
   type RouterService,
   type TransportService,
-} from '../../kernel';
+} from '../../index';
 
 export function testRegistryPlugin() {
   return definePlugin<Record<string, unknown>, RegistryService>({

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { loadGateway, type AgentRecord, type Gateway, type PluginEntry, type RegistryService, type SupervisorService } from '../../kernel';
+import { loadGateway, type AgentRecord, type Gateway, type PluginEntry, type RegistryService, type SupervisorService } from '../../index';
 
 export const FIXTURE_AGENT = path.resolve(__dirname, '../fixtures/agents/managed-agent.js');
 export const REPO_ROOT = path.resolve(__dirname, '../..');

@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { startGateway, Status, type Gateway } from '../../kernel';
+import { startGateway, Status, type Gateway } from '../../index';
 import { GatewayServiceClient, Message, type BatchResult, type MessageBatch } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { unary } from './grpc-call';
 

@@ -19,7 +19,7 @@ import {
   type PluginDefinition,
   type PluginEntry,
   type RegistryService,
-} from '../../../kernel';
+} from '../../../index';
 
 export function inMemoryRegistry(defaultLeaseMs = 30_000): PluginDefinition<Record<string, unknown>, RegistryService> {
   return definePlugin<Record<string, unknown>, RegistryService>({
