@@ -9,3 +9,7 @@ export * from './sandbox-metrics';
 export * from './transport';
 export * from './supervisor';
 export * from './monitor';
+export * from './topics';
+export * from './router-options';
+export * from './registry-options';
+export * from './subscriber-queue';

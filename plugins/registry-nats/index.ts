@@ -27,7 +27,7 @@
  */
 import { definePlugin, GatewayError, type RegistryService } from '../../kernel';
 import { ClusterRegistry } from './cluster-registry';
-import { openNatsConnection } from './nats-connection';
+import { openNatsConnection } from '../../support/nats/nats-connection';
 import { createRegistryMetrics } from './registry-metrics';
 import { schema, type NatsRegistryOptions } from './schema';
 import type { NatsConnection } from 'nats';

@@ -34,7 +34,7 @@ import { PendingRequests } from './pending-requests';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics';
 import type { OverflowPolicy, RouterOptions } from './schema';
 import { Session, type SessionHost } from './session';
-import { checkPattern, checkTopic } from './topics';
+import { checkPattern, checkTopic } from '../../kernel';
 import { groupKey, TopicTrie } from './topic-trie';
 import { KnownAgents } from './known-agents';
 

@@ -4,7 +4,7 @@
  */
 import { gatewayError, type CallerContext, type EventSink, type GatewayError, type OutboundEvent, type RouterSession, type SubscriptionSpec } from '../../kernel';
 import type { OverflowPolicy } from './schema';
-import { SubscriberQueue } from './subscriber-queue';
+import { SubscriberQueue } from '../../kernel';
 
 /** What a session needs from its router; keeps the session free of routing logic. */
 export interface SessionHost {

@@ -13,7 +13,7 @@ import { gatewayError, type AckItem, type AckOutcome, type Delivery, type Messag
 import { decodeEnvelope, encodeEnvelope } from './envelope-codec';
 import type { NatsRouterOptions } from './schema';
 import type { Session } from './session';
-import { agentToken } from './topics';
+import { agentToken } from '../../support/nats/subjects';
 
 /** Checks (and waits) between attempts to recreate a consumer deleted under a live session, doubling. */
 const RECREATE_CHECK_MS = 100;

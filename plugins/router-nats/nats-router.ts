@@ -40,7 +40,8 @@ import { PendingRequests } from './pending-requests';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics';
 import type { NatsRouterOptions, OverflowPolicy } from './schema';
 import { Session, type SessionHost } from './session';
-import { agentToken, checkPattern, checkTopic } from './topics';
+import { checkPattern, checkTopic } from '../../kernel';
+import { agentToken } from '../../support/nats/subjects';
 
 const MAX_ID_LENGTH = 256;
 /** Departed agents whose service messages wait for an instance; beyond it the oldest is forgotten. */

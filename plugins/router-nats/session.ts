@@ -2,7 +2,7 @@
  * One subscriber session (one Subscribe stream): its bounded event queue drained into the sink,
  * its subscriptions, and the durable deliveries it holds unacked.
  */
-import { gatewayError, type CallerContext, type EventSink, type GatewayError, type OutboundEvent, type RouterSession, type SubscriptionSpec } from '../../kernel';
+import { gatewayError, SubscriberQueue, type CallerContext, type EventSink, type GatewayError, type OutboundEvent, type RouterSession, type SubscriptionSpec } from '../../kernel';
 import type { OverflowPolicy } from './schema';
 
 export interface SessionHost {
@@ -22,7 +22,7 @@ export class Session implements RouterSession {
   readonly unacked = new Set<string>();
   /** Set by the router: stops the session's inbox consumers. */
   teardown?: () => void;
-  private readonly queue: OutboundEvent[] = [];
+  private readonly queue: SubscriberQueue;
   private flushScheduled = false;
   private blocked = false;
   private overflowing = false;
@@ -38,6 +38,7 @@ export class Session implements RouterSession {
   ) {
     this.agentId = options.agentId || undefined;
     this.caller = options.caller;
+    this.queue = new SubscriberQueue(settings.maxEvents);
     sink.onWritable(() => {
       this.blocked = false;
       this.flush();
@@ -49,7 +50,7 @@ export class Session implements RouterSession {
   }
 
   get full(): boolean {
-    return this.queue.length >= this.settings.maxEvents;
+    return this.queue.full;
   }
 
   get queued(): number {
@@ -105,7 +106,7 @@ export class Session implements RouterSession {
   private flush(): void {
     this.flushScheduled = false;
     while (!this.blocked && this.queue.length > 0 && this.closedReason === undefined) {
-      const batch = this.queue.splice(0, this.settings.maxBatch);
+      const batch = this.queue.takeBatch(this.settings.maxBatch);
       if (!this.sink.write(batch)) this.blocked = true;
     }
     if (this.overflowing && this.queue.length <= this.settings.maxEvents / 2) this.overflowing = false;
@@ -114,7 +115,7 @@ export class Session implements RouterSession {
   private shutdown(reason: string): void {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
-    this.queue.length = 0;
+    this.queue.clear();
     this.host.closed(this, reason);
   }
 }
