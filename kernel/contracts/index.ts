@@ -13,3 +13,4 @@ export * from './topics';
 export * from './router-options';
 export * from './registry-options';
 export * from './subscriber-queue';
+export * from './envelope-validation';

@@ -10,7 +10,6 @@
  * inboxes, `P.d.t.<topic>` for durable topic messages.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import semver from 'semver';
 import type { NatsConnection, Subscription } from 'nats';
 import {
   gatewayError,
@@ -40,7 +39,7 @@ import { PendingRequests } from './pending-requests';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics';
 import type { NatsRouterOptions, OverflowPolicy } from './schema';
 import { Session, type SessionHost } from './session';
-import { checkPattern, checkTopic } from '../../kernel';
+import { checkEnvelope, checkPattern, describeTarget, targetField } from '../../kernel';
 import { agentToken } from '../../support/nats/subjects';
 
 const MAX_ID_LENGTH = 256;
@@ -175,7 +174,7 @@ export class NatsRouter implements RouterService, SessionHost {
 
   async send(message: MessageEnvelope, caller: CallerContext): Promise<SendOutcome> {
     this.checkAccepting();
-    const error = this.validate(message, 'message');
+    const error = checkEnvelope(message, 'message', this.options);
     if (error) throw error;
     return this.route(message, caller);
   }
@@ -183,7 +182,7 @@ export class NatsRouter implements RouterService, SessionHost {
   async sendBatch(messages: readonly MessageEnvelope[], caller: CallerContext): Promise<SendOutcome[]> {
     this.checkAccepting();
     for (let i = 0; i < messages.length; i++) {
-      const error = this.validate(messages[i]!, `messages[${i}]`);
+      const error = checkEnvelope(messages[i]!, `messages[${i}]`, this.options);
       if (error) throw error;
     }
     // Routed in order; durable ones are stored concurrently (JetStream acks them as one flight).
@@ -194,7 +193,7 @@ export class NatsRouter implements RouterService, SessionHost {
 
   async request(message: MessageEnvelope, caller: CallerContext, options: RequestOptions): Promise<MessageEnvelope> {
     this.checkAccepting();
-    const error = this.validate(message, 'message');
+    const error = checkEnvelope(message, 'message', this.options);
     if (error) throw error;
     if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) throw invalidArgument('message.topic', 'a request cannot be sent to a reply topic');
     if (this.requests.full) {
@@ -798,27 +797,6 @@ export class NatsRouter implements RouterService, SessionHost {
     return nc;
   }
 
-  private validate(message: MessageEnvelope, field: string): GatewayError | undefined {
-    if (!message || typeof message !== 'object') return invalidArgument(field, 'must be a message');
-    const targets = (message.topic ? 1 : 0) + (message.agentId ? 1 : 0) + (message.service ? 1 : 0);
-    if (targets !== 1) return invalidArgument(`${field}.topic`, 'exactly one of topic, agentId or service must be set');
-    if (message.topic) {
-      const error = checkTopic(message.topic, `${field}.topic`, this.options.topics);
-      if (error) return error;
-    }
-    if (message.agentId && message.agentId.length > MAX_ID_LENGTH) return invalidArgument(`${field}.agentId`, `is longer than ${MAX_ID_LENGTH} characters`);
-    if (message.service && message.service.length > MAX_ID_LENGTH) return invalidArgument(`${field}.service`, `is longer than ${MAX_ID_LENGTH} characters`);
-    if (message.versionRange) {
-      if (!message.service) return invalidArgument(`${field}.versionRange`, 'only applies to service targets');
-      if (semver.validRange(message.versionRange) === null) return invalidArgument(`${field}.versionRange`, `"${message.versionRange}" is not a semver range`);
-    }
-    if (message.id && message.id.length > MAX_ID_LENGTH) return invalidArgument(`${field}.id`, `is longer than ${MAX_ID_LENGTH} characters`);
-    if (!(message.payload instanceof Uint8Array)) return invalidArgument(`${field}.payload`, 'must be bytes');
-    if (message.payload.length > this.options.maxPayloadBytes) return invalidArgument(`${field}.payload`, `is ${message.payload.length} bytes; the limit is ${this.options.maxPayloadBytes}`);
-    if (message.ttlMs < 0 || message.maxHops < 0 || message.hops < 0) return invalidArgument(`${field}.ttlMs`, 'ttlMs, hops and maxHops must not be negative');
-    return undefined;
-  }
-
   private checkAccepting(): void {
     if (!this.accepting) throw gatewayError('GW_DRAINING', 'the router is draining and accepts no new messages');
   }
@@ -827,14 +805,4 @@ export class NatsRouter implements RouterService, SessionHost {
     this.metrics.limitHits.inc({ limit });
     if (this.ctx.hooks.limitReached.isUsed()) this.ctx.hooks.limitReached.call({ limit, policy, plugin: this.ctx.name, detail });
   }
-}
-
-function describeTarget(message: MessageEnvelope): string {
-  if (message.topic) return `topic "${message.topic}"`;
-  if (message.agentId) return `agent "${message.agentId}"`;
-  return `service "${message.service}"`;
-}
-
-function targetField(message: MessageEnvelope): string {
-  return message.topic ? 'topic' : message.agentId ? 'agentId' : 'service';
 }
