@@ -14,3 +14,4 @@ export * from './router-options';
 export * from './registry-options';
 export * from './subscriber-queue';
 export * from './envelope-validation';
+export * from './subscription-admission';

@@ -9,7 +9,7 @@
  * counts. Durable messages go through JetStream (see durable-inbox.ts): `P.d.i.<agent>` for
  * inboxes, `P.d.t.<topic>` for durable topic messages.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import {
   gatewayError,
@@ -41,33 +41,12 @@ import type { NatsRouterOptions, OverflowPolicy } from './schema';
 import { Session, type SessionHost } from './session';
 import { checkEnvelope, checkPattern, describeTarget, targetField } from '../../kernel';
 import { agentToken } from '../../support/nats/subjects';
+import { InboxSessions } from './inbox-sessions';
+import { InstancePicker } from './instance-picker';
+import { ServiceRehoming } from './service-rehoming';
+import { TopicSubscriptions } from './topic-subscriptions';
 
 const MAX_ID_LENGTH = 256;
-/** Departed agents whose service messages wait for an instance; beyond it the oldest is forgotten. */
-const MAX_STRANDED = 10_000;
-/** A pass that left messages behind is repeated after this long, or at once when an instance appears. */
-const REHOME_RETRY_MS = 10_000;
-/** Passes running at once on this gateway (a lost gateway strands all its agents together). */
-const MAX_PARALLEL_REHOMES = 4;
-/**
- * Another gateway's agent that deregistered is re-homed here too, later than by its own gateway
- * (which usually has done it: the pass then finds nothing), for when that gateway was stopping.
- */
-const REMOTE_REHOME_DELAY_MS = 2_000;
-const QUEUE_GROUP = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-interface StrandedInbox {
-  service: string;
-  /** End of the grace period a dropped instance gets to come back. */
-  movableAt: number;
-  /** After a pass that left messages behind. */
-  nextTryAt: number;
-}
-
-interface PatternSubscription {
-  sub: Subscription;
-  sessions: Session[];
-}
 
 export class NatsRouter implements RouterService, SessionHost {
   private readonly options: NatsRouterOptions;
@@ -75,21 +54,15 @@ export class NatsRouter implements RouterService, SessionHost {
   readonly bootId = randomBytes(6).toString('hex');
   private idCounter = 0;
   private readonly sessions = new Map<string, Session>();
-  private readonly inboxes = new Map<string, Session>();
-  private readonly patterns = new Map<string, PatternSubscription>();
+  private readonly inboxSessions: InboxSessions;
   private readonly requests: PendingRequests;
   private readonly dedupe: DedupeWindow;
   private readonly interest: InterestMap;
   private readonly inbox: DurableInbox;
   private readonly metrics: RouterMetrics;
-  private readonly cursors = new Map<string, number>();
-  /** Agents deregistered while their inbox session is open here: re-homed when it closes. */
-  private readonly departing = new Map<string, { service: string; left: boolean }>();
-  /** Departed agents whose inboxes may still hold service messages, and when to (re)try them. */
-  private readonly stranded = new Map<string, StrandedInbox>();
-  private readonly rehoming = new Set<string>();
-  /** Shutting down: no re-homing passes start (the other gateways do them). */
-  private quiesced = false;
+  private readonly picker: InstancePicker;
+  private readonly rehoming: ServiceRehoming;
+  private readonly subscriptions: TopicSubscriptions;
   private nc?: NatsConnection;
   private ownSubs: Subscription[] = [];
   private timer?: NodeJS.Timeout;
@@ -131,7 +104,41 @@ export class NatsRouter implements RouterService, SessionHost {
       },
       remoteGateways: () => this.interest.remoteCount,
     });
-    this.tapRegistry();
+    this.inboxSessions = new InboxSessions({
+      prefix: this.p,
+      inbox: this.inbox,
+      logger: ctx.logger,
+      metrics: this.metrics,
+      connection: () => this.connection(),
+      push: (session, event) => this.push(session, event),
+    });
+    this.picker = new InstancePicker(registry, this.options, (limit, policy, detail) => this.limitReached(limit, policy, detail));
+    this.rehoming = new ServiceRehoming(
+      {
+        registry,
+        inbox: this.inbox,
+        logger: ctx.logger,
+        metrics: this.metrics,
+        hasInboxSession: (agentId) => this.inboxSessions.has(agentId),
+        connected: () => this.nc !== undefined,
+        pickInstance: (message) => this.picker.pick(message),
+        limitReached: (limit, policy, detail) => this.limitReached(limit, policy, detail),
+      },
+      { gatewayId: ctx.gateway.id, rehomeAfterMs: this.options.durable.rehomeAfterMs },
+    );
+    this.rehoming.tap(ctx.hooks, ctx.name);
+    this.subscriptions = new TopicSubscriptions({
+      options: this.options,
+      prefix: this.p,
+      inbox: this.inbox,
+      interest: this.interest,
+      logger: ctx.logger,
+      metrics: this.metrics,
+      connection: () => this.connection(),
+      scheduleInterest: () => this.scheduleInterest(),
+      onTopic: (data, pattern, sessions) => this.onTopic(data, pattern, sessions),
+      limitReached: (limit, policy, detail) => this.limitReached(limit, policy, detail),
+    });
   }
 
   get streamName(): string {
@@ -157,7 +164,7 @@ export class NatsRouter implements RouterService, SessionHost {
 
   drain(): void {
     this.accepting = false;
-    this.quiesced = true;
+    this.rehoming.quiesce();
   }
 
   async stop(): Promise<void> {
@@ -245,7 +252,7 @@ export class NatsRouter implements RouterService, SessionHost {
     if (options.agentId !== undefined && options.agentId.length > MAX_ID_LENGTH) throw invalidArgument('agentId', `is longer than ${MAX_ID_LENGTH} characters`);
     const session = new Session(`${this.bootId}-s${++this.idCounter}`, sink, options, this.options.subscriberQueue, this);
     this.sessions.set(session.id, session);
-    if (session.agentId) this.openInbox(session, session.agentId);
+    if (session.agentId) this.inboxSessions.open(session, session.agentId);
     return session;
   }
 
@@ -262,88 +269,28 @@ export class NatsRouter implements RouterService, SessionHost {
   }
 
   notify(agentId: string, event: OutboundEvent): boolean {
-    const session = this.inboxes.get(agentId);
+    const session = this.inboxSessions.get(agentId);
     return session !== undefined && session.push(event);
   }
 
   // ---- SessionHost -------------------------------------------------------------------------
 
   subscribe(session: Session, spec: SubscriptionSpec): void {
-    const error = checkPattern(spec.pattern, 'pattern', this.options.topics);
-    if (error) throw error;
-    if (spec.queueGroup !== undefined && spec.queueGroup !== '' && !QUEUE_GROUP.test(spec.queueGroup)) {
-      throw invalidArgument('queueGroup', 'must be 1-128 characters of letters, digits, "_", "-", ".", ":"');
-    }
-    if (session.isClosed) throw gatewayError('GW_FAILED_PRECONDITION', 'the session is closed');
-    const group = spec.queueGroup || undefined;
-    const key = `${spec.pattern}\u0000${group ?? ''}`;
-    if (session.subscriptions.has(key)) return;
-    if (session.subscriptions.size >= this.options.maxSubscriptionsPerSession) {
-      this.limitReached('router.maxSubscriptionsPerSession', 'reject', session.id);
-      throw gatewayError('GW_RESOURCE_EXHAUSTED', `a session may hold at most ${this.options.maxSubscriptionsPerSession} subscriptions`, { field: 'pattern' });
-    }
-    const nc = this.connection();
-    const subject = `${this.p}.t.${spec.pattern}`;
-    const pattern = spec.pattern;
-    const stopDurable = this.options.durableTopics ? this.consumeTopic(session, pattern, group) : undefined;
-    if (group) {
-      // One queue subscription per member: NATS picks the member, whichever gateway it is on.
-      const sub = nc.subscribe(subject, { queue: group, callback: (err, msg) => !err && this.onTopic(msg.data, pattern, [session]) });
-      this.interest.add(pattern, group);
-      this.scheduleInterest();
-      session.subscriptions.set(key, (explicit) => {
-        sub.unsubscribe();
-        stopDurable?.(explicit);
-        this.interest.remove(pattern, group);
-        this.scheduleInterest();
-      });
-      return;
-    }
-    let shared = this.patterns.get(pattern);
-    if (!shared) {
-      const sessions: Session[] = [];
-      const sub = nc.subscribe(subject, { callback: (err, msg) => !err && this.onTopic(msg.data, pattern, sessions) });
-      shared = { sub, sessions };
-      this.patterns.set(pattern, shared);
-    }
-    shared.sessions.push(session);
-    this.interest.add(pattern);
-    this.scheduleInterest();
-    session.subscriptions.set(key, (explicit) => {
-      stopDurable?.(explicit);
-      const current = this.patterns.get(pattern);
-      if (!current) return;
-      const index = current.sessions.indexOf(session);
-      if (index >= 0) current.sessions.splice(index, 1);
-      this.interest.remove(pattern);
-      this.scheduleInterest();
-      if (current.sessions.length === 0) {
-        current.sub.unsubscribe();
-        this.patterns.delete(pattern);
-      }
-    });
+    this.subscriptions.subscribe(session, spec);
   }
 
   unsubscribe(session: Session, pattern: string, queueGroup?: string): void {
-    const key = `${pattern}\u0000${queueGroup || ''}`;
-    const teardown = session.subscriptions.get(key);
-    if (!teardown) return;
-    session.subscriptions.delete(key);
-    teardown(true);
+    this.subscriptions.unsubscribe(session, pattern, queueGroup);
   }
 
   closed(session: Session): void {
     this.sessions.delete(session.id);
     for (const teardown of session.subscriptions.values()) teardown(false);
     session.subscriptions.clear();
-    if (session.agentId && this.inboxes.get(session.agentId) === session) this.inboxes.delete(session.agentId);
+    this.inboxSessions.closed(session);
     session.teardown?.();
     this.inbox.sessionClosed(session);
-    const departing = session.agentId !== undefined ? this.departing.get(session.agentId) : undefined;
-    if (departing !== undefined && !this.inboxes.has(session.agentId!)) {
-      this.departing.delete(session.agentId!);
-      this.strand(session.agentId!, departing.service, departing.left ? 0 : this.options.durable.rehomeAfterMs);
-    }
+    if (session.agentId !== undefined) this.rehoming.sessionClosed(session.agentId);
   }
 
   dropped(_session: Session, event: OutboundEvent, policy: OverflowPolicy): void {
@@ -353,42 +300,6 @@ export class NatsRouter implements RouterService, SessionHost {
 
   overflowed(session: Session, policy: OverflowPolicy): void {
     this.limitReached('router.subscriberQueue', policy, `session ${session.id}${session.agentId ? ` (agent ${session.agentId})` : ''}`);
-  }
-
-  /**
-   * The subscription's durable consumer on the topic stream: per queue group (shared by members on
-   * every gateway), per agent and pattern (kept while the agent is away, like its inbox), or per
-   * anonymous session (deleted with it). Returns what stops pulling.
-   */
-  private consumeTopic(session: Session, pattern: string, group: string | undefined): (explicit: boolean) => void {
-    const kind = group ? 'g' : session.agentId ? 'a' : 's';
-    const owner = group ? `${pattern}\u0000${group}` : session.agentId ? `${session.agentId}\u0000${pattern}` : `${session.id}\u0000${pattern}`;
-    const name = `${kind}_${createHash('sha1').update(owner).digest('hex').slice(0, 24)}`;
-    const stream = this.inbox.topicStream;
-    let stop: (() => void) | undefined;
-    let stopped = false;
-    this.inbox
-      .consume(session, {
-        stream,
-        name,
-        filterSubject: this.inbox.topicSubject(pattern),
-        subscription: pattern,
-        // An anonymous session cannot come back: its consumer goes soon after it is gone.
-        inactiveMs: kind === 's' ? Math.max(5_000, this.options.durable.ackTimeoutMs) : this.options.offlineInbox.maxAgeMs,
-      })
-      .then(
-        (stopConsumer) => (stopped ? stopConsumer() : (stop = stopConsumer)),
-        (error: unknown) => {
-          this.metrics.natsErrors.inc();
-          this.ctx.logger.warn({ err: error, pattern, group }, 'could not open a durable topic consumer; durable topic messages will not reach this subscription');
-        },
-      );
-    return (explicit) => {
-      stopped = true;
-      stop?.();
-      // A queue group's consumer may serve members elsewhere; JetStream drops it once idle.
-      if (kind === 's' || (kind === 'a' && explicit)) void this.inbox.deleteConsumer(stream, name);
-    };
   }
 
   // ---- routing -----------------------------------------------------------------------------
@@ -421,7 +332,7 @@ export class NatsRouter implements RouterService, SessionHost {
       this.connection().publish(`${this.p}.t.${message.topic}`, encodeEnvelope(message));
       outcome = { messageId: message.id, duplicate: false, receivers, stored: false };
     } else {
-      const target = message.agentId ? this.requireAgent(message.agentId) : this.pickInstance(message);
+      const target = message.agentId ? this.requireAgent(message.agentId) : this.picker.pick(message);
       onTarget?.(target.agentId);
       outcome = await this.routeToAgent(message, target.agentId, clientId);
     }
@@ -512,139 +423,6 @@ export class NatsRouter implements RouterService, SessionHost {
     return record;
   }
 
-  // ---- service messages of departed instances ----------------------------------------------
-
-  /**
-   * A durable service message is stored in the picked instance's inbox, but any instance may take
-   * it. When an instance leaves the cluster, the gateway that held it (every survivor, for a lost
-   * gateway) moves its waiting service messages to the service's other routable instances: at once
-   * when it left on purpose, after `durable.rehomeAfterMs` when its stream dropped or its gateway
-   * went silent (time to come back and keep them); with no instance to take them, again when one
-   * appears or every REHOME_RETRY_MS.
-   */
-  private tapRegistry(): void {
-    const hooks = this.ctx.hooks;
-    const name = this.ctx.name;
-    hooks.draining.tap({ name, stage: -100 }, () => {
-      this.quiesced = true;
-    });
-    hooks.agentDeregistered.tap(name, (record, reason) => {
-      if (this.inboxes.has(record.agentId)) {
-        // Its session still pulls the inbox (an agent deregisters before it hangs up).
-        const left = reason !== 'session-closed';
-        if (this.departing.size < MAX_STRANDED || this.departing.has(record.agentId)) this.departing.set(record.agentId, { service: record.service, left });
-        return;
-      }
-      const grace = this.options.durable.rehomeAfterMs;
-      if (record.gatewayId === this.ctx.gateway.id) this.strand(record.agentId, record.service, reason === 'session-closed' ? grace : 0);
-      else if (reason === 'gateway-lost') this.strand(record.agentId, record.service, grace);
-      // Remote removals all read 'deregistered' (the registry entry is simply gone).
-      else this.strand(record.agentId, record.service, grace + REMOTE_REHOME_DELAY_MS);
-    });
-    const instanceAppeared = (service: string) => {
-      if (this.stranded.size === 0) return;
-      for (const stranded of this.stranded.values()) if (stranded.service === service) stranded.nextTryAt = 0;
-      this.rehomeDue(Date.now());
-    };
-    hooks.agentRegistered.tap(name, (record) => {
-      // Back: its own (new) consumer takes its messages.
-      this.departing.delete(record.agentId);
-      this.stranded.delete(record.agentId);
-      instanceAppeared(record.service);
-    });
-    hooks.agentStateChanged.tap(name, (change) => change.to === 'running' && instanceAppeared(change.service));
-    hooks.healthChanged.tap(name, (change) => instanceAppeared(change.service));
-  }
-
-  private strand(agentId: string, service: string, afterMs: number): void {
-    if (this.quiesced) return;
-    const now = Date.now();
-    if (!this.stranded.has(agentId) && this.stranded.size >= MAX_STRANDED) {
-      this.stranded.delete(this.stranded.keys().next().value!);
-      this.limitReached('router.rehome.stranded', 'forget-oldest', `${MAX_STRANDED} departed instances with service messages waiting`);
-    }
-    const movableAt = now + afterMs;
-    const known = this.stranded.get(agentId);
-    // Already known (from its own gateway's news and a remote one): the earlier time wins.
-    if (known) known.movableAt = Math.min(known.movableAt, movableAt);
-    else this.stranded.set(agentId, { service, movableAt, nextTryAt: 0 });
-    this.rehomeDue(now);
-  }
-
-  private rehomeDue(now: number): void {
-    if (this.quiesced) return;
-    for (const [agentId, stranded] of this.stranded) {
-      if (this.rehoming.size >= MAX_PARALLEL_REHOMES) return;
-      if (stranded.movableAt <= now && stranded.nextTryAt <= now && !this.rehoming.has(agentId)) void this.rehome(agentId, stranded);
-    }
-  }
-
-  private async rehome(agentId: string, stranded: StrandedInbox): Promise<void> {
-    const gone = () => !this.registry.get(agentId);
-    const forget = () => {
-      // Only this entry: the agent may have come back and left again while the pass ran.
-      if (this.stranded.get(agentId) === stranded) this.stranded.delete(agentId);
-    };
-    if (!this.nc || !gone()) {
-      forget();
-      return;
-    }
-    this.rehoming.add(agentId);
-    stranded.nextTryAt = Date.now() + REHOME_RETRY_MS;
-    try {
-      const { moved, left } = await this.inbox.rehome(
-        agentId,
-        (message) => {
-          const candidates = this.registry.discover({ service: message.service, versionRange: message.versionRange || undefined, routableOnly: true });
-          return candidates.length === 0 ? undefined : this.pickInstance(message).agentId;
-        },
-        gone,
-      );
-      if (moved > 0) {
-        this.metrics.rehomed.inc(moved);
-        this.ctx.logger.info({ from: agentId, count: moved }, 'service messages re-homed from a departed instance');
-      }
-      if (left === 0 || !gone()) forget();
-    } catch (error) {
-      this.metrics.natsErrors.inc();
-      this.ctx.logger.warn({ err: error, agentId }, 'could not re-home the service messages of a departed instance; retrying later');
-    } finally {
-      this.rehoming.delete(agentId);
-      if (this.stranded.size > 0) this.rehomeDue(Date.now());
-    }
-  }
-
-  /** Round-robin (or rendezvous hashing on `key`) over the cluster's routable instances. */
-  private pickInstance(message: MessageEnvelope): AgentRecord {
-    const { service, versionRange } = message;
-    const candidates = this.registry.discover({ service, versionRange: versionRange || undefined, routableOnly: true });
-    if (candidates.length === 0) {
-      throw gatewayError('GW_NOT_FOUND', `service: no routable instance of "${service}"${versionRange ? ` matching "${versionRange}"` : ''}`, { field: 'service' });
-    }
-    if (this.options.strategy === 'consistent-hash' && message.key) {
-      let best = candidates[0]!;
-      let bestScore = -1;
-      for (const candidate of candidates) {
-        const score = createHash('sha1').update(message.key).update('\u0000').update(candidate.agentId).digest().readUInt32BE(0);
-        if (score > bestScore) {
-          bestScore = score;
-          best = candidate;
-        }
-      }
-      return best;
-    }
-    const cursorKey = `${service}\u0000${versionRange}`;
-    const next = this.cursors.get(cursorKey) ?? 0;
-    if (!this.cursors.has(cursorKey) && this.cursors.size >= this.options.balancerKeys) {
-      this.cursors.delete(this.cursors.keys().next().value!);
-      this.limitReached('router.balancerKeys', 'evict-oldest', 'round-robin cursor evicted');
-    }
-    this.cursors.set(cursorKey, next + 1);
-    // Sorted so every gateway walks the instances in one order.
-    candidates.sort((a, b) => (a.agentId < b.agentId ? -1 : 1));
-    return candidates[next % candidates.length]!;
-  }
-
   // ---- receiving ---------------------------------------------------------------------------
 
   private onTopic(data: Uint8Array, pattern: string, sessions: readonly Session[]): void {
@@ -659,67 +437,12 @@ export class NatsRouter implements RouterService, SessionHost {
     for (let i = 0; i < sessions.length; i++) this.push(sessions[i]!, event);
   }
 
-  private onInbox(session: Session, data: Uint8Array): void {
-    let message: MessageEnvelope;
-    try {
-      message = decodeEnvelope(data).message;
-    } catch {
-      return;
-    }
-    this.push(session, { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription: message.service ? `service:${message.service}` : 'inbox', ackDeadline: 0 } });
-  }
-
-  private onCancel(session: Session, data: Uint8Array): void {
-    let cancel: { correlationId?: unknown; reason?: unknown };
-    try {
-      cancel = JSON.parse(new TextDecoder().decode(data)) as typeof cancel;
-    } catch {
-      return;
-    }
-    if (typeof cancel.correlationId !== 'string') return;
-    session.push({ kind: 'cancel', correlationId: cancel.correlationId, reason: String(cancel.reason ?? 'cancelled') });
-  }
-
   private onReply(data: Uint8Array): void {
     try {
       this.replyHere(decodeEnvelope(data).message);
     } catch {
       // Not a message: nothing waits for it.
     }
-  }
-
-  private openInbox(session: Session, agentId: string): void {
-    const previous = this.inboxes.get(agentId);
-    if (previous && previous !== session) {
-      previous.teardown?.();
-      previous.teardown = undefined;
-      this.inbox.sessionClosed(previous);
-    }
-    this.inboxes.set(agentId, session);
-    const nc = this.connection();
-    const token = agentToken(agentId);
-    const subs = [
-      nc.subscribe(`${this.p}.i.${token}`, { callback: (err, msg) => !err && this.onInbox(session, msg.data) }),
-      nc.subscribe(`${this.p}.c.${token}`, { callback: (err, msg) => !err && this.onCancel(session, msg.data) }),
-    ];
-    let stopConsumer: (() => void) | undefined;
-    let closed = false;
-    session.teardown = () => {
-      closed = true;
-      for (const sub of subs) sub.unsubscribe();
-      stopConsumer?.();
-    };
-    this.inbox.open(session, agentId).then(
-      (stop) => {
-        if (closed) stop();
-        else stopConsumer = stop;
-      },
-      (error: unknown) => {
-        this.metrics.natsErrors.inc();
-        this.ctx.logger.error({ err: error, agentId }, 'could not open the durable inbox consumer');
-        if (!closed) session.fail(gatewayError('GW_UNAVAILABLE', `the durable inbox of "${agentId}" could not be opened; reconnect`), 'inbox-unavailable');
-      },
-    );
   }
 
   private push(session: Session, event: OutboundEvent): boolean {
@@ -752,7 +475,7 @@ export class NatsRouter implements RouterService, SessionHost {
 
   private tick(now: number): void {
     this.dedupe.sweep(now);
-    if (this.stranded.size > 0) this.rehomeDue(now);
+    this.rehoming.tick(now);
     this.inbox.sweep(now);
     this.interest.expire(now, this.options.interestIntervalMs * 3);
     this.publishInterest(false);
