@@ -42,6 +42,7 @@ import { Session, type SessionHost } from './session';
 import { checkEnvelope, checkPattern, describeTarget, targetField } from '../../kernel';
 import { agentToken } from '../../support/nats/subjects';
 import { InboxSessions } from './inbox-sessions';
+import { InterestBroadcast } from './interest-broadcast';
 import { InstancePicker } from './instance-picker';
 import { ServiceRehoming } from './service-rehoming';
 import { TopicSubscriptions } from './topic-subscriptions';
@@ -61,6 +62,7 @@ export class NatsRouter implements RouterService, SessionHost {
   private readonly inbox: DurableInbox;
   private readonly metrics: RouterMetrics;
   private readonly picker: InstancePicker;
+  private readonly interestBroadcast: InterestBroadcast;
   private readonly rehoming: ServiceRehoming;
   private readonly subscriptions: TopicSubscriptions;
   private nc?: NatsConnection;
@@ -104,6 +106,7 @@ export class NatsRouter implements RouterService, SessionHost {
       },
       remoteGateways: () => this.interest.remoteCount,
     });
+    this.interestBroadcast = new InterestBroadcast(this.interest, `${this.p}.interest`, this.options.interestIntervalMs, () => this.nc);
     this.inboxSessions = new InboxSessions({
       prefix: this.p,
       inbox: this.inbox,
@@ -135,7 +138,7 @@ export class NatsRouter implements RouterService, SessionHost {
       logger: ctx.logger,
       metrics: this.metrics,
       connection: () => this.connection(),
-      scheduleInterest: () => this.scheduleInterest(),
+      scheduleInterest: () => this.interestBroadcast.schedule(),
       onTopic: (data, pattern, sessions) => this.onTopic(data, pattern, sessions),
       limitReached: (limit, policy, detail) => this.limitReached(limit, policy, detail),
     });
@@ -153,7 +156,7 @@ export class NatsRouter implements RouterService, SessionHost {
     this.ownSubs.push(
       nc.subscribe(`${this.p}.r.${this.bootId}`, { callback: (error, msg) => !error && this.onReply(msg.data) }),
       nc.subscribe(`${this.p}.interest`, { callback: (error, msg) => !error && this.interest.apply(msg.string(), Date.now()) }),
-      nc.subscribe(`${this.p}.interest.ask`, { callback: (error) => !error && this.publishInterest(true) }),
+      nc.subscribe(`${this.p}.interest.ask`, { callback: (error) => !error && this.interestBroadcast.publish(true) }),
     );
     await nc.flush();
     nc.publish(`${this.p}.interest.ask`);
@@ -170,7 +173,7 @@ export class NatsRouter implements RouterService, SessionHost {
   async stop(): Promise<void> {
     this.accepting = false;
     clearInterval(this.timer);
-    clearTimeout(this.interestTimer);
+    this.interestBroadcast.stop();
     this.requests.failAll(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'));
     for (const session of [...this.sessions.values()]) session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
     for (const sub of this.ownSubs) sub.unsubscribe();
@@ -478,36 +481,16 @@ export class NatsRouter implements RouterService, SessionHost {
     this.rehoming.tick(now);
     this.inbox.sweep(now);
     this.interest.expire(now, this.options.interestIntervalMs * 3);
-    this.publishInterest(false);
+    this.interestBroadcast.publish(false);
   }
 
   /** Subscription changes reach the other gateways within ~20 ms, coalesced. */
-  private scheduleInterest(): void {
-    if (this.interestTimer) return;
-    this.interestTimer = setTimeout(() => {
-      this.interestTimer = undefined;
-      this.publishInterest(false);
-    }, 20);
-    this.interestTimer.unref();
-  }
-
-  /** Sends our snapshot when it changed (at most once per tick) or the interval elapsed. */
-  private publishInterest(force: boolean): void {
-    const nc = this.nc;
-    if (!nc || nc.isClosed()) return;
-    const now = Date.now();
-    if (!force && this.sentInterestVersion === this.interest.localVersion && now - this.lastInterestAt < this.options.interestIntervalMs) return;
-    this.sentInterestVersion = this.interest.localVersion;
-    this.lastInterestAt = now;
-    nc.publish(`${this.p}.interest`, this.interest.snapshot());
-  }
-
   private async followConnection(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') this.ctx.logger.warn({ server: status.data }, 'router lost NATS; reconnecting with backoff');
       else if (status.type === 'reconnect') {
         this.ctx.logger.info({ server: status.data }, 'router reconnected to NATS');
-        this.publishInterest(true);
+        this.interestBroadcast.publish(true);
       }
     }
   }
