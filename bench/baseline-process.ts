@@ -36,13 +36,16 @@ const encodeEvent = (event: Event): Buffer => {
 const MAX_QUEUED_EVENTS = 1024;
 
 const subscribersByTopic = new Map<string, Set<Subscriber>>();
+/** An agent's inbox shares the topic map under a key no topic can spell (topics are non-empty text). */
+const inboxKey = (agentId: string) => `\u0000${agentId}`;
+const routeKey = (message: Message) => (message.agentId ? inboxKey(message.agentId) : message.topic);
 
 function relay(batch: MessageBatch): BatchResult {
   const results: SendResult[] = [];
   const messages = batch.messages;
   if (messages.length === 1) {
     const message = messages[0]!;
-    const subscribers = subscribersByTopic.get(message.topic);
+    const subscribers = subscribersByTopic.get(routeKey(message));
     let receivers = 0;
     if (subscribers) {
       const event = encodeEvent({
@@ -60,9 +63,9 @@ function relay(batch: MessageBatch): BatchResult {
   // Many messages in one frame: one Event batch per subscriber per topic, as a router would.
   const byTopic = new Map<string, Message[]>();
   for (const message of messages) {
-    const list = byTopic.get(message.topic);
+    const list = byTopic.get(routeKey(message));
     if (list) list.push(message);
-    else byTopic.set(message.topic, [message]);
+    else byTopic.set(routeKey(message), [message]);
   }
   const receiversByTopic = new Map<string, number>();
   for (const [topic, list] of byTopic) {
@@ -83,7 +86,7 @@ function relay(batch: MessageBatch): BatchResult {
     }
     receiversByTopic.set(topic, receivers);
   }
-  for (const message of messages) results.push(sendResult(message, receiversByTopic.get(message.topic) ?? 0));
+  for (const message of messages) results.push(sendResult(message, receiversByTopic.get(routeKey(message)) ?? 0));
   return { results };
 }
 
@@ -97,6 +100,7 @@ const unimplemented = (_call: unknown, callback?: (error: { code: number; messag
 const implementation = {
   subscribe(call: Subscriber) {
     const topics = call.request.topics.map((t) => t.pattern);
+    if (call.request.agentId) topics.push(inboxKey(call.request.agentId));
     for (const topic of topics) {
       let set = subscribersByTopic.get(topic);
       if (!set) subscribersByTopic.set(topic, (set = new Set()));

@@ -71,7 +71,7 @@ export function tableRows(results: readonly ScenarioResult[]): string[][] {
   return rows;
 }
 
-const HEADER = ['scenario', 'metric', 'gateway', 'raw grpc-js', 'ratio', 'p50 / p99 ms', 'server CPU µs/op (gw / raw)', 'CPU ratio', 'target', 'met'];
+export const HEADER = ['scenario', 'metric', 'gateway', 'raw grpc-js', 'ratio', 'p50 / p99 ms', 'server CPU µs/op (gw / raw)', 'CPU ratio', 'target', 'met'];
 
 export function textTable(results: readonly ScenarioResult[]): string {
   const rows = [HEADER, ...tableRows(results)];

@@ -1,26 +1,30 @@
 /**
  * `npm run bench [-- --quick] [--only relay,durable] [--runs N] [--profile] [--out file.json]
- *   [--gateway-options '{"router":{"subscriberQueue":{"maxEvents":64}}}']`
+ *   [--gateway-options '{"router":{"subscriberQueue":{"maxEvents":64}}}'] [--compare OLD.json]`
  *
  * Runs every scenario against the real gateway and, side by side in the same run, a raw
  * @grpc/grpc-js server doing the same transport work (bench/baseline-process.ts). Servers and
  * load generators are separate processes; figures are the server's own CPU and memory. Prints a
- * table and writes bench/results/latest.json (and latest.md). Exits non-zero when a scenario
- * could not run; missed targets are reported, not failures (CI runs `--quick` as a smoke test).
+ * table and writes bench/results/latest.json (and latest.md, and an SVG chart per scenario with an
+ * index.html under bench/results/charts/). `--compare` prints before/after against an older run.
+ * Exits non-zero when a scenario could not run; missed targets are reported, not failures (CI runs `--quick` as a smoke test).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ScenarioScope } from './harness';
-import { describeMachine, markdownTable, textTable } from './report';
+import { htmlTable, writeCharts } from './charts';
+import { compareReports, comparisonTable, readReport } from './compare';
+import { HEADER, describeMachine, markdownTable, tableRows, textTable } from './report';
 import type { ScenarioResult } from './result';
 import { SCENARIOS } from './scenarios';
 import { benchSettings, type BenchSettings } from './settings';
 
-function parseArgs(argv: readonly string[]): { settings: BenchSettings; out: string } {
+function parseArgs(argv: readonly string[]): { settings: BenchSettings; out: string; compare?: string } {
   const quick = argv.includes('--quick');
   const settings = benchSettings(quick);
   let out = path.resolve(__dirname, 'results', 'latest.json');
+  let compare: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => {
@@ -34,13 +38,16 @@ function parseArgs(argv: readonly string[]): { settings: BenchSettings; out: str
     else if (arg === '--profile') settings.profileDir = path.resolve(__dirname, 'results', 'profiles');
     else if (arg === '--out') out = path.resolve(value());
     else if (arg === '--gateway-options') settings.gatewayOverrides = JSON.parse(value()) as Record<string, unknown>;
-    else throw new Error(`unknown option ${arg} (known: --quick, --only ids, --runs n, --profile, --out file, --gateway-options json)`);
+    else if (arg === '--compare') compare = path.resolve(value());
+    else throw new Error(`unknown option ${arg} (known: --quick, --only ids, --runs n, --profile, --out file, --gateway-options json, --compare old.json)`);
   }
-  return { settings, out };
+  return { settings, out, compare };
 }
 
 async function main(): Promise<number> {
-  const { settings, out } = parseArgs(process.argv.slice(2));
+  const { settings, out, compare } = parseArgs(process.argv.slice(2));
+  // Read the old run first: a typo in its path should fail before minutes of measuring.
+  const before = compare ? readReport(compare) : undefined;
   const scenarios = SCENARIOS.filter((s) => !settings.only || settings.only.some((id) => s.id.includes(id)));
   if (scenarios.length === 0) throw new Error(`no scenario matches --only ${settings.only?.join(',')}`);
   if (settings.profileDir) mkdirSync(settings.profileDir, { recursive: true });
@@ -50,6 +57,7 @@ async function main(): Promise<number> {
   const startedAt = new Date().toISOString();
   const began = performance.now();
   const results: ScenarioResult[] = [];
+  const chartsDir = path.join(path.dirname(out), out.endsWith('latest.json') ? 'charts' : `${path.basename(out, '.json')}-charts`);
   const write = () => {
     const report = {
       mode: settings.quick ? 'quick' : 'full',
@@ -61,6 +69,7 @@ async function main(): Promise<number> {
     };
     writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(out.replace(/\.json$/, '') + '.md', `${markdownTable(results)}\n`);
+    writeCharts(chartsDir, results, htmlTable(HEADER, tableRows(results)), `${settings.quick ? 'quick' : 'full'} run started ${startedAt} on ${machine.cores} × ${machine.cpuModel}, node ${machine.node}`);
   };
 
   console.log(
@@ -87,6 +96,8 @@ async function main(): Promise<number> {
   for (const scenario of results) {
     for (const row of scenario.rows) for (const note of row.notes ?? []) console.log(`  ${row.scenario}: ${note}`);
   }
+  if (before) console.log(`\nbefore/after against ${path.relative(process.cwd(), compare!)}:\n${comparisonTable(compareReports(before, { scenarios: results }))}`);
+  console.log(`charts: ${path.relative(process.cwd(), path.join(chartsDir, 'index.html'))}`);
   console.log(`\nwrote ${path.relative(process.cwd(), out)} in ${((performance.now() - began) / 1000).toFixed(0)} s`);
   return results.some((r) => r.error) ? 1 : 0;
 }

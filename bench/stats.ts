@@ -2,6 +2,8 @@
 
 export interface LatencySummary {
   count: number;
+  /** Absent in results written before it was recorded. */
+  meanMs?: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -29,7 +31,9 @@ export class LatencyRecorder {
 
   summary(): LatencySummary {
     const sorted = this.samples.slice(0, this.size).sort();
-    return { count: this.size, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), maxMs: sorted[this.size - 1] ?? 0 };
+    let sum = 0;
+    for (let i = 0; i < sorted.length; i++) sum += sorted[i]!;
+    return { count: this.size, meanMs: this.size > 0 ? sum / this.size : 0, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), maxMs: sorted[this.size - 1] ?? 0 };
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { countDeliveries, encodeSubscribe } from '../wire';
 import { frame, GrpcH2Connection, type CallHandle } from './h2-grpc';
+import { agentIdOf } from './unary';
 
 export interface HolderConfig {
   address: string;
@@ -12,6 +13,11 @@ export interface HolderConfig {
   topic: string;
   /** Connections opened concurrently while ramping up (a SYN flood helps no one). */
   rampBatch?: number;
+  /**
+   * When set, connection i also receives the inbox of agent `bench-agent-<firstAgent + i>` (agents
+   * registered beforehand): the seed's "registered instances each with an open Subscribe stream".
+   */
+  firstAgent?: number;
 }
 
 export async function createHolder(config: HolderConfig) {
@@ -22,7 +28,10 @@ export async function createHolder(config: HolderConfig) {
   let errors = 0;
   let firstError: string | undefined;
   let stopping = false;
-  const request = frame(encodeSubscribe({ topics: [{ pattern: config.topic, queueGroup: '' }] }));
+  const topics = [{ pattern: config.topic, queueGroup: '' }];
+  const shared = frame(encodeSubscribe({ topics }));
+  const requestFor = (index: number) =>
+    config.firstAgent === undefined ? shared : frame(encodeSubscribe({ agentId: agentIdOf(config.firstAgent + index), topics }));
 
   const status = () => ({ opened: calls.length, held, errors, firstError, rssBytes: process.memoryUsage.rss() });
 
@@ -47,7 +56,7 @@ export async function createHolder(config: HolderConfig) {
             errors++;
             firstError ??= error?.message ?? 'the server ended the Subscribe stream';
           };
-          calls.push(connection.call('Subscribe', onEvent, onEnd, request));
+          calls.push(connection.call('Subscribe', onEvent, onEnd, requestFor(index)));
         }
       }
       return status();

@@ -17,6 +17,8 @@ export interface UnaryConfig {
   services: number;
   /** Connections calls are spread over. */
   connections?: number;
+  /** When set, SendMessage goes point-to-point to agents 0..n-1 in turn instead of to `topic`. */
+  targetAgents?: number;
 }
 
 const RPC_NAMES: Record<UnaryMethod, string> = {
@@ -38,7 +40,9 @@ export async function createUnaryLoad(config: UnaryConfig) {
   const encodedRequests = (method: UnaryMethod): Buffer[] => {
     switch (method) {
       case 'sendMessage':
-        return [encodeMessage({ topic: config.topic })];
+        return config.targetAgents
+          ? Array.from({ length: config.targetAgents }, (_, i) => encodeMessage({ agentId: agentIdOf(i) }))
+          : [encodeMessage({ topic: config.topic })];
       case 'registerAgent':
         return Array.from({ length: config.agents }, (_, i) =>
           encodeAgentInfo({

@@ -7,6 +7,7 @@ import { registryRows } from './registry';
 import { relayRows } from './relay';
 import { unaryRows } from './unary';
 import { clusterRows } from './cluster';
+import { instancesRows, steadyLatencyRows } from './seed-claims';
 
 export interface Scenario {
   id: string;
@@ -65,5 +66,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'registry', title: 'RegisterAgent, Discover and GetAgentStatus latency', run: registryRows },
   { id: 'durable', title: 'Durable messages: synced throughput and recovery after kill -9', run: durableRows },
   { id: 'connections', title: 'Concurrent connections with open Subscribe streams', run: connectionRows },
+  { id: 'instances', title: "Seed claim: 1,000+ registered instances, each with an open Subscribe stream, while traffic flows", run: instancesRows },
+  { id: 'steady-latency', title: 'Seed claim: register / send / status latency under a steady 1,000 calls/s', run: steadyLatencyRows },
   { id: 'cluster', title: 'Cross-gateway messaging on NATS JetStream (2 gateways)', run: clusterRows },
 ];

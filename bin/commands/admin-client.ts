@@ -4,11 +4,13 @@
  * call so an unreachable gateway fails in seconds instead of waiting for a connection forever.
  * Failures are printed as `<gRPC status> <GW code>: message` and exit 1.
  */
-import fs from 'node:fs';
-import { Metadata, credentials, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { status as GrpcStatus, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { AdminServiceClient } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { fromServiceError } from '../../sdk/errors';
+import { CommandInputError, defaultTarget, gatewayChannel } from './gateway-channel';
+
+export { defaultTarget } from './gateway-channel';
 
 export interface AdminFlags {
   target?: string;
@@ -19,11 +21,6 @@ export interface AdminFlags {
   serverName?: string;
   timeout?: string;
   json?: boolean;
-}
-
-/** The embedded default config's gRPC listener (it honours the same variable). */
-export function defaultTarget(): string {
-  return `127.0.0.1:${process.env.OPENCLAW_GRPC_PORT ?? 7400}`;
 }
 
 /**
@@ -72,46 +69,12 @@ export class AdminCallError extends Error {
   }
 }
 
-function readFile(flag: string, file: string | undefined): Buffer | null {
-  if (file === undefined) return null;
-  try {
-    return fs.readFileSync(file);
-  } catch (error) {
-    throw new AdminCallError(`--${flag} ${file}: ${(error as Error).message}`, GrpcStatus.INVALID_ARGUMENT);
-  }
-}
-
-/**
- * grpc-js passes the target host as the TLS server name, and Node warns (DEP0123) when that host is
- * an IP address, as `--target 127.0.0.1:7400` usually is. The warning says nothing an operator can
- * act on (the certificate is still checked against the IP), so the CLI drops that one warning and
- * keeps printing every other.
- */
-function quietIpServerNameWarning(): void {
-  const listeners = process.listeners('warning');
-  process.removeAllListeners('warning');
-  process.on('warning', (warning: Error & { code?: string }) => {
-    if (warning.code === 'DEP0123') return;
-    for (const listener of listeners) listener(warning);
-  });
-}
-
 /** Calls one AdminService method and closes the channel; throws AdminCallError with a readable message. */
 export async function callAdmin<Response>(flags: AdminFlags, method: AdminMethod, request: unknown): Promise<Response> {
-  const target = flags.target ?? defaultTarget();
-  const tls = flags.ca !== undefined || flags.cert !== undefined || flags.key !== undefined;
-  if (tls) quietIpServerNameWarning();
-  const channelCredentials = tls
-    ? credentials.createSsl(readFile('ca', flags.ca), readFile('key', flags.key), readFile('cert', flags.cert))
-    : credentials.createInsecure();
-  const timeoutMs = Number(flags.timeout ?? 10_000);
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new AdminCallError(`--timeout: expected milliseconds > 0 (got ${flags.timeout})`, GrpcStatus.INVALID_ARGUMENT);
-  const client = new AdminServiceClient(target, channelCredentials, {
-    ...(flags.serverName ? { 'grpc.ssl_target_name_override': flags.serverName } : {}),
-  });
-  const metadata = new Metadata();
-  const token = flags.token ?? process.env.OPENCLAW_TOKEN;
-  if (token) metadata.set('authorization', `Bearer ${token}`);
+  const channel = openChannel(flags);
+  const { target, timeoutMs } = channel;
+  const client = new AdminServiceClient(target, channel.credentials, channel.options);
+  const metadata = channel.metadata();
   try {
     return await new Promise<Response>((resolve, reject) => {
       const invoke = client[method] as unknown as (
@@ -130,7 +93,18 @@ export async function callAdmin<Response>(flags: AdminFlags, method: AdminMethod
   }
 }
 
-function describeFailure(error: ServiceError, rpc: string, target: string): AdminCallError {
+/** The shared connection flags as a channel; bad flags become an AdminCallError (INVALID_ARGUMENT). */
+export function openChannel(flags: AdminFlags): ReturnType<typeof gatewayChannel> {
+  try {
+    return gatewayChannel(flags);
+  } catch (error) {
+    if (error instanceof CommandInputError) throw new AdminCallError(error.message, error.grpcStatus);
+    throw error;
+  }
+}
+
+/** `<RPC> failed: <gRPC status> <GW code>: message`, with a hint for an unreachable gateway or a timeout. */
+export function describeFailure(error: ServiceError, rpc: string, target: string): AdminCallError {
   const statusName = GrpcStatus[error.code] ?? String(error.code);
   if (error.code === GrpcStatus.UNAVAILABLE && !error.metadata?.get('gw-error-code').length) {
     return new AdminCallError(

@@ -6,6 +6,10 @@ opens its Subscribe session (its inbox plus topic subscriptions), answers reques
 messages and answers the gateway's health probes. Every action is printed as one JSON line, so a
 supervisor (or a test) can follow it.
 
+When a call or its session fails (the gateway restarted, the network dropped, the lease was lost)
+it logs why, waits with capped exponential backoff plus jitter, registers again and reopens its
+session: it does not exit. Only a registration the gateway refuses as invalid ends it (exit 2).
+
     python3 agent.py --target 127.0.0.1:7400 --agent-id py-1 --service py-echo --topic jobs.>
 
 Stubs are generated into a cache folder at start (grpc_tools.protoc), so the proto is the only
@@ -14,6 +18,7 @@ source of truth: no generated Python is committed.
 import argparse
 import json
 import os
+import random
 import signal
 import sys
 import tempfile
@@ -51,6 +56,29 @@ def emit(event, **fields):
     print(json.dumps({"event": event, **fields}), flush=True)
 
 
+class Backoff:
+    """Capped exponential backoff with jitter: each delay is drawn from [d/2, d], d doubling to the cap,
+    so many agents dropped at once by a restarting gateway do not come back in lockstep."""
+
+    def __init__(self, initial_ms, max_ms, rng=None):
+        self.initial_ms = initial_ms
+        self.max_ms = max_ms
+        self.attempt = 0
+        self.rng = rng or random.Random()
+
+    def next_ms(self):
+        ceiling = min(self.max_ms, self.initial_ms * (2 ** self.attempt))
+        self.attempt += 1
+        return int(self.rng.uniform(ceiling / 2, ceiling))
+
+    def reset(self):
+        self.attempt = 0
+
+
+# Refusals that trying again cannot fix: the agent's own arguments are wrong.
+FATAL_ON_REGISTER = ("INVALID_ARGUMENT", "UNIMPLEMENTED")
+
+
 class Agent:
     def __init__(self, args, pb, pb_grpc):
         import grpc
@@ -62,6 +90,9 @@ class Agent:
         self.stub = pb_grpc.GatewayServiceStub(self.channel)
         self.stopped = threading.Event()
         self.agent_id = args.agent_id
+        self.registered = threading.Event()
+        self.stream = None
+        self.backoff = Backoff(args.retry_initial_ms, args.retry_max_ms)
 
     def register(self):
         info = self.pb.AgentInfo(
@@ -77,13 +108,35 @@ class Agent:
         emit("registered", agent_id=result.agent_id, lease_ttl_ms=result.lease_ttl_ms)
         return result
 
-    def keep_lease(self, ttl_ms):
-        interval = max(ttl_ms / 3000.0, 0.2)
-        while not self.stopped.wait(interval):
+    def keep_lease(self):
+        while not self.stopped.wait(self.heartbeat_interval()):
+            if not self.registered.is_set():
+                continue
             try:
                 self.stub.Heartbeat(self.pb.HeartbeatRequest(agent_id=self.agent_id), timeout=5)
             except self.grpc.RpcError as error:
                 emit("heartbeat_failed", code=error.code().name, details=error.details())
+                if error.code() == self.grpc.StatusCode.NOT_FOUND:
+                    # The gateway forgot this agent (lease expired, gateway restarted): start over.
+                    self.end_session("lease lost: " + (error.details() or ""))
+
+    def heartbeat_interval(self):
+        return max(self.lease_ttl_ms / 3000.0, 0.2)
+
+    def end_session(self, reason):
+        self.registered.clear()
+        stream = self.stream
+        if stream is not None:
+            emit("session_reset", reason=reason)
+            stream.cancel()
+
+    def call(self, rpc, request, **kwargs):
+        """One unary call whose failure is logged and survived; None when it failed."""
+        try:
+            return getattr(self.stub, rpc)(request, timeout=5, **kwargs)
+        except self.grpc.RpcError as error:
+            emit("call_failed", rpc=rpc, code=error.code().name, details=error.details())
+            return None
 
     def handle(self, delivery):
         message = delivery.message
@@ -105,17 +158,19 @@ class Agent:
                 hops=message.hops,
                 headers={k: v for k, v in message.headers.items() if k == "traceparent"},
             )
-            self.stub.SendMessage(reply, timeout=5)
-            emit("replied", correlation_id=message.correlation_id)
+            if self.call("SendMessage", reply) is not None:
+                emit("replied", correlation_id=message.correlation_id)
         if delivery.delivery_tag:
-            result = self.stub.Ack(
+            result = self.call(
+                "Ack",
                 self.pb.AckRequest(
                     agent_id=self.agent_id,
                     acks=[self.pb.AckItem(delivery_tag=delivery.delivery_tag, kind=self.pb.ACK_KIND_ACK)],
                 ),
-                timeout=5,
             )
-            emit("acked", tag=delivery.delivery_tag, result=result.outcomes[0].result if result.outcomes else "")
+            # Unacked, the gateway redelivers it after the ack timeout: nothing is lost.
+            if result is not None:
+                emit("acked", tag=delivery.delivery_tag, result=result.outcomes[0].result if result.outcomes else "")
 
     def leave(self):
         # Goodbye before hanging up: the gateway hands unacked service messages to another instance
@@ -129,16 +184,41 @@ class Agent:
             emit("deregister_failed", code=error.code().name)
 
     def run(self):
-        registration = self.register()
-        threading.Thread(target=self.keep_lease, args=(registration.lease_ttl_ms,), daemon=True).start()
+        """Register, serve the session; on any failure log it, back off, and do it all again."""
+        self.lease_ttl_ms = self.args.lease_ms
+        threading.Thread(target=self.keep_lease, daemon=True).start()
+        while not self.stopped.is_set():
+            reason = self.session()
+            if self.stopped.is_set():
+                return
+            delay_ms = self.backoff.next_ms()
+            emit("reconnecting", attempt=self.backoff.attempt, delay_ms=delay_ms, reason=reason)
+            if self.stopped.wait(delay_ms / 1000.0):
+                return
+
+    def session(self):
+        """One registration and its Subscribe stream; returns why it ended."""
+        try:
+            registration = self.register()
+        except self.grpc.RpcError as error:
+            emit("register_failed", code=error.code().name, details=error.details())
+            if error.code().name in FATAL_ON_REGISTER:
+                emit("giving_up", reason=f"RegisterAgent refused: {error.code().name}: {error.details()}")
+                raise SystemExit(2)
+            return f"RegisterAgent failed: {error.code().name}: {error.details()}"
+        self.lease_ttl_ms = registration.lease_ttl_ms or self.args.lease_ms
+        self.registered.set()
         request = self.pb.SubscribeRequest(
             agent_id=self.agent_id,
             topics=[self.pb.TopicSubscription(pattern=t) for t in self.args.topic],
         )
-        stream = self.stub.Subscribe(request)
-        emit("subscribed", topics=self.args.topic)
+        self.stream = self.stub.Subscribe(request)
         try:
-            for event in stream:
+            # The gateway sends headers once the session is live.
+            self.stream.initial_metadata()
+            emit("subscribed", topics=self.args.topic)
+            self.backoff.reset()
+            for event in self.stream:
                 kind = event.WhichOneof("kind")
                 if kind == "delivery":
                     self.handle(event.delivery)
@@ -146,18 +226,20 @@ class Agent:
                     for delivery in event.batch.deliveries:
                         self.handle(delivery)
                 elif kind == "notice" and event.notice.code == "probe":
-                    self.stub.HealthCheck(
-                        self.pb.HealthRequest(agent_id=self.agent_id, probe_id=event.notice.message), timeout=5
-                    )
-                    emit("probe_answered", probe_id=event.notice.message)
+                    if self.call("HealthCheck", self.pb.HealthRequest(agent_id=self.agent_id, probe_id=event.notice.message)) is not None:
+                        emit("probe_answered", probe_id=event.notice.message)
                 elif kind == "cancelled":
                     emit("cancelled", correlation_id=event.cancelled.correlation_id)
+            emit("stream_ended", code="OK", details="the gateway closed the session")
+            return "the gateway closed the session"
         except self.grpc.RpcError as error:
-            if not self.stopped.is_set():
-                emit("stream_ended", code=error.code().name, details=error.details())
-                raise SystemExit(1)
+            if self.stopped.is_set():
+                return "stopped"
+            emit("stream_ended", code=error.code().name, details=error.details())
+            return f"Subscribe ended: {error.code().name}: {error.details()}"
         finally:
-            self.stopped.set()
+            self.registered.clear()
+            self.stream = None
 
 
 def interrupt(_signum, _frame):
@@ -173,6 +255,8 @@ def main():
     parser.add_argument("--lease-ms", type=int, default=10000)
     parser.add_argument("--topic", action="append", default=[])
     parser.add_argument("--stubs", default=os.path.join(tempfile.gettempdir(), "openclaw-py-stubs"))
+    parser.add_argument("--retry-initial-ms", type=int, default=200, help="first reconnect delay")
+    parser.add_argument("--retry-max-ms", type=int, default=10000, help="cap of the reconnect delay")
     args = parser.parse_args()
     pb, pb_grpc = generate_stubs(args.stubs)
     agent = Agent(args, pb, pb_grpc)

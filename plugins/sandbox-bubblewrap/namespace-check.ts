@@ -12,9 +12,18 @@ export function namespaceId(pid: number | 'self', namespace: string): string {
   return readlinkSync(`/proc/${pid}/ns/${namespace}`);
 }
 
-/** Namespaces `pid` shares with the gateway (should be none of `expected`). */
+/**
+ * Namespaces `pid` shares with the gateway (should be none of `expected`). An agent that exits at
+ * once takes the sandbox's pid 1 with it before this runs: nothing is left that could share
+ * anything, so a vanished process shares nothing (its exit is reported the normal way).
+ */
 export function sharedNamespaces(pid: number, expected: readonly string[]): string[] {
-  return expected.filter((ns) => namespaceId(pid, ns) === namespaceId('self', ns));
+  try {
+    return expected.filter((ns) => namespaceId(pid, ns) === namespaceId('self', ns));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ESRCH') return [];
+    throw error;
+  }
 }
 
 /**

@@ -17,7 +17,8 @@ import { CallGuard } from './call-guard';
 import { gatewayServiceHandlers } from './gateway-service';
 import { addReflection, ServingHealth } from './health-reflection';
 import { bindTargets, prepareSocketPath, type BindTarget } from './listeners';
-import { guardSession, http2ServersOf } from './ping-guard';
+import { tapHttp2Sessions } from './http2-session-tap';
+import { guardSession } from './ping-guard';
 import type { TransportGrpcOptions } from './schema';
 import { decodeMessage, decodeMessageBatch } from './request-decoding';
 import { SessionStreams } from './session-streams';
@@ -143,22 +144,17 @@ export class GrpcTransport implements TransportService {
     }
   }
 
+  /** Ping policy of gRPC core servers: see ping-policy.ts and docs/transport.md. */
   private policePings(): void {
     const { keepalive } = this.ctx.options;
-    const servers = http2ServersOf(this.server);
-    if (!servers) {
-      this.logger.warn('grpc-js internals changed: keepalive ping strikes are not enforced');
-      return;
-    }
-    for (const http2Server of servers) {
-      http2Server.on('session', (session) =>
-        guardSession(session, {
-          minIntervalMs: keepalive.minClientPingIntervalMs,
-          maxStrikes: keepalive.maxPingStrikes,
-          onStrikeOut: () => this.streams.limitHit('transport.grpc.maxPingStrikes', 'goaway'),
-        }),
-      );
-    }
+    const tapped = tapHttp2Sessions(this.server, (session) =>
+      guardSession(session, {
+        minIntervalMs: keepalive.minClientPingIntervalMs,
+        maxStrikes: keepalive.maxPingStrikes,
+        onStrikeOut: () => this.streams.limitHit('transport.grpc.maxPingStrikes', 'goaway'),
+      }),
+    );
+    if (!tapped) this.logger.warn('this @grpc/grpc-js version hides its HTTP/2 sessions: keepalive ping strikes are not enforced');
   }
 
   /** Stop accepting new calls, report NOT_SERVING, let in-flight unary calls finish by the deadline. */

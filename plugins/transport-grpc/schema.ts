@@ -15,9 +15,9 @@ export interface TransportGrpcOptions {
     timeMs: number;
     /** Connection is dropped when a ping is not answered within this. */
     timeoutMs: number;
-    /** Client pings closer together than this count as a strike. */
+    /** Pings on an idle connection (no open stream, no stream activity since the previous ping) closer together than this are strikes (docs/transport.md). */
     minClientPingIntervalMs: number;
-    /** Strikes after which the connection gets GOAWAY(ENHANCE_YOUR_CALM) and is closed. */
+    /** More strikes in a row than this and the connection gets GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings"); 0 turns policing off. */
     maxPingStrikes: number;
   };
   /** Largest message accepted or sent, in bytes. */

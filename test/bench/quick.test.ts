@@ -14,12 +14,12 @@ const ROOT = path.resolve(__dirname, '../..');
 interface BenchReport {
   mode: string;
   machine: { cores: number };
-  scenarios: Array<{ id: string; error?: string; rows: Array<{ metric: string; gateway: { value: number } }> }>;
+  scenarios: Array<{ id: string; error?: string; rows: Array<{ scenario: string; metric: string; gateway: { value: number } }> }>;
 }
 
-function runQuick(out: string): Promise<{ code: number | null; output: string }> {
+function runTsx(args: readonly string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), 'bench/run.ts', '--quick', '--out', out], {
+    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -39,7 +39,12 @@ describe('npm run bench -- --quick', () => {
 
   it('completes every scenario and writes the results JSON', async () => {
     const out = path.join(dir, 'quick.json');
-    const { code, output } = await runQuick(out);
+    // --compare against a file that does not exist yet must fail at once, before any measuring.
+    const missing = await runTsx(['bench/run.ts', '--quick', '--out', out, '--compare', path.join(dir, 'nope.json')]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.output).toMatch(/nope\.json: not a bench results file/);
+
+    const { code, output } = await runTsx(['bench/run.ts', '--quick', '--out', out]);
     const report = JSON.parse(readFileSync(out, 'utf8')) as BenchReport;
 
     expect(report.mode).toBe('quick');
@@ -55,5 +60,24 @@ describe('npm run bench -- --quick', () => {
     // The table is printed too.
     expect(output).toMatch(/scenario\s+metric\s+gateway\s+raw grpc-js/);
     expect(readFileSync(out.replace(/\.json$/, '.md'), 'utf8')).toContain('| scenario | metric |');
-  }, 420_000);
+
+    // One SVG chart per scenario and an index page that shows them all with the table.
+    const charts = path.join(dir, 'quick-charts');
+    const index = readFileSync(path.join(charts, 'index.html'), 'utf8');
+    expect(index).toContain('<table>');
+    for (const scenario of report.scenarios) {
+      expect(index).toContain(`src="${scenario.id}.svg"`);
+      const svg = readFileSync(path.join(charts, `${scenario.id}.svg`), 'utf8');
+      expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+      expect((svg.match(/<rect /g) ?? []).length).toBeGreaterThan(2);
+    }
+
+    // The standalone comparer reads two runs; a run against itself changes nothing.
+    const compared = await runTsx(['bench/compare.ts', out, out]);
+    expect(compared.code).toBe(0);
+    const rowNames = new Set(report.scenarios.flatMap((s) => s.rows.map((r) => r.scenario)));
+    const lines = compared.output.split('\n').filter((line) => rowNames.has(line.split(' ')[0]!));
+    expect(lines.length).toBe(report.scenarios.reduce((n, s) => n + s.rows.length, 0));
+    for (const line of lines) expect(line).toMatch(/1\.00×|–/);
+  }, 600_000);
 });

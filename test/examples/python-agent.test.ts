@@ -6,60 +6,15 @@
  * Needs Debian's python3-grpcio and python3-grpc-tools for /usr/bin/python3 (the pyenv python3
  * first on PATH does not have them).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, type Agent } from '../../sdk';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
-import { eventually, nextItem, repoRoot } from './package-project';
+import { PythonAgent } from '../helpers/python-agent';
+import { nextItem } from './package-project';
 
-const PYTHON = '/usr/bin/python3';
-const AGENT = path.join(repoRoot, 'examples', 'python-agent', 'agent.py');
 const ACK_TIMEOUT_MS = 500;
-
-interface AgentLine {
-  event: string;
-  [field: string]: unknown;
-}
-
-/** The Python agent as a child process whose JSON lines are collected as they arrive. */
-class PythonAgent {
-  readonly lines: AgentLine[] = [];
-  readonly child: ChildProcess;
-  private output = '';
-
-  constructor(args: string[]) {
-    this.child = spawn(PYTHON, [AGENT, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
-    let partial = '';
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      this.output += chunk.toString();
-      partial += chunk.toString();
-      const complete = partial.split('\n');
-      partial = complete.pop()!;
-      for (const line of complete) if (line.trim()) this.lines.push(JSON.parse(line) as AgentLine);
-    });
-    this.child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-  }
-
-  find(predicate: (line: AgentLine) => boolean): AgentLine | undefined {
-    return this.lines.find(predicate);
-  }
-
-  waitFor(predicate: (line: AgentLine) => boolean, what: string, timeoutMs = 20_000): Promise<AgentLine> {
-    return eventually(() => {
-      if (this.child.exitCode !== null) throw new Error(`the Python agent exited (${this.child.exitCode}) before ${what}:\n${this.output}`);
-      return this.find(predicate);
-    }, timeoutMs, `${what}; agent output so far:\n${this.output}`);
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGTERM');
-    await exited;
-  }
-}
 
 describe('Python agent (grpcio, no SDK)', () => {
   let gw: TestGateway;
