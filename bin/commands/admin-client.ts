@@ -8,20 +8,12 @@ import { status as GrpcStatus, type Metadata, type ServiceError } from '@grpc/gr
 import type { Command } from 'commander';
 import { AdminServiceClient } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { fromServiceError } from '../../sdk/errors';
-import { CommandInputError, defaultTarget, gatewayChannel } from './gateway-channel';
+import { CommandInputError, defaultTarget, gatewayChannel, type AdminFlags } from './gateway-channel';
 
 export { defaultTarget } from './gateway-channel';
 
-export interface AdminFlags {
-  target?: string;
-  token?: string;
-  ca?: string;
-  cert?: string;
-  key?: string;
-  serverName?: string;
-  timeout?: string;
-  json?: boolean;
-}
+// Declared beside the channel that reads them (no import circle); re-exported for the commands.
+export type { AdminFlags } from './gateway-channel';
 
 /**
  * The connection options. Declared on `agents` and again (without defaults) on each of its

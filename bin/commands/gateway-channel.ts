@@ -5,7 +5,18 @@
  */
 import fs from 'node:fs';
 import { Metadata, credentials, status as GrpcStatus, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
-import type { AdminFlags } from './admin-client';
+
+/** The connection flags every command that talks to a running gateway takes. */
+export interface AdminFlags {
+  target?: string;
+  token?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  serverName?: string;
+  timeout?: string;
+  json?: boolean;
+}
 
 export class CommandInputError extends Error {
   readonly grpcStatus = GrpcStatus.INVALID_ARGUMENT;

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import { connect, type Agent } from '../../sdk';
-import { startGateway, type Gateway } from '../../kernel';
+import { startGateway, type Gateway } from '../../index';
 import { createCa } from '../auth/pki';
 import { tempDir } from '../auth/harness';
 import { CLI, collect, runCli, spawnCli, waitForOutput } from '../helpers/cli';
