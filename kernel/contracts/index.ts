@@ -15,3 +15,4 @@ export * from './registry-options';
 export * from './subscriber-queue';
 export * from './envelope-validation';
 export * from './subscription-admission';
+export * from './queued-session';
