@@ -20,7 +20,6 @@ import {
   type AgentRecord,
   type CallerContext,
   type EventSink,
-  type GatewayError,
   type MessageEnvelope,
   type OutboundEvent,
   type PluginContext,
@@ -39,7 +38,7 @@ import { PendingRequests } from './pending-requests';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics';
 import type { NatsRouterOptions, OverflowPolicy } from './schema';
 import { Session, type SessionHost } from './session';
-import { checkEnvelope, checkPattern, describeTarget, targetField } from '../../kernel';
+import { checkEnvelope, describeTarget, targetField } from '../../kernel';
 import { agentToken } from '../../support/nats/subjects';
 import { InboxSessions } from './inbox-sessions';
 import { InterestBroadcast } from './interest-broadcast';

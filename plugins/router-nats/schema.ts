@@ -58,8 +58,6 @@ export interface NatsRouterOptions extends NatsClientOptions {
   sweepIntervalMs: number;
 }
 
-const positiveInt = integerOption;
-
 export const schema = {
   type: 'object',
   additionalProperties: false,
