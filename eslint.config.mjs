@@ -23,6 +23,9 @@ export default tseslint.config(
       // nats.js and grpc-js type their status codes as enums but document (and send) the plain
       // string/number values we compare against.
       '@typescript-eslint/no-unsafe-enum-comparison': 'off',
+      // The output is CommonJS, and lazy `require()` is how the built-in catalogue, the optional
+      // tracing exporter and pino-pretty stay unloaded until used.
+      '@typescript-eslint/no-require-imports': 'off',
       // `_name` marks a parameter kept for its position in a signature.
       '@typescript-eslint/no-unused-vars': [
         'error',

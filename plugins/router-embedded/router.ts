@@ -34,7 +34,7 @@ import { PendingRequests } from './pending-requests';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics';
 import type { OverflowPolicy, RouterOptions } from './schema';
 import { Session, type SessionHost } from './session';
-import { checkPattern, checkTopic } from '../../kernel';
+import { checkEnvelope, checkPattern, describeTarget, targetField } from '../../kernel';
 import { groupKey, TopicTrie } from './topic-trie';
 import { KnownAgents } from './known-agents';
 
@@ -554,26 +554,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   // ---- helpers -----------------------------------------------------------------------------
 
   private validate(message: MessageEnvelope, field: string): GatewayError | undefined {
-    if (!message || typeof message !== 'object') return invalidArgument(field, 'must be a message');
-    const targets = (message.topic ? 1 : 0) + (message.agentId ? 1 : 0) + (message.service ? 1 : 0);
-    if (targets !== 1) return invalidArgument(`${field}.topic`, 'exactly one of topic, agentId or service must be set');
-    if (message.topic) {
-      const error = checkTopic(message.topic, `${field}.topic`, this.options.topics);
-      if (error) return error;
-    }
-    if (message.agentId && message.agentId.length > MAX_ID_LENGTH) return invalidArgument(`${field}.agentId`, `is longer than ${MAX_ID_LENGTH} characters`);
-    if (message.service && message.service.length > MAX_ID_LENGTH) return invalidArgument(`${field}.service`, `is longer than ${MAX_ID_LENGTH} characters`);
-    if (message.versionRange) {
-      if (!message.service) return invalidArgument(`${field}.versionRange`, 'only applies to service targets');
-      if (semver.validRange(message.versionRange) === null) return invalidArgument(`${field}.versionRange`, `"${message.versionRange}" is not a semver range`);
-    }
-    if (message.id && message.id.length > MAX_ID_LENGTH) return invalidArgument(`${field}.id`, `is longer than ${MAX_ID_LENGTH} characters`);
-    if (!(message.payload instanceof Uint8Array)) return invalidArgument(`${field}.payload`, 'must be bytes');
-    if (message.payload.length > this.options.maxPayloadBytes) {
-      return invalidArgument(`${field}.payload`, `is ${message.payload.length} bytes; the limit is ${this.options.maxPayloadBytes}`);
-    }
-    if (message.ttlMs < 0 || message.maxHops < 0 || message.hops < 0) return invalidArgument(`${field}.ttlMs`, 'ttlMs, hops and maxHops must not be negative');
-    return undefined;
+    return checkEnvelope(message, field, this.options);
   }
 
   private checkAccepting(): void {
@@ -642,14 +623,4 @@ function pickMember(members: readonly Session[], cursor: { next: number }): Sess
     if (!member.full) return member;
   }
   return members[cursor.next++ % count];
-}
-
-function describeTarget(message: MessageEnvelope): string {
-  if (message.topic) return `topic "${message.topic}"`;
-  if (message.agentId) return `agent "${message.agentId}"`;
-  return `service "${message.service}"`;
-}
-
-function targetField(message: MessageEnvelope): string {
-  return message.topic ? 'topic' : message.agentId ? 'agentId' : 'service';
 }
