@@ -16,3 +16,4 @@ export * from './subscriber-queue';
 export * from './envelope-validation';
 export * from './subscription-admission';
 export * from './queued-session';
+export * from './dead-letters';

@@ -34,7 +34,9 @@ import { PendingRequests } from './pending-requests';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics';
 import type { OverflowPolicy, RouterOptions } from './schema';
 import { Session, type SessionHost } from './session';
-import { checkEnvelope, checkPattern, describeTarget, targetField } from '../../kernel';
+import { checkEnvelope, checkPattern, deadLetterHeaders, describeTarget, targetField } from '../../kernel';
+import { waitForRoom } from './publisher-waits';
+import { followRegistry } from './registry-follower';
 import { groupKey, TopicTrie } from './topic-trie';
 import { KnownAgents } from './known-agents';
 
@@ -482,42 +484,9 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     return true;
   }
 
-  /**
-   * Publisher backpressure: resolves once every session in `sessions` is back at its low-water
-   * mark (or closed), or after `subscriberQueue.publisherWaitMs`. A session still behind then is
-   * marked stalled: publishers no longer wait for it and its queue's overflow policy applies (the
-   * at-most-once contract) until it drains, so one stuck subscriber costs each publisher one
-   * bounded wait, not a stall. Counted in `router_publisher_waits_total` and `limitReached`.
-   */
+  /** Publisher backpressure (see publisher-waits.ts). */
   private waitForRoom(sessions: readonly Session[]): Promise<void> {
-    const waits = this.metrics.publisherWaits;
-    const bound = this.options.subscriberQueue.publisherWaitMs;
-    return new Promise((resolve) => {
-      let waiting = sessions.length;
-      let settled = false;
-      const timer = setTimeout(() => {
-        settled = true;
-        waits.timeout++;
-        for (const session of sessions) {
-          if (session.hasRoom || session.isClosed || session.stalled) continue;
-          session.stalled = true;
-          this.limitReached(
-            'router.subscriberQueue.publisherWaitMs',
-            this.options.subscriberQueue.policy,
-            `session ${session.id}${session.agentId ? ` (agent ${session.agentId})` : ''} did not drain within ${bound} ms`,
-          );
-        }
-        resolve();
-      }, bound);
-      const onRoom = (): void => {
-        if (--waiting > 0 || settled) return;
-        settled = true;
-        clearTimeout(timer);
-        waits.room++;
-        resolve();
-      };
-      for (const session of sessions) session.whenRoom(onRoom);
-    });
+    return waitForRoom(sessions, this.options.subscriberQueue, this.metrics.publisherWaits, (limit, policy, detail) => this.limitReached(limit, policy, detail));
   }
 
   private deliver(session: Session, delivery: Delivery): void {
@@ -539,15 +508,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     const dlq = this.options.deadLetterTopic;
     // A dead letter of a dead letter would loop; the hook has it.
     if (message.topic === dlq || message.topic.startsWith(`${dlq}.`)) return;
-    const headers: Record<string, string> = {
-      ...message.headers,
-      'x-dead-letter-reason': reason,
-      'x-dead-letter-attempts': String(attempts),
-      'x-original-id': message.id,
-    };
-    if (message.topic) headers['x-original-topic'] = message.topic;
-    if (message.agentId) headers['x-original-agent'] = message.agentId;
-    if (message.service) headers['x-original-service'] = message.service;
+    const headers = deadLetterHeaders(message, reason, attempts);
     this.fanOut({ ...message, topic: dlq, agentId: '', service: '', durable: false, headers, createdAt: at }, undefined);
   }
 
@@ -584,32 +545,11 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   }
 
   private tapRegistry(): void {
-    const hooks = this.ctx.hooks;
-    const name = this.ctx.name;
-    // Before the supervisor stops managed agents (same hook, later stage): their messages stay put
-    // instead of being handed from one stopping agent to the next.
-    hooks.draining.tap({ name, stage: -100 }, () => this.durable.quiesce());
-    hooks.agentRegistered.tap(name, (agent) => {
-      this.knownAgents.touch(agent.agentId, Date.now());
-      this.balancer.invalidate(agent.service);
-      this.durable.reachable(`a:${agent.agentId}`);
-      this.durable.returned(agent.agentId, Date.now());
-      this.retryStrandedSoon();
-    });
-    hooks.agentDeregistered.tap(name, (agent, reason) => {
-      this.balancer.invalidate(agent.service);
-      // Left on purpose (not a dropped stream): its service messages need not wait for it.
-      if (reason !== 'session-closed' && reason !== 'gateway-lost') this.durable.departed(agent.agentId, Date.now());
-    });
-    hooks.agentStateChanged.tap(name, (change) => {
-      this.balancer.invalidate(change.service);
-      // A managed instance stopped for good (its process may not have said goodbye itself).
-      if (change.to === 'terminated') this.durable.departed(change.agentId, Date.now());
-      this.retryStrandedSoon();
-    });
-    hooks.healthChanged.tap(name, (change) => {
-      this.balancer.invalidate(change.service);
-      this.retryStrandedSoon();
+    followRegistry(this.ctx.hooks, this.ctx.name, {
+      knownAgents: this.knownAgents,
+      balancer: this.balancer,
+      durable: this.durable,
+      retryStrandedSoon: () => this.retryStrandedSoon(),
     });
   }
 }

@@ -38,7 +38,7 @@ import { PendingRequests } from './pending-requests';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics';
 import type { NatsRouterOptions, OverflowPolicy } from './schema';
 import { Session, type SessionHost } from './session';
-import { checkEnvelope, describeTarget, targetField } from '../../kernel';
+import { checkEnvelope, deadLetterHeaders, describeTarget, targetField } from '../../kernel';
 import { agentToken } from '../../support/nats/subjects';
 import { InboxSessions } from './inbox-sessions';
 import { InterestBroadcast } from './interest-broadcast';
@@ -460,10 +460,7 @@ export class NatsRouter implements RouterService, SessionHost {
     if (this.ctx.hooks.messageDeadLettered.isUsed()) this.ctx.hooks.messageDeadLettered.call({ message, reason, attempts, at });
     const dlq = this.options.deadLetterTopic;
     if (message.topic === dlq || message.topic.startsWith(`${dlq}.`) || !this.nc || this.nc.isClosed()) return;
-    const headers: Record<string, string> = { ...message.headers, 'x-dead-letter-reason': reason, 'x-dead-letter-attempts': String(attempts), 'x-original-id': message.id };
-    if (message.topic) headers['x-original-topic'] = message.topic;
-    if (message.agentId) headers['x-original-agent'] = message.agentId;
-    if (message.service) headers['x-original-service'] = message.service;
+    const headers = deadLetterHeaders(message, reason, attempts);
     const letter: MessageEnvelope = { ...message, topic: dlq, agentId: '', service: '', versionRange: '', durable: false, headers, createdAt: at };
     this.nc.publish(`${this.p}.t.${dlq}`, encodeEnvelope(letter));
   }
