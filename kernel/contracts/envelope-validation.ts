@@ -4,8 +4,9 @@
  * bounded ids, a parseable version range, bytes within `maxPayloadBytes`, no negative counters.
  */
 import semver from 'semver';
-import { invalidArgument, type GatewayError } from '../errors';
+import { gatewayError, invalidArgument, type GatewayError } from '../errors';
 import type { MessageEnvelope } from './message';
+import { REPLY_TOPIC_PREFIX, type RequestOptions } from './router';
 import { checkTopic, type TopicLimits } from './topics';
 
 /** Longest agent id, service name or client message id a router accepts. */
@@ -51,4 +52,24 @@ export function describeTarget(message: MessageEnvelope): string {
 /** The envelope field that names the message's target. */
 export function targetField(message: MessageEnvelope): string {
   return message.topic ? 'topic' : message.agentId ? 'agentId' : 'service';
+}
+
+/**
+ * What every router checks before it routes a request (after `checkEnvelope`): not to a reply
+ * topic, room among the pending requests (`maxPendingRequests`, reported as
+ * `router.maxPendingRequests` before refusing), a deadline still ahead, not already cancelled.
+ */
+export function admitRequest(
+  message: MessageEnvelope,
+  options: RequestOptions,
+  pending: { readonly full: boolean; readonly size: number; readonly maxPending: number },
+  limitReached: (limit: string, policy: string, detail: string) => void,
+): void {
+  if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) throw invalidArgument('message.topic', 'a request cannot be sent to a reply topic');
+  if (pending.full) {
+    limitReached('router.maxPendingRequests', 'reject', `${pending.size} requests pending`);
+    throw gatewayError('GW_RESOURCE_EXHAUSTED', `too many requests waiting for replies (${pending.maxPending}); retry later`);
+  }
+  if (!(options.deadline > Date.now())) throw gatewayError('GW_DEADLINE_EXCEEDED', 'the request deadline has already passed');
+  if (options.signal?.aborted) throw gatewayError('GW_CANCELLED', 'the request was cancelled by the client');
 }

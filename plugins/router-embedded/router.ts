@@ -34,7 +34,7 @@ import { PendingRequests } from './pending-requests';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics';
 import type { OverflowPolicy, RouterOptions } from './schema';
 import { Session, type SessionHost } from './session';
-import { checkEnvelope, checkPattern, deadLetterHeaders, describeTarget, targetField } from '../../kernel';
+import { admitRequest, checkEnvelope, checkPattern, deadLetterHeaders, describeTarget, targetField } from '../../kernel';
 import { waitForRoom } from './publisher-waits';
 import { followRegistry } from './registry-follower';
 import { groupKey, TopicTrie } from './topic-trie';
@@ -213,13 +213,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.checkAccepting();
     const error = this.validate(message, 'message');
     if (error) throw error;
-    if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) throw invalidArgument('message.topic', 'a request cannot be sent to a reply topic');
-    if (this.requests.full) {
-      this.limitReached('router.maxPendingRequests', 'reject', `${this.requests.size} requests pending`);
-      throw gatewayError('GW_RESOURCE_EXHAUSTED', `too many requests waiting for replies (${this.requests.maxPending}); retry later`);
-    }
-    if (!(options.deadline > Date.now())) throw gatewayError('GW_DEADLINE_EXCEEDED', 'the request deadline has already passed');
-    if (options.signal?.aborted) throw gatewayError('GW_CANCELLED', 'the request was cancelled by the client');
+    admitRequest(message, options, this.requests, (limit, policy, detail) => this.limitReached(limit, policy, detail));
     const correlationId = this.nextId();
     message.correlationId = correlationId;
     message.replyTo = REPLY_TOPIC_PREFIX + correlationId;

@@ -38,7 +38,7 @@ import { PendingRequests } from './pending-requests';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics';
 import type { NatsRouterOptions, OverflowPolicy } from './schema';
 import { Session, type SessionHost } from './session';
-import { checkEnvelope, deadLetterHeaders, describeTarget, targetField } from '../../kernel';
+import { admitRequest, checkEnvelope, deadLetterHeaders, describeTarget, targetField } from '../../kernel';
 import { agentToken } from '../../support/nats/subjects';
 import { InboxSessions } from './inbox-sessions';
 import { InterestBroadcast } from './interest-broadcast';
@@ -204,13 +204,7 @@ export class NatsRouter implements RouterService, SessionHost {
     this.checkAccepting();
     const error = checkEnvelope(message, 'message', this.options);
     if (error) throw error;
-    if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) throw invalidArgument('message.topic', 'a request cannot be sent to a reply topic');
-    if (this.requests.full) {
-      this.limitReached('router.maxPendingRequests', 'reject', `${this.requests.size} requests pending`);
-      throw gatewayError('GW_RESOURCE_EXHAUSTED', `too many requests waiting for replies (${this.requests.maxPending}); retry later`);
-    }
-    if (!(options.deadline > Date.now())) throw gatewayError('GW_DEADLINE_EXCEEDED', 'the request deadline has already passed');
-    if (options.signal?.aborted) throw gatewayError('GW_CANCELLED', 'the request was cancelled by the client');
+    admitRequest(message, options, this.requests, (limit, policy, detail) => this.limitReached(limit, policy, detail));
     const seq = (++this.idCounter).toString(36);
     message.correlationId = `${this.bootId}.${seq}`;
     message.replyTo = `${REPLY_TOPIC_PREFIX}${this.bootId}.${seq}`;
