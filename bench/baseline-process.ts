@@ -91,7 +91,7 @@ function relay(batch: MessageBatch): BatchResult {
 }
 
 function sendResult(message: Message, receivers: number): SendResult {
-  return { messageId: message.id, duplicate: false, receivers, stored: false, errorCode: 0, errorMessage: '' };
+  return { messageId: message.id, duplicate: false, receivers, stored: false, errorCode: 0, errorMessage: '', original: 0 };
 }
 
 const unimplemented = (_call: unknown, callback?: (error: { code: number; message: string }) => void) =>

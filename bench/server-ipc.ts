@@ -2,12 +2,19 @@
  * The child side of a server under test: answers the harness with its own CPU time and memory,
  * so "CPU per operation" is the server's alone, never the load generators'.
  */
+import { readFileSync } from 'node:fs';
 import { announceReady, serveCommands } from './ipc';
 
 export interface ServerStats {
   /** Microseconds of user + system CPU this process has used so far. */
   cpuMicros: number;
   rssBytes: number;
+  /**
+   * Anonymous resident memory (heap, buffers, native allocations: `RssAnon` in /proc), without
+   * the file-backed pages of lmdb's memory map, which the kernel can drop at any time. RSS
+   * elsewhere than Linux.
+   */
+  anonBytes: number;
   heapUsedBytes: number;
   /** The sampling instant, hrtime in ms (for deltas only). */
   atMs: number;
@@ -27,9 +34,20 @@ export function sampleStats(): ServerStats {
   return {
     cpuMicros: cpu.user + cpu.system,
     rssBytes: process.memoryUsage.rss(),
+    anonBytes: anonymousBytes(),
     heapUsedBytes: process.memoryUsage().heapUsed,
     atMs: Number(process.hrtime.bigint()) / 1e6,
   };
+}
+
+function anonymousBytes(): number {
+  try {
+    const kib = /RssAnon:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kib) return Number(kib) * 1024;
+  } catch {
+    // Not Linux: fall through.
+  }
+  return process.memoryUsage.rss();
 }
 
 function collectGarbage(): void {

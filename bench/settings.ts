@@ -9,6 +9,8 @@ export interface BenchSettings {
   registrations: number;
   queries: number;
   durableMessages: number;
+  /** Payload bytes left pending for a stalled agent in the durable-backlog scenario. */
+  durableBacklogBytes: number;
   connections: number;
   /** Processes the connections are spread over (each holds connections / holders). */
   holderProcesses: number;
@@ -37,6 +39,7 @@ export function benchSettings(quick: boolean): BenchSettings {
         registrations: 500,
         queries: 300,
         durableMessages: 2_000,
+        durableBacklogBytes: 64 * 1024 * 1024,
         connections: 200,
         holderProcesses: 2,
         unaryConcurrency: 32,
@@ -52,6 +55,7 @@ export function benchSettings(quick: boolean): BenchSettings {
         registrations: 10_000,
         queries: 5_000,
         durableMessages: 100_000,
+        durableBacklogBytes: 2 * 1024 * 1024 * 1024,
         connections: 10_000,
         holderProcesses: 4,
         unaryConcurrency: 32,

@@ -17,6 +17,8 @@ export interface PublisherConfig {
   durable?: boolean;
   /** Frames in flight (written, result not yet received). */
   window: number;
+  /** Bytes per message payload (default `PAYLOAD_BYTES`). */
+  payloadBytes?: number;
 }
 
 export interface PublishProgress {
@@ -33,7 +35,7 @@ export interface PublishProgress {
 export async function createPublisher(config: PublisherConfig) {
   const connection = new GrpcH2Connection(config.address);
   await connection.connected;
-  const batch = encodeBatch(config.batchSize, { topic: config.topic, agentId: config.agentId }, config.durable ?? false);
+  const batch = encodeBatch(config.batchSize, { topic: config.topic, agentId: config.agentId }, config.durable ?? false, config.payloadBytes);
   const chunkFrames = Math.max(1, Math.floor(config.window / 2));
   const single = frame(batch);
   const chunk = frames(batch, chunkFrames);

@@ -3,6 +3,7 @@ import type { ScenarioScope } from '../harness';
 import type { ResultRow } from '../result';
 import { connectionRows } from './connections';
 import { durableRows } from './durable';
+import { durableBacklogRows } from './durable-backlog';
 import { registryRows } from './registry';
 import { relayRows } from './relay';
 import { unaryRows } from './unary';
@@ -65,6 +66,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'unary-send', title: 'Unary SendMessage round trip', run: unaryRows },
   { id: 'registry', title: 'RegisterAgent, Discover and GetAgentStatus latency', run: registryRows },
   { id: 'durable', title: 'Durable messages: synced throughput and recovery after kill -9', run: durableRows },
+  { id: 'durable-backlog', title: 'Durable backlog on disk: gateway memory with 0 to 2 GiB pending, restart after kill -9', run: durableBacklogRows },
   { id: 'connections', title: 'Concurrent connections with open Subscribe streams', run: connectionRows },
   { id: 'instances', title: "Seed claim: 1,000+ registered instances, each with an open Subscribe stream, while traffic flows", run: instancesRows },
   { id: 'steady-latency', title: 'Seed claim: register / send / status latency under a steady 1,000 calls/s', run: steadyLatencyRows },

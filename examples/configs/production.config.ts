@@ -38,7 +38,7 @@ export default defineConfig({
         strategy: 'least-in-flight',
         maxPayloadBytes: 1024 * 1024,
         subscriberQueue: { maxEvents: 2048, policy: 'disconnect' },
-        durable: { ackTimeoutMs: 30_000, maxAttempts: 8, backoffBaseMs: 1000, backoffMaxMs: 60_000 },
+        durable: { ackTimeoutMs: 30_000, maxAttempts: 8, backoffBaseMs: 1000, backoffMaxMs: 60_000, maxStoreBytes: 8 * 1024 * 1024 * 1024 },
         offlineInbox: { maxMessages: 50_000, maxBytes: 256 * 1024 * 1024, policy: 'reject' },
         dedupe: { windowMs: 15 * 60_000 },
         storeMapSizeBytes: 8 * 1024 * 1024 * 1024,

@@ -77,7 +77,20 @@ export interface SendOutcome {
   receivers: number;
   /** True when it was written and synced to the durable store before this outcome. */
   stored: boolean;
+  /**
+   * With `duplicate: true`, what became of the first message with this id, when the router knows:
+   * `stored` (waiting or in flight, will be delivered), `delivered` (handed to its receivers, and
+   * acked when durable) or `dead-lettered`. A producer that lost a reply can tell whether it is safe.
+   */
+  original?: OriginalOutcome;
+  /**
+   * In a `sendBatch` result: this message was refused (e.g. `GW_RESOURCE_EXHAUSTED` when a store or
+   * inbox limit was reached) and nothing of it was stored or delivered; the others were routed.
+   */
+  error?: import('../errors').GatewayError;
 }
+
+export type OriginalOutcome = 'stored' | 'delivered' | 'dead-lettered';
 
 export type AckKind = 'ack' | 'nack' | 'in-progress';
 

@@ -1,80 +1,44 @@
 /**
  * At-least-once delivery: per-receiver queues of stored messages, ack timers, exponential backoff,
- * in-progress extensions, dead-lettering after `maxAttempts`, and offline-inbox limits.
+ * in-progress extensions, dead-lettering after `maxAttempts`, and the store and backlog limits.
  *
  * A receiver ("target") is an agent inbox (`a:<id>`, survives reconnects and restarts), a queue
- * group (`g:<key>`, any member may take it) or one anonymous session (`s:<id>`, gone when it
- * closes). Delivery tags are `<bootId>.<seq>.<attempt>`, unique per attempt and per process start,
- * so a late ack for an earlier attempt can never ack a newer one.
+ * group (`g:<key>`, any member may take it, waits for members after a restart) or one anonymous
+ * session (`s:<id>`, gone when it closes). Delivery tags are `<bootId>.<seq>.<attempt>`, unique per
+ * attempt and per process start, so a late ack for an earlier attempt can never ack a newer one.
  *
- * A message sent to a *service* is admitted to the chosen instance's inbox, but it belongs to the
- * service. An instance without a session is "stranded" from a moment on: at once when it left
- * (deregistered), `durable.rehomeAfterMs` after it merely lost its session or after a restart of
- * the gateway (time to come back and keep its own messages). From then on its waiting and unacked
- * service messages are re-homed to another reachable instance; those no instance can take yet are
- * retried on every sweep and whenever an inbox opens or the registry changes, so an instance id
- * that never comes back cannot hold a service message until it expires.
+ * Memory holds the index of the backlog only (`durable-entry.ts`); a payload is read from the
+ * store when its message is delivered or dead-lettered. Re-homing of service messages whose
+ * instance has no session lives in `service-rehoming.ts`; hung group members in `member-pause.ts`.
  */
 import { gatewayError, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
-import type { DurableStore, StoredMessage } from './durable-store';
+import { storedCost, type DurableEntry, type Target } from './durable-entry';
+import { indexOf, type DurableStore, type IndexRecord, type StoredMessage } from './durable-store';
+import { MemberPause } from './member-pause';
 import type { RouterOptions } from './schema';
+import { ServiceRehoming, type RehomingHost } from './service-rehoming';
 import type { Session } from './session';
 
-interface DurableEntry {
-  readonly seq: number;
-  /** Changes only when a service message is re-homed to another instance. */
-  target: Target;
-  record: StoredMessage;
-  /** Sent to a service (subscription `service:<name>`): any instance of it may take the message. */
-  readonly serviceAddressed: boolean;
-  readonly bytes: number;
-  attempts: number;
-  extensions: number;
-  state: 'committing' | 'ready' | 'inflight' | 'backoff';
-  tag: string;
-  session?: Session;
-  timer?: NodeJS.Timeout;
-}
-
-interface Target {
-  readonly key: string;
-  /** Entries waiting for a receiver, oldest first (redeliveries go back to the front). */
-  readonly ready: DurableEntry[];
-  inflight: number;
-  count: number;
-  bytes: number;
-  /** Entries sent to a service (any state): only those can move to another instance. */
-  serviceEntries: number;
-}
-
-export interface DurableHost {
-  /** A live session that can take the target's next message, or undefined. */
-  sessionFor(targetKey: string): Session | undefined;
+export interface DurableHost extends RehomingHost {
+  /** A live session that can take the target's next message (preferring one that is not `avoid`). */
+  sessionFor(targetKey: string, avoid?: Session): Session | undefined;
   deliver(session: Session, delivery: Delivery): void;
   deadLetter(message: MessageEnvelope, reason: string, attempts: number): void;
   limitReached(limit: string, policy: string, detail: string): void;
   redelivered(): void;
-  /** The inbox target (`a:<id>`) of a reachable instance for a service message, or undefined. */
-  serviceTarget(message: MessageEnvelope): string | undefined;
-  /** Service messages moved from an instance without a session to other instances. */
-  rehomed(from: string, count: number): void;
+  /** A message with this id was acked by its receiver (`delivered`) or dead-lettered. */
+  settled(id: string, outcome: 'delivered' | 'dead-lettered'): void;
+  /** A paused group member acked again: its groups may deliver to it. */
+  resumed(session: Session): void;
+  /** A group member was paused for timing out (count of messages handed to other members). */
+  paused(session: Session, moved: number): void;
 }
-
-/** Fixed per-message overhead counted against byte limits besides the payload. */
-const ENTRY_OVERHEAD_BYTES = 256;
 
 export class DurableDelivery {
   private readonly entries = new Map<number, DurableEntry>();
   private readonly targets = new Map<string, Target>();
-  /**
-   * Inbox targets without a session that may hold service messages → when those may move. Bounded
-   * by the targets themselves (an entry goes with its target, or when its session is back).
-   */
-  private readonly stranded = new Map<string, number>();
-  /** Inboxes whose agent deregistered while its session was still open (at most one per session). */
-  private readonly leaving = new Set<string>();
-  /** The inbox whose session is being closed: `sessionClosed` re-homes its messages in one pass. */
-  private closing?: string;
+  private readonly rehoming: ServiceRehoming;
+  readonly members: MemberPause;
   /** Set by `quiesce`/`stop`: nothing is delivered or moved while sessions are closed for shutdown. */
   private stopped = false;
   private nextSeq = 1;
@@ -85,62 +49,81 @@ export class DurableDelivery {
     private readonly options: RouterOptions,
     private readonly bootId: string,
     private readonly host: DurableHost,
-  ) {}
+  ) {
+    this.members = new MemberPause(options.durable.pauseAfterTimeouts);
+    this.rehoming = new ServiceRehoming(options, host, {
+      targets: this.targets,
+      targetFor: (key) => this.targetFor(key),
+      forget: (target) => this.forgetTarget(target),
+      pump: (target) => this.pump(target),
+      persistMove: (entry) => this.store?.moveMessage(entry.seq, entry.target.key, entry.index),
+      stopped: () => this.stopped,
+    });
+  }
 
   get pending(): number {
     return this.entries.size;
   }
 
+  /** Bytes the pending messages take in the store (`storedCost`), the unit of `maxStoreBytes`. */
   get bytes(): number {
     return this.totalBytes;
   }
 
-  /** Rebuilds the queues from the store after a (possibly unclean) restart. */
-  attach(store: DurableStore): void {
+  get hasStranded(): boolean {
+    return this.rehoming.hasStranded;
+  }
+
+  /** Keys of the queue groups with stored messages (known groups after a restart). */
+  groupTargets(): string[] {
+    return [...this.targets.keys()].filter((key) => key.startsWith('g:'));
+  }
+
+  /**
+   * Rebuilds the queues from the store's index after a (possibly unclean) restart. Payloads stay
+   * on disk until their message is delivered; `onId` sees the id of every pending message.
+   */
+  attach(store: DurableStore, onId: (id: string) => void): void {
     this.store = store;
     const orphaned: DurableEntry[] = [];
-    for (const { seq, record } of store.loadMessages()) {
+    for (const { seq, entry: index } of store.loadIndex(storedCost, this.bootId.length)) {
       this.nextSeq = Math.max(this.nextSeq, seq + 1);
-      const entry = this.track(seq, record);
+      const entry = this.track(seq, index);
       entry.state = 'ready';
       entry.target.ready.push(entry);
-      if (record.target.startsWith('s:')) orphaned.push(entry);
+      if (index.id) onId(index.id);
+      if (index.target.startsWith('s:')) orphaned.push(entry);
       // Its instance may never come back after the restart: it gets the grace period to.
-      else if (entry.serviceAddressed) this.stranded.set(record.target, Date.now() + this.options.durable.rehomeAfterMs);
+      else if (index.service) this.rehoming.strand(index.target, Date.now() + this.options.durable.rehomeAfterMs);
     }
     // An anonymous session cannot come back after a restart: its messages have no receiver left.
     for (const entry of orphaned) this.deadLetter(entry, 'subscriber-gone');
   }
 
   /**
-   * Admits a message for a target, enforcing the global and offline-inbox limits, and queues its
-   * write. Throws GW_RESOURCE_EXHAUSTED when a `reject` limit is hit. Call `commit` after a batch.
+   * Admits a message for a target, enforcing the store, global and backlog limits, and queues its
+   * write. Throws GW_RESOURCE_EXHAUSTED when a `reject` limit is hit: nothing is stored then. Call
+   * `commit` after a batch, or `discard` to take back what was admitted for a refused message.
    */
-  admit(targetKey: string, subscription: string, message: MessageEnvelope, now: number): DurableEntry {
+  admit(targetKey: string, subscription: string, message: MessageEnvelope, now: number, clientId: string): DurableEntry {
     const store = this.store;
     if (!store) throw gatewayError('GW_UNAVAILABLE', 'the durable store is not open');
-    if (this.entries.size >= this.options.durable.maxPending) {
+    const durable = this.options.durable;
+    if (this.entries.size >= durable.maxPending) {
       this.host.limitReached('router.durable.maxPending', 'reject', `${this.entries.size} durable messages pending`);
-      throw gatewayError('GW_RESOURCE_EXHAUSTED', `too many durable messages pending (${this.options.durable.maxPending}); retry later`);
+      throw gatewayError('GW_RESOURCE_EXHAUSTED', `too many durable messages pending (${durable.maxPending}); retry later`);
     }
-    const bytes = message.payload.length + ENTRY_OVERHEAD_BYTES;
-    const inbox = this.options.offlineInbox;
-    const target = this.targets.get(targetKey);
-    if (target && (target.count >= inbox.maxMessages || target.bytes + bytes > inbox.maxBytes)) {
-      const which = target.count >= inbox.maxMessages ? 'maxMessages' : 'maxBytes';
-      const oldest = target.ready[0];
-      if (inbox.policy === 'drop-oldest' && oldest) {
-        this.host.limitReached(`router.offlineInbox.${which}`, 'drop-oldest', targetKey);
-        this.deadLetter(oldest, 'inbox-full');
-      } else {
-        this.host.limitReached(`router.offlineInbox.${which}`, 'reject', targetKey);
-        throw gatewayError('GW_RESOURCE_EXHAUSTED', `the receiver's inbox is full (${which} ${which === 'maxMessages' ? inbox.maxMessages : inbox.maxBytes}); retry later`);
-      }
-    }
-    const seq = this.nextSeq++;
     const record: StoredMessage = { target: targetKey, subscription, message, enqueuedAt: now };
-    const entry = this.track(seq, record);
-    void store.putMessage(seq, record);
+    const cost = storedCost(record);
+    if (this.totalBytes + cost > durable.maxStoreBytes) {
+      this.host.limitReached('router.durable.maxStoreBytes', 'reject', `${this.totalBytes} of ${durable.maxStoreBytes} bytes stored`);
+      throw gatewayError('GW_RESOURCE_EXHAUSTED', `the durable store is full (maxStoreBytes ${durable.maxStoreBytes}); retry later`);
+    }
+    this.checkBacklog(targetKey, cost);
+    const seq = this.nextSeq++;
+    const entry = this.track(seq, indexOf(record, cost, clientId));
+    entry.record = record;
+    store.putMessage(seq, record, entry.index);
     return entry;
   }
 
@@ -150,7 +133,19 @@ export class DurableDelivery {
     for (const entry of entries) {
       if (entry.state !== 'committing' || !this.entries.has(entry.seq)) continue;
       this.enqueue(entry, false);
+      // Delivered from memory if a receiver was ready; otherwise read back when one is.
+      entry.record = undefined;
     }
+  }
+
+  /** Resolves once everything written so far is synced (a duplicate of a message being stored). */
+  async synced(): Promise<void> {
+    await this.store?.synced();
+  }
+
+  /** Takes back entries admitted for a message that was refused after all (not dead-lettered). */
+  discard(entries: readonly DurableEntry[]): void {
+    for (const entry of entries) this.finish(entry);
   }
 
   /** A receiver may have become reachable (session opened, agent registered, member joined). */
@@ -159,49 +154,23 @@ export class DurableDelivery {
     if (target) this.pump(target);
   }
 
-  /**
-   * Instances appeared or changed (inbox opened, registration, state or health change, sweep):
-   * service messages of instances stranded long enough get another chance to move.
-   */
   retryStranded(now: number): void {
-    if (this.stranded.size === 0 || this.stopped) return;
-    for (const [key, movableAt] of [...this.stranded]) {
-      if (this.host.sessionFor(key)) {
-        this.stranded.delete(key);
-        const target = this.targets.get(key);
-        if (target) this.pump(target);
-      } else if (movableAt <= now) {
-        this.rehomeTarget(key);
-      }
-    }
+    this.rehoming.retryStranded(now);
   }
 
-  get hasStranded(): boolean {
-    return this.stranded.size > 0;
-  }
-
-  /** The agent left on purpose (deregistered): its service messages may move at once. */
   departed(agentId: string, now: number): void {
-    const key = `a:${agentId}`;
-    if (this.stopped) return;
-    if (this.host.sessionFor(key)) {
-      // An agent says goodbye before it hangs up: no grace period once it does.
-      this.leaving.add(key);
-      return;
-    }
-    if ((this.targets.get(key)?.serviceEntries ?? 0) === 0) return;
-    this.stranded.set(key, now);
-    this.rehomeTarget(key);
+    this.rehoming.departed(agentId, now);
   }
 
-  /** The agent registered again: it gets the grace period to open its session. */
   returned(agentId: string, now: number): void {
-    const key = `a:${agentId}`;
-    this.leaving.delete(key);
-    if (this.stranded.has(key)) this.stranded.set(key, now + this.options.durable.rehomeAfterMs);
+    this.rehoming.returned(agentId, now);
   }
 
-  /** Keys of targets with messages waiting, for groups whose membership changed. */
+  /** Messages stored for the target (waiting, in flight or backing off). */
+  hasStored(targetKey: string): boolean {
+    return this.targets.has(targetKey);
+  }
+
   hasWaiting(targetKey: string): boolean {
     return (this.targets.get(targetKey)?.ready.length ?? 0) > 0;
   }
@@ -212,16 +181,21 @@ export class DurableDelivery {
 
   ack(item: AckItem): AckOutcome['result'] {
     const entry = this.entryForTag(item.deliveryTag);
+    const current = entry?.inflight?.tag === item.deliveryTag ? entry.inflight : undefined;
+    // Any answer shows the member is alive, even a late one for an attempt taken back from it.
+    const resumed = this.members.alive(current?.session, item.deliveryTag);
+    if (resumed) this.host.resumed(resumed);
     if (!entry) return 'unknown';
-    if (entry.tag !== item.deliveryTag || entry.state !== 'inflight') return 'stale';
+    if (!current) return 'stale';
     if (item.kind === 'ack') {
       this.finish(entry);
+      if (entry.index.id) this.host.settled(entry.index.id, 'delivered');
       this.pump(entry.target);
       return 'acked';
     }
     if (item.kind === 'in-progress') {
       if (entry.extensions >= this.options.durable.maxExtensions) {
-        this.host.limitReached('router.durable.maxExtensions', 'ignore', entry.tag);
+        this.host.limitReached('router.durable.maxExtensions', 'ignore', current.tag);
         return 'stale';
       }
       entry.extensions++;
@@ -234,28 +208,18 @@ export class DurableDelivery {
 
   /** The session ended: its unacked deliveries go back at once (to another member if any). */
   sessionClosed(session: Session): void {
-    // Released service messages are moved below, all at once, not one by one in `enqueue`.
-    this.closing = session.agentId ? `a:${session.agentId}` : undefined;
-    try {
+    this.members.closed(session);
+    const key = session.agentId ? `a:${session.agentId}` : undefined;
+    this.rehoming.closing(key, () => {
       for (const tag of [...session.unacked]) {
         const entry = this.entryForTag(tag);
-        if (entry && entry.tag === tag && entry.state === 'inflight') this.release(entry, 'receiver-closed', true);
+        if (entry?.inflight?.tag === tag) this.release(entry, 'receiver-closed', true);
       }
-    } finally {
-      this.closing = undefined;
-    }
+    });
     session.unacked.clear();
     const own = this.targets.get(`s:${session.id}`);
     if (own) for (const entry of [...own.ready]) this.deadLetter(entry, 'subscriber-gone');
-    const key = session.agentId ? `a:${session.agentId}` : undefined;
-    if (key && !this.host.sessionFor(key)) {
-      const left = this.leaving.delete(key);
-      if (this.stopped || (this.targets.get(key)?.serviceEntries ?? 0) === 0) return;
-      const now = Date.now();
-      const movableAt = left ? now : this.stranded.get(key) ?? now + this.options.durable.rehomeAfterMs;
-      this.stranded.set(key, movableAt);
-      if (movableAt <= now) this.rehomeTarget(key);
-    }
+    if (key && !this.host.sessionFor(key)) this.rehoming.lostSession(key, Date.now());
   }
 
   /** Dead-letters messages older than the inbox age limit or their own TTL. */
@@ -279,25 +243,44 @@ export class DurableDelivery {
 
   stop(): void {
     this.stopped = true;
-    for (const entry of this.entries.values()) clearTimeout(entry.timer);
+    for (const entry of this.entries.values()) {
+      clearTimeout(entry.inflight?.ackTimer);
+      clearTimeout(entry.retryTimer);
+    }
+  }
+
+  private checkBacklog(targetKey: string, cost: number): void {
+    const target = this.targets.get(targetKey);
+    if (!target) return;
+    const group = targetKey.startsWith('g:');
+    const limits = group ? this.options.groupBacklog : this.options.offlineInbox;
+    const name = group ? 'groupBacklog' : 'offlineInbox';
+    if (target.count < limits.maxMessages && target.bytes + cost <= limits.maxBytes) return;
+    const which = target.count >= limits.maxMessages ? 'maxMessages' : 'maxBytes';
+    const oldest = target.ready[0];
+    if (limits.policy === 'drop-oldest' && oldest) {
+      this.host.limitReached(`router.${name}.${which}`, 'drop-oldest', targetKey);
+      this.deadLetter(oldest, 'inbox-full');
+      return;
+    }
+    this.host.limitReached(`router.${name}.${which}`, 'reject', targetKey);
+    const what = group ? "the queue group's backlog" : "the receiver's inbox";
+    throw gatewayError('GW_RESOURCE_EXHAUSTED', `${what} is full (${which} ${which === 'maxMessages' ? limits.maxMessages : limits.maxBytes}); retry later`);
   }
 
   private expired(entry: DurableEntry, now: number): boolean {
-    const ttl = entry.record.message.ttlMs;
-    const age = now - entry.record.enqueuedAt;
-    return age > this.options.offlineInbox.maxAgeMs || (ttl > 0 && age > ttl);
+    const age = now - entry.index.enqueuedAt;
+    return age > this.options.offlineInbox.maxAgeMs || (entry.index.ttlMs > 0 && age > entry.index.ttlMs);
   }
 
-  private track(seq: number, record: StoredMessage): DurableEntry {
-    const target = this.targetFor(record.target);
-    const bytes = record.message.payload.length + ENTRY_OVERHEAD_BYTES;
-    const serviceAddressed = record.target.startsWith('a:') && record.subscription.startsWith('service:') && record.message.service !== '';
-    const entry: DurableEntry = { seq, target, record, bytes, serviceAddressed, attempts: 0, extensions: 0, state: 'committing', tag: '' };
+  private track(seq: number, index: IndexRecord): DurableEntry {
+    const target = this.targetFor(index.target);
+    const entry: DurableEntry = { seq, target, index, attempts: 0, extensions: 0, state: 'committing' };
     this.entries.set(seq, entry);
     target.count++;
-    target.bytes += bytes;
-    if (serviceAddressed) target.serviceEntries++;
-    this.totalBytes += bytes;
+    target.bytes += index.cost;
+    if (index.service) target.serviceEntries++;
+    this.totalBytes += index.cost;
     return entry;
   }
 
@@ -310,85 +293,18 @@ export class DurableDelivery {
     return target;
   }
 
-  /**
-   * Makes an entry deliverable and pumps its target. A service message whose instance has no
-   * session goes to another reachable instance once that instance is stranded long enough.
-   */
+  private forgetTarget(target: Target): void {
+    this.targets.delete(target.key);
+    this.rehoming.forget(target.key);
+  }
+
+  /** Makes an entry deliverable (possibly on another instance of its service) and pumps its target. */
   private enqueue(entry: DurableEntry, front: boolean): void {
     entry.state = 'ready';
-    if (entry.serviceAddressed && !this.stopped && entry.target.key !== this.closing && !this.host.sessionFor(entry.target.key)) {
-      const key = entry.target.key;
-      const now = Date.now();
-      const movableAt = this.stranded.get(key) ?? now + this.options.durable.rehomeAfterMs;
-      this.stranded.set(key, movableAt);
-      const to = movableAt <= now ? this.host.serviceTarget(entry.record.message) : undefined;
-      if (to !== undefined && to !== key) {
-        this.move(entry, to);
-        this.host.rehomed(key, 1);
-      }
-    }
+    if (entry.index.service) this.rehoming.beforeEnqueue(entry, Date.now());
     if (front) entry.target.ready.unshift(entry);
     else entry.target.ready.push(entry);
     this.pump(entry.target);
-  }
-
-  /** Moves the waiting service messages of a stranded inbox (no session) to reachable instances. */
-  private rehomeTarget(key: string): void {
-    const target = this.targets.get(key);
-    if (!target) {
-      this.stranded.delete(key);
-      return;
-    }
-    let moved = 0;
-    const kept: DurableEntry[] = [];
-    const touched = new Set<Target>();
-    // A service (and range) with no reachable instance now has none for the rest of this pass.
-    const unreachable = new Set<string>();
-    for (const entry of target.ready) {
-      const message = entry.record.message;
-      const service = entry.serviceAddressed ? `${message.service}\u0000${message.versionRange}` : '';
-      const to = entry.serviceAddressed && !unreachable.has(service) ? this.host.serviceTarget(message) : undefined;
-      if (to === undefined || to === key) {
-        if (entry.serviceAddressed) unreachable.add(service);
-        kept.push(entry);
-        continue;
-      }
-      this.move(entry, to);
-      entry.target.ready.push(entry);
-      touched.add(entry.target);
-      moved++;
-    }
-    if (moved > 0) {
-      // Not splice(...kept): a spread of a long inbox would overflow the stack.
-      target.ready.length = 0;
-      for (const entry of kept) target.ready.push(entry);
-      this.host.rehomed(key, moved);
-    }
-    // Kept while service messages wait here, or are in flight / backing off and will be queued
-    // again (`enqueue` moves them then).
-    if (!this.targets.has(key) || target.serviceEntries === 0) this.stranded.delete(key);
-    for (const other of touched) this.pump(other);
-  }
-
-  /** Re-points an entry at another target; the stored record follows so a restart keeps the move. */
-  private move(entry: DurableEntry, toKey: string): void {
-    const from = entry.target;
-    from.count--;
-    from.bytes -= entry.bytes;
-    from.serviceEntries--;
-    if (from.count === 0) {
-      this.targets.delete(from.key);
-      this.stranded.delete(from.key);
-    }
-    // Admission limits were checked when the message was accepted; a move may take an inbox past
-    // them (the global maxPending still bounds the total) rather than lose an accepted message.
-    const to = this.targetFor(toKey);
-    to.count++;
-    to.bytes += entry.bytes;
-    to.serviceEntries++;
-    entry.target = to;
-    entry.record = { ...entry.record, target: toKey };
-    void this.store?.putMessage(entry.seq, entry.record);
   }
 
   private entryForTag(tag: string): DurableEntry | undefined {
@@ -403,45 +319,76 @@ export class DurableDelivery {
     const maxInFlight = this.options.durable.maxInFlightPerReceiver;
     const now = Date.now();
     while (target.ready.length > 0 && target.inflight < maxInFlight) {
-      const session = this.host.sessionFor(target.key);
+      const session = this.host.sessionFor(target.key, target.ready[0]!.avoid);
       if (!session) return;
       const entry = target.ready.shift()!;
       if (this.expired(entry, now)) {
         this.deadLetter(entry, 'expired');
         continue;
       }
+      const stored = entry.record ?? this.store?.readMessage(entry.seq);
+      if (!stored) {
+        // Cannot happen unless the data file was changed under us: nothing left to deliver.
+        this.finish(entry);
+        continue;
+      }
       entry.attempts++;
       if (entry.attempts > 1) this.host.redelivered();
       entry.extensions = 0;
       entry.state = 'inflight';
-      entry.tag = `${this.bootId}.${entry.seq}.${entry.attempts}`;
-      entry.session = session;
+      entry.avoid = undefined;
+      entry.inflight = { tag: `${this.bootId}.${entry.seq}.${entry.attempts}`, session };
       target.inflight++;
-      session.unacked.add(entry.tag);
+      session.unacked.add(entry.inflight.tag);
       this.armAckTimer(entry);
       this.host.deliver(session, {
-        message: entry.record.message,
-        deliveryTag: entry.tag,
+        message: stored.message,
+        deliveryTag: entry.inflight.tag,
         attempt: entry.attempts,
-        subscription: entry.record.subscription,
+        subscription: stored.subscription,
         ackDeadline: now + this.options.durable.ackTimeoutMs,
       });
     }
   }
 
   private armAckTimer(entry: DurableEntry): void {
-    clearTimeout(entry.timer);
-    entry.timer = setTimeout(() => this.release(entry, 'ack-timeout', false), this.options.durable.ackTimeoutMs);
-    entry.timer.unref?.();
+    const inflight = entry.inflight!;
+    clearTimeout(inflight.ackTimer);
+    inflight.ackTimer = setTimeout(() => this.ackTimedOut(entry), this.options.durable.ackTimeoutMs);
+    inflight.ackTimer.unref?.();
+  }
+
+  private ackTimedOut(entry: DurableEntry): void {
+    const inflight = entry.inflight;
+    if (!inflight) return;
+    const session = inflight.session;
+    const group = entry.target.key.startsWith('g:');
+    if (group) entry.avoid = session;
+    this.release(entry, 'ack-timeout', false);
+    if (!group || this.stopped || !this.members.timedOut(session, inflight.tag)) return;
+    // Paused: what it holds of its groups goes to the other members, without spending an attempt.
+    let moved = 0;
+    for (const tag of [...session.unacked]) {
+      const held = this.entryForTag(tag);
+      if (held?.inflight?.tag !== tag || !held.target.key.startsWith('g:')) continue;
+      this.members.movedAway(session, tag);
+      held.attempts--;
+      held.avoid = session;
+      this.release(held, 'member-paused', true);
+      moved++;
+    }
+    this.host.paused(session, moved);
   }
 
   /** Takes an in-flight delivery back: dead-letters it when attempts are used up, else requeues it. */
   private release(entry: DurableEntry, reason: string, immediately: boolean): void {
-    clearTimeout(entry.timer);
-    entry.timer = undefined;
-    entry.session?.unacked.delete(entry.tag);
-    entry.session = undefined;
-    entry.target.inflight--;
+    const inflight = entry.inflight;
+    if (inflight) {
+      clearTimeout(inflight.ackTimer);
+      inflight.session.unacked.delete(inflight.tag);
+      entry.inflight = undefined;
+      entry.target.inflight--;
+    }
     // No longer in flight: `finish` must not count it down again.
     entry.state = 'backoff';
     if (this.stopped) {
@@ -452,7 +399,7 @@ export class DurableDelivery {
     }
     const durable = this.options.durable;
     if (entry.attempts >= durable.maxAttempts) {
-      this.host.limitReached('router.durable.maxAttempts', 'dead-letter', entry.tag);
+      this.host.limitReached('router.durable.maxAttempts', 'dead-letter', inflight?.tag ?? String(entry.seq));
       this.deadLetter(entry, reason);
       this.pump(entry.target);
       return;
@@ -461,43 +408,43 @@ export class DurableDelivery {
       this.enqueue(entry, true);
       return;
     }
-    entry.state = 'backoff';
     const delay = Math.min(durable.backoffMaxMs, durable.backoffBaseMs * 2 ** (entry.attempts - 1));
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined;
+    entry.retryTimer = setTimeout(() => {
+      entry.retryTimer = undefined;
       this.enqueue(entry, true);
     }, delay);
-    entry.timer.unref?.();
+    entry.retryTimer.unref?.();
     this.pump(entry.target);
   }
 
   private deadLetter(entry: DurableEntry, reason: string): void {
+    const message = (entry.record ?? this.store?.readMessage(entry.seq))?.message;
     this.finish(entry);
-    this.host.deadLetter(entry.record.message, reason, entry.attempts);
+    if (entry.index.id) this.host.settled(entry.index.id, 'dead-lettered');
+    if (message) this.host.deadLetter(message, reason, entry.attempts);
   }
 
-  /** Forgets an entry everywhere (acked or dead-lettered). */
+  /** Forgets an entry everywhere (acked, dead-lettered or discarded). */
   private finish(entry: DurableEntry): void {
     if (!this.entries.delete(entry.seq)) return;
-    clearTimeout(entry.timer);
+    clearTimeout(entry.retryTimer);
     const target = entry.target;
-    if (entry.state === 'inflight') {
+    const inflight = entry.inflight;
+    if (inflight) {
+      clearTimeout(inflight.ackTimer);
       target.inflight--;
-      entry.session?.unacked.delete(entry.tag);
+      inflight.session.unacked.delete(inflight.tag);
+      entry.inflight = undefined;
     } else if (entry.state === 'ready') {
       const index = target.ready.indexOf(entry);
       if (index >= 0) target.ready.splice(index, 1);
     }
+    entry.record = undefined;
     target.count--;
-    target.bytes -= entry.bytes;
-    if (entry.serviceAddressed) target.serviceEntries--;
-    this.totalBytes -= entry.bytes;
-    if (target.count === 0) {
-      this.targets.delete(target.key);
-      this.stranded.delete(target.key);
-    }
+    target.bytes -= entry.index.cost;
+    if (entry.index.service) target.serviceEntries--;
+    this.totalBytes -= entry.index.cost;
+    if (target.count === 0) this.forgetTarget(target);
     void this.store?.removeMessage(entry.seq);
   }
 }
-
-export type { DurableEntry };

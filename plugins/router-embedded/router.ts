@@ -25,9 +25,11 @@ import {
   type SendOutcome,
   type SessionOptions,
   type SubscriptionSpec,
+  toGatewayError,
 } from '../../kernel';
 import { DedupeWindow } from './dedupe-window';
-import { DurableDelivery, type DurableEntry } from './durable-delivery';
+import { DurableDelivery } from './durable-delivery';
+import type { DurableEntry } from './durable-entry';
 import { DurableStore } from './durable-store';
 import { LoadBalancer } from './load-balancer';
 import { PendingRequests } from './pending-requests';
@@ -37,8 +39,9 @@ import { Session, type SessionHost } from './session';
 import { admitRequest, checkEnvelope, checkPattern, deadLetterHeaders, describeTarget, targetField } from '../../kernel';
 import { waitForRoom } from './publisher-waits';
 import { followRegistry } from './registry-follower';
-import { groupKey, TopicTrie } from './topic-trie';
+import { groupKey, TopicTrie, type QueueGroup } from './topic-trie';
 import { KnownAgents } from './known-agents';
+import { KnownGroups } from './known-groups';
 
 const MAX_ID_LENGTH = 256;
 const STRANDED_RETRY_COALESCE_MS = 20;
@@ -54,6 +57,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   private readonly balancer: LoadBalancer;
   private readonly requests: PendingRequests;
   private readonly knownAgents: KnownAgents;
+  private readonly knownGroups: KnownGroups;
   private readonly dedupe: DedupeWindow;
   private readonly durable: DurableDelivery;
   private readonly metrics: RouterMetrics;
@@ -89,19 +93,33 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.knownAgents = new KnownAgents(this.options.offlineInbox.maxKnownAgents, () =>
       this.limitReached('router.offlineInbox.maxKnownAgents', 'forget-least-recent', 'known agent ids full'),
     );
+    this.knownGroups = new KnownGroups(this.options.groupBacklog.maxKnownGroups, () =>
+      this.limitReached('router.groupBacklog.maxKnownGroups', 'forget-least-recent', 'known queue groups full'),
+    );
     this.requests = new PendingRequests(this.options.maxPendingRequests);
     this.dedupe = new DedupeWindow(this.options.dedupe.windowMs, this.options.dedupe.maxEntries, () => this.store, () =>
       this.limitReached('router.dedupe.maxEntries', 'evict-oldest', 'dedupe window full'),
     );
     this.durable = new DurableDelivery(this.options, this.bootId, {
-      sessionFor: (key) => this.sessionForTarget(key),
+      sessionFor: (key, avoid) => this.sessionForTarget(key, avoid),
       deliver: (session, delivery) => this.deliver(session, delivery),
       deadLetter: (message, reason, attempts) => this.deadLetter(message, reason, attempts),
       limitReached: (limit, policy, detail) => this.limitReached(limit, policy, detail),
       redelivered: () => this.metrics.redeliveries.inc(),
-      serviceTarget: (message) => {
-        const instance = this.balancer.pick(message.service, message.versionRange, message.key, this.probe);
+      serviceTarget: (ref) => {
+        const instance = this.balancer.pick(ref.service, ref.versionRange, ref.key, this.probe);
         return instance ? `a:${instance.agentId}` : undefined;
+      },
+      settled: (id, outcome) => this.dedupe.settled(id, outcome, Date.now()),
+      resumed: (session) => {
+        this.ctx.logger.info({ session: session.id, agentId: session.agentId }, 'queue-group member acked again: resumed');
+        for (const { pattern, queueGroup } of session.subscriptions.values()) {
+          if (queueGroup) this.durable.reachable(`g:${groupKey(pattern, queueGroup)}`);
+        }
+      },
+      paused: (session, moved) => {
+        this.limitReached('router.durable.pauseAfterTimeouts', 'pause-member', `session ${session.id}${session.agentId ? ` (agent ${session.agentId})` : ''}: ${moved} in flight moved`);
+        this.ctx.logger.warn({ session: session.id, agentId: session.agentId, moved }, 'queue-group member keeps timing out: paused until it acks again');
       },
       rehomed: (from, count) => {
         this.metrics.rehomed.inc(count);
@@ -116,6 +134,9 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       },
       durablePending: () => this.durable.pending,
       storeBytes: () => this.durable.bytes,
+      storeFileBytes: () => this.store?.fileBytes ?? 0,
+      storeLimitBytes: () => this.options.durable.maxStoreBytes,
+      pausedMembers: () => this.durable.members.pausedCount,
       sessions: () => this.sessions.size,
       pendingRequests: () => this.requests.size,
     });
@@ -126,19 +147,29 @@ export class EmbeddedRouter implements RouterService, SessionHost {
 
   start(): void {
     const directory = path.join(this.ctx.gateway.dataDir, this.ctx.name);
+    const began = performance.now();
     this.store = new DurableStore(directory, this.options.storeMapSizeBytes);
-    this.dedupe.load(this.store.loadDedupe(), Date.now());
-    this.durable.attach(this.store);
+    const now = Date.now();
+    this.dedupe.load(this.store, now);
+    this.durable.attach(this.store, (id) => this.dedupe.pendingAtStart(id, now));
     this.knownAgents.attach(this.store);
+    this.knownGroups.attach(this.store, this.durable.groupTargets().map((key) => key.slice(2)), now);
     this.sweeper = setInterval(() => {
       const now = Date.now();
       this.dedupe.sweep(now);
       this.durable.sweep(now);
+      this.knownGroups.sweep(
+        now,
+        this.options.groupBacklog.forgetAfterMs,
+        (key) => (this.trie.group(key)?.members.length ?? 0) > 0,
+        (key) => this.durable.hasStored(`g:${key}`),
+      );
       // Grace periods that ran out, and instances that were only too busy (queues full).
       this.durable.retryStranded(now);
     }, this.options.sweepIntervalMs);
     this.sweeper.unref();
-    this.ctx.logger.info({ directory, pending: this.durable.pending, dedupe: this.dedupe.size }, 'durable store open');
+    const openMs = Math.round(performance.now() - began);
+    this.ctx.logger.info({ directory, pending: this.durable.pending, storedBytes: this.durable.bytes, dedupe: this.dedupe.size, groups: this.knownGroups.size, openMs }, 'durable store open');
   }
 
   drain(): void {
@@ -172,6 +203,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     const entries: DurableEntry[] = [];
     const outcome = this.route(message, caller, entries, undefined);
     if (entries.length > 0) await this.durable.commit(entries);
+    // A duplicate of a message still being written is answered once that write is on disk.
+    else if (outcome.original === 'stored') await this.durable.synced();
     return outcome;
   }
 
@@ -193,7 +226,15 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     }
     let pressured: Session[] | undefined;
     try {
-      for (let i = 0; i < messages.length; i++) outcomes[i] = this.route(messages[i]!, caller, entries, undefined);
+      for (let i = 0; i < messages.length; i++) {
+        const message = messages[i]!;
+        try {
+          outcomes[i] = this.route(message, caller, entries, undefined);
+        } catch (error) {
+          // Refused (a limit, an unknown receiver): reported in place, the rest of the batch goes on.
+          outcomes[i] = { messageId: message.id, duplicate: false, receivers: 0, stored: false, error: toGatewayError(error) };
+        }
+      }
     } finally {
       if (collect) pressured = this.pressured;
       this.pressured = outer;
@@ -206,6 +247,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     }
     // One sync for the whole batch.
     if (entries.length > 0) await this.durable.commit(entries);
+    else if (outcomes.some((outcome) => outcome.original === 'stored')) await this.durable.synced();
     return outcomes;
   }
 
@@ -300,8 +342,13 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     }
     session.subscriptions.set(key, { pattern: spec.pattern, queueGroup: group });
     this.trie.add(session, spec.pattern, group);
-    // A new group member can take durable messages that waited for the group.
-    if (group) this.durable.reachable(`g:${groupKey(spec.pattern, group)}`);
+    if (group) {
+      const key = groupKey(spec.pattern, group);
+      // Durable messages for it are kept while its members are away, also across restarts.
+      this.knownGroups.touch(key, Date.now());
+      // A new group member can take durable messages that waited for the group.
+      this.durable.reachable(`g:${key}`);
+    }
   }
 
   unsubscribe(session: Session, pattern: string, queueGroup?: string): void {
@@ -334,9 +381,12 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     const now = Date.now();
     const clientId = message.id;
     if (clientId) {
-      if (this.dedupe.isDuplicate(clientId, now)) {
+      const original = this.dedupe.duplicateOf(clientId, now);
+      if (original !== false) {
         this.metrics.messages.duplicate++;
-        return { messageId: clientId, duplicate: true, receivers: 0, stored: false };
+        return original === 'unknown'
+          ? { messageId: clientId, duplicate: true, receivers: 0, stored: false }
+          : { messageId: clientId, duplicate: true, receivers: 0, stored: false, original };
       }
     } else {
       message.id = this.nextId();
@@ -351,19 +401,28 @@ export class EmbeddedRouter implements RouterService, SessionHost {
         return { messageId: message.id, duplicate: false, receivers: 0, stored: false };
       }
     }
-    // Admission (limits, inbox) happens before the id is remembered, so a refused message can be retried.
     const firstEntry = entries.length;
     let delivered: number;
-    if (message.topic) {
-      if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) return this.routeReply(message);
-      delivered = message.durable ? this.routeTopicDurable(message, entries, now) : this.fanOut(message, receivers);
-    } else if (message.agentId) {
-      delivered = this.routeToAgent(message, message.agentId, 'inbox', entries, receivers, now);
-    } else {
-      delivered = this.routeToService(message, entries, receivers, now);
+    try {
+      if (message.topic) {
+        if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) return this.routeReply(message);
+        delivered = message.durable ? this.routeTopicDurable(message, entries, now, clientId) : this.fanOut(message, receivers);
+      } else if (message.agentId) {
+        delivered = this.routeToAgent(message, message.agentId, 'inbox', entries, receivers, now, clientId);
+      } else {
+        delivered = this.routeToService(message, entries, receivers, now, clientId);
+      }
+    } catch (error) {
+      // All or nothing per message: a message refused for one receiver is stored for none.
+      if (entries.length > firstEntry) this.durable.discard(entries.splice(firstEntry));
+      throw error;
     }
-    if (clientId) this.dedupe.remember(clientId, now);
-    const stored = entries.length > firstEntry;
+    const copies = entries.length - firstEntry;
+    const stored = copies > 0;
+    // Only a message that was stored or taken by someone burns its id: a retry of one nobody took
+    // (no receiver yet) or that was refused is routed again.
+    if (clientId && stored) this.dedupe.stored(clientId, copies, now);
+    else if (clientId && delivered > 0) this.dedupe.delivered(clientId, now);
     this.metrics.messages.accepted++;
     if (stored) this.metrics.messages.stored++;
     if (delivered === 0 && !stored) this.metrics.messages.unroutable++;
@@ -411,7 +470,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     return count;
   }
 
-  private routeTopicDurable(message: MessageEnvelope, entries: DurableEntry[], now: number): number {
+  /** `clientId`: the producer's id (dedupe), '' when the router generated one. */
+  private routeTopicDurable(message: MessageEnvelope, entries: DurableEntry[], now: number, clientId: string): number {
     const match = this.trie.match(message.topic);
     const targets = new Map<string, string>();
     for (const { pattern, sessions } of match.byPattern) {
@@ -421,16 +481,26 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       }
     }
     for (const group of match.groups) targets.set(`g:${group.key}`, group.pattern);
-    for (const [key, subscription] of targets) entries.push(this.durable.admit(key, subscription, message, now));
+    // Groups whose members are all away (e.g. reconnecting after a restart): stored for them.
+    for (const [key, pattern] of this.knownGroups.match(message.topic)) if (!targets.has(`g:${key}`)) targets.set(`g:${key}`, pattern);
+    for (const [key, subscription] of targets) entries.push(this.durable.admit(key, subscription, message, now, clientId));
     return 0;
   }
 
-  private routeToAgent(message: MessageEnvelope, agentId: string, subscription: string, entries: DurableEntry[], receivers: Session[] | undefined, now: number): number {
+  private routeToAgent(
+    message: MessageEnvelope,
+    agentId: string,
+    subscription: string,
+    entries: DurableEntry[],
+    receivers: Session[] | undefined,
+    now: number,
+    clientId: string,
+  ): number {
     if (message.durable) {
       if (!this.inboxes.has(agentId) && !this.knownAgents.has(agentId) && !this.registry.get(agentId)) {
         throw gatewayError('GW_NOT_FOUND', `agentId: no agent "${agentId}" has ever registered here`, { field: 'agentId' });
       }
-      entries.push(this.durable.admit(`a:${agentId}`, subscription, message, now));
+      entries.push(this.durable.admit(`a:${agentId}`, subscription, message, now, clientId));
       return 0;
     }
     const session = this.inboxes.get(agentId);
@@ -450,7 +520,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     return delivered ? 1 : 0;
   }
 
-  private routeToService(message: MessageEnvelope, entries: DurableEntry[], receivers: Session[] | undefined, now: number): number {
+  private routeToService(message: MessageEnvelope, entries: DurableEntry[], receivers: Session[] | undefined, now: number, clientId: string): number {
     const { service, versionRange } = message;
     let instance = this.balancer.pick(service, versionRange, message.key, this.probe);
     if (!instance && message.durable) instance = this.balancer.pick(service, versionRange, message.key, this.anyInstance);
@@ -462,7 +532,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       }
       throw gatewayError('GW_NOT_FOUND', `service: no routable instance of "${service}"${versionRange ? ` matching "${versionRange}"` : ''}`, { field: 'service' });
     }
-    return this.routeToAgent(message, instance.agentId, `service:${service}`, entries, receivers, now);
+    return this.routeToAgent(message, instance.agentId, `service:${service}`, entries, receivers, now, clientId);
   }
 
   private push(session: Session, event: OutboundEvent): boolean {
@@ -487,11 +557,31 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.push(session, { kind: 'delivery', delivery });
   }
 
-  private sessionForTarget(key: string): Session | undefined {
+  private sessionForTarget(key: string, avoid?: Session): Session | undefined {
     if (key.startsWith('a:')) return this.inboxes.get(key.slice(2));
     if (key.startsWith('s:')) return this.sessions.get(key.slice(2));
     const group = this.trie.group(key.slice(2));
-    return group ? pickMember(group.members, group) : undefined;
+    return group ? this.durableMember(group, avoid) : undefined;
+  }
+
+  /**
+   * Round-robin over the group's members for a durable delivery: never a paused member, and
+   * `avoid` (the member the last attempt timed out on) or a member with a full queue only when no
+   * other can take it. A group whose members are all paused holds its messages until one acks.
+   */
+  private durableMember(group: QueueGroup<Session>, avoid: Session | undefined): Session | undefined {
+    const members = group.members;
+    const count = members.length;
+    let busy: Session | undefined;
+    let avoided: Session | undefined;
+    for (let i = 0; i < count; i++) {
+      const member = members[group.next++ % count]!;
+      if (this.durable.members.isPaused(member)) continue;
+      if (member === avoid) avoided = member;
+      else if (member.full) busy ??= member;
+      else return member;
+    }
+    return busy ?? avoided;
   }
 
   private deadLetter(message: MessageEnvelope, reason: string, attempts: number): void {

@@ -34,13 +34,22 @@ export interface RouterOptions {
     maxExtensions: number;
     /** Durable messages waiting or in flight across all receivers; beyond it publishers get RESOURCE_EXHAUSTED. */
     maxPending: number;
+    /**
+     * Bytes the pending messages may take in the store (counted in lmdb pages, see
+     * `storedCost`); beyond it durable publishes get RESOURCE_EXHAUSTED. The limit on disk use.
+     */
+    maxStoreBytes: number;
+    /** Ack timeouts in a row after which a queue-group member is paused until it acks again. */
+    pauseAfterTimeouts: number;
   };
   offlineInbox: { maxMessages: number; maxBytes: number; maxAgeMs: number; policy: InboxOverflowPolicy; maxKnownAgents: number };
+  /** Durable messages waiting for one queue group (its members away or busy). Ages: `offlineInbox.maxAgeMs`. */
+  groupBacklog: { maxMessages: number; maxBytes: number; policy: InboxOverflowPolicy; maxKnownGroups: number; forgetAfterMs: number };
   dedupe: { windowMs: number; maxEntries: number };
   deadLetterTopic: string;
   /** How often expired inbox messages and dedupe entries are swept. */
   sweepIntervalMs: number;
-  /** lmdb map size; the store cannot grow past it. */
+  /** Initial lmdb map size (lmdb-js grows it as needed; `durable.maxStoreBytes` is the limit). */
   storeMapSizeBytes: number;
 }
 
@@ -90,6 +99,8 @@ export const schema = {
         rehomeAfterMs: positiveInt(0, 5_000),
         maxExtensions: positiveInt(0, 1_000),
         maxPending: positiveInt(1, 100_000),
+        maxStoreBytes: positiveInt(1024 * 1024, 1024 * 1024 * 1024),
+        pauseAfterTimeouts: positiveInt(1, 2),
       },
     },
     offlineInbox: {
@@ -103,6 +114,20 @@ export const schema = {
         policy: { enum: ['reject', 'drop-oldest'], default: 'reject' },
         // Agent ids remembered (persisted) so durable messages for them wait while they are offline.
         maxKnownAgents: positiveInt(1, 100_000),
+      },
+    },
+    groupBacklog: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxMessages: positiveInt(1, 10_000),
+        maxBytes: positiveInt(1, 64 * 1024 * 1024),
+        policy: { enum: ['reject', 'drop-oldest'], default: 'reject' },
+        // Groups remembered (persisted) so durable messages for them wait while their members are away.
+        maxKnownGroups: positiveInt(1, 10_000),
+        // A group with no member and no stored message for this long is forgotten (a retired group).
+        forgetAfterMs: positiveInt(1, 24 * 60 * 60 * 1000),
       },
     },
     dedupe: {

@@ -306,7 +306,8 @@ export class NatsRouter implements RouterService, SessionHost {
     if (clientId && !message.durable) {
       if (this.dedupe.isDuplicate(message.id, now)) {
         this.metrics.duplicate.inc();
-        return { messageId: message.id, duplicate: true, receivers: 0, stored: false };
+        // Only ids of messages someone took are remembered (see `finish`).
+        return { messageId: message.id, duplicate: true, receivers: 0, stored: false, original: 'delivered' };
       }
     }
     if (!clientId) message.id = `${this.bootId}-${(++this.idCounter).toString(36)}`;
@@ -336,7 +337,8 @@ export class NatsRouter implements RouterService, SessionHost {
   }
 
   private finish(message: MessageEnvelope, now: number, clientId: boolean, outcome: SendOutcome): SendOutcome {
-    if (clientId && !message.durable) this.dedupe.remember(message.id, now);
+    // A message nobody took does not burn its id: its retry is routed like a first attempt.
+    if (clientId && !message.durable && outcome.receivers > 0) this.dedupe.remember(message.id, now);
     if (outcome.duplicate) this.metrics.duplicate.inc();
     else {
       this.metrics.accepted.inc();
@@ -368,7 +370,10 @@ export class NatsRouter implements RouterService, SessionHost {
       }
       throw gatewayError('GW_UNAVAILABLE', `the durable store (JetStream stream ${this.inbox.stream}) did not accept the message: ${text}; retry`, { cause: error });
     }
-    return { messageId: message.id, duplicate: ack.duplicate, receivers: ack.duplicate ? 0 : 1, stored: !ack.duplicate };
+    // JetStream's window knows only that the first copy was stored (it may since have been acked).
+    return ack.duplicate
+      ? { messageId: message.id, duplicate: true, receivers: 0, stored: false, original: 'stored' }
+      : { messageId: message.id, duplicate: false, receivers: 1, stored: true };
   }
 
   private async routeTopicDurable(message: MessageEnvelope, clientId: boolean): Promise<SendOutcome> {
@@ -378,7 +383,10 @@ export class NatsRouter implements RouterService, SessionHost {
     const receivers = this.interest.count(message.topic);
     let ack;
     try {
-      ack = await this.inbox.publishTopic(message, clientId);
+      // No subscription consumer: interest retention keeps nothing, so the id must not enter
+      // JetStream's duplicate window either, or the producer's retry would be a "duplicate" of a
+      // message that was never stored.
+      ack = await this.inbox.publishTopic(message, clientId && receivers > 0);
     } catch (error) {
       this.metrics.natsErrors.inc();
       const text = (error as { api_error?: { description?: string } }).api_error?.description ?? String(error);
@@ -389,7 +397,8 @@ export class NatsRouter implements RouterService, SessionHost {
       throw gatewayError('GW_UNAVAILABLE', `the durable store (JetStream stream ${this.inbox.topicStream}) did not accept the message: ${text}; retry`, { cause: error });
     }
     // Interest retention: stored for every subscription consumer that exists; none → nothing kept.
-    return { messageId: message.id, duplicate: ack.duplicate, receivers: ack.duplicate ? 0 : receivers, stored: !ack.duplicate && receivers > 0 };
+    if (ack.duplicate) return { messageId: message.id, duplicate: true, receivers: 0, stored: false, original: 'stored' };
+    return { messageId: message.id, duplicate: false, receivers, stored: receivers > 0 };
   }
 
   private routeReply(message: MessageEnvelope): SendOutcome {

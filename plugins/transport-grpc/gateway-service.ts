@@ -18,10 +18,12 @@ import {
   type PublishFeedback,
   type RegistryService,
   type RouterService,
+  type SendOutcome,
 } from '../../kernel';
 import {
   AckKind,
   HealthStatus_Status,
+  OriginalOutcome,
   type AckRequest,
   type AckResult,
   type AgentInfo,
@@ -96,13 +98,25 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
     return { identity, agentId: senderId || undefined, peer };
   }
 
-  function sendResult(outcome: { messageId: string; duplicate: boolean; receivers: number; stored: boolean }): SendResult {
-    return { messageId: outcome.messageId, duplicate: outcome.duplicate, receivers: outcome.receivers, stored: outcome.stored, errorCode: 0, errorMessage: '' };
+  function sendResult(outcome: SendOutcome): SendResult {
+    if (outcome.error) {
+      const failure = toGatewayError(outcome.error);
+      return { messageId: outcome.messageId, duplicate: false, receivers: 0, stored: false, errorCode: failure.status, errorMessage: `${failure.code}: ${failure.message}`, original: OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN };
+    }
+    return {
+      messageId: outcome.messageId,
+      duplicate: outcome.duplicate,
+      receivers: outcome.receivers,
+      stored: outcome.stored,
+      errorCode: 0,
+      errorMessage: '',
+      original: originalToProto(outcome.original),
+    };
   }
 
   function failedResult(message: Message, error: unknown): SendResult {
     const failure = toGatewayError(error);
-    return { messageId: message.id, duplicate: false, receivers: 0, stored: false, errorCode: failure.status, errorMessage: `${failure.code}: ${failure.message}` };
+    return { messageId: message.id, duplicate: false, receivers: 0, stored: false, errorCode: failure.status, errorMessage: `${failure.code}: ${failure.message}`, original: OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN };
   }
 
   /**
@@ -404,4 +418,11 @@ function messageResource(message: Message): string {
 
 function targetField(message: Message): string {
   return message.topic !== '' ? 'topic' : message.agentId !== '' ? 'agent_id' : 'service';
+}
+
+function originalToProto(original: SendOutcome['original']): OriginalOutcome {
+  if (original === 'stored') return OriginalOutcome.ORIGINAL_OUTCOME_STORED;
+  if (original === 'delivered') return OriginalOutcome.ORIGINAL_OUTCOME_DELIVERED;
+  if (original === 'dead-lettered') return OriginalOutcome.ORIGINAL_OUTCOME_DEAD_LETTERED;
+  return OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN;
 }

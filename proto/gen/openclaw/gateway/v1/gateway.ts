@@ -135,6 +135,55 @@ export function agentHealthToJSON(object: AgentHealth): string {
   }
 }
 
+export enum OriginalOutcome {
+  /** ORIGINAL_OUTCOME_UNKNOWN - Not a duplicate, or the router does not know (e.g. an id remembered by an older gateway). */
+  ORIGINAL_OUTCOME_UNKNOWN = 0,
+  /** ORIGINAL_OUTCOME_STORED - Stored and waiting or in flight: it will be delivered (or dead-lettered) without a resend. */
+  ORIGINAL_OUTCOME_STORED = 1,
+  /** ORIGINAL_OUTCOME_DELIVERED - Handed to its receivers (acked by all of them, for a durable message). */
+  ORIGINAL_OUTCOME_DELIVERED = 2,
+  /** ORIGINAL_OUTCOME_DEAD_LETTERED - Dead-lettered (attempts used up, expired, ...): resend with a new id to try again. */
+  ORIGINAL_OUTCOME_DEAD_LETTERED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function originalOutcomeFromJSON(object: any): OriginalOutcome {
+  switch (object) {
+    case 0:
+    case "ORIGINAL_OUTCOME_UNKNOWN":
+      return OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN;
+    case 1:
+    case "ORIGINAL_OUTCOME_STORED":
+      return OriginalOutcome.ORIGINAL_OUTCOME_STORED;
+    case 2:
+    case "ORIGINAL_OUTCOME_DELIVERED":
+      return OriginalOutcome.ORIGINAL_OUTCOME_DELIVERED;
+    case 3:
+    case "ORIGINAL_OUTCOME_DEAD_LETTERED":
+      return OriginalOutcome.ORIGINAL_OUTCOME_DEAD_LETTERED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return OriginalOutcome.UNRECOGNIZED;
+  }
+}
+
+export function originalOutcomeToJSON(object: OriginalOutcome): string {
+  switch (object) {
+    case OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN:
+      return "ORIGINAL_OUTCOME_UNKNOWN";
+    case OriginalOutcome.ORIGINAL_OUTCOME_STORED:
+      return "ORIGINAL_OUTCOME_STORED";
+    case OriginalOutcome.ORIGINAL_OUTCOME_DELIVERED:
+      return "ORIGINAL_OUTCOME_DELIVERED";
+    case OriginalOutcome.ORIGINAL_OUTCOME_DEAD_LETTERED:
+      return "ORIGINAL_OUTCOME_DEAD_LETTERED";
+    case OriginalOutcome.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum AckKind {
   ACK_KIND_ACK = 0,
   ACK_KIND_NACK = 1,
@@ -303,6 +352,11 @@ export interface SendResult {
   /** For batch results: non-zero gRPC status code when this message failed. */
   errorCode: number;
   errorMessage: string;
+  /**
+   * With duplicate = true: what became of the first message with this id, when the router knows.
+   * A producer that lost a reply retries with the same id and learns from this whether it is safe.
+   */
+  original: OriginalOutcome;
 }
 
 export interface MessageBatch {
@@ -2496,7 +2550,7 @@ export const Message_HeadersEntry: MessageFns<Message_HeadersEntry> = {
 };
 
 function createBaseSendResult(): SendResult {
-  return { messageId: "", duplicate: false, receivers: 0, stored: false, errorCode: 0, errorMessage: "" };
+  return { messageId: "", duplicate: false, receivers: 0, stored: false, errorCode: 0, errorMessage: "", original: 0 };
 }
 
 export const SendResult: MessageFns<SendResult> = {
@@ -2518,6 +2572,9 @@ export const SendResult: MessageFns<SendResult> = {
     }
     if (message.errorMessage !== "") {
       writer.uint32(50).string(message.errorMessage);
+    }
+    if (message.original !== 0) {
+      writer.uint32(56).int32(message.original);
     }
     return writer;
   },
@@ -2583,6 +2640,14 @@ export const SendResult: MessageFns<SendResult> = {
             message.errorMessage = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.original = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2615,6 +2680,7 @@ export const SendResult: MessageFns<SendResult> = {
         : isSet(object.error_message)
         ? globalThis.String(object.error_message)
         : "",
+      original: isSet(object.original) ? originalOutcomeFromJSON(object.original) : 0,
     };
   },
 
@@ -2638,6 +2704,9 @@ export const SendResult: MessageFns<SendResult> = {
     if (message.errorMessage !== "") {
       obj.errorMessage = message.errorMessage;
     }
+    if (message.original !== 0) {
+      obj.original = originalOutcomeToJSON(message.original);
+    }
     return obj;
   },
 
@@ -2652,6 +2721,7 @@ export const SendResult: MessageFns<SendResult> = {
     message.stored = object.stored ?? false;
     message.errorCode = object.errorCode ?? 0;
     message.errorMessage = object.errorMessage ?? "";
+    message.original = object.original ?? 0;
     return message;
   },
 };
