@@ -36,10 +36,11 @@ import { PendingRequests } from './pending-requests';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics';
 import type { OverflowPolicy, RouterOptions } from './schema';
 import { Session, type SessionHost } from './session';
-import { admitRequest, checkEnvelope, checkPattern, deadLetterHeaders, describeTarget, targetField } from '../../kernel';
+import { admitRequest, admitSubscription, checkEnvelope, deadLetterHeaders, describeTarget, subscriptionKey, targetField } from '../../kernel';
+import { durableMember, pickMember } from './group-members';
 import { waitForRoom } from './publisher-waits';
 import { followRegistry } from './registry-follower';
-import { groupKey, TopicTrie, type QueueGroup } from './topic-trie';
+import { groupKey, TopicTrie } from './topic-trie';
 import { KnownAgents } from './known-agents';
 import { KnownGroups } from './known-groups';
 
@@ -327,19 +328,9 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   // ---- SessionHost -------------------------------------------------------------------------
 
   subscribe(session: Session, spec: SubscriptionSpec): void {
-    const error = checkPattern(spec.pattern, 'pattern', this.options.topics);
-    if (error) throw error;
-    if (spec.queueGroup !== undefined && spec.queueGroup !== '' && !/^[A-Za-z0-9_.:-]{1,128}$/.test(spec.queueGroup)) {
-      throw invalidArgument('queueGroup', 'must be 1-128 characters of letters, digits, "_", "-", ".", ":"');
-    }
-    if (session.isClosed) throw gatewayError('GW_FAILED_PRECONDITION', 'the session is closed');
-    const group = spec.queueGroup || undefined;
-    const key = `${spec.pattern}\u0000${group ?? ''}`;
-    if (session.subscriptions.has(key)) return;
-    if (session.subscriptions.size >= this.options.maxSubscriptionsPerSession) {
-      this.limitReached('router.maxSubscriptionsPerSession', 'reject', session.id);
-      throw gatewayError('GW_RESOURCE_EXHAUSTED', `a session may hold at most ${this.options.maxSubscriptionsPerSession} subscriptions`, { field: 'pattern' });
-    }
+    const admitted = admitSubscription(session, spec, this.options, (limit, policy, detail) => this.limitReached(limit, policy, detail));
+    if (!admitted) return;
+    const { key, group } = admitted;
     session.subscriptions.set(key, { pattern: spec.pattern, queueGroup: group });
     this.trie.add(session, spec.pattern, group);
     if (group) {
@@ -353,7 +344,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
 
   unsubscribe(session: Session, pattern: string, queueGroup?: string): void {
     const group = queueGroup || undefined;
-    if (session.subscriptions.delete(`${pattern}\u0000${group ?? ''}`)) this.trie.remove(session, pattern, group);
+    if (session.subscriptions.delete(subscriptionKey(pattern, group))) this.trie.remove(session, pattern, group);
   }
 
   closed(session: Session): void {
@@ -561,27 +552,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     if (key.startsWith('a:')) return this.inboxes.get(key.slice(2));
     if (key.startsWith('s:')) return this.sessions.get(key.slice(2));
     const group = this.trie.group(key.slice(2));
-    return group ? this.durableMember(group, avoid) : undefined;
-  }
-
-  /**
-   * Round-robin over the group's members for a durable delivery: never a paused member, and
-   * `avoid` (the member the last attempt timed out on) or a member with a full queue only when no
-   * other can take it. A group whose members are all paused holds its messages until one acks.
-   */
-  private durableMember(group: QueueGroup<Session>, avoid: Session | undefined): Session | undefined {
-    const members = group.members;
-    const count = members.length;
-    let busy: Session | undefined;
-    let avoided: Session | undefined;
-    for (let i = 0; i < count; i++) {
-      const member = members[group.next++ % count]!;
-      if (this.durable.members.isPaused(member)) continue;
-      if (member === avoid) avoided = member;
-      else if (member.full) busy ??= member;
-      else return member;
-    }
-    return busy ?? avoided;
+    return group ? durableMember(group, avoid, this.durable.members) : undefined;
   }
 
   private deadLetter(message: MessageEnvelope, reason: string, attempts: number): void {
@@ -636,15 +607,4 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       retryStrandedSoon: () => this.retryStrandedSoon(),
     });
   }
-}
-
-/** Round-robin over members, preferring one with room in its queue. */
-function pickMember(members: readonly Session[], cursor: { next: number }): Session | undefined {
-  const count = members.length;
-  if (count === 0) return undefined;
-  for (let i = 0; i < count; i++) {
-    const member = members[cursor.next++ % count]!;
-    if (!member.full) return member;
-  }
-  return members[cursor.next++ % count];
 }
