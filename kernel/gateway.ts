@@ -10,6 +10,7 @@ import { ConfigError, GatewayError, type ConfigIssue } from './errors';
 import { createHooks, type GatewayHooks, type PluginSummary } from './hooks';
 import { createMetricsFactory, type MetricsFactory } from './metrics';
 import { createRootLogger } from './logger';
+import { tightenOwnDir } from './private-storage';
 import { loadConfigFile } from './config/load';
 import { defaultResolveContext, resolvePlugins, type ResolvedPlugin } from './config/resolve';
 import { orderByDependencies, validateKinds, validatePluginOptions, validateTopLevel } from './config/validate';
@@ -167,6 +168,7 @@ export class Gateway {
       throw new GatewayError('GW_KERNEL_STATE', `cannot start a gateway in stage "${this.currentStage}"`);
     }
     const summaries = this.plugins();
+    this.makeDataDirPrivate();
     this.hooks.configLoaded.call(this.config.raw as unknown as Record<string, unknown>);
     this.currentStage = 'config-loaded';
     this.hooks.pluginsValidated.call(summaries);
@@ -207,6 +209,21 @@ export class Gateway {
     this.currentStage = 'ready';
     this.hooks.ready.call();
     this.logger.info({ plugins: summaries.map((p) => `${p.name}@${p.version}`) }, 'gateway ready');
+  }
+
+  /** The data dir holds stores and payloads: 0700 whatever the umask (docs/operations.md). */
+  private makeDataDirPrivate(): void {
+    const { dataDir } = this.info;
+    try {
+      const { tightenedFrom, leftOpen } = tightenOwnDir(dataDir);
+      if (tightenedFrom !== undefined) this.logger.warn({ dataDir, was: tightenedFrom.toString(8) }, 'data dir was readable by other users; set to 0700');
+      if (leftOpen) this.logger.warn({ dataDir, why: leftOpen }, 'data dir is readable by other users and was left so; choose a private gateway.dataDir');
+    } catch (error) {
+      throw new GatewayError('GW_CONFIG_INVALID', `gateway.dataDir: cannot create "${dataDir}" as a private directory: ${(error as Error).message}`, {
+        field: 'gateway.dataDir',
+        cause: error,
+      });
+    }
   }
 
   /**

@@ -8,6 +8,7 @@ export * from './plugin';
 export * from './metrics';
 export * from './contracts';
 export * from './gateway';
+export * from './private-storage';
 export * from './config/types';
 export { validateTopLevel, validatePluginOptions, describeAjvError } from './config/validate';
 export type { ResolvedPlugin } from './config/resolve';

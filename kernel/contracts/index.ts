@@ -9,6 +9,7 @@ export * from './sandbox-metrics';
 export * from './transport';
 export * from './supervisor';
 export * from './monitor';
+export * from './sandbox-pids-cgroup';
 export * from './topics';
 export * from './router-options';
 export * from './registry-options';

@@ -12,7 +12,10 @@ export interface ResourceLimits {
   cpuSeconds?: number;
   /** Open file descriptors (RLIMIT_NOFILE). */
   openFiles?: number;
-  /** Processes/threads (RLIMIT_NPROC, counted per user; `pids.max` under cgroup v2). */
+  /**
+   * Processes/threads: a per-sandbox pids cgroup (`pids.max`) where one can be created, and
+   * RLIMIT_NPROC (per sandbox user namespace in bubblewrap). Refused as root without a cgroup.
+   */
   processes?: number;
 }
 

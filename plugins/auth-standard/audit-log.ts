@@ -3,9 +3,9 @@
  * file. Writes go through one append stream; when the disk cannot keep up and the stream's buffer
  * passes `maxBufferBytes`, lines are dropped and counted rather than buffered without bound.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, fchmod, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import type { AuditEvent } from '../../kernel';
+import { makePrivateDir, PRIVATE_FILE_MODE, type AuditEvent } from '../../kernel';
 
 export class AuditLog {
   private readonly stream: WriteStream;
@@ -17,8 +17,10 @@ export class AuditLog {
     private readonly onDrop: (reason: string) => void,
     onError: (error: Error) => void,
   ) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    this.stream = createWriteStream(file, { flags: 'a', mode: 0o600 });
+    makePrivateDir(path.dirname(file));
+    this.stream = createWriteStream(file, { flags: 'a', mode: PRIVATE_FILE_MODE });
+    // `mode` applies only when the file is created: an existing audit log is made private too.
+    this.stream.once('open', (fd: number) => fchmod(fd, PRIVATE_FILE_MODE, () => undefined));
     this.stream.on('error', (error) => {
       this.failed = true;
       onError(error);

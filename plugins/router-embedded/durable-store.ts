@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { MessageEnvelope, OriginalOutcome } from '../../kernel';
+import { makeFilesPrivate, tightenOwnDir, type MessageEnvelope, type OriginalOutcome } from '../../kernel';
 
 export interface StoredMessage {
   /** `a:<agentId>`, `g:<pattern>\u0000<group>` or `s:<sessionId>`. */
@@ -55,11 +55,12 @@ export class DurableStore {
   private readonly dataFile: string;
 
   constructor(directory: string, mapSize: number) {
-    fs.mkdirSync(directory, { recursive: true });
+    tightenOwnDir(directory);
     this.dataFile = path.join(directory, 'data.mdb');
     // overlappingSync keeps fsync out of the writer lock; `flushed` still tells us when data is durable.
     // lmdb-js grows the map by itself when it fills: `mapSize` is a starting size, not a limit.
     this.root = open({ path: directory, mapSize, overlappingSync: true });
+    makeFilesPrivate(directory); // lmdb creates data.mdb and lock.mdb 0664 (less the umask)
     this.messages = this.root.openDB<StoredMessage, number>({ name: 'messages', encoding: 'msgpack' });
     this.index = this.root.openDB<IndexTuple, number>({ name: 'index', encoding: 'msgpack' });
     this.dedupe = this.root.openDB<number | [number, OriginalOutcome], string>({ name: 'dedupe', encoding: 'msgpack' });

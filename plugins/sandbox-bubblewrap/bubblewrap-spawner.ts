@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
   gatewayError,
+  makePrivateDir,
+  processLimitGroup,
   prlimitArguments,
   sandboxEnvironment,
   type SandboxExit,
@@ -20,6 +22,13 @@ export interface BubblewrapSettings extends SandboxLayout {
   bwrapIdentity: string;
   scratchRoot: string;
   setupTimeoutMs: number;
+  /** prlimit(1) on the host (also visible inside through the runtime paths) and its `dev:ino`. */
+  prlimit: string;
+  prlimitIdentity: string;
+  /** Where per-sandbox pids cgroups are created, when the host offers one (see sandbox-pids-cgroup). */
+  pidsCgroupParent?: string;
+  /** Why there is no pids cgroup, for the error when a limit could not be enforced otherwise. */
+  pidsCgroupUnavailable?: string;
 }
 
 /** Why a spawn failed, as a bounded metric label. */
@@ -51,16 +60,23 @@ export async function spawnInBubblewrap(spec: SpawnSpec, settings: BubblewrapSet
       { field: 'sandbox.network', details: { reason: 'precondition' satisfies SpawnFailure } },
     );
   }
-  mkdirSync(settings.scratchRoot, { recursive: true });
+  const pidsGroup = processLimitGroup(spec, settings.pidsCgroupParent, settings.pidsCgroupUnavailable);
+  makePrivateDir(settings.scratchRoot);
   const scratchDir = mkdtempSync(path.join(settings.scratchRoot, `${spec.agentId}-`));
   const env = agentEnvironment(spec);
+  // RLIMIT_NPROC is set inside, after bwrap created the user namespace: the kernel then counts the
+  // processes of this sandbox's namespace against it, not every process of the user on the host
+  // (the namespace's parent-level cap is taken from bwrap's limit at creation, left unlimited).
+  const processes = spec.profile.limits.processes;
+  const inner = processes === undefined ? [] : [settings.prlimit, `--nproc=${processes}`, '--'];
   const bwrapArgs = [
     ...agentArguments(settings, { profile: spec.profile, scratchDir, gatewaySocket: spec.gatewaySocket, cwd: spec.cwd, env }),
     '--json-status-fd', '3',
-    '--', spec.command, ...spec.args,
+    '--', ...inner, spec.command, ...spec.args,
   ];
-  const limitArgs = prlimitArguments(spec.profile.limits);
-  const [file, args] = limitArgs.length > 0 ? ['prlimit', [...limitArgs, '--', settings.bwrap, ...bwrapArgs]] : [settings.bwrap, bwrapArgs];
+  const limitArgs = prlimitArguments({ ...spec.profile.limits, processes: undefined });
+  const argv = limitArgs.length > 0 ? [settings.prlimit, ...limitArgs, '--', settings.bwrap, ...bwrapArgs] : [settings.bwrap, ...bwrapArgs];
+  const [file, args] = pidsGroup ? pidsGroup.joinCommand(argv) : [argv[0]!, argv.slice(1)];
   // Own session on the host: a Ctrl-C at the gateway's terminal must not reach the sandboxes
   // directly (the supervisor stops them gracefully); death with the gateway is --die-with-parent's job.
   const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, detached: true });
@@ -75,7 +91,9 @@ export async function spawnInBubblewrap(spec: SpawnSpec, settings: BubblewrapSet
       // before the scratch dir goes, in case the kernel has not delivered that signal yet.
       if (sandbox) killNamespace(sandbox);
       rmSync(scratchDir, { recursive: true, force: true });
-      resolve(agentExit(code, signal));
+      const exit = agentExit(code, signal);
+      if (pidsGroup) void pidsGroup.remove().then(() => resolve(exit));
+      else resolve(exit);
     };
     child.once('exit', finish);
     child.once('error', () => {
@@ -90,7 +108,7 @@ export async function spawnInBubblewrap(spec: SpawnSpec, settings: BubblewrapSet
     if (shared.length > 0) {
       throw Object.assign(new Error(`the sandbox shares the gateway's ${shared.join(', ')} namespace(s); refusing to run it`), { reason: 'namespaces' });
     }
-    await waitForExec(sandbox['child-pid'], settings.bwrapIdentity, () => done, settings.setupTimeoutMs);
+    await waitForExec(sandbox['child-pid'], [settings.bwrapIdentity, settings.prlimitIdentity], () => done, settings.setupTimeoutMs);
   } catch (error) {
     kill(child, sandbox);
     await exited;
@@ -198,14 +216,15 @@ function readSandboxStatus(child: ChildProcess, exited: Promise<SandboxExit>, ti
 }
 
 /**
- * Waits until a process below the namespace's init runs something other than bwrap (the agent was
+ * Waits until a process below the namespace's init runs something other than bwrap or prlimit (the agent was
  * exec'd). An agent that exits before it is seen ends the wait too: its exit is reported normally.
  */
-async function waitForExec(namespaceInit: number, bwrapIdentity: string, isDone: () => boolean, timeoutMs: number): Promise<void> {
+async function waitForExec(namespaceInit: number, wrappers: readonly string[], isDone: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!isDone()) {
-    if (descendantPids(namespaceInit).some((pid) => hasExecutedOtherThan(pid, bwrapIdentity))) return;
+    if (descendantPids(namespaceInit).some((pid) => hasExecutedOtherThan(pid, wrappers))) return;
     if (Date.now() > deadline) throw new Error(`the agent was not started within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, EXEC_POLL_MS));
   }
 }
+

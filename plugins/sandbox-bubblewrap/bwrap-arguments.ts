@@ -14,6 +14,8 @@ export interface SandboxLayout {
   networkPaths: readonly string[];
   uid: number;
   gid: number;
+  /** Refuse user namespaces inside (`--disable-userns`, bubblewrap >= 0.8). */
+  disableUserns: boolean;
 }
 
 /** Mounts of the runtime: read-only binds, and the host's top-level symlinks (usrmerge) recreated. */
@@ -35,7 +37,7 @@ export function runtimeMounts(paths: readonly string[]): string[] {
 }
 
 /** Namespace and session flags: everything unshared (network only when the profile has none). */
-export function isolationFlags(network: boolean, layout: Pick<SandboxLayout, 'uid' | 'gid'>): string[] {
+export function isolationFlags(network: boolean, layout: Pick<SandboxLayout, 'uid' | 'gid' | 'disableUserns'>): string[] {
   const flags = [
     '--unshare-user',
     '--unshare-pid',
@@ -49,6 +51,9 @@ export function isolationFlags(network: boolean, layout: Pick<SandboxLayout, 'ui
     '--new-session',
   ];
   if (!network) flags.push('--unshare-net');
+  // A user namespace of its own would give the agent a full capability set there: the door to
+  // kernel attack surface (netfilter, mounts of more filesystem types) that nothing else opens.
+  if (layout.disableUserns) flags.push('--disable-userns');
   return flags;
 }
 

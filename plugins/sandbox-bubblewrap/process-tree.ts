@@ -45,13 +45,13 @@ export function executableIdentity(file: string): string {
 }
 
 /**
- * True once `pid` runs something other than `executable` (i.e. it exec'd the agent). /proc/<pid>/exe
+ * True once `pid` runs something other than the `wrappers` (i.e. it exec'd the agent). /proc/<pid>/exe
  * resolves to the inode across mount namespaces, so this works for a process inside a sandbox.
  * Unreadable (not dumpable yet, or gone) counts as not yet.
  */
-export function hasExecutedOtherThan(pid: number, executable: string): boolean {
+export function hasExecutedOtherThan(pid: number, wrappers: readonly string[]): boolean {
   try {
-    return executableIdentity(`/proc/${pid}/exe`) !== executable;
+    return !wrappers.includes(executableIdentity(`/proc/${pid}/exe`));
   } catch {
     return false;
   }

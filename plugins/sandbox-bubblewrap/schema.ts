@@ -14,6 +14,13 @@ export interface BubblewrapOptions {
   verifyNamespaces: boolean;
   /** How long sandbox setup may take before the spawn is failed. */
   setupTimeoutMs: number;
+  /**
+   * Per-sandbox pids cgroup for `limits.processes`: `auto` (the gateway's own v2 group when it
+   * delegates `pids`, else its group in the v1 pids hierarchy), `off`, or an absolute cgroup dir.
+   */
+  pidsCgroup: string;
+  /** Let agents create user namespaces of their own (bwrap `--disable-userns` when false). */
+  nestedUserNamespaces: boolean;
 }
 
 export const schema = {
@@ -38,5 +45,7 @@ export const schema = {
     sandboxGid: { type: 'integer', minimum: 0, default: 65534 },
     verifyNamespaces: { type: 'boolean', default: true },
     setupTimeoutMs: { type: 'integer', minimum: 100, default: 10000 },
+    pidsCgroup: { type: 'string', pattern: '^(auto|off|/.*)$', default: 'auto' },
+    nestedUserNamespaces: { type: 'boolean', default: false },
   },
 } as const;

@@ -22,9 +22,9 @@
  * ```
  */
 import path from 'node:path';
-import { definePlugin, sandboxMetrics, type SandboxedProcess, type SandboxService } from '../../kernel';
+import { definePlugin, removeStalePidsCgroups, resolvePidsCgroupOption, sandboxMetrics, type SandboxedProcess, type SandboxService } from '../../kernel';
 import { commandExists } from './command-exists';
-import { spawnPlainProcess } from './process-spawner';
+import { spawnPlainProcess, type ProcessSpawnerSettings } from './process-spawner';
 
 import { schema, type ProcessSandboxOptions } from './schema';
 
@@ -49,11 +49,21 @@ export default definePlugin<ProcessSandboxOptions, SandboxService>({
     if (!hasSetpriv) limitations.push('setpriv (util-linux) not found: agents outlive a gateway killed with SIGKILL');
     if (ctx.options.applyLimits && !hasPrlimit) limitations.push('prlimit (util-linux) not found: profile limits are NOT applied');
     if (!ctx.options.applyLimits) limitations.push('applyLimits: false: profile limits are NOT applied');
-    const settings = {
+    const settings: ProcessSpawnerSettings = {
       scratchRoot: path.resolve(ctx.gateway.dataDir, ctx.options.scratchRoot),
       applyLimits: ctx.options.applyLimits && hasPrlimit,
       deathSignal: hasSetpriv,
     };
+    const cgroups = resolvePidsCgroupOption(ctx.options.pidsCgroup);
+    if (cgroups.usable) settings.pidsCgroupParent = cgroups.parent;
+    else {
+      settings.pidsCgroupUnavailable = cgroups.reason;
+      limitations.push(
+        process.geteuid?.() === 0
+          ? `no pids cgroup (${cgroups.reason}) and the gateway runs as root: agents with limits.processes are refused`
+          : `no pids cgroup (${cgroups.reason}): limits.processes is RLIMIT_NPROC, counted across every process of the gateway's user`,
+      );
+    }
     const metrics = sandboxMetrics(ctx.metrics, ctx.name);
     // Sandboxes alive now: one per agent process the supervisor started (bounded by its config),
     // each removed when it exits; what is still here at stop is killed, so none outlives the plugin.
@@ -85,6 +95,7 @@ export default definePlugin<ProcessSandboxOptions, SandboxService>({
         await Promise.all(remaining.map((sandbox) => sandbox.exited));
       },
       start() {
+        if (settings.pidsCgroupParent) removeStalePidsCgroups(settings.pidsCgroupParent);
         ctx.logger.warn({ notIsolated: limitations }, 'sandbox-process: managed agents run WITHOUT isolation');
       },
     };

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
   gatewayError,
+  makePrivateDir,
+  processLimitGroup,
   prlimitArguments,
   sandboxEnvironment,
   type SandboxExit,
@@ -17,6 +19,9 @@ export interface ProcessSpawnerSettings {
   applyLimits: boolean;
   /** Wrap in `setpriv --pdeathsig KILL` so the agent dies with the gateway (setpriv found). */
   deathSignal: boolean;
+  /** Where per-agent pids cgroups go (see kernel sandbox-pids-cgroup), or why there are none. */
+  pidsCgroupParent?: string;
+  pidsCgroupUnavailable?: string;
 }
 
 /**
@@ -27,7 +32,8 @@ export interface ProcessSpawnerSettings {
  * the sandbox lives as long as the agent, as with bubblewrap.
  */
 export async function spawnPlainProcess(spec: SpawnSpec, settings: ProcessSpawnerSettings): Promise<SandboxedProcess> {
-  mkdirSync(settings.scratchRoot, { recursive: true });
+  const pidsGroup = settings.applyLimits ? processLimitGroup(spec, settings.pidsCgroupParent, settings.pidsCgroupUnavailable) : undefined;
+  makePrivateDir(settings.scratchRoot);
   const scratchDir = mkdtempSync(path.join(settings.scratchRoot, `${spec.agentId}-`));
   const env = sandboxEnvironment(spec);
   env.TMPDIR = scratchDir;
@@ -41,7 +47,8 @@ export async function spawnPlainProcess(spec: SpawnSpec, settings: ProcessSpawne
     spec.command,
     ...spec.args,
   ];
-  const child = spawn(argv[0]!, argv.slice(1), {
+  const [file, args] = pidsGroup ? pidsGroup.joinCommand(argv) : [argv[0]!, argv.slice(1)];
+  const child = spawn(file, args, {
     cwd: spec.cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,7 +69,8 @@ export async function spawnPlainProcess(spec: SpawnSpec, settings: ProcessSpawne
       done = true;
       killGroup('SIGKILL');
       rmSync(scratchDir, { recursive: true, force: true });
-      resolve({ code, signal });
+      if (pidsGroup) void pidsGroup.remove().then(() => resolve({ code, signal }));
+      else resolve({ code, signal });
     });
   });
 
@@ -70,6 +78,7 @@ export async function spawnPlainProcess(spec: SpawnSpec, settings: ProcessSpawne
     child.once('spawn', resolve);
     child.once('error', (error) => {
       rmSync(scratchDir, { recursive: true, force: true });
+      if (child.pid === undefined) void pidsGroup?.remove();
       reject(
         gatewayError('GW_FAILED_PRECONDITION', `agent "${spec.agentId}": cannot start "${argv[0]}": ${error.message}`, {
           field: 'command',

@@ -3,6 +3,8 @@ export interface ProcessSandboxOptions {
   scratchRoot: string;
   /** Apply the profile's rlimits with prlimit(1) (util-linux). */
   applyLimits: boolean;
+  /** Per-agent pids cgroup for `limits.processes`: `auto`, `off` or a cgroup dir (as sandbox-bubblewrap). */
+  pidsCgroup: string;
 }
 
 export const schema = {
@@ -11,5 +13,6 @@ export const schema = {
   properties: {
     scratchRoot: { type: 'string', minLength: 1, default: 'sandbox-process' },
     applyLimits: { type: 'boolean', default: true },
+    pidsCgroup: { type: 'string', pattern: '^(auto|off|/.*)$', default: 'auto' },
   },
 } as const;

@@ -16,6 +16,7 @@ import {
   type StatusCode,
 } from '../../kernel';
 import { statusName, toServiceError } from './error-status';
+import { refuseMalformed } from './strict-decoding';
 
 export const TRANSPORT_NAME = 'grpc';
 
@@ -130,6 +131,7 @@ export class CallGuard {
   ): Promise<Response> {
     if (!servedWhileDraining) this.admit();
     const identity = await this.authenticate(call);
+    refuseMalformed(call.request);
     return handler(call.request, identity, call);
   }
 }

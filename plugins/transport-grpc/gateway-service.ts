@@ -45,6 +45,7 @@ import {
 } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import type { CallGuard } from './call-guard';
 import { toServiceError } from './error-status';
+import { isMalformed } from './strict-decoding';
 import { acceptEnvelope, envelopeToProto, healthToProto, recordToProto, stateToProto } from './proto-mapping';
 import {
   checkAck,
@@ -325,6 +326,8 @@ function publishStream(
   let routingStopped = false;
   let failed = false;
   let inputEnded = false;
+  /** A malformed frame arrived: no more input is taken, and the stream ends failed. */
+  let inputRefused = false;
   let completed = false;
   let identity: Identity | undefined;
 
@@ -336,7 +339,7 @@ function publishStream(
     guard.completed('PublishStream', serviceError.code, startedAt);
   };
   const maybeEnd = (): void => {
-    if (inputEnded && inFlight === 0 && !failed && !completed) {
+    if (inputEnded && inFlight === 0 && !failed && !completed && !inputRefused) {
       completed = true;
       call.end();
       guard.completed('PublishStream', Status.OK, startedAt);
@@ -361,7 +364,14 @@ function publishStream(
   routing = authenticated;
 
   call.on('data', (batch: MessageBatch) => {
-    if (failed) return;
+    if (failed || inputRefused) return;
+    // A frame that is not a MessageBatch ends the stream with INVALID_ARGUMENT once the frames
+    // before it are answered; nothing after it is routed.
+    if (isMalformed(batch)) {
+      inputRefused = true;
+      answering = answering.then(() => fail(batch.error));
+      return;
+    }
     inFlight++;
     if (inFlight >= deps.maxPublishInFlight) call.pause();
     // Wrapped in an object so the step settles once routed, not once the batch's promise does.

@@ -22,6 +22,7 @@ import { guardSession } from './ping-guard';
 import type { TransportGrpcOptions } from './schema';
 import { decodeMessage, decodeMessageBatch } from './request-decoding';
 import { SessionStreams } from './session-streams';
+import { strictService } from './strict-decoding';
 
 const COMPRESSION_ALGORITHMS = { identity: 0, deflate: 1, gzip: 2 } as const;
 /** How long stop() waits for a graceful shutdown before cutting connections. */
@@ -29,16 +30,15 @@ const SHUTDOWN_GRACE_MS = 2000;
 
 /**
  * Subscribe responses are pre-encoded Buffers (see event-encoding.ts): pass them through. Publish
- * requests use the decoders of request-decoding.ts (no allocation per absent field).
+ * requests use the decoders of request-decoding.ts (no allocation per absent field). Every request
+ * is decoded strictly (UTF-8) and a malformed one reaches its handler as a MalformedRequest, to be
+ * refused INVALID_ARGUMENT (strict-decoding.ts).
  */
-const SubscribePassThrough = {
-  ...GatewayServiceService,
-  subscribe: { ...GatewayServiceService.subscribe, responseSerialize: (value: Buffer): Buffer => value },
-  sendMessage: { ...GatewayServiceService.sendMessage, requestDeserialize: decodeMessage },
-  request: { ...GatewayServiceService.request, requestDeserialize: decodeMessage },
-  publishBatch: { ...GatewayServiceService.publishBatch, requestDeserialize: decodeMessageBatch },
-  publishStream: { ...GatewayServiceService.publishStream, requestDeserialize: decodeMessageBatch },
-};
+const SubscribePassThrough = strictService(
+  { ...GatewayServiceService, subscribe: { ...GatewayServiceService.subscribe, responseSerialize: (value: Buffer): Buffer => value } },
+  { sendMessage: decodeMessage, request: decodeMessage, publishBatch: decodeMessageBatch, publishStream: decodeMessageBatch },
+);
+const StrictAdminService = strictService(AdminServiceService);
 
 export class GrpcTransport implements TransportService {
   private readonly server: Server;
@@ -94,7 +94,7 @@ export class GrpcTransport implements TransportService {
       }),
     );
     this.server.addService(
-      AdminServiceService,
+      StrictAdminService,
       adminServiceHandlers({ guard: this.guard, hooks, auth, registry, supervisor, services, gateway: ctx.gateway }),
     );
     if (options.health) this.health.addToServer(this.server);

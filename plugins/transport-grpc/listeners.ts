@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import path from 'node:path';
-import { lstat, mkdir, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { GatewayError } from '../../kernel';
 import type { ListenAddress } from './schema';
 
@@ -50,7 +50,10 @@ export function bindTargets(listen: readonly ListenAddress[], baseDir: string, l
  * nothing answers on it. A live socket (another gateway) is left alone and bind reports the clash.
  */
 export async function prepareSocketPath(socketPath: string): Promise<void> {
-  await mkdir(path.dirname(socketPath), { recursive: true });
+  // Not world-writable whatever the umask (else anyone could swap the socket); group may traverse
+  // it, for a socketMode that grants the group access.
+  const created = await mkdir(path.dirname(socketPath), { recursive: true, mode: 0o750 });
+  if (created !== undefined) await chmod(path.dirname(socketPath), 0o750);
   const stats = await lstat(socketPath).catch(() => undefined);
   if (!stats) return;
   if (!stats.isSocket()) {

@@ -5,21 +5,38 @@
  * `createBaseMessage()` allocates `Buffer.alloc(0)` for every message before the real payload
  * replaces it (8 % of the batched relay's CPU in the profile). A payload is still copied out of
  * the frame, so a stored message never pins a whole received frame in memory.
- * test/transport/request-decoding.test.ts holds them to the generated codec.
+ * test/transport/request-decoding.test.ts holds them to the generated codec. String fields are read
+ * strictly (invalid UTF-8 throws `InvalidStringField` naming the field, see strict-decoding.ts).
  */
-import { BinaryReader } from '@bufbuild/protobuf/wire';
+import type { BinaryReader } from '@bufbuild/protobuf/wire';
 import { Message_HeadersEntry, type Message, type MessageBatch } from '../../proto/gen/openclaw/gateway/v1/gateway';
+import { InvalidStringField, strictReader } from './strict-decoding';
+
+/** Field names by tag, to name the string field whose bytes were not UTF-8. */
+const STRING_FIELDS: Record<number, string> = {
+  10: 'id',
+  18: 'topic',
+  26: 'agent_id',
+  34: 'service',
+  42: 'version_range',
+  58: 'headers',
+  74: 'sender_id',
+  82: 'key',
+  106: 'correlation_id',
+  114: 'reply_to',
+  122: 'content_type',
+};
 
 /** Zero bytes: nothing can be written into it, so every payload-less message can share it. */
 const EMPTY_PAYLOAD = Buffer.alloc(0);
 
 export function decodeMessageBatch(bytes: Uint8Array): MessageBatch {
-  const reader = new BinaryReader(bytes);
+  const reader = strictReader(bytes);
   const messages: Message[] = [];
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     if (tag === 10) {
-      messages.push(readMessage(reader, reader.uint32()));
+      messages.push(readMessage(reader, reader.uint32(), `messages[${messages.length}]`));
       continue;
     }
     if ((tag & 7) === 4 || tag === 0) break;
@@ -29,11 +46,29 @@ export function decodeMessageBatch(bytes: Uint8Array): MessageBatch {
 }
 
 export function decodeMessage(bytes: Uint8Array): Message {
-  const reader = new BinaryReader(bytes);
-  return readMessage(reader, reader.len);
+  const reader = strictReader(bytes);
+  return readMessage(reader, reader.len, 'message');
 }
 
-function readMessage(reader: BinaryReader, length: number): Message {
+/**
+ * Tag of the field being read, for naming the one whose UTF-8 failed. Decoding is synchronous and
+ * never re-entered, so one variable serves every gateway in the process; it spares the hot path a
+ * closure per message and a try per field.
+ */
+let currentTag = 0;
+
+function readMessage(reader: BinaryReader, length: number, prefix: string): Message {
+  try {
+    return readFields(reader, length);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') {
+      throw new InvalidStringField(`${prefix}.${STRING_FIELDS[currentTag] ?? `field ${currentTag >>> 3}`}`);
+    }
+    throw error;
+  }
+}
+
+function readFields(reader: BinaryReader, length: number): Message {
   const end = reader.pos + length;
   const message: Message = {
     id: '',
@@ -56,6 +91,7 @@ function readMessage(reader: BinaryReader, length: number): Message {
   };
   while (reader.pos < end) {
     const tag = reader.uint32();
+    currentTag = tag;
     switch (tag) {
       case 10:
         message.id = reader.string();

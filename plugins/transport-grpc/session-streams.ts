@@ -24,6 +24,7 @@ import { EventEncoder } from './event-encoding';
 import { recordToProto, stateToProto } from './proto-mapping';
 import { checkSubscribe } from './request-validation';
 import { SubscribeStream } from './subscribe-stream';
+import { refuseMalformed } from './strict-decoding';
 
 export interface SessionStreamsOptions {
   pluginName: string;
@@ -120,6 +121,7 @@ export class SessionStreams {
       throw new GatewayError('GW_RESOURCE_EXHAUSTED', `the gateway serves at most ${this.options.maxSubscribeStreams} Subscribe streams; retry later`);
     }
     const request = call.request;
+    refuseMalformed(request);
     checkSubscribe(request, this.options.maxTopicsPerSubscribe);
     const identity = await guard.authenticate(call);
     const peer = call.getPeer();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import bubblewrap from '../../plugins/sandbox-bubblewrap';
 import { schema } from '../../plugins/sandbox-bubblewrap/schema';
 import type { BubblewrapOptions } from '../../plugins/sandbox-bubblewrap/schema';
-import type { SandboxProfile, SandboxService } from '../../kernel';
+import { pidsCgroupSupport, type SandboxProfile, type SandboxService } from '../../kernel';
 import { outputOf, schemaDefaults, setUpPlugin, type LogLine } from './plugin-context';
 
 const defaults = () => schemaDefaults<BubblewrapOptions>(schema);
@@ -132,9 +132,12 @@ describe('sandbox-bubblewrap', () => {
     expect(seen.run).toEqual(['gateway.sock']);
   });
 
-  it('logs why cgroup limits are skipped and what it does not isolate', () => {
-    const skipped = logs.find((line) => line.msg.includes('cgroup limits skipped'));
-    expect(skipped).toMatchObject({ why: expect.any(String) });
+  it('logs how limits.processes is enforced and what it does not isolate', () => {
+    // Either a pids cgroup was found (this host: root with a writable v1 pids hierarchy), or why not.
+    const pids = logs.find((line) => line.msg.includes('limits.processes is a per-sandbox pids cgroup'));
+    const none = logs.find((line) => line.msg.includes('no pids cgroup'));
+    if (pidsCgroupSupport().usable) expect(pids).toMatchObject({ cgroup: expect.stringMatching(/^\/sys\/fs\/cgroup\//), version: expect.any(Number) });
+    else expect(none).toMatchObject({ why: expect.any(String) });
     expect(logs.find((line) => line.msg.includes('does not isolate'))).toMatchObject({ limitations: sandbox.limitations });
     expect(logs.find((line) => line.msg.includes('namespace self-check passed'))).toBeDefined();
     expect(sandbox.isolation).toBe('namespaces');
