@@ -26,6 +26,10 @@ export default tseslint.config(
       // The output is CommonJS, and lazy `require()` is how the built-in catalogue, the optional
       // tracing exporter and pino-pretty stay unloaded until used.
       '@typescript-eslint/no-require-imports': 'off',
+      // Rejecting with what we were given (an AbortSignal's reason, a stored failure) is the point.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
+      // `let x; … () => x …; x = …`: a closure may read the binding before its one assignment.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // `_name` marks a parameter kept for its position in a signature.
       '@typescript-eslint/no-unused-vars': [
         'error',
@@ -55,6 +59,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+      // Tests wrap and swap plugin methods (`plugin.setup`, `plugin.stop`) to inject faults.
+      '@typescript-eslint/unbound-method': 'off',
     },
   },
 );

@@ -28,7 +28,7 @@ interface Result {
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 && process.argv[index + 1] !== undefined ? process.argv[index + 1]! : fallback;
+  return index >= 0 && process.argv[index + 1] !== undefined ? process.argv[index + 1] : fallback;
 }
 
 const MESSAGES = Number(argument('messages', '5000'));
@@ -42,10 +42,10 @@ async function startGatewayProcess(prefix: string, name: string, dataDir: string
   const child = spawn(process.execPath, ['--require', 'tsx/cjs', SCRIPT, JSON.stringify(settings)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const address = await new Promise<string>((resolve, reject) => {
     let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
       const match = /READY (\S+)/.exec(seen);
-      if (match) resolve(match[1]!);
+      if (match) resolve(match[1]);
     });
     child.once('exit', (code) => reject(new Error(`gateway ${name} exited (${code}) before it was ready`)));
   });
@@ -54,7 +54,7 @@ async function startGatewayProcess(prefix: string, name: string, dataDir: string
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** Sends `MESSAGES` with at most `WINDOW` unreceived at once; measures send → receipt. */
@@ -103,9 +103,9 @@ async function main(): Promise<void> {
   const [a, b] = gateways;
   const agents: Agent[] = [];
   try {
-    const receiver = connect(b!.address);
-    const sender = connect(a!.address);
-    const listener = connect(b!.address);
+    const receiver = connect(b.address);
+    const sender = connect(a.address);
+    const listener = connect(b.address);
     agents.push(receiver, sender, listener);
     const { agentId } = await receiver.register({ agentId: 'bench-receiver', service: 'bench', version: '1.0.0' });
     const inbox = await receiver.subscribe();
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 200 && (await sender.discover({ service: 'bench' })).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
     for (let i = 0; i < 200 && (await sender.publish('bench.warmup', 'warmup')).receivers === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
 
-    const local = connect(b!.address);
+    const local = connect(b.address);
     agents.push(local);
     const scenarios: Array<[string, () => Promise<Result>]> = [
       // Same path through NATS, but sender and receiver on one gateway: the cross-gateway cost is the difference.

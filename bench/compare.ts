@@ -29,7 +29,7 @@ export function readReport(file: string): BenchReportFile {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`${file}: not a bench results file (${error instanceof Error ? error.message : String(error)})`);
+    throw new Error(`${file}: not a bench results file (${error instanceof Error ? error.message : String(error)})`, { cause: error });
   }
   if (!parsed || typeof parsed !== 'object' || !Array.isArray((parsed as BenchReportFile).scenarios)) {
     throw new Error(`${file}: not a bench results file (no "scenarios" array; write one with npm run bench -- --out ${file})`);
@@ -88,8 +88,8 @@ export function comparisonRows(compared: readonly ComparedRow[]): string[][] {
 export function comparisonTable(compared: readonly ComparedRow[]): string {
   const rows = [HEADER, ...comparisonRows(compared)];
   const widths = HEADER.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  const line = (row: readonly string[]) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+  const line = (row: readonly string[]) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd();
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
 function main(argv: readonly string[]): number {

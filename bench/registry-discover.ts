@@ -60,8 +60,8 @@ async function main(): Promise<void> {
         {
           agentId: `agent-${i}`,
           service: `svc-${i % services}`,
-          version: VERSIONS[(i >> 2) % VERSIONS.length]!,
-          tags: { zone: ZONES[i % ZONES.length]!, shard: String(i % 16) },
+          version: VERSIONS[(i >> 2) % VERSIONS.length],
+          tags: { zone: ZONES[i % ZONES.length], shard: String(i % 16) },
           capabilities: i % 2 === 0 ? ['summarize', 'gpu'] : ['summarize'],
           leaseTtlMs: 0,
         },
@@ -79,12 +79,12 @@ async function main(): Promise<void> {
     console.log(`registry-memory discover: ${instances} instances, ${services} services, ${queries} queries per shape`);
     for (const [label, build] of shapes) {
       const prepared = Array.from({ length: 256 }, (_, n) => build(n));
-      for (let n = 0; n < 2_000; n++) registry.discover(prepared[n & 255]!); // warm-up (JIT, range cache)
+      for (let n = 0; n < 2_000; n++) registry.discover(prepared[n & 255]); // warm-up (JIT, range cache)
       const recorder = new LatencyRecorder(queries);
       let found = 0;
       for (let n = 0; n < queries; n++) {
         const started = process.hrtime.bigint();
-        found += registry.discover(prepared[n & 255]!).length;
+        found += registry.discover(prepared[n & 255]).length;
         recorder.record(Number(process.hrtime.bigint() - started) / 1e6);
       }
       const { p50Ms, p99Ms, maxMs } = recorder.summary();

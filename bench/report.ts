@@ -76,8 +76,8 @@ export const HEADER = ['scenario', 'metric', 'gateway', 'raw grpc-js', 'ratio', 
 export function textTable(results: readonly ScenarioResult[]): string {
   const rows = [HEADER, ...tableRows(results)];
   const widths = HEADER.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  const line = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+  const line = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd();
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
 export function markdownTable(results: readonly ScenarioResult[]): string {

@@ -26,7 +26,7 @@ function parseArgs(argv: readonly string[]): { settings: BenchSettings; out: str
   let out = path.resolve(__dirname, 'results', 'latest.json');
   let compare: string | undefined;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     const value = () => {
       const next = argv[++i];
       if (next === undefined) throw new Error(`${arg} needs a value`);

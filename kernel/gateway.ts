@@ -293,6 +293,7 @@ export class Gateway {
     else this.services.set(kind, service);
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the options' type is the plugin's own; validated against its schema
   private contextFor(resolved: ResolvedPlugin): PluginContext<any> {
     const declared = new Map((resolved.definition.dependencies ?? []).map((d) => [d.kind, d]));
     const services: ServiceLookup = {

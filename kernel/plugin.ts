@@ -134,9 +134,17 @@ export interface PluginDefinition<Options = Record<string, unknown>, Service = u
   setup(context: PluginContext<Options>): Promise<PluginInstance<Service>> | PluginInstance<Service>;
 }
 
+/**
+ * A plugin of any options and service types. `any` on purpose: `setup` takes the options, so a
+ * concrete plugin is not a `PluginDefinition<unknown, unknown>`; the kernel validates the options
+ * against the plugin's schema and hands the service only to declared dependants.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPluginDefinition = PluginDefinition<any, any>;
+
 /** A module may export the definition itself or a factory that returns one. */
-export type PluginFactory = () => PluginDefinition<any, any> | Promise<PluginDefinition<any, any>>;
-export type PluginModuleExport = PluginDefinition<any, any> | PluginFactory;
+export type PluginFactory = () => AnyPluginDefinition | Promise<AnyPluginDefinition>;
+export type PluginModuleExport = AnyPluginDefinition | PluginFactory;
 
 /**
  * Plugins a caller makes referable by bare name in a config (`'router-embedded'`), each loaded

@@ -25,7 +25,7 @@ function fileComment(source: string): string {
   const lines = source.split('\n');
   const packageLine = lines.findIndex((line) => line.startsWith('package '));
   const block: string[] = [];
-  for (let i = packageLine - 1; i >= 0 && lines[i]!.startsWith('//'); i--) block.unshift(lines[i]!.replace(/^\/\/ ?/, ''));
+  for (let i = packageLine - 1; i >= 0 && lines[i].startsWith('//'); i--) block.unshift(lines[i].replace(/^\/\/ ?/, ''));
   return block.join('\n').trim();
 }
 

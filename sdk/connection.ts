@@ -42,6 +42,7 @@ type UnaryMethod<Req, Res> = (
 ) => ClientUnaryCall;
 
 export type ClientMethod = {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- matches every unary method whatever its message types
   [K in keyof GatewayServiceClient]: GatewayServiceClient[K] extends UnaryMethod<any, any> ? K : never;
 }[keyof GatewayServiceClient];
 

@@ -85,8 +85,8 @@ export async function createUnaryLoad(config: UnaryConfig) {
         const index = issued++;
         inFlight++;
         const sentAt = nowMs();
-        const connection = connections[index % connections.length]!;
-        connection.unary(RPC_NAMES[method], requests[index % requests.length]!, (error) => {
+        const connection = connections[index % connections.length];
+        connection.unary(RPC_NAMES[method], requests[index % requests.length], (error) => {
           latency.record(nowMs() - sentAt);
           inFlight--;
           completed++;

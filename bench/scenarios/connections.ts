@@ -44,7 +44,7 @@ async function measureConnections(scope: ScenarioScope, implementation: Implemen
   const openMs = performance.now() - openedAt;
 
   // Probe until every stream has received one message (subscriptions go live asynchronously).
-  let statuses: HolderStatus[] = [];
+  let statuses: HolderStatus[];
   const deadline = Date.now() + 120_000;
   for (;;) {
     await publishOnce(server.address, TOPIC);

@@ -120,9 +120,9 @@ async function measureSteady(scope: ScenarioScope, implementation: Implementatio
   const totalCalls = results.reduce((sum, r) => sum + r.calls, 0);
   const out = {} as Record<SteadyMethod, Measurement>;
   results.forEach((result, i) => {
-    if (result.errors > 0) failed(implementation, methods[i]!, result);
+    if (result.errors > 0) failed(implementation, methods[i], result);
     // CPU is shared by the three; each call's share is the window's CPU over all calls.
-    out[methods[i]!] = { ...latencyMeasurement(result, 0), cpuMicrosPerOp: cpuMicros / Math.max(1, totalCalls) };
+    out[methods[i]] = { ...latencyMeasurement(result, 0), cpuMicrosPerOp: cpuMicros / Math.max(1, totalCalls) };
   });
   return out;
 }

@@ -35,7 +35,7 @@ export function addAdminOptions(command: Command, withDefaults = true): Command 
 export function mergeAdminFlags(command: Command): AdminFlags {
   const merged: Record<string, unknown> = { ...command.parent?.opts() };
   for (const [key, value] of Object.entries(command.opts())) if (value !== undefined) merged[key] = value;
-  return merged as AdminFlags;
+  return merged;
 }
 
 type AdminMethod = 'listAgents' | 'gatewayStatus' | 'startAgent' | 'stopAgent' | 'restartAgent' | 'drainAgent' | 'upgradeAgent';
@@ -69,6 +69,7 @@ export async function callAdmin<Response>(flags: AdminFlags, method: AdminMethod
   const metadata = channel.metadata();
   try {
     return await new Promise<Response>((resolve, reject) => {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(client)
       const invoke = client[method] as unknown as (
         request: unknown,
         metadata: Metadata,

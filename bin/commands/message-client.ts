@@ -71,6 +71,7 @@ export async function callGateway<Response>(flags: AdminFlags, method: UnaryName
   const client = new GatewayServiceClient(channel.target, channel.credentials, channel.options);
   try {
     return await new Promise<Response>((resolve, reject) => {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(client)
       const invoke = client[method] as unknown as (
         request: Partial<Message>,
         metadata: ReturnType<typeof channel.metadata>,

@@ -136,5 +136,6 @@ function registryLine(event: RegistryEvent): string {
   const from = word(agentStateToJSON(event.fromState), 'AGENT_STATE_');
   const to = word(agentStateToJSON(event.toState), 'AGENT_STATE_');
   const change = row.registry === 'state_changed' ? ` ${from} -> ${to}` : row.registry === 'health_changed' ? ` ${String(row.health)}` : ` (${String(row.service)} ${String(row.version)})`;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- printing whatever the gateway sent
   return `registry ${String(row.registry)} ${String(row.agentId)}${change}${row.reason ? `: ${String(row.reason)}` : ''}`;
 }

@@ -62,6 +62,7 @@ class PriorityRouter {
     this.deliveries = metrics.counter({ name: 'router_priority_deliveries_total', help: 'Deliveries written to subscriber streams' });
     this.redeliveries = metrics.counter({ name: 'router_priority_redeliveries_total', help: 'Durable deliveries sent again' });
     this.deadLetters = metrics.counter({ name: 'router_priority_dead_letters_total', help: 'Messages dead-lettered, by reason', labelNames: ['reason'] });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the gauge as `this`
     const router = this;
     metrics.gauge({
       name: 'router_priority_queued',
@@ -300,7 +301,7 @@ class PriorityRouter {
     if (this.hooks.messageAccepted.isUsed()) this.hooks.messageAccepted.call(message);
     this.messages.inc({ lane: LANE_NAMES[lane], result: 'accepted' });
 
-    let count = 0;
+    let count;
     if (message.topic) count = this.routeTopic(message, lane, receivers);
     else if (message.agentId) count = this.routeAgent(message, lane, receivers, prefix);
     else count = this.routeService(message, lane, receivers, prefix);

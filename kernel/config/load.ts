@@ -50,7 +50,7 @@ function unwrap(result: CosmiconfigResult): LoadedConfigFile | undefined {
   let config = result.config as unknown;
   // `export default` from a transpiled TS/ESM module arrives as { default: ... }.
   if (config && typeof config === 'object' && 'default' in config && Object.keys(config).length === 1) {
-    config = (config as { default: unknown }).default;
+    config = (config).default;
   }
   return { filepath: result.filepath, config };
 }

@@ -6,11 +6,11 @@
  */
 import path from 'node:path';
 import type { ConfigIssue } from '../errors';
-import { PLUGIN_KINDS, type PluginCatalogue, type PluginDefinition, type PluginKind } from '../plugin';
+import { PLUGIN_KINDS, type AnyPluginDefinition, type PluginCatalogue, type PluginDefinition } from '../plugin';
 import type { LogLevel, PluginEntry, PluginEntryObject, PluginReference } from './types';
 
 export interface ResolvedPlugin {
-  definition: PluginDefinition<any, any>;
+  definition: AnyPluginDefinition;
   /** Instance name, unique across the config. */
   name: string;
   /** `builtin:<name>`, `npm:<package>`, `file:<path>` or `inline`. */
@@ -48,7 +48,7 @@ function isRelativePath(reference: string): boolean {
 
 function requireModule(reference: string, context: ResolveContext): { exported: unknown; source: string } {
   if (Object.prototype.hasOwnProperty.call(context.builtins, reference)) {
-    return { exported: context.builtins[reference]!(), source: `builtin:${reference}` };
+    return { exported: context.builtins[reference](), source: `builtin:${reference}` };
   }
   if (isRelativePath(reference)) {
     const absolute = path.resolve(context.configDir, reference);
@@ -60,7 +60,7 @@ function requireModule(reference: string, context: ResolveContext): { exported: 
 
 function unwrapModule(exported: unknown): unknown {
   if (exported && typeof exported === 'object' && 'default' in exported) {
-    const value = (exported as { default: unknown }).default;
+    const value = (exported).default;
     if (value !== undefined) return value;
   }
   return exported;
@@ -77,7 +77,7 @@ export function checkDefinition(candidate: unknown): { problems: string[]; unkno
   if (typeof plugin.setup !== 'function') problems.push('`setup` must be a function');
   if (plugin.dependencies !== undefined && !Array.isArray(plugin.dependencies)) problems.push('`dependencies` must be an array');
   if (typeof plugin.kind !== 'string') problems.push('`kind` must be a string');
-  else if (!PLUGIN_KINDS.includes(plugin.kind as PluginKind)) return { problems, unknownKind: plugin.kind };
+  else if (!PLUGIN_KINDS.includes(plugin.kind)) return { problems, unknownKind: plugin.kind };
   return { problems };
 }
 
@@ -139,7 +139,7 @@ export async function resolvePlugins(
       });
       continue;
     }
-    const definition = candidate as PluginDefinition<any, any>;
+    const definition = candidate as AnyPluginDefinition;
     plugins.push({
       definition,
       name: entryObject.name ?? definition.name,

@@ -119,6 +119,7 @@ function checkCapabilities(capabilities: unknown, limits: AgentInfoLimits): stri
 function clampLease(requested: unknown, limits: AgentInfoLimits): number {
   const ttl = requested ?? 0;
   if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0) {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- echoes the client's value, whatever it is
     throw invalidArgument('lease_ttl_ms', `must be a non-negative integer number of milliseconds, got ${String(ttl)}`);
   }
   if (ttl === 0) return limits.defaultLeaseTtlMs;

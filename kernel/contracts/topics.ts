@@ -72,7 +72,7 @@ function check(value: string, field: string, limits: TopicLimits, wildcards: boo
  */
 export function topicMatches(pattern: readonly string[], topic: readonly string[]): boolean {
   for (let i = 0; i < pattern.length; i++) {
-    const token = pattern[i]!;
+    const token = pattern[i];
     if (token === '>') return topic.length > i;
     if (i >= topic.length) return false;
     if (token !== '*' && token !== topic[i]) return false;

@@ -41,8 +41,6 @@ export interface AuthServiceParts {
   limitHit(limit: string, policy: string, detail?: string): void;
 }
 
-type Counter = { inc(): void };
-
 export class StandardAuthService implements AuthService {
   private readonly decisions: DecisionCache;
   private readonly failures: FailureLimiter;
@@ -85,6 +83,7 @@ export class StandardAuthService implements AuthService {
       series,
     });
     for (const action of AUTH_ACTIONS) this.decisionCounters.set(action, { allowed: `${action}:allowed`, denied: `${action}:denied`, counts: decisions });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the gauge as `this`
     const service = this;
     metrics.gauge({
       name: 'auth_cache_entries',

@@ -155,7 +155,7 @@ function parseJwks(text: string, from: string): JSONWebKeySet {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new Error(`JWKS from ${from} is not JSON: ${(error as Error).message}`);
+    throw new Error(`JWKS from ${from} is not JSON: ${(error as Error).message}`, { cause: error });
   }
   const keys = (parsed as { keys?: unknown }).keys;
   if (!Array.isArray(keys) || keys.some((key) => !key || typeof key !== 'object' || typeof (key as { kty?: unknown }).kty !== 'string')) {

@@ -121,7 +121,7 @@ export default definePlugin<MonitorOptions, MonitorService>({
     return {
       service: { httpAddress: () => server?.address() },
       async start() {
-        const address = await server!.listen();
+        const address = await server.listen();
         detector.start();
         ticker = setInterval(() => {
           const now = Date.now();

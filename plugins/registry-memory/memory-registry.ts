@@ -201,7 +201,7 @@ export class MemoryRegistry implements RegistryService {
     else this.checkCapacity();
 
     const agentId = chosenId || generateAgentId(validated.info.service, (id) => this.agents.has(id), options.maxNameLength);
-    const info: AgentInfo = { ...validated.info, agentId, tags: Object.freeze(validated.info.tags) as Record<string, string> };
+    const info: AgentInfo = { ...validated.info, agentId, tags: Object.freeze(validated.info.tags) };
     Object.freeze(info.capabilities);
     const admission = this.context.hooks.admitAgent.call({
       info,

@@ -225,9 +225,9 @@ export class DurableDelivery {
   /** Dead-letters messages older than the inbox age limit or their own TTL. */
   sweep(now: number): void {
     for (const target of this.targets.values()) {
-      while (target.ready.length > 0 && this.expired(target.ready[0]!, now)) {
+      while (target.ready.length > 0 && this.expired(target.ready[0], now)) {
         this.host.limitReached('router.offlineInbox.maxAgeMs', 'dead-letter', target.key);
-        this.deadLetter(target.ready[0]!, 'expired');
+        this.deadLetter(target.ready[0], 'expired');
       }
     }
   }
@@ -319,7 +319,7 @@ export class DurableDelivery {
     const maxInFlight = this.options.durable.maxInFlightPerReceiver;
     const now = Date.now();
     while (target.ready.length > 0 && target.inflight < maxInFlight) {
-      const session = this.host.sessionFor(target.key, target.ready[0]!.avoid);
+      const session = this.host.sessionFor(target.key, target.ready[0].avoid);
       if (!session) return;
       const entry = target.ready.shift()!;
       if (this.expired(entry, now)) {

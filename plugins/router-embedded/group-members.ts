@@ -7,7 +7,7 @@ export function pickMember(members: readonly Session[], cursor: { next: number }
   const count = members.length;
   if (count === 0) return undefined;
   for (let i = 0; i < count; i++) {
-    const member = members[cursor.next++ % count]!;
+    const member = members[cursor.next++ % count];
     if (!member.full) return member;
   }
   return members[cursor.next++ % count];
@@ -24,7 +24,7 @@ export function durableMember(group: QueueGroup<Session>, avoid: Session | undef
   let busy: Session | undefined;
   let avoided: Session | undefined;
   for (let i = 0; i < count; i++) {
-    const member = members[group.next++ % count]!;
+    const member = members[group.next++ % count];
     if (paused.isPaused(member)) continue;
     if (member === avoid) avoided = member;
     else if (member.full) busy ??= member;

@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import semver from 'semver';
 import {
   gatewayError,
   invalidArgument,
@@ -213,11 +212,11 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.checkAccepting();
     // All or nothing on validation, so a client never has to guess which half was routed.
     for (let i = 0; i < messages.length; i++) {
-      const error = this.validate(messages[i]!, `messages[${i}]`);
+      const error = this.validate(messages[i], `messages[${i}]`);
       if (error) throw error;
     }
     const entries: DurableEntry[] = [];
-    const outcomes: SendOutcome[] = new Array(messages.length);
+    const outcomes: SendOutcome[] = new Array<SendOutcome>(messages.length);
     const feedback = caller.feedback;
     const outer = this.pressured;
     const collect = feedback !== undefined && this.options.subscriberQueue.publisherWaitMs > 0;
@@ -228,7 +227,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     let pressured: Session[] | undefined;
     try {
       for (let i = 0; i < messages.length; i++) {
-        const message = messages[i]!;
+        const message = messages[i];
         try {
           outcomes[i] = this.route(message, caller, entries, undefined);
         } catch (error) {
@@ -309,9 +308,9 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   }
 
   ack(acks: readonly AckItem[], _caller: CallerContext): AckOutcome[] {
-    const outcomes: AckOutcome[] = new Array(acks.length);
+    const outcomes: AckOutcome[] = new Array<AckOutcome>(acks.length);
     for (let i = 0; i < acks.length; i++) {
-      const item = acks[i]!;
+      const item = acks[i];
       if (typeof item.deliveryTag !== 'string' || item.deliveryTag.length === 0) {
         throw invalidArgument(`acks[${i}].deliveryTag`, 'must be the non-empty tag of a durable delivery');
       }
@@ -443,7 +442,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
         delivery: { message, deliveryTag: '', attempt: 1, subscription: pattern, ackDeadline: 0, shared: sessions.length > 1 },
       };
       for (let i = 0; i < sessions.length; i++) {
-        const session = sessions[i]!;
+        const session = sessions[i];
         if (this.push(session, event)) {
           count++;
           receivers?.push(session);
@@ -557,7 +556,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
 
   private deadLetter(message: MessageEnvelope, reason: string, attempts: number): void {
     this.metrics.messages.dead_lettered++;
-    this.metrics.deadLetter(reason.split(':')[0]!);
+    this.metrics.deadLetter(reason.split(':')[0]);
     const at = Date.now();
     if (this.ctx.hooks.messageDeadLettered.isUsed()) this.ctx.hooks.messageDeadLettered.call({ message, reason, attempts, at });
     const dlq = this.options.deadLetterTopic;

@@ -93,6 +93,7 @@ export class InboxSessions {
       return;
     }
     if (typeof cancel.correlationId !== 'string') return;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a peer gateway's reason, bounded by the NATS message
     session.push({ kind: 'cancel', correlationId: cancel.correlationId, reason: String(cancel.reason ?? 'cancelled') });
   }
 }

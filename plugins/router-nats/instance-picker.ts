@@ -26,7 +26,7 @@ export class InstancePicker {
       throw gatewayError('GW_NOT_FOUND', `service: no routable instance of "${service}"${versionRange ? ` matching "${versionRange}"` : ''}`, { field: 'service' });
     }
     if (this.options.strategy === 'consistent-hash' && message.key) {
-      let best = candidates[0]!;
+      let best = candidates[0];
       let bestScore = -1;
       for (const candidate of candidates) {
         const score = createHash('sha1').update(message.key).update('\u0000').update(candidate.agentId).digest().readUInt32BE(0);
@@ -46,6 +46,6 @@ export class InstancePicker {
     this.cursors.set(cursorKey, next + 1);
     // Sorted so every gateway walks the instances in one order.
     candidates.sort((a, b) => (a.agentId < b.agentId ? -1 : 1));
-    return candidates[next % candidates.length]!;
+    return candidates[next % candidates.length];
   }
 }

@@ -191,12 +191,12 @@ export class NatsRouter implements RouterService, SessionHost {
   async sendBatch(messages: readonly MessageEnvelope[], caller: CallerContext): Promise<SendOutcome[]> {
     this.checkAccepting();
     for (let i = 0; i < messages.length; i++) {
-      const error = checkEnvelope(messages[i]!, `messages[${i}]`, this.options);
+      const error = checkEnvelope(messages[i], `messages[${i}]`, this.options);
       if (error) throw error;
     }
     // Routed in order; durable ones are stored concurrently (JetStream acks them as one flight).
-    const outcomes: Promise<SendOutcome>[] = new Array(messages.length);
-    for (let i = 0; i < messages.length; i++) outcomes[i] = this.route(messages[i]!, caller);
+    const outcomes: Promise<SendOutcome>[] = new Array<Promise<SendOutcome>>(messages.length);
+    for (let i = 0; i < messages.length; i++) outcomes[i] = this.route(messages[i], caller);
     return Promise.all(outcomes);
   }
 
@@ -253,9 +253,9 @@ export class NatsRouter implements RouterService, SessionHost {
   }
 
   ack(acks: readonly AckItem[], _caller: CallerContext): AckOutcome[] {
-    const outcomes: AckOutcome[] = new Array(acks.length);
+    const outcomes: AckOutcome[] = new Array<AckOutcome>(acks.length);
     for (let i = 0; i < acks.length; i++) {
-      const item = acks[i]!;
+      const item = acks[i];
       if (typeof item.deliveryTag !== 'string' || item.deliveryTag.length === 0) {
         throw invalidArgument(`acks[${i}].deliveryTag`, 'must be the non-empty tag of a durable delivery');
       }
@@ -439,7 +439,7 @@ export class NatsRouter implements RouterService, SessionHost {
       return;
     }
     const event: OutboundEvent = { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription: pattern, ackDeadline: 0 } };
-    for (let i = 0; i < sessions.length; i++) this.push(sessions[i]!, event);
+    for (let i = 0; i < sessions.length; i++) this.push(sessions[i], event);
   }
 
   private onReply(data: Uint8Array): void {
@@ -458,7 +458,7 @@ export class NatsRouter implements RouterService, SessionHost {
   }
 
   private deadLetter(message: MessageEnvelope, reason: string, attempts: number): void {
-    this.metrics.deadLettered.inc({ reason: reason.split(':')[0]! });
+    this.metrics.deadLettered.inc({ reason: reason.split(':')[0] });
     const at = Date.now();
     if (this.ctx.hooks.messageDeadLettered.isUsed()) this.ctx.hooks.messageDeadLettered.call({ message, reason, attempts, at });
     const dlq = this.options.deadLetterTopic;

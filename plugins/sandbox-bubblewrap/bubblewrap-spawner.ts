@@ -76,7 +76,7 @@ export async function spawnInBubblewrap(spec: SpawnSpec, settings: BubblewrapSet
   ];
   const limitArgs = prlimitArguments({ ...spec.profile.limits, processes: undefined });
   const argv = limitArgs.length > 0 ? [settings.prlimit, ...limitArgs, '--', settings.bwrap, ...bwrapArgs] : [settings.bwrap, ...bwrapArgs];
-  const [file, args] = pidsGroup ? pidsGroup.joinCommand(argv) : [argv[0]!, argv.slice(1)];
+  const [file, args] = pidsGroup ? pidsGroup.joinCommand(argv) : [argv[0], argv.slice(1)];
   // Own session on the host: a Ctrl-C at the gateway's terminal must not reach the sandboxes
   // directly (the supervisor stops them gracefully); death with the gateway is --die-with-parent's job.
   const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, detached: true });
@@ -207,7 +207,7 @@ function readSandboxStatus(child: ChildProcess, exited: Promise<SandboxExit>, ti
           if (!Number.isInteger(parsed['child-pid'])) throw new Error(`unexpected sandbox status ${text.slice(0, end + 1)}`);
           resolve(parsed);
         } catch (error) {
-          reject(error as Error);
+          reject(error);
         }
       });
     });

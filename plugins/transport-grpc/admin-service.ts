@@ -54,7 +54,7 @@ export function adminServiceHandlers(deps: AdminServiceDeps): UntypedServiceImpl
     action: (request: Request, identity: Identity) => Promise<Response> | Response,
     target: (request: Request) => string = () => '*',
   ) {
-    return guard.unary<Request, Response>(method, async (request, identity, call) => {
+    return guard.unary<Request, Response>(method, async (request, identity, _call) => {
       guard.authorize(identity, 'admin', '*', 'method');
       try {
         const response = await action(request, identity);

@@ -105,7 +105,7 @@ export class CallGuard {
         },
         (error: unknown) => {
           const serviceError = toServiceError(error);
-          callback(serviceError as never);
+          callback(serviceError);
           finish(serviceError.code);
         },
       );

@@ -130,7 +130,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
    */
   async function publishBatch(messages: Message[], identity: Identity, peer: string, feedback?: PublishFeedback): Promise<BatchResult> {
     checkBatch(messages, deps.maxBatchMessages);
-    const results: SendResult[] = new Array(messages.length);
+    const results: SendResult[] = new Array<SendResult>(messages.length);
     const accepted: MessageEnvelope[] = [];
     const positions: number[] = [];
     const now = Date.now();
@@ -170,7 +170,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
   }
 
   return {
-    registerAgent: guard.unary<AgentInfo, RegistrationResult>('RegisterAgent', async (info, identity, call) => {
+    registerAgent: guard.unary<AgentInfo, RegistrationResult>('RegisterAgent', async (info, identity, _call) => {
       checkAgentInfo(info);
       guard.authorize(identity, 'register', info.service, 'agent.service');
       if (info.agentId !== '') {
@@ -189,7 +189,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       };
     }),
 
-    deregisterAgent: guard.unary<DeregisterRequest, DeregisterResult>('DeregisterAgent', async (request, identity, call) => {
+    deregisterAgent: guard.unary<DeregisterRequest, DeregisterResult>('DeregisterAgent', async (request, identity, _call) => {
       checkAgentId(request.agentId, 'agent_id');
       if (request.reason.length > 256) throw new GatewayError('GW_INVALID_ARGUMENT', 'reason: is longer than 256 characters', { field: 'reason' });
       const agent = ownAgent(request.agentId, identity, 'agent_id');

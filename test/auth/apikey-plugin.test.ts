@@ -83,7 +83,7 @@ describe('third-party auth plugin loaded by package name', () => {
       }),
     );
     gateway = await startGateway({ cwd: project, logLevel: 'silent' });
-    address = gateway.transports()[0]!.addresses()[0]!;
+    address = gateway.transports()[0].addresses()[0]!;
   });
 
   afterAll(async () => {

@@ -109,7 +109,7 @@ describe('auth-standard over real gRPC with mTLS', () => {
         ],
       },
     });
-    address = gateway.transports()[0]!.addresses()[0]!;
+    address = gateway.transports()[0].addresses()[0]!;
   });
 
   afterAll(async () => {
@@ -265,7 +265,7 @@ describe('auth-standard over real gRPC with TLS and JWT bearer tokens', () => {
         ],
       },
     });
-    address = gateway.transports()[0]!.addresses()[0]!;
+    address = gateway.transports()[0].addresses()[0]!;
   });
 
   afterAll(async () => {

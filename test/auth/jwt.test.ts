@@ -88,7 +88,7 @@ describe('auth-standard JWT bearer tokens (JWKS file)', () => {
     expect(identity.id).toBe('agent-7');
     expect(identity.method).toBe('jwt');
     expect(identity.claims.groups).toEqual(['ops']);
-    const exp = JSON.parse(Buffer.from(bearer.split('.')[1]!, 'base64url').toString()).exp as number;
+    const exp = JSON.parse(Buffer.from(bearer.split('.')[1], 'base64url').toString()).exp as number;
     expect(identity.expiresAt).toBe(exp * 1000);
     expect(await auth.authenticate(call(bearer))).toBe(identity);
   });

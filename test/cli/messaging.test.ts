@@ -234,7 +234,7 @@ describe('CLI messaging commands with --ca and --token', () => {
         ],
       },
     });
-    target = gateway.transports()[0]!.addresses()[0]!;
+    target = gateway.transports()[0].addresses()[0]!;
   });
 
   afterAll(async () => {

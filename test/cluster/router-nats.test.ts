@@ -42,16 +42,16 @@ describe('router-nats across two gateways', () => {
 
   it('shares a queue group across gateways: each message goes to one member', async () => {
     const sinks = [new RecordingSink(), new RecordingSink(), new RecordingSink()];
-    const sessions = [a.router.openSession(sinks[0]!, { caller }), b.router.openSession(sinks[1]!, { caller }), b.router.openSession(sinks[2]!, { caller })];
+    const sessions = [a.router.openSession(sinks[0], { caller }), b.router.openSession(sinks[1], { caller }), b.router.openSession(sinks[2], { caller })];
     for (const session of sessions) session.subscribe({ pattern: 'jobs.>', queueGroup: 'workers' });
     // One group: one receiver per message, wherever its members are.
     await eventually(async () => (await a.router.send(message({ topic: 'jobs.warmup', text: 'w' }), caller)).receivers === 1);
     await eventually(() => sinks.some((sink) => sink.texts().includes('w')));
     const before = sinks.map((sink) => sink.deliveries.length);
     for (let i = 0; i < 60; i++) await a.router.send(message({ topic: `jobs.n${i}`, text: `j${i}` }), caller);
-    await eventually(() => sinks.reduce((sum, sink, i) => sum + sink.deliveries.length - before[i]!, 0) === 60);
+    await eventually(() => sinks.reduce((sum, sink, i) => sum + sink.deliveries.length - before[i], 0) === 60);
     // NATS picks members at random: over 60 messages every member gets some.
-    for (let i = 0; i < sinks.length; i++) expect(sinks[i]!.deliveries.length - before[i]!).toBeGreaterThan(0);
+    for (let i = 0; i < sinks.length; i++) expect(sinks[i].deliveries.length - before[i]).toBeGreaterThan(0);
     const all = sinks.flatMap((sink) => sink.texts()).filter((text) => text.startsWith('j'));
     expect(new Set(all).size).toBe(60);
     for (const session of sessions) session.close('done');
@@ -100,21 +100,21 @@ describe('router-nats across two gateways', () => {
     await eventually(() => sink.deliveries.length >= 2);
     expect(sink.texts()).toEqual(['one', 'two']);
     const [one, two] = sink.deliveries;
-    expect(one!.deliveryTag).not.toBe('');
-    expect(one!.attempt).toBe(1);
-    expect(b.router.ack([{ deliveryTag: one!.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
-    expect(b.router.ack([{ deliveryTag: one!.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('stale');
-    expect(b.router.ack([{ deliveryTag: 'someone-else.1.1', kind: 'ack' }], caller)[0]!.result).toBe('unknown');
+    expect(one.deliveryTag).not.toBe('');
+    expect(one.attempt).toBe(1);
+    expect(b.router.ack([{ deliveryTag: one.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('acked');
+    expect(b.router.ack([{ deliveryTag: one.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('stale');
+    expect(b.router.ack([{ deliveryTag: 'someone-else.1.1', kind: 'ack' }], caller)[0].result).toBe('unknown');
 
     // Nacked until attempts run out: a dead letter, announced by the hook and on the DLQ topic.
     const letters: DeadLetter[] = [];
     const limits: LimitEvent[] = [];
     b.gw.gateway.hooks.messageDeadLettered.tap('test', (letter) => letters.push(letter));
     b.gw.gateway.hooks.limitReached.tap('test', (event) => limits.push(event));
-    expect(b.router.ack([{ deliveryTag: two!.deliveryTag, kind: 'nack', reason: 'bad' }], caller)[0]!.result).toBe('requeued');
+    expect(b.router.ack([{ deliveryTag: two.deliveryTag, kind: 'nack', reason: 'bad' }], caller)[0].result).toBe('requeued');
     const retry = await eventually(() => sink.deliveries.find((d) => d.attempt === 2));
-    expect(retry.deliveryTag).not.toBe(two!.deliveryTag);
-    expect(b.router.ack([{ deliveryTag: two!.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('stale');
+    expect(retry.deliveryTag).not.toBe(two.deliveryTag);
+    expect(b.router.ack([{ deliveryTag: two.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('stale');
     b.router.ack([{ deliveryTag: retry.deliveryTag, kind: 'nack', reason: 'still bad' }], caller);
     await eventually(() => letters.length === 1);
     expect(letters[0]).toMatchObject({ reason: 'nack: still bad', attempts: 2 });
@@ -131,7 +131,7 @@ describe('router-nats across two gateways', () => {
     const firstTry = await eventually(() => sink.deliveries[0]);
     const secondTry = await eventually(() => sink.deliveries.find((d) => d.attempt === 2), 10_000, 'redelivery after ackTimeoutMs');
     expect(secondTry.message.id).toBe(firstTry.message.id);
-    expect(a.router.ack([{ deliveryTag: secondTry.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
+    expect(a.router.ack([{ deliveryTag: secondTry.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('acked');
     session.close('done');
   });
 
@@ -141,7 +141,7 @@ describe('router-nats across two gateways', () => {
     const agentSession = a.router.openSession(agentSink, { agentId: 'auditor-1', caller: { peer: 'test', agentId: 'auditor-1' } });
     agentSession.subscribe({ pattern: 'audit.>' });
     const members = [new RecordingSink(), new RecordingSink()];
-    const memberSessions = [a.router.openSession(members[0]!, { caller }), b.router.openSession(members[1]!, { caller })];
+    const memberSessions = [a.router.openSession(members[0], { caller }), b.router.openSession(members[1], { caller })];
     for (const session of memberSessions) session.subscribe({ pattern: 'audit.*', queueGroup: 'auditors' });
     // Interest reached B (agent subscription + one group); consumers exist once a send is stored for both.
     await eventually(async () => (await b.router.send(message({ topic: 'audit.warm', durable: true, text: 'warm' }), caller)).receivers === 2);
@@ -155,10 +155,10 @@ describe('router-nats across two gateways', () => {
     const forGroup = await eventually(() => members.flatMap((sink) => sink.deliveries).filter((d) => Buffer.from(d.message.payload).toString() === 'login'));
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(members.flatMap((sink) => sink.deliveries).filter((d) => Buffer.from(d.message.payload).toString() === 'login')).toHaveLength(1);
-    expect(forGroup[0]!.subscription).toBe('audit.*');
-    expect(a.router.ack([{ deliveryTag: forAgent.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
-    const groupRouter = members[0]!.deliveries.includes(forGroup[0]!) ? a.router : b.router;
-    expect(groupRouter.ack([{ deliveryTag: forGroup[0]!.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
+    expect(forGroup[0].subscription).toBe('audit.*');
+    expect(a.router.ack([{ deliveryTag: forAgent.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('acked');
+    const groupRouter = members[0].deliveries.includes(forGroup[0]) ? a.router : b.router;
+    expect(groupRouter.ack([{ deliveryTag: forGroup[0].deliveryTag, kind: 'ack' }], caller)[0].result).toBe('acked');
     for (const sink of [agentSink, ...members]) {
       for (const d of sink.deliveries) if (Buffer.from(d.message.payload).toString() === 'warm') (sink === members[1] ? b.router : a.router).ack([{ deliveryTag: d.deliveryTag, kind: 'ack' }], caller);
     }

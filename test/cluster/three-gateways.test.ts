@@ -52,7 +52,7 @@ describe('three gateway processes on NATS', () => {
     const child = spawn(process.execPath, ['--require', 'tsx/cjs', SCRIPT, JSON.stringify(settings)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const output = await waitForOutput(child, /READY (\S+) (\S+)/, 60_000);
     const [, address, id] = /READY (\S+) (\S+)/.exec(output)!;
-    const member = { child, address: address!, id: id! };
+    const member = { child, address: address, id: id };
     members.push(member);
     return member;
   }

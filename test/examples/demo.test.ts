@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { connect, type Agent } from '../../sdk';
 import { collect, runCli, spawnCli, waitForOutput } from '../helpers/cli';
-import { eventually, nextItem, repoRoot } from './package-project';
+import { eventually, nextItem } from './package-project';
 
 interface AgentRow {
   agentId: string;

@@ -78,7 +78,7 @@ describe('Python agent reconnects to a restarted gateway', () => {
     expect(first.stderr).toBe('');
     expect(first.stdout).toBe('python:one\n');
 
-    await gateways[0]!.kill('SIGKILL');
+    await gateways[0].kill('SIGKILL');
     const ended = await agent.waitFor((line) => line.event === 'stream_ended', 'the logged end of its session', 30_000);
     expect(ended.code).toBe('UNAVAILABLE');
     expect(String(ended.details)).not.toBe('');

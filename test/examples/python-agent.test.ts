@@ -50,7 +50,7 @@ describe('Python agent (grpcio, no SDK)', () => {
     expect(python.find((line) => line.event === 'registered')).toMatchObject({ agent_id: 'py-1' });
     const found = await open().discover({ service: 'py-echo', versionRange: '^1.2.0', routableOnly: true });
     expect(found).toHaveLength(1);
-    expect(found[0]!.info).toMatchObject({ agentId: 'py-1', service: 'py-echo', version: '1.2.0', tags: { lang: 'python' }, capabilities: ['echo'] });
+    expect(found[0].info).toMatchObject({ agentId: 'py-1', service: 'py-echo', version: '1.2.0', tags: { lang: 'python' }, capabilities: ['echo'] });
   });
 
   test('it answers a request sent to its service', async () => {

@@ -51,7 +51,7 @@ describe('third-party router plugin loaded by package name', () => {
     );
     gateway = await startGateway({ cwd: project.dir, logLevel: 'silent' });
     gateway.hooks.limitReached.tap('test', (event) => void limits.push(event));
-    address = gateway.transports()[0]!.addresses().find((a) => !a.startsWith('unix:'))!;
+    address = gateway.transports()[0].addresses().find((a) => !a.startsWith('unix:'))!;
   });
 
   afterEach(async () => {
@@ -146,7 +146,7 @@ describe('third-party router plugin loaded by package name', () => {
       agentId: 'prio-durable-1',
       acks: [{ deliveryTag: first.deliveryTag, kind: 0, reason: '' }],
     });
-    expect(acked.outcomes[0]!.result).toBe('unknown');
+    expect(acked.outcomes[0].result).toBe('unknown');
     // Three ack timeouts later nothing came back.
     const more = await nextItem(inbox, 1500).catch(() => 'nothing');
     expect(more).toBe('nothing');

@@ -69,7 +69,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
   };
   try {
     const started = await waitForOutput(child, /"listening on 127\.0\.0\.1:\d+/, 60_000);
-    const grpcAddress = /"listening on (127\.0\.0\.1:\d+)/.exec(started)![1]!;
+    const grpcAddress = /"listening on (127\.0\.0\.1:\d+)/.exec(started)![1];
     return { child, grpcAddress, dir, dataDir, output: () => seen, stop };
   } catch (error) {
     await stop();

@@ -29,14 +29,14 @@ describe('config validation', () => {
     const issues = await issuesOf(
       validateConfig({
         config: {
-          gateway: { drainTimeoutMs: -5 } as never,
+          gateway: { drainTimeoutMs: -5 },
           plugins: [
             { use: 'no-such-plugin-anywhere' },
-            { use: { ...registry!, schema: strictSchema }, options: { port: 70000, mode: 'turbo', colour: 'blue' } },
+            { use: { ...registry, schema: strictSchema }, options: { port: 70000, mode: 'turbo', colour: 'blue' } },
             recordingPlugin(journal, { kind: 'registry', name: 'second-registry' }),
-            { use: { ...router!, kind: 'teleporter' as never } },
-            transport!,
-            auth!,
+            { use: { ...router, kind: 'teleporter' as never } },
+            transport,
+            auth,
           ],
         },
       }),
@@ -83,8 +83,8 @@ describe('config validation', () => {
     const plugins = requiredSet(journal, { registry: { dependencies: [{ kind: 'auth' }] }, auth: { dependencies: [{ kind: 'transport' }] } });
     const issues = await issuesOf(validateConfig({ config: { plugins } }));
     expect(issues).toHaveLength(1);
-    expect(issues[0]!.code).toBe('GW_PLUGIN_DEPENDENCY_CYCLE');
-    expect(issues[0]!.message).toMatch(/dependency cycle: .*transport-x \(transport\).*->.*transport-x \(transport\)/);
+    expect(issues[0].code).toBe('GW_PLUGIN_DEPENDENCY_CYCLE');
+    expect(issues[0].message).toMatch(/dependency cycle: .*transport-x \(transport\).*->.*transport-x \(transport\)/);
   });
 
   test('a plugin depending on an unconfigured kind is rejected; an optional one is not', async () => {
@@ -105,16 +105,16 @@ describe('config validation', () => {
       logLevel: 'silent',
       config: {
         plugins: [
-          transport!,
-          router!,
-          auth!,
+          transport,
+          router,
+          auth,
           {
             use: {
-              ...registry!,
+              ...registry,
               schema: strictSchema,
               setup: (ctx) => {
                 seenOptions = ctx.options;
-                return registry!.setup(ctx);
+                return registry.setup(ctx);
               },
             },
             options: { port: 80 },

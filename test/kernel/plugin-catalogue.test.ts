@@ -23,7 +23,7 @@ describe('plugin catalogue', () => {
   test('the kernel alone resolves no built-in name and says which names it was given', async () => {
     const journal: Journal = [];
     const [transport, , auth, registry] = requiredSet(journal);
-    const issues = await issuesOf(kernelValidateConfig({ config: { plugins: [transport!, 'router-embedded', auth!, registry!] } }));
+    const issues = await issuesOf(kernelValidateConfig({ config: { plugins: [transport, 'router-embedded', auth, registry] } }));
     expect(issues.filter((issue) => issue.code === 'GW_PLUGIN_NOT_FOUND')).toEqual([
       expect.objectContaining({
         code: 'GW_PLUGIN_NOT_FOUND',
@@ -47,7 +47,7 @@ describe('plugin catalogue', () => {
         throw new Error('an unreferenced catalogue entry must not be loaded');
       },
     };
-    const config = await kernelValidateConfig({ builtins: catalogue, config: { plugins: [transport!, router!, auth!, 'acme-registry'] } });
+    const config = await kernelValidateConfig({ builtins: catalogue, config: { plugins: [transport, router, auth, 'acme-registry'] } });
     expect(config.plugins.find((p) => p.definition.kind === 'registry')).toMatchObject({ name: 'acme-registry', source: 'builtin:acme-registry' });
     expect(loads).toBe(1);
   });

@@ -45,7 +45,7 @@ describe('private data at rest (gateway process with umask 000)', () => {
           { ...emptyMessage(), topic: 'private.durable', durable: true, payload: Buffer.from('secret payload') },
           new Metadata(),
           { deadline: Date.now() + 10_000 },
-          (error, reply) => (error ? reject(error) : resolve(reply!)),
+          (error, reply) => (error ? reject(error) : resolve(reply)),
         ),
       );
       expect(sent.messageId).not.toBe('');

@@ -61,7 +61,7 @@ describe('anomaly rules', () => {
 
     const [event] = await eventually(() => events.length > 0 && events, 10_000, 'a latency anomaly');
     expect(event).toMatchObject({ rule: 'slow-replies', agentId: 'sluggish', action: 'degrade' });
-    expect(event!.value).toBeGreaterThanOrEqual(0.2);
+    expect(event.value).toBeGreaterThanOrEqual(0.2);
     expect(events.map((e) => e.agentId)).not.toContain('quick');
   });
 
@@ -112,7 +112,7 @@ describe('anomaly rules', () => {
       await gateway.registry.register(agentInfo('not-a-pid', { tags: { pid: '../../etc' } }), {});
       const [event] = await eventually(() => events.length > 0 && events, 20_000, 'an rss-growth anomaly');
       expect(event).toMatchObject({ rule: 'rss-growth', agentId: 'leaky', action: 'restart' });
-      expect(event!.value).toBeGreaterThanOrEqual(48 * 1024 * 1024);
+      expect(event.value).toBeGreaterThanOrEqual(48 * 1024 * 1024);
     } finally {
       child.kill('SIGTERM');
     }

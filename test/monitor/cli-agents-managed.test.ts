@@ -32,12 +32,12 @@ describe('openclaw-gateway agents with a supervisor', () => {
     expect(listed.code).toBe(0);
     expect(rowsOf(listed.stdout).map((row) => row.slice(0, 6))).toEqual([['echo-1', 'echo', '1.0.0', 'running', expect.stringMatching(/healthy|unknown/), 'yes']]);
 
-    const firstPid = sg.supervisor.status('echo-1')[0]!.pid;
+    const firstPid = sg.supervisor.status('echo-1')[0].pid;
     const restarted = await runCli(['agents', 'restart', 'echo-1', '--target', sg.address]);
     expect(restarted.stderr).toBe('');
     expect(restarted.code).toBe(0);
     expect(restarted.stdout.trim()).toBe('RestartAgent echo-1: done');
-    const afterRestart = sg.supervisor.status('echo-1')[0]!;
+    const afterRestart = sg.supervisor.status('echo-1')[0];
     expect(afterRestart).toMatchObject({ state: 'running', restarts: 1 });
     expect(afterRestart.pid).not.toBe(firstPid);
     expect(sg.events.states('echo-1')).toContain('running→initializing');

@@ -70,7 +70,7 @@ describe('CLI against a gateway with TLS, JWT and RBAC', () => {
     privateKey = keys.privateKey;
     fs.writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'cli', alg: 'ES256' }] }));
     gateway = await startSecured(false);
-    target = gateway.transports()[0]!.addresses()[0]!;
+    target = gateway.transports()[0].addresses()[0]!;
   });
 
   afterAll(async () => {
@@ -95,7 +95,7 @@ describe('CLI against a gateway with TLS, JWT and RBAC', () => {
   test('--cert and --key: an mTLS client certificate bound to the operator role', async () => {
     // grpc-js asks for client certificates only when it also requires them.
     mtlsOnly = await startSecured(true);
-    const mtlsTarget = mtlsOnly.transports()[0]!.addresses()[0]!;
+    const mtlsTarget = mtlsOnly.transports()[0].addresses()[0];
     const client = ca.issue('alice', { altNames: [['URI', OPERATOR_CERT_ID]] });
     const result = await runCli(['status', '--target', mtlsTarget, '--ca', ca.certFile, '--cert', client.certFile, '--key', client.keyFile]);
     expect(result.stderr).toBe('');

@@ -79,7 +79,7 @@ function acceptedLineEnd(page: Page): Promise<{ y: number; baseline: number }> {
       const chart = canvas as unknown as BrowserCanvas;
       const pixels = chart.getContext('2d').getImageData(0, 0, chart.width, chart.height).data;
       const matches = (i: number) =>
-        Math.abs(pixels[i]! - rgb[0]!) < 8 && Math.abs(pixels[i + 1]! - rgb[1]!) < 8 && Math.abs(pixels[i + 2]! - rgb[2]!) < 8;
+        Math.abs(pixels[i] - rgb[0]) < 8 && Math.abs(pixels[i + 1] - rgb[1]) < 8 && Math.abs(pixels[i + 2] - rgb[2]) < 8;
       let right = -1;
       for (let i = 0; i < pixels.length; i += 4) if (matches(i)) right = Math.max(right, (i / 4) % chart.width);
       let y = chart.height;
@@ -184,7 +184,7 @@ describe('dashboard in headless Chromium', () => {
       await page.waitForFunction(
         () => {
           const cells = (globalThis as unknown as BrowserGlobals).document.querySelectorAll('#targets tr[data-target="topic:jobs.build"] td');
-          return cells.length === 4 && Number(cells[2]!.textContent) > 0 && Number(cells[3]!.textContent) > 5;
+          return cells.length === 4 && Number(cells[2].textContent) > 0 && Number(cells[3].textContent) > 5;
         },
         undefined,
         { timeout: 15_000 },

@@ -57,7 +57,7 @@ describe('gateway logs', () => {
           ],
         },
       });
-      address = gateway.transports()[0]!.addresses()[0]!;
+      address = gateway.transports()[0].addresses()[0]!;
 
       const worker = agent();
       await worker.register({ agentId: 'worker-1', service: 'worker', version: '1.0.0' });

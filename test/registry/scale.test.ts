@@ -17,8 +17,8 @@ describe('registry-memory: discovery over 10,000 instances', () => {
   beforeAll(async () => {
     env = await startRegistryGateway({ maxDiscoverResults: 20_000, defaultLeaseTtlMs: 300_000, maxLeaseTtlMs: 300_000 });
     for (let i = 0; i < 10_000; i++) {
-      const info = agentInfo(`agent-${i}`, SERVICES[i % SERVICES.length]!, VERSIONS[(i * 7 + (i >> 3)) % VERSIONS.length]!, {
-        tags: { zone: ZONES[i % ZONES.length]!, shard: String(i % 10) },
+      const info = agentInfo(`agent-${i}`, SERVICES[i % SERVICES.length], VERSIONS[(i * 7 + (i >> 3)) % VERSIONS.length], {
+        tags: { zone: ZONES[i % ZONES.length], shard: String(i % 10) },
         capabilities: CAPABILITIES.filter((_, c) => (i >> c) % 2 === 1),
       });
       const { record } = await env.registry.register(info, {});

@@ -54,7 +54,7 @@ describe('router-embedded: dedupe outcomes and durable queue groups', () => {
     await waitFor(() => received.length === 1, 10_000, 'the retried message delivered');
     // Not acked yet: the original is stored.
     expect(await send('order-1', 'orders.new')).toMatchObject({ duplicate: true, original: OriginalOutcome.ORIGINAL_OUTCOME_STORED });
-    await ack(client, received[0]!);
+    await ack(client, received[0]);
     expect(await send('order-1', 'orders.new')).toMatchObject({ duplicate: true, original: OriginalOutcome.ORIGINAL_OUTCOME_DELIVERED });
 
     // Never acked: dead-lettered after its attempts; the duplicate says so.

@@ -77,7 +77,7 @@ describe('router-embedded: the store byte limit', () => {
           expect(result.errorCode).toBe(status.RESOURCE_EXHAUSTED);
           expect(result.errorMessage).toMatch(/GW_RESOURCE_EXHAUSTED.*maxStoreBytes/);
         }
-        firstRefused ||= refused[0]!.messageId;
+        firstRefused ||= refused[0].messageId;
         // A real bound on disk: the data file never outgrows the limit (plus lmdb's own pages).
         expect(statSync(dataFile).size).toBeLessThanOrEqual(LIMIT + 1024 * 1024);
         const got = await drain(stored);

@@ -33,11 +33,11 @@ export class GatewayProcess {
     });
     this.child = child;
     this.stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     await new Promise<void>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`gateway not ready in ${timeoutMs} ms: ${this.stderr}`)), timeoutMs);
-      child.stdout!.on('data', (chunk: Buffer) => {
+      child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
         if (out.includes('ready ')) {
           clearTimeout(timer);

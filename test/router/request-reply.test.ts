@@ -35,7 +35,7 @@ describe('router-embedded: request/reply', () => {
     env.router.openSession(responder, { agentId: 'echo', caller: agentCaller('echo') });
     const reply = await env.router.request(message({ service: 'echo', text: 'hello' }), caller, { deadline: Date.now() + 5_000 });
     expect(Buffer.from(reply.payload).toString()).toBe('HELLO');
-    const request = responder.deliveries[0]!.message;
+    const request = responder.deliveries[0].message;
     expect(request.replyTo).toBe(`_INBOX.${request.correlationId}`);
     expect(reply.correlationId).toBe(request.correlationId);
   });
@@ -48,7 +48,7 @@ describe('router-embedded: request/reply', () => {
     const error = await env.router.request(message({ agentId: 'echo', text: 'slow' }), caller, { deadline: Date.now() + 200 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'GW_DEADLINE_EXCEEDED' });
     await waitFor(() => silent.events.some((e) => e.kind === 'cancel'), 5_000, 'cancel event');
-    const request = silent.deliveries[0]!.message;
+    const request = silent.deliveries[0].message;
     expect(silent.events.find((e) => e.kind === 'cancel')).toEqual({ kind: 'cancel', correlationId: request.correlationId, reason: 'deadline' });
 
     const late = await env.router.send(message({ topic: request.replyTo, correlationId: request.correlationId }), agentCaller('echo'));
@@ -65,7 +65,7 @@ describe('router-embedded: request/reply', () => {
     controller.abort();
     await expect(pending).rejects.toMatchObject({ code: 'GW_CANCELLED' });
     await waitFor(() => silent.events.some((e) => e.kind === 'cancel'), 5_000, 'cancel event');
-    expect(silent.events.find((e) => e.kind === 'cancel')).toMatchObject({ correlationId: silent.deliveries[0]!.message.correlationId, reason: 'cancelled' });
+    expect(silent.events.find((e) => e.kind === 'cancel')).toMatchObject({ correlationId: silent.deliveries[0].message.correlationId, reason: 'cancelled' });
   });
 
   test('a request nobody can receive fails at once with GW_UNAVAILABLE', async () => {

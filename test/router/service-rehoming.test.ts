@@ -27,7 +27,7 @@ describe('router-embedded: service messages follow the service', () => {
     for (const delivery of sink.deliveries) {
       if (acked.has(delivery.deliveryTag)) continue;
       acked.add(delivery.deliveryTag);
-      expect(env.router.ack([{ deliveryTag: delivery.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
+      expect(env.router.ack([{ deliveryTag: delivery.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('acked');
     }
     return new Set(sink.texts());
   }

@@ -18,7 +18,7 @@ describe('the router kind is swappable', () => {
       expect(routed.receivers).toBe(1);
       expect(plain.receivers).toBe(1);
       expect(desk.texts()).toEqual(['to desk']);
-      expect(desk.deliveries[0]!.subscription).toBe('header:x-desk');
+      expect(desk.deliveries[0].subscription).toBe('header:x-desk');
       expect(listener.texts()).toEqual(['to topic']);
       await expect(env.router.request(message({ topic: 'x' }), caller, { deadline: Date.now() + 1000 })).rejects.toMatchObject({ code: 'GW_UNIMPLEMENTED' });
     } finally {

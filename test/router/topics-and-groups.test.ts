@@ -25,7 +25,7 @@ describe('router-embedded: topics, wildcards and queue groups', () => {
     expect(star.texts()).toEqual(['orders.eu.created', 'orders.us.created']);
     expect(rest.texts()).toEqual(['orders.eu.created', 'orders.us.created', 'orders.eu.created.late', 'orders.eu']);
     expect(exact.texts()).toEqual(['orders.eu.created']);
-    expect(star.deliveries[0]!.subscription).toBe('orders.*.created');
+    expect(star.deliveries[0].subscription).toBe('orders.*.created');
   });
 
   test('unsubscribe and session close stop deliveries', async () => {

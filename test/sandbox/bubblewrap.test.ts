@@ -125,7 +125,7 @@ describe('sandbox-bubblewrap', () => {
     expect(readFileSync(path.join(shared, 'from-agent'), 'utf8')).toBe('written inside');
     const seen = JSON.parse(out.stdout) as { root: string[]; run: string[] };
     // Top-level entries: those of the runtime paths (and node's prefix), the shared dir's, and the sandbox's own.
-    const top = (p: string) => p.split('/')[1]!;
+    const top = (p: string) => p.split('/')[1];
     const runtime = schema.properties.runtimePaths.default.filter((p) => existsSync(p)).map(top);
     const expected = new Set([...runtime, top(process.execPath), top(shared), 'dev', 'proc', 'run', 'tmp']);
     expect(seen.root).toEqual([...expected].sort());

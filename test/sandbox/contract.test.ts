@@ -18,8 +18,8 @@ interface Subject {
 }
 
 const subjects: Subject[] = [
-  { name: 'sandbox-bubblewrap', setUp: () => setUpPlugin<unknown, SandboxService>(bubblewrap as never, schemaDefaults(bubblewrapSchema)) },
-  { name: 'sandbox-process', setUp: () => setUpPlugin<unknown, SandboxService>(plainProcess as never, schemaDefaults(processSchema)) },
+  { name: 'sandbox-bubblewrap', setUp: () => setUpPlugin<unknown, SandboxService>(bubblewrap, schemaDefaults(bubblewrapSchema)) },
+  { name: 'sandbox-process', setUp: () => setUpPlugin<unknown, SandboxService>(plainProcess, schemaDefaults(processSchema)) },
 ];
 
 /** Running (a zombie waiting to be reaped counts as gone). */
@@ -155,7 +155,7 @@ describe.each(subjects)('$name', (subject) => {
     expect(pids.length).toBe(2); // the agent and its sleep
     sandboxed.signal('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(alive(pids[0]!)).toBe(true);
+    expect(alive(pids[0])).toBe(true);
     sandboxed.kill();
     const exit = await sandboxed.exited;
     expect(exit.signal).toBe('SIGKILL');
@@ -188,7 +188,7 @@ describe.each(subjects)('$name', (subject) => {
     expect(pids.length).toBe(1);
     await own.stop();
     expect(await sandboxed.exited).toEqual({ code: null, signal: 'SIGKILL' });
-    await waitUntil(() => !alive(pids[0]!), 'the agent is gone');
+    await waitUntil(() => !alive(pids[0]), 'the agent is gone');
   });
 
   it('counts spawns and exits in the sandbox metrics', async () => {

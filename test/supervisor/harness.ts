@@ -150,7 +150,7 @@ export async function startSupervised(options: SupervisedOptions): Promise<Super
   });
   const events = new EventLog(gateway);
   await gateway.start();
-  const tcp = gateway.transports()[0]!.addresses().find((address) => !address.startsWith('unix:'))!;
+  const tcp = gateway.transports()[0].addresses().find((address) => !address.startsWith('unix:'))!;
   return {
     gateway,
     address: tcp,

@@ -18,7 +18,7 @@ describe('supervisor health', () => {
     });
     const { events, supervisor, registry } = gw;
     await waitUntil(() => routable(registry, 'sleeper').length === 2, 'both replicas routable');
-    const pid = supervisor.status('sleeper-1')[0]!.pid!;
+    const pid = supervisor.status('sleeper-1')[0].pid!;
     const stoppedAt = Date.now();
     process.kill(pid, 'SIGSTOP');
 
@@ -50,7 +50,7 @@ describe('supervisor health', () => {
     expect(registry.get('noisy-1')).toMatchObject({ state: 'running', health: 'degraded' });
     expect(routable(registry, 'noisy').map((agent) => agent.agentId)).toEqual(['noisy-2']);
 
-    const pid = supervisor.status('noisy-2')[0]!.pid!;
+    const pid = supervisor.status('noisy-2')[0].pid!;
     const at = Date.now();
     gateway.hooks.anomaly.call({ rule: 'lease-missed', agentId: 'noisy-2', value: 3, threshold: 2, action: 'restart', at });
     expect(registry.get('noisy-2')!.health).toBe('degraded');
@@ -89,7 +89,7 @@ describe('supervisor health', () => {
       ],
     });
     const running = await gw.events.waitFor((e) => e.kind === 'state' && e.agentId === 'hog-1' && e.to === 'running', 'hog-1 running');
-    const pid = gw.supervisor.status('hog-1')[0]!.pid!;
+    const pid = gw.supervisor.status('hog-1')[0].pid!;
     const crashed = await gw.events.waitFor((e) => e.kind === 'state' && e.agentId === 'hog-1' && e.from === 'running' && e.to === 'initializing', 'hog-1 stopped by its limit', 20_000, running.at);
     expect(crashed.reason).toMatch(/^crash/);
     expect(alive(pid)).toBe(false);

@@ -20,7 +20,7 @@ describe('supervisor self-healing', () => {
     await events.waitFor((e) => e.kind === 'state' && e.agentId === 'phoenix-1' && e.to === 'running', 'phoenix-1 running');
     const [before] = supervisor.status('phoenix-1');
     const exitedAt = Date.now();
-    process.kill(before!.pid!, 'SIGKILL');
+    process.kill(before.pid!, 'SIGKILL');
 
     const restarted = await events.waitFor((e) => e.kind === 'state' && e.agentId === 'phoenix-1' && e.from === 'running' && e.to === 'initializing', 'running → initializing', 5000, exitedAt);
     expect(restarted.reason).toMatch(/crash.*SIGKILL/);
@@ -30,8 +30,8 @@ describe('supervisor self-healing', () => {
     expect(routable(registry, 'phoenix').map((agent) => agent.agentId)).toEqual(['phoenix-1']);
     const [after] = supervisor.status('phoenix-1');
     expect(after).toMatchObject({ state: 'running', restarts: 1 });
-    expect(after!.pid).not.toBe(before!.pid);
-    expect(alive(after!.pid!)).toBe(true);
+    expect(after.pid).not.toBe(before.pid);
+    expect(alive(after.pid!)).toBe(true);
     const text = await gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_managed_agent_restarts_total');
     expect(text).toContain('openclaw_managed_agent_restarts_total{reason="crash"} 1');
   });
@@ -48,9 +48,9 @@ describe('supervisor self-healing', () => {
     const text = await gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_managed_agent_crash_loops_total');
     expect(text).toContain('openclaw_managed_agent_crash_loops_total 1');
     // No more attempts once quarantined.
-    const restarts = supervisor.status('looper-1')[0]!.restarts;
+    const restarts = supervisor.status('looper-1')[0].restarts;
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(supervisor.status('looper-1')[0]!.restarts).toBe(restarts);
+    expect(supervisor.status('looper-1')[0].restarts).toBe(restarts);
 
     // An operator start is a new incarnation: created → initializing again, quarantine lifted.
     const started = supervisor.start('looper-1').catch((error: Error) => error);

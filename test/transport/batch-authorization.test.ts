@@ -73,7 +73,7 @@ describe('transport-grpc: authorization of batches', () => {
       .sign(privateKey);
     metadata = new Metadata();
     metadata.set('authorization', `Bearer ${token}`);
-    client = new GatewayServiceClient(gateway.transports()[0]!.addresses()[0]!, credentials.createInsecure());
+    client = new GatewayServiceClient(gateway.transports()[0].addresses()[0], credentials.createInsecure());
   });
 
   afterAll(async () => {
@@ -90,7 +90,7 @@ describe('transport-grpc: authorization of batches', () => {
     const { results } = await unary(client, 'publishBatch', { messages: topics.map((topic, i) => text(topic, `m${i}`)) }, { metadata });
     expect(results).toHaveLength(topics.length);
     topics.forEach((topic, i) => {
-      const result = results[i]!;
+      const result = results[i];
       if (topic.startsWith('tasks.')) {
         expect(result.errorCode).toBe(0);
         expect(result.messageId).not.toBe('');
@@ -117,7 +117,7 @@ describe('transport-grpc: authorization of batches', () => {
     });
     const next = (batch: MessageBatch) =>
       new Promise<BatchResult>((resolve) => {
-        waiters.push(() => resolve(answers[answers.length - 1]!));
+        waiters.push(() => resolve(answers[answers.length - 1]));
         stream.write(batch);
       });
 
@@ -130,11 +130,11 @@ describe('transport-grpc: authorization of batches', () => {
     let second: BatchResult;
     for (;;) {
       second = await next({ messages: [text('tasks.a', '3'), text('tasks.a', '4')] });
-      if (second.results[0]!.errorCode !== 0 || Date.now() > deadline) break;
+      if (second.results[0].errorCode !== 0 || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(second.results.map((r) => r.errorCode)).toEqual([Status.PERMISSION_DENIED, Status.PERMISSION_DENIED]);
-    expect(second.results[1]!.errorMessage).toContain('messages[1].topic');
+    expect(second.results[1].errorMessage).toContain('messages[1].topic');
     stream.end();
     writeFileSync(path.join(dir, 'policy.json'), policy(['tasks.>']));
   });

@@ -76,7 +76,7 @@ describe('transport-grpc: PublishStream pipelining', () => {
     expect(await ended).toBeUndefined();
     expect(results).toHaveLength(30);
     results.forEach((result, b) => {
-      expect(result.results.map((r) => r.messageId)).toEqual(batches[b]!.messages.map((m) => m.id));
+      expect(result.results.map((r) => r.messageId)).toEqual(batches[b].messages.map((m) => m.id));
       expect(result.results.every((r) => r.stored && r.errorCode === 0)).toBe(true);
     });
   });
@@ -109,7 +109,7 @@ describe('transport-grpc: PublishStream pipelining', () => {
     const error = await ended;
     expect(error?.details).toMatch(/^GW_INVALID_ARGUMENT: messages/);
     expect(results).toHaveLength(1);
-    expect(results[0]!.results[0]!.messageId).toBe('before');
+    expect(results[0].results[0].messageId).toBe('before');
     // A marker sent after the stream ended arrives after anything the stream routed.
     await unary(client, 'sendMessage', message({ id: 'marker', topic: 'cut.z' }));
     await until(() => ids.includes('marker'), 'the marker');
