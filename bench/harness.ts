@@ -65,6 +65,15 @@ export class ScenarioScope {
     };
   }
 
+  /** Any other bench child (e.g. a2a-process.ts), stopped by cleanup() like the servers. */
+  async startChild<Ready>(entry: string, config: unknown, label: string): Promise<{ child: BenchChild<Ready>; ready: Ready }> {
+    const nodeFlags = ['--expose-gc'];
+    if (label.startsWith('gateway') && this.settings.profileDir) nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${this.settings.profileDir}`);
+    const child = new BenchChild<Ready>(entry, config, { nodeFlags, label });
+    this.children.push(child);
+    return { child, ready: await child.ready };
+  }
+
   async startLoad(config: LoadConfig, options: { fileLimit?: number; label?: string } = {}): Promise<BenchChild> {
     const child = new BenchChild('load/load-process.ts', config, {
       fileLimit: options.fileLimit,

@@ -2,7 +2,7 @@
  * The embedded defaults: what `npm start` runs when no gateway.config.* is found. Everything is
  * in-process and needs no external server: in-memory registry, embedded router with an lmdb store
  * under ./data, open auth (loopback only, with a warning), gRPC on 127.0.0.1:7400 and a Unix
- * socket, and the monitor on 127.0.0.1:9464 (/metrics, /healthz, /readyz, dashboard at /).
+ * socket, A2A (Agent2Agent) on 127.0.0.1:7401, and the monitor on 127.0.0.1:9464 (/metrics, /healthz, /readyz, dashboard at /).
  *
  * Plus the demo (examples/demo): a planner, two load-balanced workers and a logger run as managed
  * agents under the supervisor, sandboxed with bubblewrap when it is installed. `OPENCLAW_DEMO=0`
@@ -43,6 +43,7 @@ export default defineConfig({
         ],
       },
     },
+    { use: 'transport-a2a', options: { host: '127.0.0.1', port: Number(process.env.OPENCLAW_A2A_PORT ?? 7401) } },
     { use: 'monitor-prometheus', options: { host: '127.0.0.1', port: Number(process.env.OPENCLAW_MONITOR_PORT ?? 9464) } },
     ...demoPlugins(),
   ],

@@ -78,7 +78,16 @@ export interface GatewayErrorOptions {
   cause?: unknown;
 }
 
+/**
+ * Marks gateway errors across package copies: npm nests a second copy of `openclaw-gateway` inside a
+ * plugin package whenever versions differ, and that copy's GatewayError is another class, so
+ * `instanceof` fails. `Symbol.for` keys are shared by every copy in the process.
+ */
+export const GATEWAY_ERROR_BRAND: unique symbol = Symbol.for('openclaw.gateway.error');
+
 export class GatewayError extends Error {
+  /** The brand, so {@link isGatewayError} recognises errors made by any copy of this package. */
+  readonly [GATEWAY_ERROR_BRAND] = true;
   readonly code: ErrorCode;
   readonly status: StatusCode;
   readonly field?: string;
@@ -107,13 +116,31 @@ export function invalidArgument(field: string, message: string): GatewayError {
   return new GatewayError('GW_INVALID_ARGUMENT', `${field}: ${message}`, { field });
 }
 
+/**
+ * True for a GatewayError from any copy of this package: it carries the brand and a code from the
+ * table. Use this, never `instanceof GatewayError`, where errors from plugins or hooks are handled.
+ */
 export function isGatewayError(value: unknown): value is GatewayError {
-  return value instanceof GatewayError;
+  if (value instanceof GatewayError) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as { [GATEWAY_ERROR_BRAND]?: unknown; code?: unknown };
+  return (
+    candidate[GATEWAY_ERROR_BRAND] === true &&
+    typeof candidate.code === 'string' &&
+    Object.prototype.hasOwnProperty.call(ErrorCodes, candidate.code)
+  );
 }
 
-/** Normalises anything thrown into a GatewayError without losing the original as `cause`. */
+/**
+ * Normalises anything thrown into a GatewayError without losing the original as `cause`. A branded
+ * error from another package copy keeps its code, message, field and details; its status is taken
+ * from this copy's table, which is what this transport answers with.
+ */
 export function toGatewayError(value: unknown): GatewayError {
   if (value instanceof GatewayError) return value;
+  if (isGatewayError(value)) {
+    return new GatewayError(value.code, value.message, { field: value.field, details: value.details, cause: value });
+  }
   const message = value instanceof Error ? value.message : String(value);
   return new GatewayError('GW_INTERNAL', message, { cause: value });
 }

@@ -13,6 +13,7 @@ import { createRootLogger } from './logger';
 import { tightenOwnDir } from './private-storage';
 import { loadConfigFile } from './config/load';
 import { defaultResolveContext, resolvePlugins, type ResolvedPlugin } from './config/resolve';
+import { resolveDataDir, runPreflights } from './config/preflight';
 import { orderByDependencies, validateKinds, validatePluginOptions, validateTopLevel } from './config/validate';
 import type { GatewayConfig, GatewaySettings, LogLevel, PluginEntry } from './config/types';
 import type {
@@ -93,10 +94,20 @@ export async function validateConfig(options: GatewayOptions = {}): Promise<Vali
   issues.push(...(resolved.issues.length > 0 ? kindIssues.filter((i) => i.code !== 'GW_PLUGIN_KIND_MISSING') : kindIssues));
   issues.push(...validatePluginOptions(resolved.plugins, file));
   const { ordered, issues: orderIssues } = orderByDependencies(resolved.plugins, file);
-  issues.push(...orderIssues);
-  if (issues.length > 0) throw new ConfigError(issues);
+  // A plugin that did not load may be the missing provider: "depends on X, none configured" would
+  // be a follow-on error of the one already reported.
+  issues.push(...(resolved.issues.length > 0 ? orderIssues.filter((i) => i.code !== 'GW_PLUGIN_DEPENDENCY_MISSING') : orderIssues));
 
   const settings = { dataDir: './data', drainTimeoutMs: 10_000, ...(config.gateway ?? {}) };
+  // Whole-config problems (kinds, cycles) make the environment checks moot; plugin-level ones skip only that plugin.
+  if (!issues.some((issue) => issue.plugin === undefined || issue.code === 'GW_PLUGIN_DEPENDENCY_CYCLE')) {
+    const failed = new Set(issues.map((issue) => issue.plugin).filter((name): name is string => name !== undefined));
+    issues.push(
+      ...(await runPreflights(ordered, { file, configDir, dataDir: resolveDataDir(configDir, settings.dataDir), failed })),
+    );
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
   return { file, configDir, settings, plugins: ordered, raw: config };
 }
 
@@ -119,6 +130,7 @@ export class Gateway {
   private readonly transportServices: TransportService[] = [];
   private readonly abort = new AbortController();
   private stopping?: Promise<void>;
+  private stopReason?: string;
 
   constructor(config: ValidatedConfig, options: Pick<GatewayOptions, 'logLevel' | 'logger'> = {}) {
     this.config = config;
@@ -162,7 +174,11 @@ export class Gateway {
     return this.transportServices;
   }
 
-  /** Sets plugins up in dependency order and starts them; on any failure rolls back and throws. */
+  /**
+   * Sets plugins up in dependency order and starts them; on any failure rolls back and throws. A
+   * stop() during the start wins: no further plugin is set up or started, the start rejects with
+   * GW_KERNEL_STATE, and the stop releases what was started.
+   */
   async start(): Promise<void> {
     if (this.currentStage !== 'validated') {
       throw new GatewayError('GW_KERNEL_STATE', `cannot start a gateway in stage "${this.currentStage}"`);
@@ -174,9 +190,12 @@ export class Gateway {
     this.hooks.pluginsValidated.call(summaries);
 
     for (const entry of this.loaded) {
+      this.throwIfStopRequested();
+      let instance: PluginInstance<unknown>;
       try {
-        entry.instance = await entry.resolved.definition.setup(this.contextFor(entry.resolved));
+        instance = await entry.resolved.definition.setup(this.contextFor(entry.resolved));
       } catch (error) {
+        this.throwIfStopRequested(error);
         await this.rollback();
         throw new GatewayError(
           'GW_PLUGIN_SETUP_FAILED',
@@ -184,17 +203,26 @@ export class Gateway {
           { cause: error, details: { plugin: entry.resolved.name } },
         );
       }
+      if (this.stopping) {
+        // The stop already released the others; this one came too late for it.
+        await this.stopInstance(entry, instance);
+        this.throwIfStopRequested();
+      }
+      entry.instance = instance;
       this.registerService(entry);
     }
     this.currentStage = 'initialized';
     await this.hooks.pluginsInitialized.promise(summaries);
 
+    this.throwIfStopRequested();
     this.currentStage = 'starting';
     for (const entry of this.loaded) {
+      this.throwIfStopRequested();
       try {
         await entry.instance?.start?.();
         entry.started = true;
       } catch (error) {
+        this.throwIfStopRequested(error);
         this.logger.error({ plugin: entry.resolved.name, err: error }, 'plugin failed to start; rolling back');
         await this.rollback();
         throw new GatewayError(
@@ -204,11 +232,20 @@ export class Gateway {
         );
       }
     }
+    this.throwIfStopRequested();
     this.currentStage = 'started';
     await this.hooks.started.promise();
+    this.throwIfStopRequested();
     this.currentStage = 'ready';
     this.hooks.ready.call();
     this.logger.info({ plugins: summaries.map((p) => `${p.name}@${p.version}`) }, 'gateway ready');
+  }
+
+  private throwIfStopRequested(cause?: unknown): void {
+    if (this.stopReason === undefined) return;
+    throw new GatewayError('GW_KERNEL_STATE', `start interrupted: the gateway was stopped (${this.stopReason}) before it was ready`, {
+      cause,
+    });
   }
 
   /** The data dir holds stores and payloads: 0700 whatever the umask (docs/operations.md). */
@@ -232,6 +269,7 @@ export class Gateway {
    * Resolves `true` when the drain finished in time.
    */
   stop(reason = 'stop requested'): Promise<void> {
+    this.stopReason ??= reason;
     this.stopping ??= this.shutdown(reason);
     return this.stopping;
   }
@@ -271,11 +309,15 @@ export class Gateway {
       const instance = entry.instance;
       entry.instance = undefined;
       entry.started = false;
-      try {
-        await instance.stop?.();
-      } catch (error) {
-        this.logger.error({ plugin: entry.resolved.name, err: error }, 'GW_PLUGIN_STOP_FAILED');
-      }
+      await this.stopInstance(entry, instance);
+    }
+  }
+
+  private async stopInstance(entry: LoadedPlugin, instance: PluginInstance<unknown>): Promise<void> {
+    try {
+      await instance.stop?.();
+    } catch (error) {
+      this.logger.error({ plugin: entry.resolved.name, err: error }, 'GW_PLUGIN_STOP_FAILED');
     }
   }
 

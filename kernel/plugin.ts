@@ -123,6 +123,39 @@ export interface PluginInstance<Service = unknown> {
   stop?(): Promise<void> | void;
 }
 
+/**
+ * What a plugin's preflight tells the preflights of the plugins that depend on its kind, so a
+ * check that needs another kind's settings (a transport's listeners against the auth mode) gives
+ * the same verdict in `validate` as at start.
+ */
+export interface KindFacts {
+  auth: {
+    /** Only loopback listeners are allowed (open mode): the same answer as `AuthService.loopbackOnly()`. */
+    loopbackOnly: boolean;
+  };
+}
+
+export interface PreflightContext<Options> {
+  readonly name: string;
+  /** Options validated against the plugin's schema, with defaults applied. */
+  readonly options: Options;
+  readonly gateway: Pick<GatewayInfo, 'dataDir' | 'configDir'>;
+  /** Facts from the preflight of a kind this plugin depends on; undefined when that plugin declares none. */
+  facts<K extends keyof KindFacts>(kind: K): KindFacts[K] | undefined;
+}
+
+export interface PreflightIssue {
+  /** JSON pointer into the plugin's options, e.g. `/listen/1/socket`. */
+  path: string;
+  message: string;
+}
+
+export interface PreflightResult {
+  issues?: PreflightIssue[];
+  /** Facts for dependents; only kinds listed in {@link KindFacts} have any. */
+  facts?: Partial<KindFacts[keyof KindFacts]>;
+}
+
 export interface PluginDefinition<Options = Record<string, unknown>, Service = unknown> {
   name: string;
   kind: PluginKind;
@@ -131,6 +164,12 @@ export interface PluginDefinition<Options = Record<string, unknown>, Service = u
   schema: Record<string, unknown>;
   dependencies?: readonly PluginDependency[];
   description?: string;
+  /**
+   * Checks what can be known without binding or connecting (files readable, folders writable,
+   * addresses usable), run by `validate` and before setup, in dependency order. It must not open
+   * anything; start repeats the checks it needs, so both give the same verdict.
+   */
+  preflight?(context: PreflightContext<Options>): PreflightResult | Promise<PreflightResult>;
   setup(context: PluginContext<Options>): Promise<PluginInstance<Service>> | PluginInstance<Service>;
 }
 

@@ -16,6 +16,7 @@ export const BUILTIN_PLUGINS: PluginCatalogue = {
   'registry-memory': () => (require('./registry-memory') as PluginModule).default,
   'registry-nats': () => (require('./registry-nats') as PluginModule).default,
   'transport-grpc': () => (require('./transport-grpc') as PluginModule).default,
+  'transport-a2a': () => (require('./transport-a2a') as PluginModule).default,
   'sandbox-bubblewrap': () => (require('./sandbox-bubblewrap') as PluginModule).default,
   'sandbox-process': () => (require('./sandbox-process') as PluginModule).default,
   'supervisor': () => (require('./supervisor') as PluginModule).default,

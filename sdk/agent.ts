@@ -38,6 +38,8 @@ export interface RegisterInfo {
   tags?: Record<string, string>;
   capabilities?: string[];
   leaseTtlMs?: number;
+  /** Description and skills for the agent's A2A card (transport-a2a); skill fields default to empty. */
+  profile?: { description?: string; skills?: Array<{ id: string; name: string; description?: string; tags?: string[]; examples?: string[] }> };
 }
 
 export interface MessageOptions {
@@ -113,7 +115,20 @@ export class Agent implements DeliveryHost {
       tags: info.tags ?? {},
       capabilities: info.capabilities ?? [],
       leaseTtlMs: info.leaseTtlMs ?? 0,
+      profile: undefined,
     };
+    if (info.profile) {
+      request.profile = {
+        description: info.profile.description ?? '',
+        skills: (info.profile.skills ?? []).map((skill) => ({
+          id: skill.id,
+          name: skill.name,
+          description: skill.description ?? '',
+          tags: skill.tags ?? [],
+          examples: skill.examples ?? [],
+        })),
+      };
+    }
     const result = await this.connection.unary<AgentInfo, RegistrationResult>('registerAgent', request);
     this.info = { ...request, agentId: result.agentId };
     this.startHeartbeat(result.leaseTtlMs);

@@ -24,6 +24,7 @@ export { GatewayClientError } from './errors';
 export { Subscription } from './subscription';
 export type { TlsOptions, ConnectionOptions } from './connection';
 export { Backoff, type BackoffOptions } from './backoff';
+export { A2aTask, A2A_CONTENT_TYPE } from './a2a';
 
 /** A handle for one agent on the gateway at `target` (or the first reachable of `targets`). */
 export function connect(target: string | readonly string[], options: AgentOptions = {}): Agent {

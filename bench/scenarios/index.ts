@@ -8,6 +8,7 @@ import { registryRows } from './registry';
 import { relayRows } from './relay';
 import { unaryRows } from './unary';
 import { clusterRows } from './cluster';
+import { a2aRows } from './a2a';
 import { instancesRows, steadyLatencyRows } from './seed-claims';
 
 export interface Scenario {
@@ -68,6 +69,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'durable', title: 'Durable messages: synced throughput and recovery after kill -9', run: durableRows },
   { id: 'durable-backlog', title: 'Durable backlog on disk: gateway memory with 0 to 2 GiB pending, restart after kill -9', run: durableBacklogRows },
   { id: 'connections', title: 'Concurrent connections with open Subscribe streams', run: connectionRows },
+  { id: 'a2a-send', title: 'A2A SendMessage round trip: gateway vs the @a2a-js/sdk server alone', run: a2aRows },
   { id: 'instances', title: "Seed claim: 1,000+ registered instances, each with an open Subscribe stream, while traffic flows", run: instancesRows },
   { id: 'steady-latency', title: 'Seed claim: register / send / status latency under a steady 1,000 calls/s', run: steadyLatencyRows },
   { id: 'cluster', title: 'Cross-gateway messaging on NATS JetStream (2 gateways)', run: clusterRows },

@@ -1,6 +1,6 @@
 /** How the CLI finds its config: `-c file`, else a config in the working directory, else the embedded defaults. */
 import path from 'node:path';
-import { GatewayError, validateConfig as validateWith, type GatewayOptions, type ValidatedConfig } from '../../kernel';
+import { GatewayError, isGatewayError, validateConfig as validateWith, type GatewayOptions, type ValidatedConfig } from '../../kernel';
 import { BUILTIN_PLUGINS } from '../../plugins';
 
 export interface ConfigFlags {
@@ -22,7 +22,7 @@ export async function validateFromFlags(flags: ConfigFlags, extra: GatewayOption
     try {
       return await validateConfig({ ...extra, cwd });
     } catch (error) {
-      if (!(error instanceof GatewayError) || error.code !== 'GW_CONFIG_NOT_FOUND') throw error;
+      if (!isGatewayError(error) || error.code !== 'GW_CONFIG_NOT_FOUND') throw error;
     }
   }
   return validateConfig({ ...extra, configFile: resolveDefaultConfig(), cwd });
@@ -41,7 +41,7 @@ function resolveDefaultConfig(): string {
 
 /** Prints a config or start failure the way an operator can act on, and returns the exit code. */
 export function reportFailure(error: unknown): number {
-  if (error instanceof GatewayError) {
+  if (isGatewayError(error)) {
     console.error(error.toString());
     return 1;
   }

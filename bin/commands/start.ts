@@ -3,6 +3,17 @@ import { Gateway, type LogLevel } from '../../kernel';
 import { reportFailure, validateFromFlags, type ConfigFlags } from './config-source';
 
 const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+/** After a stop or a failed start, how long leaked handles (a plugin's socket, timer, child) may hold the process. */
+const EXIT_GRACE_MS = 2000;
+
+/**
+ * Once the gateway is stopped or its start failed, nothing may keep the process alive: a handle a
+ * plugin leaked (or a start still stuck in a system call) would otherwise leave a daemon that
+ * logged "stopped" running forever. Unref'd, so a clean exit is immediate.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0), EXIT_GRACE_MS).unref();
+}
 
 export function register(program: Command): void {
   program
@@ -24,7 +35,12 @@ export function register(program: Command): void {
       // transport, a plugin waiting on hooks): without this Node would exit as soon as the event
       // loop empties, mid-drain or before any signal arrives.
       const keepAlive = setInterval(() => undefined, 1 << 30);
-      void stopped.then(() => clearInterval(keepAlive));
+      // Armed by the stop itself, not after start() returns: a signal during a start that never
+      // finishes must still end the process.
+      void stopped.then(() => {
+        clearInterval(keepAlive);
+        exitSoon();
+      });
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         signals += 1;
@@ -33,15 +49,24 @@ export function register(program: Command): void {
           gateway.logger.warn({ signal }, 'second signal: exiting without waiting for the drain');
           process.exit(130);
         }
+        if (gateway.stage !== 'ready') gateway.logger.warn({ signal, stage: gateway.stage }, 'start interrupted by a signal');
         void gateway.stop(`signal ${signal}`);
       };
       for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
       try {
         await gateway.start();
       } catch (error) {
+        if (signals > 0) {
+          // Stopped on request before it was ready: the stop releases what had started.
+          await stopped;
+          for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
+          process.exitCode = 0;
+          return;
+        }
         for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
         clearInterval(keepAlive);
         process.exitCode = reportFailure(error);
+        exitSoon();
         return;
       }
       const addresses = gateway.transports().flatMap((t) => t.addresses());
@@ -49,7 +74,5 @@ export function register(program: Command): void {
       await stopped;
       for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
       process.exitCode = 0;
-      // A handle leaked by a plugin must not keep a stopped daemon alive; unref'd, so a clean exit is immediate.
-      setTimeout(() => process.exit(0), 2000).unref();
     });
 }

@@ -9,10 +9,12 @@
  * NATS must run with JetStream enabled (`nats-server -js`); `replicas` should match the number of
  * NATS servers in a NATS cluster (1 for a single server). See `docs/cluster.md`.
  */
-import { defineConfig } from '../../kernel';
+import { defineConfig } from 'openclaw-gateway';
 
 const servers = (process.env.OPENCLAW_NATS ?? 'nats://127.0.0.1:4222').split(',');
 const replicas = Number(process.env.OPENCLAW_NATS_REPLICAS ?? 1);
+// Every gateway of one cluster uses the same prefix; another cluster on the same NATS uses its own.
+const prefix = process.env.OPENCLAW_NATS_PREFIX ?? 'openclaw';
 
 export default defineConfig({
   gateway: {
@@ -21,8 +23,8 @@ export default defineConfig({
     drainTimeoutMs: 15_000,
   },
   plugins: [
-    { use: 'registry-nats', options: { servers, replicas, prefix: 'openclaw' } },
-    { use: 'router-nats', options: { servers, prefix: 'openclaw', durable: { replicas } } },
+    { use: 'registry-nats', options: { servers, replicas, prefix } },
+    { use: 'router-nats', options: { servers, prefix, durable: { replicas } } },
     'auth-standard',
     {
       use: 'transport-grpc',

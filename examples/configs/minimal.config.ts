@@ -4,7 +4,7 @@
  *
  *     npx openclaw-gateway start -c examples/configs/minimal.config.ts
  */
-import { defineConfig } from '../../kernel';
+import { defineConfig } from 'openclaw-gateway';
 
 export default defineConfig({
   gateway: { dataDir: './data' },
@@ -12,6 +12,6 @@ export default defineConfig({
     'registry-memory',
     'router-embedded',
     'auth-standard',
-    { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: 7400 }] } },
+    { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: Number(process.env.OPENCLAW_GRPC_PORT ?? 7400) }] } },
   ],
 });

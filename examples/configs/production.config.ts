@@ -17,7 +17,7 @@
  * Paths are relative to this file unless absolute; set OPENCLAW_ETC to move them all.
  */
 import path from 'node:path';
-import { defineConfig } from '../../kernel';
+import { defineConfig } from 'openclaw-gateway';
 
 const etc = process.env.OPENCLAW_ETC ?? '/etc/openclaw';
 
@@ -64,9 +64,9 @@ export default defineConfig({
       use: 'transport-grpc',
       options: {
         listen: [
-          { host: '0.0.0.0', port: 7400 },
+          { host: '0.0.0.0', port: Number(process.env.OPENCLAW_GRPC_PORT ?? 7400) },
           // Sandboxed agents without network reach the gateway here.
-          { socket: '/run/openclaw/gateway.sock' },
+          { socket: process.env.OPENCLAW_SOCKET ?? '/run/openclaw/gateway.sock' },
         ],
         maxMessageBytes: 2 * 1024 * 1024,
         maxSubscribeStreams: 20_000,
@@ -105,6 +105,6 @@ export default defineConfig({
         ],
       },
     },
-    { use: 'monitor-prometheus', options: { host: '127.0.0.1', port: 9464 } },
+    { use: 'monitor-prometheus', options: { host: '127.0.0.1', port: Number(process.env.OPENCLAW_MONITOR_PORT ?? 9464) } },
   ],
 });

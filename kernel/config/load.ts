@@ -3,8 +3,9 @@
  * `.gatewayrc*`, `.config/gatewayrc*`, or an `openclaw-gateway` key in package.json.
  */
 import path from 'node:path';
-import { cosmiconfig, type CosmiconfigResult } from 'cosmiconfig';
-import { GatewayError } from '../errors';
+import { cosmiconfig, defaultLoaders, type CosmiconfigResult, type Loader } from 'cosmiconfig';
+import { GatewayError, isGatewayError } from '../errors';
+import { assertParses, loadTypeScriptModule } from './typescript-module';
 
 export const CONFIG_MODULE_NAME = 'gateway';
 export const PACKAGE_JSON_KEY = 'openclaw-gateway';
@@ -35,10 +36,32 @@ export interface LoadedConfigFile {
   config: unknown;
 }
 
+/**
+ * TypeScript configs are parsed by TypeScript itself (cosmiconfig's loader ignores the diagnostics
+ * and lets Node report a temp file instead) and JavaScript ones are parsed before Node runs them,
+ * so a syntax error is reported at its line and column in the operator's file.
+ */
+const loadTypeScript: Loader = (filepath) => loadTypeScriptModule(filepath);
+const checkedJavaScript =
+  (load: Loader): Loader =>
+  (filepath, content) => {
+    assertParses(filepath, content);
+    return load(filepath, content);
+  };
+const LOADERS = {
+  '.ts': loadTypeScript,
+  '.mts': loadTypeScript,
+  '.cts': loadTypeScript,
+  '.js': checkedJavaScript(defaultLoaders['.js']),
+  '.mjs': checkedJavaScript(defaultLoaders['.mjs']),
+  '.cjs': checkedJavaScript(defaultLoaders['.cjs']),
+};
+
 function explorer() {
   return cosmiconfig(CONFIG_MODULE_NAME, {
     packageProp: PACKAGE_JSON_KEY,
     searchPlaces: SEARCH_PLACES,
+    loaders: LOADERS,
     // Stop at the working directory: a config in a parent folder would be a surprise for a daemon.
     searchStrategy: 'none',
     cache: false,
@@ -65,6 +88,7 @@ export async function loadConfigFile(options: { file?: string; cwd: string }): P
     }
     return unwrap(await search.search(options.cwd));
   } catch (error) {
+    if (isGatewayError(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       throw new GatewayError('GW_CONFIG_NOT_FOUND', `config file not found: ${options.file}`, { cause: error });

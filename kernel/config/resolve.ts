@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { ConfigIssue } from '../errors';
 import { PLUGIN_KINDS, type AnyPluginDefinition, type PluginCatalogue, type PluginDefinition } from '../plugin';
 import type { LogLevel, PluginEntry, PluginEntryObject, PluginReference } from './types';
+import { requireLocalModule } from './typescript-module';
 
 export interface ResolvedPlugin {
   definition: AnyPluginDefinition;
@@ -52,7 +53,7 @@ function requireModule(reference: string, context: ResolveContext): { exported: 
   }
   if (isRelativePath(reference)) {
     const absolute = path.resolve(context.configDir, reference);
-    return { exported: require(require.resolve(absolute)), source: `file:${absolute}` };
+    return { exported: requireLocalModule(absolute).exported, source: `file:${absolute}` };
   }
   const resolved = require.resolve(reference, { paths: [context.configDir] });
   return { exported: require(resolved), source: `npm:${reference}` };

@@ -77,13 +77,38 @@ function withGot(message: string, value: unknown): string {
   return text !== undefined && text.length <= 60 ? `${message} (got ${text})` : message;
 }
 
+/**
+ * One bad value, one error: a `oneOf`/`anyOf` that fails reports every branch's complaints plus its
+ * own, so `{ host, port: 99999 }` against "TCP or socket" would also say "socket is required" and
+ * "host is not allowed". Keep only the branch that came closest (fewest errors, then the deepest),
+ * which is the one the operator meant.
+ */
+export function pruneAlternatives(errors: readonly ErrorObject[]): ErrorObject[] {
+  let result = [...errors];
+  for (const alternative of errors.filter((error) => error.keyword === 'oneOf' || error.keyword === 'anyOf')) {
+    const prefix = `${alternative.schemaPath}/`;
+    const branches = new Map<string, ErrorObject[]>();
+    for (const error of result) {
+      if (!error.schemaPath.startsWith(prefix)) continue;
+      const branch = error.schemaPath.slice(prefix.length).split('/')[0]!;
+      branches.set(branch, [...(branches.get(branch) ?? []), error]);
+    }
+    // No branch errors: the value matched several branches of a oneOf; that error is the message.
+    if (branches.size === 0) continue;
+    const depth = (list: ErrorObject[]) => Math.max(...list.map((error) => error.instancePath.split('/').length));
+    const best = [...branches.values()].sort((a, b) => a.length - b.length || depth(b) - depth(a))[0]!;
+    result = result.filter((error) => error !== alternative && (!error.schemaPath.startsWith(prefix) || best.includes(error)));
+  }
+  return result;
+}
+
 /** Validates the config's top level (not plugin options); fills defaults in `config.gateway`. */
 export function validateTopLevel(config: unknown, file: string): ConfigIssue[] {
   const validate = validatorFor(topLevelSchema);
   if (validate(config)) return [];
   const issues: ConfigIssue[] = [];
   const seen = new Set<string>();
-  for (const error of validate.errors ?? []) {
+  for (const error of pruneAlternatives(validate.errors ?? [])) {
     // anyOf over plugin entry shapes yields one error per branch; report the entry once, plainly.
     const inPluginEntry = /^\/plugins\/\d+$/.test(error.instancePath);
     if (inPluginEntry && (error.keyword === 'type' || error.keyword === 'required' || error.keyword === 'anyOf')) {
@@ -126,7 +151,7 @@ export function validatePluginOptions(plugins: readonly ResolvedPlugin[], file: 
       continue;
     }
     if (validate(plugin.rawOptions)) continue;
-    for (const error of validate.errors ?? []) {
+    for (const error of pruneAlternatives(validate.errors ?? [])) {
       const described = describeAjvError(error);
       issues.push({
         code: 'GW_PLUGIN_OPTIONS_INVALID',

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { SemVer } from 'semver';
 import { invalidArgument } from '../errors';
-import type { AgentInfo } from './agent';
+import type { AgentInfo, AgentProfile, AgentSkill } from './agent';
 
 /** As documented on `AgentInfo.agent_id` in gateway.proto. */
 const AGENT_ID = /^[A-Za-z0-9._:-]+$/;
@@ -49,9 +49,10 @@ export function validateAgentInfo(raw: AgentInfo, limits: AgentInfoLimits): Vali
   const tags = checkTags(raw.tags, limits);
   const capabilities = checkCapabilities(raw.capabilities, limits);
   const leaseTtlMs = clampLease(raw.leaseTtlMs, limits);
+  const profile = checkProfile(raw.profile, limits);
 
   return {
-    info: { agentId, service, version: semver.version, tags, capabilities, leaseTtlMs },
+    info: profile ? { agentId, service, version: semver.version, tags, capabilities, leaseTtlMs, profile } : { agentId, service, version: semver.version, tags, capabilities, leaseTtlMs },
     semver,
     capabilitySet: new Set(capabilities),
   };
@@ -113,6 +114,43 @@ function checkCapabilities(capabilities: unknown, limits: AgentInfoLimits): stri
     unique.add(capability);
   });
   return [...unique];
+}
+
+/** As documented on `AgentProfile` in gateway.proto. */
+const MAX_DESCRIPTION = 1024;
+const MAX_SKILLS = 32;
+const MAX_SKILL_LIST = 16;
+
+/** The optional A2A profile: bounded, so a card built from it stays small. */
+function checkProfile(profile: unknown, limits: AgentInfoLimits): AgentProfile | undefined {
+  if (profile === undefined || profile === null) return undefined;
+  if (typeof profile !== 'object' || Array.isArray(profile)) throw invalidArgument('profile', 'must be an object with description and skills');
+  const { description = '', skills = [] } = profile as { description?: unknown; skills?: unknown };
+  if (typeof description !== 'string') throw invalidArgument('profile.description', 'must be a string');
+  if (description.length > MAX_DESCRIPTION) throw invalidArgument('profile.description', `is ${description.length} characters long; the limit is ${MAX_DESCRIPTION}`);
+  if (!Array.isArray(skills)) throw invalidArgument('profile.skills', 'must be a list of skills');
+  if (skills.length > MAX_SKILLS) throw invalidArgument('profile.skills', `has ${skills.length} entries; the limit is ${MAX_SKILLS}`);
+  const copies = skills.map((skill: unknown, index): AgentSkill => {
+    const field = `profile.skills[${index}]`;
+    if (skill === null || typeof skill !== 'object') throw invalidArgument(field, 'must be an object with id and name');
+    const { id, name, description: text = '', tags = [], examples = [] } = skill as Record<string, unknown>;
+    if (typeof id !== 'string' || id === '') throw invalidArgument(`${field}.id`, 'is required');
+    checkName(id, `${field}.id`, NAME, 'letters, digits, ".", "_", ":", "/" and "-"', limits.maxNameLength);
+    if (typeof name !== 'string' || name === '') throw invalidArgument(`${field}.name`, 'is required');
+    if (name.length > limits.maxNameLength) throw invalidArgument(`${field}.name`, `is ${name.length} characters long; the limit is ${limits.maxNameLength}`);
+    if (typeof text !== 'string' || text.length > MAX_DESCRIPTION) throw invalidArgument(`${field}.description`, `must be a string of at most ${MAX_DESCRIPTION} characters`);
+    return { id, name, description: text, tags: checkTextList(tags, `${field}.tags`, limits.maxTagValueLength), examples: checkTextList(examples, `${field}.examples`, MAX_DESCRIPTION) };
+  });
+  return { description, skills: copies };
+}
+
+function checkTextList(values: unknown, field: string, maxLength: number): string[] {
+  if (!Array.isArray(values)) throw invalidArgument(field, 'must be a list of strings');
+  if (values.length > MAX_SKILL_LIST) throw invalidArgument(field, `has ${values.length} entries; the limit is ${MAX_SKILL_LIST}`);
+  return values.map((value: unknown, index) => {
+    if (typeof value !== 'string' || value.length > maxLength) throw invalidArgument(`${field}[${index}]`, `must be a string of at most ${maxLength} characters`);
+    return value;
+  });
 }
 
 /** 0 takes the default; anything else is clamped to the configured bounds rather than refused. */

@@ -43,6 +43,22 @@ export interface AgentInfo {
   capabilities: string[];
   /** Lease the agent asks for; the registry clamps it to its configured bounds. */
   leaseTtlMs: number;
+  /** Optional self-description for Agent2Agent cards (proto `AgentInfo.profile`). */
+  profile?: AgentProfile;
+}
+
+/** What an agent tells about itself for its A2A agent card (proto `AgentProfile`). */
+export interface AgentProfile {
+  description: string;
+  skills: AgentSkill[];
+}
+
+export interface AgentSkill {
+  id: string;
+  name: string;
+  description: string;
+  tags: string[];
+  examples: string[];
 }
 
 export interface AgentRecord extends AgentInfo {

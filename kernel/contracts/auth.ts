@@ -2,6 +2,9 @@ import type { Identity } from './agent';
 
 export type AuthAction = 'connect' | 'register' | 'publish' | 'subscribe' | 'send' | 'request' | 'admin';
 
+/** A kind of credential an auth plugin accepts. */
+export type AuthScheme = 'mtls' | 'bearer-jwt';
+
 /** What a transport knows about a call when it asks who is calling. */
 export interface AuthRequest {
   /** Lower-cased request metadata (gRPC metadata / HTTP headers); `authorization` carries bearer tokens. */
@@ -54,6 +57,11 @@ export interface AuthService {
   serverTls(): ServerTlsSettings | undefined;
   /** True when only loopback listeners are allowed (open mode for local development). */
   loopbackOnly(): boolean;
+  /**
+   * Optional: the credentials this plugin accepts, so transports can advertise them (e.g. the
+   * `securitySchemes` of an A2A agent card). Empty in open mode.
+   */
+  schemes?(): readonly AuthScheme[];
   /** Subscribe to policy swaps; live streams use this to re-check their permissions. */
   onPolicyChange(listener: () => void): () => void;
   /**

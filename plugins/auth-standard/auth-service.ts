@@ -6,8 +6,10 @@
 import type { Logger } from 'pino';
 import {
   GatewayError,
+  isGatewayError,
   type AuthAction,
   type AuthRequest,
+  type AuthScheme,
   type AuthService,
   type AuthzDecision,
   type AuthzRequest,
@@ -136,7 +138,7 @@ export class StandardAuthService implements AuthService {
       this.authCounter.inc({ method, outcome: 'ok' });
       return identity;
     } catch (error) {
-      const failure = error instanceof GatewayError ? error : new GatewayError('GW_UNAUTHENTICATED', String(error), { cause: error });
+      const failure = isGatewayError(error) ? error : new GatewayError('GW_UNAUTHENTICATED', String(error), { cause: error });
       // Only the caller's own bad credentials count towards a lockout, not our key set being unavailable.
       if (failure.code === 'GW_UNAUTHENTICATED') this.failures.recordFailure(address);
       this.authCounter.inc({ method, outcome: 'failed' });
@@ -180,6 +182,13 @@ export class StandardAuthService implements AuthService {
 
   loopbackOnly(): boolean {
     return this.isOpenMode();
+  }
+
+  schemes(): AuthScheme[] {
+    const schemes: AuthScheme[] = [];
+    if (this.parts.options.mtls) schemes.push('mtls');
+    if (this.parts.options.jwt) schemes.push('bearer-jwt');
+    return schemes;
   }
 
   onPolicyChange(listener: () => void): () => void {

@@ -35,6 +35,7 @@ import { JwksSource } from './jwks-source';
 import { JwtVerifier } from './jwt-verifier';
 import { loadServerTls, MtlsIdentityVerifier } from './mtls-identity';
 import { PolicyStore } from './policy-store';
+import { authPreflight } from './preflight';
 import { authStandardSchema, type AuthStandardOptions } from './schema';
 
 /** Hooks fire at most once per this interval per limit, so an eviction storm does not flood taps. */
@@ -46,6 +47,7 @@ export default definePlugin<AuthStandardOptions, AuthService>({
   version: '0.1.0',
   description: 'mTLS (SPIFFE) and JWT authentication, identity allow-list, RBAC with a live policy file.',
   schema: authStandardSchema,
+  preflight: authPreflight,
   async setup(ctx) {
     const { options, hooks, metrics, logger } = ctx;
     const resolvePath = (file: string): string => path.resolve(ctx.gateway.configDir, file);

@@ -5,7 +5,7 @@
  */
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { GatewayError, type Identity } from '../../kernel';
+import { GatewayError, isGatewayError, type Identity } from '../../kernel';
 import type { JwksSource } from './jwks-source';
 import type { JwtOptions } from './schema';
 
@@ -62,7 +62,7 @@ export class JwtVerifier {
   }
 
   private describe(error: unknown, token: string): GatewayError {
-    if (error instanceof GatewayError) return error;
+    if (isGatewayError(error)) return error;
     let header: { alg?: string; kid?: string } = {};
     try {
       header = decodeProtectedHeader(token);

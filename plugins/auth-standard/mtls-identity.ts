@@ -8,7 +8,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
-import { GatewayError, type Identity, type ServerTlsSettings } from '../../kernel';
+import { GatewayError, isGatewayError, type Identity, type ServerTlsSettings } from '../../kernel';
 import type { MtlsOptions } from './schema';
 
 export function loadServerTls(options: MtlsOptions, resolvePath: (file: string) => string): ServerTlsSettings {
@@ -121,7 +121,7 @@ export class MtlsIdentityVerifier {
     const fingerprint = createHash('sha256').update(leafDer).digest('base64');
     const cached = this.cache.get(fingerprint);
     if (cached !== undefined) {
-      if (cached instanceof GatewayError) throw cached;
+      if (isGatewayError(cached)) throw cached;
       if (cached.expiresAt !== undefined && cached.expiresAt <= now) {
         this.cache.delete(fingerprint);
         throw unauthenticated(`client certificate expired at ${new Date(cached.expiresAt).toISOString()}`);
@@ -133,7 +133,7 @@ export class MtlsIdentityVerifier {
       this.cache.set(fingerprint, identity, { ttl: Math.max(1, (identity.expiresAt ?? now + 60_000) - now) });
       return identity;
     } catch (error) {
-      const rejection = error instanceof GatewayError ? error : unauthenticated(`client certificate is unusable: ${(error as Error).message}`);
+      const rejection = isGatewayError(error) ? error : unauthenticated(`client certificate is unusable: ${(error as Error).message}`);
       // Time-dependent rejections (not yet valid) must not be cached for long.
       this.cache.set(fingerprint, rejection, { ttl: 5_000 });
       throw rejection;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { GatewayError } from '../../kernel';
+import { GatewayError, isGatewayError } from '../../kernel';
 import { compilePolicy, compilePolicyDocument, permissivePolicy, type CompiledPolicy } from './policy';
 
 export type PolicySource = 'file' | 'admin' | 'startup';
@@ -159,7 +159,7 @@ export class PolicyStore {
       this.fileStamp = read.stamp;
       text = read.text;
     } catch (error) {
-      const rejection = error instanceof GatewayError ? error : new GatewayError('GW_INVALID_ARGUMENT', String(error));
+      const rejection = isGatewayError(error) ? error : new GatewayError('GW_INVALID_ARGUMENT', String(error));
       if (this.lastSeenHash !== 'unreadable') this.options.onRejected('file', rejection, 'file');
       this.lastSeenHash = 'unreadable';
       return;
@@ -190,7 +190,7 @@ async function readPolicyFile(file: string, maxBytes: number): Promise<{ text: s
     }
     return { text: await readFile(file, 'utf8'), stamp: stampOf(info) };
   } catch (error) {
-    if (error instanceof GatewayError) throw error;
+    if (isGatewayError(error)) throw error;
     throw new GatewayError('GW_INVALID_ARGUMENT', `policyFile: cannot read ${file}: ${(error as Error).message}`, { field: 'policyFile', cause: error });
   }
 }

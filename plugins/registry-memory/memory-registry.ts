@@ -428,6 +428,7 @@ function createRecord(info: Readonly<AgentInfo>, status: Readonly<RecordStatus>)
     tags: info.tags,
     capabilities: info.capabilities,
     leaseTtlMs: info.leaseTtlMs,
+    profile: info.profile,
     state: status.state,
     health: status.health,
     identity: status.identity,

@@ -170,6 +170,7 @@ export class ClusterRegistry implements RegistryService {
       tags: info.tags,
       capabilities: info.capabilities,
       leaseTtlMs: info.leaseTtlMs,
+      profile: info.profile,
       state: admission.state,
       health: 'unknown',
       identity,

@@ -3,10 +3,11 @@
  * the auth plugin, the gateway/admin/health/reflection services, and the drain/stop sequence.
  */
 import { chmod } from 'node:fs/promises';
-import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ChannelOptions, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   GatewayError,
+  isGatewayError,
   type PluginContext,
   type SupervisorService,
   type TransportService,
@@ -16,7 +17,7 @@ import { adminServiceHandlers } from './admin-service';
 import { CallGuard } from './call-guard';
 import { gatewayServiceHandlers } from './gateway-service';
 import { addReflection, ServingHealth } from './health-reflection';
-import { bindTargets, prepareSocketPath, type BindTarget } from './listeners';
+import { bindTargets, listenProblems, prepareSocketPath, type BindTarget } from './listeners';
 import { tapHttp2Sessions } from './http2-session-tap';
 import { guardSession } from './ping-guard';
 import type { TransportGrpcOptions } from './schema';
@@ -27,6 +28,8 @@ import { strictService } from './strict-decoding';
 const COMPRESSION_ALGORITHMS = { identity: 0, deflate: 1, gzip: 2 } as const;
 /** How long stop() waits for a graceful shutdown before cutting connections. */
 const SHUTDOWN_GRACE_MS = 2000;
+/** A listener that is not bound by then fails the start (a hostname that does not resolve, a stuck file system). */
+const BIND_TIMEOUT_MS = 10_000;
 
 /**
  * Subscribe responses are pre-encoded Buffers (see event-encoding.ts): pass them through. Publish
@@ -110,6 +113,10 @@ export class GrpcTransport implements TransportService {
     return [...this.boundAddresses];
   }
 
+  addGrpcService(definition: object, implementation: object): void {
+    this.server.addService(definition as ServiceDefinition, implementation as UntypedServiceImplementation);
+  }
+
   unixSocketPath(): string | undefined {
     return this.socketPath;
   }
@@ -117,6 +124,11 @@ export class GrpcTransport implements TransportService {
   async start(): Promise<void> {
     const { options, services } = this.ctx;
     const auth = services.get('auth');
+    // The checks `validate` ran: the same verdict at start, before anything is bound.
+    const [problem] = await listenProblems(options.listen, this.ctx.gateway.dataDir, auth.loopbackOnly());
+    if (problem) {
+      throw new GatewayError('GW_PLUGIN_START_FAILED', `listen[${problem.index}]: ${problem.message}`, { field: `listen[${problem.index}]` });
+    }
     const targets = bindTargets(options.listen, this.ctx.gateway.dataDir, auth.loopbackOnly());
     const credentials = serverCredentials(auth.serverTls());
     for (const target of targets) {
@@ -127,12 +139,13 @@ export class GrpcTransport implements TransportService {
   }
 
   private async bind(target: BindTarget, credentials: ServerCredentials): Promise<void> {
-    if (target.socketPath) await prepareSocketPath(target.socketPath);
-    const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(target.target, credentials, (error, boundPort) => {
-        if (error) {
-          reject(new GatewayError('GW_PLUGIN_START_FAILED', `listen[${target.index}]: cannot listen on ${target.target}: ${error.message}`, { cause: error }));
-        } else resolve(boundPort);
+    const port = await withBindDeadline(target, BIND_TIMEOUT_MS, async () => {
+      if (target.socketPath) await prepareSocketPath(target.socketPath, this.ctx.gateway.dataDir);
+      return new Promise<number>((resolve, reject) => {
+        this.server.bindAsync(target.target, credentials, (error, boundPort) => {
+          if (error) reject(error);
+          else resolve(boundPort);
+        });
       });
     });
     if (target.kind === 'unix' && target.socketPath) {
@@ -187,6 +200,27 @@ export class GrpcTransport implements TransportService {
       });
     });
     this.boundAddresses = [];
+  }
+}
+
+/** Runs one listener's preparation and bind; any failure or a bind past `timeoutMs` names the listener. */
+async function withBindDeadline<T>(target: BindTarget, timeoutMs: number, bind: () => Promise<T>): Promise<T> {
+  const failure = (reason: string, cause?: unknown) =>
+    new GatewayError('GW_PLUGIN_START_FAILED', `listen[${target.index}]: cannot listen on ${target.target}: ${reason}`, {
+      cause,
+      field: `listen[${target.index}]`,
+    });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(failure(`not bound within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([bind(), timeout]);
+  } catch (error) {
+    if (isGatewayError(error) && error.code === 'GW_PLUGIN_START_FAILED') throw error;
+    throw failure((error as Error).message, error);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

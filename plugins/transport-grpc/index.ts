@@ -9,7 +9,10 @@
  * ```
  *
  * - Listeners: several at once, TCP `{host, port}` (port 0 picks a free one) and Unix sockets
- *   `{socket}` (relative paths are under the gateway's dataDir; mode `socketMode`). When the auth
+ *   `{socket}` (relative paths are under the gateway's dataDir; mode `socketMode`; the folder must
+ *   exist and be writable unless it is inside the dataDir). Each listener binds within 10 s or the
+ *   start fails with GW_PLUGIN_START_FAILED naming `listen[i]`; `preflight` reports the same
+ *   listener problems to `validate` (and duplicate addresses). When the auth
  *   plugin is loopback-only (open mode), non-loopback TCP listeners are refused at start with
  *   GW_CONFIG_INVALID. TLS / mTLS credentials come from `auth.serverTls()`.
  * - Every call is authenticated (`auth.authenticate`) and each action authorized
@@ -33,6 +36,7 @@
  */
 import { definePlugin, type TransportService } from '../../kernel';
 import { GrpcTransport } from './grpc-transport';
+import { transportPreflight } from './preflight';
 import { transportGrpcSchema, type TransportGrpcOptions } from './schema';
 
 export type { TransportGrpcOptions, ListenAddress } from './schema';
@@ -43,6 +47,7 @@ export default definePlugin<TransportGrpcOptions, TransportService>({
   version: '0.1.0',
   description: 'gRPC API for agents and operators (TCP and Unix sockets, TLS from the auth plugin, health and reflection)',
   schema: transportGrpcSchema,
+  preflight: transportPreflight,
   dependencies: [{ kind: 'registry' }, { kind: 'router' }, { kind: 'auth' }, { kind: 'supervisor', optional: true }],
   setup(ctx) {
     const transport = new GrpcTransport(ctx);

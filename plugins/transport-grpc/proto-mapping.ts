@@ -44,6 +44,7 @@ export function recordToProto(record: AgentRecord): ProtoAgentRecord {
       tags: record.tags,
       capabilities: record.capabilities,
       leaseTtlMs: record.leaseTtlMs,
+      profile: record.profile,
     },
     state: stateToProto(record.state),
     health: healthToProto(record.health),

@@ -3,8 +3,7 @@
  * or register anything, so the other required kinds are filled by minimal inline plugins (the
  * end-to-end tests use the real registry, router and gRPC transport instead).
  */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { tempDir as selfRemovingTempDir } from '../helpers/temp-dir';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { startGateway, type AuthService, type Gateway, type PluginDefinition, type PluginKind } from '../../index';
@@ -13,8 +12,9 @@ function standIn(kind: PluginKind, service: unknown): PluginDefinition {
   return { name: `stand-in-${kind}`, kind, version: '0.0.0', schema: { type: 'object' }, setup: () => ({ service }) };
 }
 
+/** Removed after the test file. */
 export function tempDir(prefix = 'auth-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  return selfRemovingTempDir(prefix);
 }
 
 export async function startAuthOnly(

@@ -114,11 +114,12 @@ describe('auth-standard mTLS configuration', () => {
     expect(error.message).toContain('mtls.trustDomain');
   });
 
-  test('an unreadable certificate file does not start, naming the option and the file', async () => {
+  test('an unreadable certificate file is refused before start, naming the option and the file', async () => {
     const error = await rejectionOf(
       startAuthOnly({ mtls: { certFile: 'missing.pem', keyFile: server.keyFile, caFile: ca.certFile, trustDomain: 'example.org' } }, dir),
     );
-    expect(error.code).toBe('GW_PLUGIN_SETUP_FAILED');
-    expect(error.message).toContain('mtls.certFile: cannot read "missing.pem"');
+    // Refused by the preflight, before any plugin is set up: the verdict `validate` gives too.
+    expect(error.code).toBe('GW_CONFIG_INVALID');
+    expect(error.message).toMatch(/options\/mtls\/certFile: cannot read "missing.pem"/);
   });
 });

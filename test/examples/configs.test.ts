@@ -1,24 +1,25 @@
 /**
- * The example configs in examples/configs are validated by the kernel's `validateConfig`: every
- * plugin resolves, every option matches its plugin's schema, the required kinds are present and
- * dependencies are satisfied. Jest cannot run cosmiconfig's TS loader (it needs a dynamic import),
- * so the module is required here and handed over as a config with its folder as `cwd`; the CLI's
- * `validate -c <file>` then proves the file itself loads the way an operator runs it.
+ * The example configs in examples/configs are validated by the kernel's `validateConfig`, loaded
+ * from their files the way the CLI loads them: every plugin resolves, every option matches its
+ * plugin's schema, the required kinds are present and dependencies are satisfied. The CLI's
+ * `validate -c <file>` then proves the file loads the way an operator runs it. (That they start
+ * from a built, packed copy is shown by test/examples/installed-package.test.ts.)
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { validateConfig, type GatewayConfig, type ValidatedConfig } from '../../index';
 import { runCli } from '../helpers/cli';
+import { tempDir } from '../helpers/temp-dir';
 import { repoRoot } from './package-project';
 
 const configsDir = path.join(repoRoot, 'examples', 'configs');
 
 async function validateExample(name: string): Promise<ValidatedConfig> {
-  const config = (require(path.join(configsDir, name)) as { default: GatewayConfig }).default;
-  return validateConfig({ config, cwd: configsDir });
+  return validateConfig({ configFile: path.join(configsDir, name), cwd: configsDir });
 }
 
-async function validateWithCli(name: string): Promise<void> {
-  const result = await runCli(['validate', '-c', path.join('examples', 'configs', name)], { cwd: repoRoot });
+async function validateWithCli(name: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
+  const result = await runCli(['validate', '-c', path.join('examples', 'configs', name)], { cwd: repoRoot, env });
   if (result.code !== 0) throw new Error(`validate -c ${name} failed:\n${result.stdout}${result.stderr}`);
   expect(result.stdout).toContain(`config OK: ${path.join(configsDir, name)}`);
 }
@@ -41,7 +42,17 @@ describe('example configs', () => {
   }, 60_000);
 
   test('production.config.ts: mTLS, RBAC policy file, durable router, supervised agents in bubblewrap', async () => {
-    const config = await validateExample('production.config.ts');
+    // Its TLS files must be readable and its socket's folder must exist (validate checks both, as
+    // start would): give it a folder of its own instead of /etc/openclaw and /run/openclaw.
+    const etc = tempDir('ocgw-etc-');
+    fs.mkdirSync(path.join(etc, 'tls'));
+    for (const file of ['server.pem', 'server.key', 'ca.pem']) fs.writeFileSync(path.join(etc, 'tls', file), 'placeholder: validate only reads it\n');
+    const env = { OPENCLAW_ETC: etc, OPENCLAW_SOCKET: path.join(etc, 'gateway.sock') };
+    Object.assign(process.env, env);
+    const config = await validateExample('production.config.ts').finally(() => {
+      delete process.env.OPENCLAW_ETC;
+      delete process.env.OPENCLAW_SOCKET;
+    });
     expect(kinds(config)).toMatchObject({
       registry: 'registry-memory',
       router: 'router-embedded',
@@ -55,10 +66,10 @@ describe('example configs', () => {
     expect(managed).toMatchObject({ id: 'summarizer', replicas: 3, sandbox: { network: false } });
     const auth = optionsOf(config, 'auth-standard');
     expect(auth.mtls).toMatchObject({ requireClientCert: true, identityMode: 'spiffe', trustDomain: 'example.org' });
-    expect(auth.policyFile).toBe('/etc/openclaw/policy.json');
+    expect(auth.policyFile).toBe(path.join(etc, 'policy.json'));
     expect(optionsOf(config, 'router-embedded').durable).toMatchObject({ ackTimeoutMs: 30_000, maxAttempts: 8 });
     expect(config.settings.drainTimeoutMs).toBe(30_000);
-    await validateWithCli('production.config.ts');
+    await validateWithCli('production.config.ts', env);
   }, 60_000);
 
   test('cluster.config.ts: registry and router on NATS JetStream', async () => {

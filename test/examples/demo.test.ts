@@ -44,6 +44,7 @@ describe('the demo started by the CLI with the embedded defaults', () => {
   let exited: ReturnType<typeof collect>;
   let grpcPort: number;
   let monitor: string;
+  let a2aUrl: string;
   const agents: Agent[] = [];
 
   beforeAll(async () => {
@@ -51,11 +52,14 @@ describe('the demo started by the CLI with the embedded defaults', () => {
     grpcPort = await freePort();
     const monitorPort = await freePort();
     monitor = `http://127.0.0.1:${monitorPort}`;
+    const a2aPort = await freePort();
+    a2aUrl = `http://127.0.0.1:${a2aPort}`;
     gateway = spawnCli(['start', '--defaults'], {
       cwd: home,
       env: {
         OPENCLAW_GRPC_PORT: String(grpcPort),
         OPENCLAW_MONITOR_PORT: String(monitorPort),
+        OPENCLAW_A2A_PORT: String(a2aPort),
         OPENCLAW_DATA_DIR: path.join(home, 'data'),
         OPENCLAW_DEMO: '1',
       },
@@ -98,6 +102,32 @@ describe('the demo started by the CLI with the embedded defaults', () => {
     const page = await fetch(`${monitor}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
+  }, 90_000);
+
+  test('the demo agents are A2A-reachable out of the box: a worker answers the official A2A client', async () => {
+    const { ClientFactory } = await import('@a2a-js/sdk/client');
+    const { Role, TaskState } = await import('@a2a-js/sdk');
+    const services = await eventually(
+      async () => {
+        const { services: cards } = await getJson<{ services: Array<{ name: string }> }>(`${a2aUrl}/services`);
+        return cards.some((card) => card.name === 'demo-worker') ? cards : undefined;
+      },
+      60_000,
+      'demo-worker in the A2A catalogue',
+    );
+    expect(services.map((card) => card.name)).toEqual(expect.arrayContaining(['demo-worker', 'demo-planner', 'demo-logger']));
+    const client = await new ClientFactory().createFromUrl(`${a2aUrl}/services/demo-worker/`);
+    const result = await client.sendMessage({
+      tenant: '',
+      message: { messageId: 'demo-a2a-1', contextId: '', taskId: '', role: Role.ROLE_USER, parts: [{ content: { $case: 'text', value: 'from a2a' }, mediaType: 'text/plain', filename: '', metadata: undefined }], metadata: undefined, extensions: [], referenceTaskIds: [] },
+      configuration: undefined,
+      metadata: undefined,
+    });
+    if ('messageId' in result) throw new Error('expected a task');
+    expect(result.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const part = result.status?.message?.parts[0]?.content;
+    expect(part?.$case).toBe('data');
+    expect(part?.$case === 'data' && part.value).toMatchObject({ task: 'from a2a', worker: expect.stringMatching(/^demo-worker/) });
   }, 90_000);
 
   test('the planner’s tasks are balanced over both workers', async () => {

@@ -12,10 +12,10 @@
  * The registry, router and auth kinds use the built-ins (`registry-memory`, `router-embedded`,
  * `auth-standard` in open mode); override any kind with `plugins`, add more with `extraPlugins`.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { startGateway, type Gateway, type GatewaySettings, type PluginEntry } from '../../index';
+import { tempDir } from './temp-dir';
 
 export type OverridableKind = 'registry' | 'router' | 'auth';
 
@@ -55,8 +55,9 @@ const DEFAULT_PLUGINS: Record<OverridableKind, PluginEntry> = {
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const ownDataDir = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'ocgw-data-')));
-  const socketDir = options.socketPath === undefined ? await mkdtemp(path.join(os.tmpdir(), 'ocgw-s-')) : undefined;
+  // Also removed after the test file when a test never calls stop() or the start fails.
+  const dataDir = options.dataDir ?? tempDir('ocgw-data-');
+  const socketDir = options.socketPath === undefined ? tempDir('ocgw-s-') : undefined;
   const socketPath = options.socketPath ?? path.join(socketDir!, 'gw.sock');
 
   const plugins: PluginEntry[] = [];

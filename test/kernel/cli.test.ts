@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from '../helpers/temp-dir';
 import { collect, runCli, spawnCli, waitForOutput } from '../helpers/cli';
 
 const LOCAL = path.resolve(__dirname, '../fixtures/local-plugins');
@@ -8,7 +8,7 @@ const KERNEL_TYPES = path.resolve(__dirname, '../../kernel/config/types');
 const localPlugins = ['registry', 'router', 'auth', 'transport'].map((kind) => path.join(LOCAL, `${kind}.js`));
 
 function tempProject(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `ocg-cli-${prefix}-`));
+  return tempDir(`ocg-cli-${prefix}-`);
 }
 
 describe('openclaw-gateway CLI', () => {

@@ -4,10 +4,8 @@
  * transport plugins to satisfy the required kinds, a recording EventSink (a real sink the router
  * writes to, with a switchable "buffer full" state), and message builders.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import semver from 'semver';
+import { tempDir } from '../helpers/temp-dir';
 import {
   definePlugin,
   startGateway,
@@ -129,8 +127,9 @@ export const noListenerTransportPlugin = definePlugin<Record<string, unknown>, T
   setup: () => ({ service: { addresses: () => [], unixSocketPath: () => undefined } }),
 });
 
+/** Removed after the test file (see temp-dir.ts). */
 export function tempDataDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `router-${label}-`));
+  return tempDir(`router-${label}-`);
 }
 
 export interface RouterGateway {

@@ -7,8 +7,8 @@
  * the next frame).
  */
 import { credentials, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp-dir';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { startGateway, Status, type Gateway } from '../../index';
@@ -39,7 +39,7 @@ describe('transport-grpc: authorization of batches', () => {
   const refusals: Array<{ action?: string; resource?: string }> = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'batch-authz-'));
+    dir = tempDir('batch-authz-');
     const { privateKey, publicKey } = await generateKeyPair('RS256');
     writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }));
     writeFileSync(path.join(dir, 'policy.json'), policy(['tasks.>']));

@@ -68,7 +68,7 @@ describe('transport-grpc: PublishStream pipelining', () => {
   });
 
   test('durable batches beyond maxPublishInFlight: one result per batch, in order, every message stored', async () => {
-    await unary(client, 'registerAgent', { agentId: 'inbox-1', service: 'inbox', version: '1.0.0', tags: {}, capabilities: [], leaseTtlMs: 0 });
+    await unary(client, 'registerAgent', { agentId: 'inbox-1', service: 'inbox', version: '1.0.0', tags: {}, capabilities: [], leaseTtlMs: 0, profile: undefined });
     const batches = Array.from({ length: 30 }, (_, b) => ({
       messages: Array.from({ length: 50 }, (_, i) => message({ id: `d-${b}-${i}`, agentId: 'inbox-1', durable: true, payload: Buffer.from(`${b}/${i}`) })),
     }));

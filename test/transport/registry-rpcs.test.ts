@@ -9,7 +9,7 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { unary } from './grpc-call';
 
 function agentInfo(agentId: string, service: string, version: string): AgentInfo {
-  return { agentId, service, version, tags: { zone: 'a' }, capabilities: ['summarize'], leaseTtlMs: 30_000 };
+  return { agentId, service, version, tags: { zone: 'a' }, capabilities: ['summarize'], leaseTtlMs: 30_000, profile: undefined };
 }
 
 describe.each([

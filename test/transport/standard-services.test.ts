@@ -80,7 +80,7 @@ describe('draining', () => {
     try {
       // A request waiting for a reply is in flight when draining starts.
       const worker = new GatewayServiceClient(gw.address, credentials.createInsecure());
-      await unary(worker, 'registerAgent', { agentId: 'drainee', service: 'drainee', version: '1.0.0', tags: {}, capabilities: [], leaseTtlMs: 0 });
+      await unary(worker, 'registerAgent', { agentId: 'drainee', service: 'drainee', version: '1.0.0', tags: {}, capabilities: [], leaseTtlMs: 0, profile: undefined });
       const inbox = worker.subscribe({ agentId: 'drainee', topics: [], registryEvents: false, maxBatch: 0 });
       inbox.on('error', () => undefined);
       await new Promise((resolve) => inbox.once('metadata', resolve));

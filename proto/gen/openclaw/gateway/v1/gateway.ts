@@ -235,11 +235,34 @@ export interface AgentInfo {
   capabilities: string[];
   /** Lease the agent asks for, in milliseconds; 0 takes the registry default. */
   leaseTtlMs: number;
+  /**
+   * Optional self-description, shown to Agent2Agent clients in the agent's card (transport-a2a).
+   * Absent: the card is built from service, version, capabilities and tags alone.
+   */
+  profile: AgentProfile | undefined;
 }
 
 export interface AgentInfo_TagsEntry {
   key: string;
   value: string;
+}
+
+/**
+ * What an agent tells about itself for its A2A agent card. Description at most 1024 characters;
+ * at most 32 skills, each with an id ([A-Za-z0-9._:/-]{1,128}) and a name.
+ */
+export interface AgentProfile {
+  description: string;
+  skills: AgentSkill[];
+}
+
+/** One skill of an A2A agent card. */
+export interface AgentSkill {
+  id: string;
+  name: string;
+  description: string;
+  tags: string[];
+  examples: string[];
 }
 
 export interface AgentRecord {
@@ -611,7 +634,7 @@ export interface GatewayStatusResult {
 }
 
 function createBaseAgentInfo(): AgentInfo {
-  return { agentId: "", service: "", version: "", tags: {}, capabilities: [], leaseTtlMs: 0 };
+  return { agentId: "", service: "", version: "", tags: {}, capabilities: [], leaseTtlMs: 0, profile: undefined };
 }
 
 export const AgentInfo: MessageFns<AgentInfo> = {
@@ -633,6 +656,9 @@ export const AgentInfo: MessageFns<AgentInfo> = {
     }
     if (message.leaseTtlMs !== 0) {
       writer.uint32(48).uint32(message.leaseTtlMs);
+    }
+    if (message.profile !== undefined) {
+      AgentProfile.encode(message.profile, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -701,6 +727,14 @@ export const AgentInfo: MessageFns<AgentInfo> = {
             message.leaseTtlMs = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.profile = AgentProfile.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -744,6 +778,7 @@ export const AgentInfo: MessageFns<AgentInfo> = {
         : isSet(object.lease_ttl_ms)
         ? globalThis.Number(object.lease_ttl_ms)
         : 0,
+      profile: isSet(object.profile) ? AgentProfile.fromJSON(object.profile) : undefined,
     };
   },
 
@@ -773,6 +808,9 @@ export const AgentInfo: MessageFns<AgentInfo> = {
     if (message.leaseTtlMs !== 0) {
       obj.leaseTtlMs = Math.round(message.leaseTtlMs);
     }
+    if (message.profile !== undefined) {
+      obj.profile = AgentProfile.toJSON(message.profile);
+    }
     return obj;
   },
 
@@ -795,6 +833,9 @@ export const AgentInfo: MessageFns<AgentInfo> = {
     );
     message.capabilities = object.capabilities?.map((e) => e) || [];
     message.leaseTtlMs = object.leaseTtlMs ?? 0;
+    message.profile = (object.profile !== undefined && object.profile !== null)
+      ? AgentProfile.fromPartial(object.profile)
+      : undefined;
     return message;
   },
 };
@@ -880,6 +921,224 @@ export const AgentInfo_TagsEntry: MessageFns<AgentInfo_TagsEntry> = {
     const message = createBaseAgentInfo_TagsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseAgentProfile(): AgentProfile {
+  return { description: "", skills: [] };
+}
+
+export const AgentProfile: MessageFns<AgentProfile> = {
+  encode(message: AgentProfile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.description !== "") {
+      writer.uint32(10).string(message.description);
+    }
+    for (const v of message.skills) {
+      AgentSkill.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentProfile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentProfile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.skills.push(AgentSkill.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentProfile {
+    return {
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      skills: globalThis.Array.isArray(object?.skills) ? object.skills.map((e: any) => AgentSkill.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: AgentProfile): unknown {
+    const obj: any = {};
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.skills?.length) {
+      obj.skills = message.skills.map((e) => AgentSkill.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AgentProfile>, I>>(base?: I): AgentProfile {
+    return AgentProfile.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AgentProfile>, I>>(object: I): AgentProfile {
+    const message = createBaseAgentProfile();
+    message.description = object.description ?? "";
+    message.skills = object.skills?.map((e) => AgentSkill.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAgentSkill(): AgentSkill {
+  return { id: "", name: "", description: "", tags: [], examples: [] };
+}
+
+export const AgentSkill: MessageFns<AgentSkill> = {
+  encode(message: AgentSkill, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.description !== "") {
+      writer.uint32(26).string(message.description);
+    }
+    for (const v of message.tags) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.examples) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentSkill {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentSkill();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.tags.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.examples.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentSkill {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => globalThis.String(e)) : [],
+      examples: globalThis.Array.isArray(object?.examples) ? object.examples.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: AgentSkill): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.tags?.length) {
+      obj.tags = message.tags;
+    }
+    if (message.examples?.length) {
+      obj.examples = message.examples;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AgentSkill>, I>>(base?: I): AgentSkill {
+    return AgentSkill.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AgentSkill>, I>>(object: I): AgentSkill {
+    const message = createBaseAgentSkill();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.description = object.description ?? "";
+    message.tags = object.tags?.map((e) => e) || [];
+    message.examples = object.examples?.map((e) => e) || [];
     return message;
   },
 };
