@@ -81,13 +81,13 @@ async function startGatewayServer(dataDir: string): Promise<{ url: string; stop(
       ],
     },
   });
-  const agent = connect(gateway.transports()[0]!.addresses()[0]!);
+  const agent = connect(gateway.transports()[0].addresses()[0]);
   await agent.register({ agentId: 'echo-1', service: 'echo', version: '1.0.0' });
   void (async () => {
     for await (const delivery of await agent.subscribe()) if (delivery.isRequest) await delivery.reply(`echo:${delivery.text()}`, { contentType: 'text/plain' });
   })().catch(() => undefined);
   return {
-    url: `http://${gateway.transports()[1]!.addresses()[0]}/agents/echo-1/`,
+    url: `http://${gateway.transports()[1].addresses()[0]}/agents/echo-1/`,
     stop: async () => {
       await agent.close();
       await gateway.stop('benchmark finished');

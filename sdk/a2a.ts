@@ -36,7 +36,7 @@ export class A2aTask {
   private answered = false;
 
   private constructor(private readonly agent: Agent, private readonly delivery: AgentDelivery, body: { message: unknown; taskId: string; contextId: string }) {
-    this.message = A2aMessage.fromJSON(body.message as never);
+    this.message = A2aMessage.fromJSON(body.message);
     this.taskId = body.taskId;
     this.contextId = body.contextId;
     this.eventsTopic = delivery.message.headers['a2a-events-topic'] ?? '';

@@ -57,6 +57,7 @@ export function replyParts(payload: Uint8Array, contentType: string): Part[] {
   const type = contentType.split(';', 1)[0].trim().toLowerCase();
   if (type === 'application/json') {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- JSON data parts carry any JSON value
       return [{ content: { $case: 'data', value: JSON.parse(bytes.toString('utf8')) }, mediaType: 'application/json', filename: '', metadata: undefined }];
     } catch {
       // not JSON after all: fall through to text
@@ -82,7 +83,7 @@ export function parseAgentEvent(payload: Uint8Array, taskId: string): StreamResp
   } catch (error) {
     throw new GatewayError('GW_INVALID_ARGUMENT', `the agent's A2A event is not JSON: ${(error as Error).message}`);
   }
-  const event = StreamResponse.fromJSON(json as never);
+  const event = StreamResponse.fromJSON(json);
   const payloadCase = event.payload?.$case;
   if (!payloadCase) throw new GatewayError('GW_INVALID_ARGUMENT', "the agent's A2A event has none of task, message, statusUpdate, artifactUpdate");
   const eventTaskId = payloadCase === 'task' ? event.payload!.value.id : (event.payload!.value as { taskId: string }).taskId;

@@ -94,13 +94,13 @@ export class PushConfigStore implements PushNotificationStore {
 
   /** Every config of a task, whoever owns it (the task store removes them with the task). */
   removeAll(taskId: string): void {
-    for (const { key } of this.configs.getRange(rangeOf(taskId))) this.configs.remove(key);
+    for (const { key } of this.configs.getRange(rangeOf(taskId))) void this.configs.remove(key);
   }
 
   stored(taskId: string, scope: TaskScope): StoredPushNotificationConfig[] {
     const found: StoredPushNotificationConfig[] = [];
     for (const { value } of this.configs.getRange(rangeOf(taskId))) {
-      if (value.owner === scope.owner && value.target === scope.target) found.push({ config: TaskPushNotificationConfig.fromJSON(value.config as never), wireVersion: value.wireVersion });
+      if (value.owner === scope.owner && value.target === scope.target) found.push({ config: TaskPushNotificationConfig.fromJSON(value.config), wireVersion: value.wireVersion });
     }
     return found;
   }
@@ -162,7 +162,7 @@ export class DurablePushSender implements PushNotificationSender {
         const headers: Record<string, string> = {};
         if (config.authentication?.scheme && config.authentication.credentials) headers.authorization = `${config.authentication.scheme} ${config.authentication.credentials}`;
         else if (config.token) headers['x-a2a-notification-token'] = config.token;
-        this.outbox.put(++this.sequence, { destination: `${taskId}/${config.id}`, url: config.url, headers, body, contentType, attempts: 0, nextAt: 0 });
+        void this.outbox.put(++this.sequence, { destination: `${taskId}/${config.id}`, url: config.url, headers, body, contentType, attempts: 0, nextAt: 0 });
         this.count++;
       }
     });

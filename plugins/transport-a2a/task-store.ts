@@ -215,11 +215,11 @@ export class LmdbTaskStore implements TaskStore {
     // Issued in one turn, lmdb-js commits these together in one batch (atomic, one sync for
     // every task written in the same turn) instead of one transaction each.
     if (previous) {
-      this.byScope.remove([previous.owner, previous.target, previous.updatedAt, taskId]);
-      this.byAge.remove([previous.updatedAt, taskId]);
+      void this.byScope.remove([previous.owner, previous.target, previous.updatedAt, taskId]);
+      void this.byAge.remove([previous.updatedAt, taskId]);
     }
-    this.tasks.put(taskId, record);
-    this.byScope.put([owner, target, updatedAt, taskId], taskId);
+    void this.tasks.put(taskId, record);
+    void this.byScope.put([owner, target, updatedAt, taskId], taskId);
     const written = this.byAge.put([updatedAt, taskId], taskId);
     if (!previous) this.count++;
     await written;
@@ -228,11 +228,11 @@ export class LmdbTaskStore implements TaskStore {
   private async remove(taskId: string, stored: StoredTask): Promise<void> {
     const task = Task.fromJSON(stored.task);
     await this.root.transaction(() => {
-      this.tasks.remove(taskId);
-      this.byScope.remove([stored.owner, stored.target, stored.updatedAt, taskId]);
-      this.byAge.remove([stored.updatedAt, taskId]);
+      void this.tasks.remove(taskId);
+      void this.byScope.remove([stored.owner, stored.target, stored.updatedAt, taskId]);
+      void this.byAge.remove([stored.updatedAt, taskId]);
       for (const message of task.history) {
-        if (message.messageId) this.messages.remove(messageKey({ owner: stored.owner, target: stored.target }, message.messageId));
+        if (message.messageId) void this.messages.remove(messageKey({ owner: stored.owner, target: stored.target }, message.messageId));
       }
     });
     this.count--;

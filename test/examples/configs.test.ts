@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { validateConfig, type GatewayConfig, type ValidatedConfig } from '../../index';
+import { validateConfig, type ValidatedConfig } from '../../index';
 import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/temp-dir';
 import { repoRoot } from './package-project';

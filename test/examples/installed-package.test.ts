@@ -47,7 +47,7 @@ async function startAndListen(cwd: string, command: string, args: string[], env:
     const result = await done;
     throw new Error(`${error.message}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
   });
-  const address = /listening on [^\n]*?(\d+\.\d+\.\d+\.\d+:\d+)/.exec(output)![1]!;
+  const address = /listening on [^\n]*?(\d+\.\d+\.\d+\.\d+:\d+)/.exec(output)![1];
   return {
     address,
     output: () => output,
@@ -194,7 +194,7 @@ describe('the packed package', () => {
             plugins: ['registry-memory', { use: PLUGIN_PACKAGE, options: {} }, 'auth-standard', { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: 0 }] } }],
           },
         });
-        const address = gateway.transports()[0]!.addresses().find((a) => !a.startsWith('unix:'))!;
+        const address = gateway.transports()[0].addresses().find((a) => !a.startsWith('unix:'))!;
         await expectRefusedWithCode(address);
       } finally {
         await Promise.all(agents.splice(0).map((agent) => agent.close()));

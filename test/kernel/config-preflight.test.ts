@@ -72,8 +72,8 @@ describe('syntax errors in gateway.config.ts', () => {
       const frame = result.stderr.split('\n');
       const marked = frame.findIndex((text) => text.startsWith(`> ${line} |`));
       expect(marked).toBeGreaterThan(-1);
-      expect(frame[marked]).toContain(source.split('\n')[line - 1]!);
-      expect(frame[marked + 1]!.indexOf('^') - frame[marked + 1]!.indexOf('|') - 2).toBe(column - 1);
+      expect(frame[marked]).toContain(source.split('\n')[line - 1]);
+      expect(frame[marked + 1].indexOf('^') - frame[marked + 1].indexOf('|') - 2).toBe(column - 1);
       // Never the loader's temp file or Node's own loader wording.
       expect(result.stderr).not.toMatch(/\.mjs|[0-9a-f]{8}-[0-9a-f]{4}-|ERR_|node:internal|SyntaxError/);
     }

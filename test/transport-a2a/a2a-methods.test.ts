@@ -146,7 +146,7 @@ describe('transport-a2a methods with the official client', () => {
     expect(states).toEqual([TaskState.TASK_STATE_WORKING, TaskState.TASK_STATE_WORKING, TaskState.TASK_STATE_COMPLETED]);
     const artifact = events.find((event) => event.payload?.$case === 'artifactUpdate');
     expect(artifact?.payload?.$case === 'artifactUpdate' && textOf(artifact.payload.value.artifact?.parts)).toBe('plan for trip');
-    const taskId = events[0]!.payload!.$case === 'task' ? events[0]!.payload!.value.id : '';
+    const taskId = events[0].payload!.$case === 'task' ? events[0].payload!.value.id : '';
     const stored = await a2a.getTask({ tenant: '', id: taskId, historyLength: undefined });
     expect(stored.artifacts.map((entry) => textOf(entry.parts))).toEqual(['plan for trip']);
   });

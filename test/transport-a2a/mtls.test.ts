@@ -73,7 +73,7 @@ describe('transport-a2a with mTLS', () => {
         ],
       },
     });
-    base = `https://${gateway.transports()[1]!.addresses()[0]}`;
+    base = `https://${gateway.transports()[1].addresses()[0]}`;
   }, 60_000);
 
   afterAll(async () => {

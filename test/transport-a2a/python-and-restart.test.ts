@@ -84,7 +84,7 @@ describe('transport-a2a with the Python example agent, a v0.3 client and a resta
     ).json()) as { result: { kind: string; status: { state: string; message: { parts: Array<{ text: string }> } } } };
     expect(raw.result.kind).toBe('task');
     expect(raw.result.status.state).toBe('completed');
-    expect(raw.result.status.message.parts[0]!.text).toBe('python:raw');
+    expect(raw.result.status.message.parts[0].text).toBe('python:raw');
   });
 
   test('tasks survive a gateway restart; one running at the stop is failed with the reason', async () => {

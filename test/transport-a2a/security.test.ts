@@ -75,8 +75,8 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
     gateway.hooks.authFailed.tap('a2a-security-test', (failure) => {
       if (failure.stage === 'authorize') refusals.push({ action: failure.action, resource: failure.resource });
     });
-    a2aUrl = `http://${gateway.transports()[1]!.addresses()[0]}`;
-    const grpcAddress = gateway.transports()[0]!.addresses()[0]!;
+    a2aUrl = `http://${gateway.transports()[1].addresses()[0]}`;
+    const grpcAddress = gateway.transports()[0].addresses()[0];
     const workerToken = await token('worker');
 
     const guarded = connect(grpcAddress, { token: workerToken });

@@ -15,7 +15,7 @@ export interface A2aGateway extends TestGateway {
 export async function startA2aGateway(options: TestGatewayOptions & { a2a?: Record<string, unknown> } = {}): Promise<A2aGateway> {
   const a2a: PluginEntry = { use: 'transport-a2a', options: { host: '127.0.0.1', port: 0, ...options.a2a } };
   const gw = await startTestGateway({ ...options, extraPlugins: [...(options.extraPlugins ?? []), a2a] });
-  const address = gw.gateway.transports()[1]!.addresses()[0]!;
+  const address = gw.gateway.transports()[1].addresses()[0];
   return { ...gw, a2aUrl: `http://${address}` };
 }
 
