@@ -18,7 +18,7 @@
  * | ready | Sync() | the gateway accepts traffic |
  * | draining | AsyncSeries(drain) | shutdown began: stop accepting, finish in-flight work |
  * | stopped | Sync() | every plugin stopped, in reverse order |
- * | admitAgent | SyncWaterfall(admission) | a registry is about to add an agent: taps set its initial state / managed flag |
+ * | admitAgent | SyncWaterfall(admission) | a registry is about to add an agent: taps set its initial state / managed flag, or throw to refuse it |
  * | agentRegistered | Sync(agent) | an agent registered (or re-registered) |
  * | agentDeregistered | Sync(agent, reason) | an agent left: deregister, lease lapse, session end |
  * | agentStateChanged | Sync(change) | a lifecycle transition happened |
@@ -130,6 +130,12 @@ export interface AgentAdmission {
   readonly identity?: Identity;
   state: AgentState;
   managed: boolean;
+  /**
+   * The per-launch secret the registering caller presented, if any (`RegisterContext.instanceToken`).
+   * A supervisor refuses (throws GW_PERMISSION_DENIED) an id reserved for its managed instances
+   * unless this is the secret it gave that instance's current process.
+   */
+  readonly instanceToken?: string;
 }
 
 export function createHooks() {

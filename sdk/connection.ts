@@ -29,6 +29,12 @@ export interface ConnectionOptions {
   tls?: TlsOptions;
   /** Bearer token (JWT) sent on every call; a function is asked again on each call (rotation). */
   token?: string | (() => string | Promise<string>);
+  /**
+   * The per-launch secret of a managed instance, sent as `x-openclaw-instance-token` metadata: the
+   * gateway lets only the process its supervisor started register that instance's agent id.
+   * Default: `OPENCLAW_INSTANCE_TOKEN` from the environment (the supervisor sets it).
+   */
+  instanceToken?: string;
   backoff?: Partial<BackoffOptions>;
   /** Attempts for a unary call on transient failures (across targets). Default 5. */
   maxAttempts?: number;
@@ -54,6 +60,7 @@ export class GatewayConnection {
   private readonly channelOptions: Record<string, string | number>;
   readonly backoffOptions: BackoffOptions;
   private closed = false;
+  private readonly instanceToken?: string;
 
   constructor(targets: string | readonly string[], readonly options: ConnectionOptions = {}) {
     this.targets = typeof targets === 'string' ? [targets] : [...targets];
@@ -69,6 +76,7 @@ export class GatewayConnection {
       ...(tls?.serverName ? { 'grpc.ssl_target_name_override': tls.serverName } : {}),
     };
     this.backoffOptions = { initialMs: 100, maxMs: 5000, factor: 2, ...options.backoff };
+    this.instanceToken = options.instanceToken ?? (process.env.OPENCLAW_INSTANCE_TOKEN || undefined);
   }
 
   get target(): string {
@@ -101,6 +109,7 @@ export class GatewayConnection {
       const value = typeof token === 'function' ? await token() : token;
       metadata.set('authorization', `Bearer ${value}`);
     }
+    if (this.instanceToken !== undefined) metadata.set('x-openclaw-instance-token', this.instanceToken);
     return metadata;
   }
 

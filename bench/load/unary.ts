@@ -2,9 +2,18 @@
  * Unary calls (SendMessage, RegisterAgent, Discover, GetAgentStatus) from pre-encoded requests,
  * closed-loop (N calls always outstanding: throughput) or paced (a fixed rate: latency).
  */
-import { LatencyRecorder, nowMs, sleep } from '../stats';
+import { LatencyRecorder, nowMs, sleep, type LatencySummary } from '../stats';
 import { encodeAgentInfo, encodeDiscover, encodeMessage, encodeStatusRequest } from '../wire';
 import { frame, GrpcH2Connection } from './h2-grpc';
+
+/** What a run of unary calls reports back to the harness. */
+export interface DriveResult {
+  calls: number;
+  errors: number;
+  firstError?: string;
+  elapsedMs: number;
+  latency: LatencySummary;
+}
 
 export type UnaryMethod = 'sendMessage' | 'registerAgent' | 'discover' | 'getAgentStatus';
 

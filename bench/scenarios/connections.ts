@@ -28,7 +28,8 @@ async function measureConnections(scope: ScenarioScope, implementation: Implemen
   const server = await scope.startServer(implementation, {
     fileLimit: FILE_LIMIT,
     router: { maxSessions: room },
-    transport: { maxSubscribeStreams: room },
+    // All from one address and the one anonymous identity.
+    transport: { maxSubscribeStreams: room, quotas: { connectionsPerPeer: room, streamsPerIdentity: room, subscriptionsPerIdentity: room } },
   });
   await sleep(200);
   const idle = await server.stats(true);

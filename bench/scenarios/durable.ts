@@ -56,7 +56,8 @@ export async function durableRows(scope: ScenarioScope): Promise<ResultRow[]> {
 
   const dataDir = scope.tempDir('durable');
   const router = durableLimits(total);
-  const first = await scope.startServer('gateway', { dataDir, router });
+  const transport = { quotas: { publishRate: { messagesPerSecond: 0 } } };
+  const first = await scope.startServer('gateway', { dataDir, router, transport });
   await registerAgent(first.address, AGENT, 'bench-inbox');
   const before = await first.stats();
   const filled = await fill(scope, first.address, total, true);
@@ -66,7 +67,7 @@ export async function durableRows(scope: ScenarioScope): Promise<ResultRow[]> {
 
   await first.child.kill('SIGKILL');
   const restartedAt = performance.now();
-  const second = await scope.startServer('gateway', { dataDir, router });
+  const second = await scope.startServer('gateway', { dataDir, router, transport });
   const readyMs = performance.now() - restartedAt;
   const subscriber = await scope.startLoad({ role: 'subscriber', address: second.address, streams: 1, connections: 1, topics: [], agentId: AGENT });
   await subscriber.call('open');

@@ -5,21 +5,14 @@
  */
 import { windowBetween, type Implementation, type ScenarioScope } from '../harness';
 import type { Measurement, ResultRow } from '../result';
-import type { LatencySummary } from '../stats';
-
-interface DriveResult {
-  calls: number;
-  errors: number;
-  firstError?: string;
-  elapsedMs: number;
-  latency: LatencySummary;
-}
+import type { DriveResult } from '../load/unary';
 
 type Method = 'registerAgent' | 'discover' | 'getAgentStatus';
 
 async function measureRegistry(scope: ScenarioScope, implementation: Implementation): Promise<Record<Method, Measurement>> {
   const { settings } = scope;
-  const server = await scope.startServer(implementation);
+  // Every registration comes from the one anonymous identity.
+  const server = await scope.startServer(implementation, { transport: { quotas: { agentsPerIdentity: settings.registrations + 1_000 } } });
   const services = Math.max(1, Math.ceil(settings.registrations / 100));
   const load = await scope.startLoad({ role: 'unary', address: server.address, topic: 'unused', agents: settings.registrations, services });
   const results = {} as Record<Method, Measurement>;

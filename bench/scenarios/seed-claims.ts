@@ -15,16 +15,8 @@
 import type { BenchChild } from '../ipc';
 import { registerAgent, windowBetween, type Implementation, type ScenarioScope } from '../harness';
 import type { Measurement, ResultRow } from '../result';
-import { sleep, type LatencySummary } from '../stats';
-import { agentIdOf, serviceOf } from '../load/unary';
-
-interface DriveResult {
-  calls: number;
-  errors: number;
-  firstError?: string;
-  elapsedMs: number;
-  latency: LatencySummary;
-}
+import { sleep } from '../stats';
+import { agentIdOf, serviceOf, type DriveResult } from '../load/unary';
 
 interface HolderStatus {
   opened: number;
@@ -58,7 +50,8 @@ async function measureInstances(scope: ScenarioScope, implementation: Implementa
   const server = await scope.startServer(implementation, {
     fileLimit: FILE_LIMIT,
     router: { maxSessions: room },
-    transport: { maxSubscribeStreams: room },
+    // Every instance is the one anonymous identity on one address.
+    transport: { maxSubscribeStreams: room, quotas: { agentsPerIdentity: room, connectionsPerPeer: room, streamsPerIdentity: room, subscriptionsPerIdentity: room } },
   });
   await sleep(200);
   const idle = await server.stats(true);
@@ -97,8 +90,8 @@ async function measureInstances(scope: ScenarioScope, implementation: Implementa
 
 async function measureSteady(scope: ScenarioScope, implementation: Implementation) {
   const { settings } = scope;
-  const server = await scope.startServer(implementation);
   const agents = settings.quick ? 200 : SEED.instances;
+  const server = await scope.startServer(implementation, { transport: { quotas: { agentsPerIdentity: agents + 1_000 } } });
   const services = Math.max(1, Math.ceil(agents / 100));
   // The agents status asks about exist before the clock starts; RegisterAgent then re-registers them.
   for (let i = 0; i < Math.min(agents, 50); i++) await registerAgent(server.address, agentIdOf(i), serviceOf(i % services));

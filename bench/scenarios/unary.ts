@@ -4,15 +4,7 @@
  */
 import { windowBetween, type Implementation, type ScenarioScope } from '../harness';
 import { ratioOf, throughput, type Measurement, type ResultRow, type RunSample } from '../result';
-import type { LatencySummary } from '../stats';
-
-interface DriveResult {
-  calls: number;
-  errors: number;
-  firstError?: string;
-  elapsedMs: number;
-  latency: LatencySummary;
-}
+import type { DriveResult } from '../load/unary';
 
 const TOPIC = 'bench.unary';
 

@@ -32,7 +32,7 @@ const { GatewayError } = require('openclaw-gateway');
 /** @typedef {{ id: string, sha256: string, services?: string[], permissions?: Permission[] }} KeyEntry */
 /** @typedef {{ header: string, keys: KeyEntry[], tls?: { certFile: string, keyFile: string } }} Options */
 
-const ACTIONS = ['register', 'publish', 'subscribe', 'send', 'request', 'admin', '*'];
+const ACTIONS = ['register', 'publish', 'subscribe', 'send', 'request', 'discover', 'admin', '*'];
 
 const schema = {
   type: 'object',

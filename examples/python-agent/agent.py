@@ -103,7 +103,10 @@ class Agent:
             capabilities=["echo"],
             lease_ttl_ms=self.args.lease_ms,
         )
-        result = self.stub.RegisterAgent(info, timeout=5)
+        # A managed instance proves it is the process the supervisor started for this agent id.
+        token = os.environ.get("OPENCLAW_INSTANCE_TOKEN")
+        metadata = [("x-openclaw-instance-token", token)] if token else None
+        result = self.stub.RegisterAgent(info, timeout=5, metadata=metadata)
         self.agent_id = result.agent_id
         emit("registered", agent_id=result.agent_id, lease_ttl_ms=result.lease_ttl_ms)
         return result

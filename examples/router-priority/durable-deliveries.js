@@ -1,7 +1,8 @@
 'use strict';
 /**
  * At-least-once delivery, kept in memory: each durable delivery has a tag
- * `<bootId>.<seq>.<attempt>`, an ack timer, and a target that is resolved again on every attempt
+ * `<bootId>.<seq>.<secret>.<attempt>` (the secret is random, so tags cannot be guessed; only the
+ * identity it was delivered to may settle it: `mayAcknowledge`), an ack timer, and a target that is resolved again on every attempt
  * (another instance of a service, another member of a queue group). Unacked after `ackTimeoutMs`,
  * nacked, or its session gone → delivered again; after `maxAttempts` → dead letter. Durable
  * messages for an agent without an open session wait in its bounded offline inbox.
@@ -10,7 +11,7 @@
  * Use `router-embedded` when messages must survive restarts.
  */
 const { randomBytes } = require('node:crypto');
-const { GatewayError } = require('openclaw-gateway');
+const { GatewayError, mayAcknowledge, TagSecrets } = require('openclaw-gateway');
 
 /**
  * @typedef {{ kind: 'agent', agentId: string }
@@ -32,6 +33,7 @@ class DurableDeliveries {
     this.options = options;
     this.bootId = randomBytes(4).toString('hex');
     this.seq = 0;
+    this.secrets = new TagSecrets();
     /** @type {Map<string, InFlight>} */
     this.inFlight = new Map();
     /** @type {Map<string, InFlight[]>} agent id → deliveries waiting for its session */
@@ -57,7 +59,7 @@ class DurableDeliveries {
       throw new GatewayError('GW_RESOURCE_EXHAUSTED', `message.durable: ${this.options.maxUnacked} durable messages are already pending; retry later`, { field: 'message.durable' });
     }
     /** @type {InFlight} */
-    const entry = { key: `${this.bootId}.${++this.seq}`, message, attempt: 1, target, lane, subscription, extensions: 0 };
+    const entry = { key: `${this.bootId}.${++this.seq}.${this.secrets.next()}`, message, attempt: 1, target, lane, subscription, extensions: 0 };
     if (session) {
       this.write(entry, session);
       return 1;
@@ -145,13 +147,19 @@ class DurableDeliveries {
     else this.router.deadLetter(entry.message, 'subscriber-gone', entry.attempt);
   }
 
-  /** @param {readonly import('openclaw-gateway').AckItem[]} acks @returns {import('openclaw-gateway').AckOutcome[]} */
-  ack(acks) {
+  /**
+   * @param {readonly import('openclaw-gateway').AckItem[]} acks
+   * @param {import('openclaw-gateway').CallerContext} caller
+   * @returns {import('openclaw-gateway').AckOutcome[]}
+   */
+  ack(acks, caller) {
     return acks.map(({ deliveryTag, kind, reason }) => {
       const dot = deliveryTag.lastIndexOf('.');
       const entry = dot > 0 ? this.inFlight.get(deliveryTag.slice(0, dot)) : undefined;
       if (!entry) return { deliveryTag, result: 'unknown' };
       if (Number(deliveryTag.slice(dot + 1)) !== entry.attempt) return { deliveryTag, result: 'stale' };
+      // Another identity's delivery: answered like a tag that never existed.
+      if (entry.session && !mayAcknowledge(entry.session.caller, caller)) return { deliveryTag, result: 'unknown' };
       if (kind === 'ack') {
         clearTimeout(entry.timer);
         this.inFlight.delete(entry.key);

@@ -166,9 +166,9 @@ class PriorityRouter {
     return session;
   }
 
-  /** @param {readonly import('openclaw-gateway').AckItem[]} acks */
-  ack(acks) {
-    return this.durable.ack(acks);
+  /** @param {readonly import('openclaw-gateway').AckItem[]} acks @param {import('openclaw-gateway').CallerContext} caller */
+  ack(acks, caller) {
+    return this.durable.ack(acks, caller);
   }
 
   /** @param {string} agentId @param {import('openclaw-gateway').OutboundEvent} event */

@@ -1,6 +1,10 @@
 import type { Identity } from './agent';
 
-export type AuthAction = 'connect' | 'register' | 'publish' | 'subscribe' | 'send' | 'request' | 'admin';
+/**
+ * `discover` covers what reveals the registry: Discover and registry events (resource: the agents'
+ * service name) and GetAgentStatus (the agent's service name or its agent id).
+ */
+export type AuthAction = 'connect' | 'register' | 'publish' | 'subscribe' | 'send' | 'request' | 'discover' | 'admin';
 
 /** A kind of credential an auth plugin accepts. */
 export type AuthScheme = 'mtls' | 'bearer-jwt';
@@ -20,7 +24,7 @@ export interface AuthRequest {
 export interface AuthzRequest {
   identity: Identity;
   action: AuthAction;
-  /** Topic, service name, agent id or `*` for admin actions. */
+  /** Topic, service name, agent id or `*` for admin actions (see AuthAction for `discover`). */
   resource: string;
 }
 

@@ -9,6 +9,8 @@ export * from './sandbox-metrics';
 export * from './transport';
 export * from './supervisor';
 export * from './monitor';
+export * from './peer-address';
+export * from './delivery-tags';
 export * from './sandbox-pids-cgroup';
 export * from './topics';
 export * from './router-options';

@@ -5,6 +5,11 @@ export interface RegisterContext {
   /** Transport session to bind the agent to; when that session ends the agent is marked down. */
   sessionId?: string;
   managed?: boolean;
+  /**
+   * The per-launch secret a managed instance presents (metadata `x-openclaw-instance-token`, from
+   * its `OPENCLAW_INSTANCE_TOKEN`); passed to `admitAgent`, where the supervisor checks it.
+   */
+  instanceToken?: string;
 }
 
 export interface RegisterResult {

@@ -46,6 +46,11 @@ export interface RouterService {
   sendBatch(messages: readonly MessageEnvelope[], caller: CallerContext): Promise<SendOutcome[]>;
   request(message: MessageEnvelope, caller: CallerContext, options: RequestOptions): Promise<MessageEnvelope>;
   openSession(sink: EventSink, options: SessionOptions): RouterSession;
+  /**
+   * Settles durable deliveries. A router must make tags unguessable (end them with
+   * `TagSecrets.next()`) and settle a tag only for the caller the delivery was made to
+   * (`mayAcknowledge(session caller, caller)`); for anybody else the outcome is `unknown`.
+   */
   ack(acks: readonly AckItem[], caller: CallerContext): AckOutcome[];
   /**
    * Pushes a control event (e.g. a health probe notice) to the session of an agent's inbox.

@@ -6,6 +6,7 @@
  * The map is keyed by client input (the address), so it is bounded: at `maxPeers` the least
  * recently failed address is forgotten (`limitReached`, policy `evict-oldest`).
  */
+import { clientAddress } from '../../kernel';
 import type { FailureLimitOptions } from './schema';
 
 interface PeerFailures {
@@ -14,17 +15,13 @@ interface PeerFailures {
   lockedUntil: number;
 }
 
-/** `ipv4:10.0.0.1:51234` → `ipv4:10.0.0.1`; `ipv6:[::1]:5000` → `ipv6:[::1]`; `unix:...` stays. */
+/**
+ * The client address failures are counted for: the peer without its port (a new connection has a
+ * new port, so keying on the whole peer would let a client reset its count by reconnecting), an
+ * IPv6 /64 as one address, every Unix socket client as `unix:`. See `clientAddress`.
+ */
 export function peerAddress(peer: string): string {
-  if (peer.startsWith('ipv6:[')) {
-    const end = peer.indexOf(']');
-    return end === -1 ? peer : peer.slice(0, end + 1);
-  }
-  if (peer.startsWith('ipv4:')) {
-    const colon = peer.lastIndexOf(':');
-    return colon > 4 ? peer.slice(0, colon) : peer;
-  }
-  return peer;
+  return clientAddress(peer);
 }
 
 export class FailureLimiter {

@@ -38,7 +38,7 @@ export interface PolicyDocument {
   };
 }
 
-const permittedActions = ['register', 'publish', 'subscribe', 'send', 'request', 'admin', '*'];
+const permittedActions = ['register', 'publish', 'subscribe', 'send', 'request', 'discover', 'admin', '*'];
 const patternList = { type: 'array', maxItems: 1024, items: { type: 'string', minLength: 1, maxLength: 512 } };
 
 export const policySchema = {

@@ -34,8 +34,9 @@ const ACTION_BITS: Readonly<Record<Exclude<AuthAction, 'connect'>, number>> = {
   send: 8,
   request: 16,
   admin: 32,
+  discover: 64,
 };
-const ALL_ACTIONS = 63;
+const ALL_ACTIONS = 127;
 
 function actionBits(actions: readonly PermissionAction[]): number {
   let bits = 0;

@@ -79,7 +79,7 @@ export interface AuthStandardOptions {
   failureLimit: FailureLimitOptions;
 }
 
-export const AUTH_ACTIONS: readonly AuthAction[] = ['connect', 'register', 'publish', 'subscribe', 'send', 'request', 'admin'];
+export const AUTH_ACTIONS: readonly AuthAction[] = ['connect', 'register', 'publish', 'subscribe', 'send', 'request', 'discover', 'admin'];
 
 const stringOrList = {
   anyOf: [

@@ -208,6 +208,7 @@ export class MemoryRegistry implements RegistryService {
       identity: context.identity,
       state: 'running',
       managed: context.managed ?? false,
+      instanceToken: context.instanceToken,
     });
     if (!AGENT_STATES.includes(admission.state)) {
       throw new GatewayError('GW_INTERNAL', `an admitAgent tap returned the unknown state "${String(admission.state)}" for "${agentId}"`);

@@ -160,7 +160,7 @@ export class ClusterRegistry implements RegistryService {
     if (existing?.visible) this.checkDuplicate(existing, identity);
     else if (!existing) this.checkCapacity();
     const agentId = info.agentId || generateAgentId(info.service, (id) => this.entries.has(id), options.maxNameLength);
-    const admission = hooks.admitAgent.call({ info: { ...info, agentId }, identity: context.identity, state: 'running', managed: context.managed ?? false });
+    const admission = hooks.admitAgent.call({ info: { ...info, agentId }, identity: context.identity, state: 'running', managed: context.managed ?? false, instanceToken: context.instanceToken });
     if (!AGENT_STATES.includes(admission.state)) throw new GatewayError('GW_INTERNAL', `an admitAgent tap returned the unknown state "${String(admission.state)}"`);
     const now = Date.now();
     const record: AgentRecord = {

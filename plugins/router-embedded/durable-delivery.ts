@@ -4,14 +4,16 @@
  *
  * A receiver ("target") is an agent inbox (`a:<id>`, survives reconnects and restarts), a queue
  * group (`g:<key>`, any member may take it, waits for members after a restart) or one anonymous
- * session (`s:<id>`, gone when it closes). Delivery tags are `<bootId>.<seq>.<attempt>`, unique per
- * attempt and per process start, so a late ack for an earlier attempt can never ack a newer one.
+ * session (`s:<id>`, gone when it closes). Delivery tags are `<bootId>.<seq>.<attempt>.<secret>`,
+ * unique per attempt and per process start, so a late ack for an earlier attempt can never ack a
+ * newer one; the secret (random, one per message) makes them unguessable, and only the receiver's
+ * identity may settle one (`mayAck`).
  *
  * Memory holds the index of the backlog only (`durable-entry.ts`); a payload is read from the
  * store when its message is delivered or dead-lettered. Re-homing of service messages whose
  * instance has no session lives in `service-rehoming.ts`; hung group members in `member-pause.ts`.
  */
-import { gatewayError, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
+import { gatewayError, TagSecrets, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
 import { storedCost, type DurableEntry, type Target } from './durable-entry';
 import { indexOf, type DurableStore, type IndexRecord, type StoredMessage } from './durable-store';
 import { MemberPause } from './member-pause';
@@ -42,6 +44,7 @@ export class DurableDelivery {
   /** Set by `quiesce`/`stop`: nothing is delivered or moved while sessions are closed for shutdown. */
   private stopped = false;
   private nextSeq = 1;
+  private readonly secrets = new TagSecrets();
   private totalBytes = 0;
   private store?: DurableStore;
 
@@ -179,9 +182,14 @@ export class DurableDelivery {
     return this.targets.get(targetKey)?.inflight ?? 0;
   }
 
-  ack(item: AckItem): AckOutcome['result'] {
+  /**
+   * `mayAck` says whether the caller may settle a delivery made to `receiver`; when it says no, the
+   * answer is `unknown`, the same as for a tag that never existed (and it proves no liveness).
+   */
+  ack(item: AckItem, mayAck?: (receiver: Session) => boolean): AckOutcome['result'] {
     const entry = this.entryForTag(item.deliveryTag);
     const current = entry?.inflight?.tag === item.deliveryTag ? entry.inflight : undefined;
+    if (current && mayAck && !mayAck(current.session)) return 'unknown';
     // Any answer shows the member is alive, even a late one for an attempt taken back from it.
     const resumed = this.members.alive(current?.session, item.deliveryTag);
     if (resumed) this.host.resumed(resumed);
@@ -275,7 +283,7 @@ export class DurableDelivery {
 
   private track(seq: number, index: IndexRecord): DurableEntry {
     const target = this.targetFor(index.target);
-    const entry: DurableEntry = { seq, target, index, attempts: 0, extensions: 0, state: 'committing' };
+    const entry: DurableEntry = { seq, secret: this.secrets.next(), target, index, attempts: 0, extensions: 0, state: 'committing' };
     this.entries.set(seq, entry);
     target.count++;
     target.bytes += index.cost;
@@ -310,8 +318,11 @@ export class DurableDelivery {
   private entryForTag(tag: string): DurableEntry | undefined {
     const first = tag.indexOf('.');
     const second = tag.indexOf('.', first + 1);
-    if (first < 0 || second < 0 || tag.slice(0, first) !== this.bootId) return undefined;
-    return this.entries.get(Number(tag.slice(first + 1, second)));
+    const third = tag.indexOf('.', second + 1);
+    if (first < 0 || second < 0 || third < 0 || tag.slice(0, first) !== this.bootId) return undefined;
+    const entry = this.entries.get(Number(tag.slice(first + 1, second)));
+    // A wrong secret is a guess: as unknown as a tag that never existed.
+    return entry !== undefined && tag.length - third - 1 === entry.secret.length && tag.endsWith(entry.secret) ? entry : undefined;
   }
 
   private pump(target: Target): void {
@@ -337,7 +348,7 @@ export class DurableDelivery {
       entry.extensions = 0;
       entry.state = 'inflight';
       entry.avoid = undefined;
-      entry.inflight = { tag: `${this.bootId}.${entry.seq}.${entry.attempts}`, session };
+      entry.inflight = { tag: `${this.bootId}.${entry.seq}.${entry.attempts}.${entry.secret}`, session };
       target.inflight++;
       session.unacked.add(entry.inflight.tag);
       this.armAckTimer(entry);

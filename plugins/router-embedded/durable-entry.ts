@@ -10,7 +10,7 @@ import type { Session } from './session';
  * which tag. Everything that checks or ends an attempt goes through it.
  */
 export interface InFlight {
-  /** `<bootId>.<seq>.<attempt>`: unique per attempt and per process start. */
+  /** `<bootId>.<seq>.<attempt>.<secret>`: unique per attempt and per process start, unguessable. */
   readonly tag: string;
   /** The session it was written to. */
   readonly session: Session;
@@ -20,6 +20,8 @@ export interface InFlight {
 
 export interface DurableEntry {
   readonly seq: number;
+  /** Random tag suffix (one per message): only receivers ever see it, so nobody else can name it. */
+  readonly secret: string;
   /** Changes only when a service message is re-homed to another instance. */
   target: Target;
   index: IndexRecord;

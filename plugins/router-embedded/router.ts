@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import {
   gatewayError,
   invalidArgument,
+  mayAcknowledge,
   REPLY_TOPIC_PREFIX,
   type AckItem,
   type AckOutcome,
@@ -307,14 +308,15 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     return session;
   }
 
-  ack(acks: readonly AckItem[], _caller: CallerContext): AckOutcome[] {
+  ack(acks: readonly AckItem[], caller: CallerContext): AckOutcome[] {
     const outcomes: AckOutcome[] = new Array<AckOutcome>(acks.length);
+    const mayAck = (receiver: Session): boolean => mayAcknowledge(receiver.caller, caller);
     for (let i = 0; i < acks.length; i++) {
       const item = acks[i];
       if (typeof item.deliveryTag !== 'string' || item.deliveryTag.length === 0) {
         throw invalidArgument(`acks[${i}].deliveryTag`, 'must be the non-empty tag of a durable delivery');
       }
-      outcomes[i] = { deliveryTag: item.deliveryTag, result: this.durable.ack(item) };
+      outcomes[i] = { deliveryTag: item.deliveryTag, result: this.durable.ack(item, mayAck) };
     }
     return outcomes;
   }

@@ -9,7 +9,7 @@
  * attempt limits and dead letters, and a bound on what this gateway holds unacked.
  */
 import { AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type PubAck, type StoredMsg } from 'nats';
-import { gatewayError, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
+import { gatewayError, TagSecrets, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
 import { decodeEnvelope, encodeEnvelope } from './envelope-codec';
 import type { NatsRouterOptions } from './schema';
 import type { Session } from './session';
@@ -62,7 +62,7 @@ export class DurableInbox {
   private readonly held = new Map<string, Held>();
   /** `consumer/sequence` → tag of its newest delivery here (one topic message reaches many consumers). */
   private readonly current = new Map<string, string>();
-  private tagCounter = 0;
+  private readonly secrets = new TagSecrets();
   private js?: JetStreamClient;
   private jsm?: JetStreamManager;
 
@@ -287,9 +287,14 @@ export class DurableInbox {
     });
   }
 
-  ack(item: AckItem): AckOutcome['result'] {
+  /**
+   * `mayAck` says whether the caller may settle a delivery made to `receiver`; when it says no, the
+   * answer is `unknown`, the same as for a tag that never existed.
+   */
+  ack(item: AckItem, mayAck?: (receiver: Session) => boolean): AckOutcome['result'] {
     const held = this.held.get(item.deliveryTag);
     if (!held) return this.isOurs(item.deliveryTag) ? 'stale' : 'unknown';
+    if (mayAck !== undefined && !mayAck(held.session)) return 'unknown';
     if (item.kind === 'ack') {
       this.settle(item.deliveryTag, held);
       held.msg.ack();
@@ -359,7 +364,8 @@ export class DurableInbox {
     const key = attemptKey(msg);
     const previous = this.current.get(key);
     if (previous) this.held.delete(previous);
-    const tag = `${this.bootId}.${msg.seq}.${attempt}.${(++this.tagCounter).toString(36)}`;
+    // The random suffix makes tags unguessable: only the receiver can name its delivery.
+    const tag = `${this.bootId}.${msg.seq}.${attempt}.${this.secrets.next()}`;
     this.current.set(key, tag);
     const held: Held = { msg, message, session, attempt, extensions: 0, deadline: now + durable.ackTimeoutMs };
     this.held.set(tag, held);

@@ -14,6 +14,7 @@ import type { NatsConnection, Subscription } from 'nats';
 import {
   gatewayError,
   invalidArgument,
+  mayAcknowledge,
   REPLY_TOPIC_PREFIX,
   type AckItem,
   type AckOutcome,
@@ -252,14 +253,15 @@ export class NatsRouter implements RouterService, SessionHost {
     return session;
   }
 
-  ack(acks: readonly AckItem[], _caller: CallerContext): AckOutcome[] {
+  ack(acks: readonly AckItem[], caller: CallerContext): AckOutcome[] {
+    const mayAck = (receiver: Session): boolean => mayAcknowledge(receiver.caller, caller);
     const outcomes: AckOutcome[] = new Array<AckOutcome>(acks.length);
     for (let i = 0; i < acks.length; i++) {
       const item = acks[i];
       if (typeof item.deliveryTag !== 'string' || item.deliveryTag.length === 0) {
         throw invalidArgument(`acks[${i}].deliveryTag`, 'must be the non-empty tag of a durable delivery');
       }
-      outcomes[i] = { deliveryTag: item.deliveryTag, result: this.inbox.ack(item) };
+      outcomes[i] = { deliveryTag: item.deliveryTag, result: this.inbox.ack(item, mayAck) };
     }
     return outcomes;
   }

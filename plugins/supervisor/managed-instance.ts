@@ -10,6 +10,7 @@
  * - hung / unhealthy: the first unanswered probe degrades it (out of routing), `failureThreshold`
  *   consecutive ones SIGKILL the sandbox (a SIGSTOPped process ignores SIGTERM) and restart it.
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   GatewayError,
@@ -61,6 +62,12 @@ export class ManagedInstance {
   private startedAt?: number;
   private runningSince?: number;
   private incarnation = 0;
+  /**
+   * The secret of the current incarnation (`OPENCLAW_INSTANCE_TOKEN`): only the process we started
+   * may register this instance's id. A new one per launch, so a process that outlived its
+   * incarnation cannot come back as the instance either.
+   */
+  private launchToken?: Buffer;
   private readonly backoff: RestartBackoff;
   private readonly crashLoop: CrashLoopDetector;
   private readonly prober: HealthProber;
@@ -106,6 +113,14 @@ export class ManagedInstance {
     const proc = this.proc;
     if (!proc) return undefined;
     return proc.agentPids()[0] ?? proc.child.pid;
+  }
+
+  /** Whether `token` is the secret of this instance's current process (constant-time compare). */
+  presentsLaunchToken(token: string | undefined): boolean {
+    const expected = this.launchToken;
+    if (!expected || token === undefined) return false;
+    const given = Buffer.from(token);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   /** True while a process of this instance lives: its registration is admitted as managed. */
@@ -300,8 +315,11 @@ export class ManagedInstance {
     }
     const incarnation = ++this.incarnation;
     const spec = this.spec;
+    const token = randomBytes(32).toString('base64url');
+    this.launchToken = Buffer.from(token);
     const env: Record<string, string> = {
       ...spec.env,
+      OPENCLAW_INSTANCE_TOKEN: token,
       OPENCLAW_AGENT_ID: this.agentId,
       OPENCLAW_SERVICE: this.service,
       OPENCLAW_AGENT_VERSION: spec.version,

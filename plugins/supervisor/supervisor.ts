@@ -71,8 +71,20 @@ export class Supervisor implements SupervisorService {
   attach(): void {
     const { hooks, name } = this.deps;
     hooks.admitAgent.tap(name, (admission) => {
-      const instance = this.instances.get(admission.info.agentId);
-      if (!instance?.expectsRegistration) return admission;
+      const agentId = admission.info.agentId;
+      const instance = this.instances.get(agentId);
+      const specId = instance?.specId ?? this.reservingSpec(agentId);
+      if (specId === undefined) return admission;
+      // Reserved for a managed instance: only the process we started for it may take the id, by
+      // the secret we handed it. Any other local process (open mode: every caller is the same
+      // anonymous identity) is refused, also while the instance is stopped or restarting.
+      if (!instance?.expectsRegistration || !instance.presentsLaunchToken(admission.instanceToken)) {
+        throw new GatewayError(
+          'GW_PERMISSION_DENIED',
+          `agent.agent_id: "${agentId}" is reserved for a managed instance of "${specId}"; only the process the supervisor started for it may register it (with its OPENCLAW_INSTANCE_TOKEN in the x-openclaw-instance-token metadata)`,
+          { field: 'agent.agent_id' },
+        );
+      }
       // Started by us: not routable until its readiness probe is answered.
       const state: AgentState = instance.lifecycle.state === 'initializing' ? 'initializing' : instance.lifecycle.state;
       return { ...admission, state, managed: true };
@@ -240,6 +252,16 @@ export class Supervisor implements SupervisorService {
     return [...this.instances.values()]
       .filter((instance) => instance.specId === specId)
       .sort((a, b) => instanceNumber(a.agentId) - instanceNumber(b.agentId));
+  }
+
+  /** The spec whose instance ids (`<spec>-<n>`, n ≤ 2 × replicas for upgrades) include `agentId`. */
+  private reservingSpec(agentId: string): string | undefined {
+    const dash = agentId.lastIndexOf('-');
+    if (dash <= 0) return undefined;
+    const spec = this.specs.get(agentId.slice(0, dash));
+    const number = Number(agentId.slice(dash + 1));
+    if (!spec || !Number.isInteger(number) || number < 1 || number > 2 * spec.replicas) return undefined;
+    return spec.id;
   }
 
   private resolve(agentId: string): ManagedInstance[] {

@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Metadata, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import {
+  canonicalPeer,
   GatewayError,
   Status,
   toGatewayError,
@@ -26,11 +27,18 @@ const KEPT_AUTHENTICATE_STATUSES: ReadonlySet<StatusCode> = new Set([Status.UNAU
 /** What every kind of server call (unary or streaming) offers for authentication. */
 export type ServerSurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, 'getPeer' | 'getPath' | 'metadata' | 'getAuthContext'>;
 
+/** The caller's address in the contract's form (`ipv4:1.2.3.4:5678`, `ipv6:[::1]:5678`, `unix:`). */
+export function peerOf(call: Pick<ServerSurfaceCall, 'getPeer'>): string {
+  return canonicalPeer(call.getPeer());
+}
+
 export interface CallGuardDeps {
   auth: AuthService;
   hooks: GatewayHooks;
   /** Whether the transport stopped accepting new calls. */
   draining(): boolean;
+  /** Throws for a call on a connection over the per-peer connection limit. */
+  admitPeer?(peer: string): void;
 }
 
 export class CallGuard {
@@ -55,7 +63,8 @@ export class CallGuard {
   }
 
   async authenticate(call: ServerSurfaceCall): Promise<Identity> {
-    const peer = call.getPeer();
+    const peer = peerOf(call);
+    this.deps.admitPeer?.(peer);
     const request = {
       metadata: metadataRecord(call.metadata),
       peer,
@@ -148,7 +157,7 @@ function callIds(call: ServerSurfaceCall & { request?: unknown }): { requestId?:
   return {
     ...(typeof header === 'string' && header !== '' ? { requestId: header.slice(0, 128) } : {}),
     ...(typeof agentId === 'string' && agentId !== '' ? { agentId } : {}),
-    peer: call.getPeer(),
+    peer: peerOf(call),
   };
 }
 

@@ -9,7 +9,9 @@ import {
   Status,
   toGatewayError,
   type AckItem,
+  type AgentRecord,
   type AuthAction,
+  type AuthService,
   type CallerContext,
   type GatewayHooks,
   type GatewayInfo,
@@ -43,7 +45,7 @@ import {
   type RegistrationResult,
   type SendResult,
 } from '../../proto/gen/openclaw/gateway/v1/gateway';
-import type { CallGuard } from './call-guard';
+import { peerOf, type CallGuard } from './call-guard';
 import { toServiceError } from './error-status';
 import { isMalformed } from './strict-decoding';
 import { acceptEnvelope, envelopeToProto, healthToProto, recordToProto, stateToProto } from './proto-mapping';
@@ -56,15 +58,19 @@ import {
   checkHealth,
   checkMessage,
 } from './request-validation';
+import type { IdentityQuotas } from './identity-quotas';
+import { checkAckAgent, checkSender, discoverable, INSTANCE_TOKEN_HEADER, SenderCheck } from './caller-checks';
 import type { SessionStreams } from './session-streams';
 
 export interface GatewayServiceDeps {
   guard: CallGuard;
+  auth: AuthService;
   hooks: GatewayHooks;
   registry: RegistryService;
   router: RouterService;
   gateway: GatewayInfo;
   streams: SessionStreams;
+  quotas: IdentityQuotas;
   maxBatchMessages: number;
   maxPublishInFlight: number;
   defaultRequestTimeoutMs: number;
@@ -93,6 +99,18 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       throw new GatewayError('GW_PERMISSION_DENIED', `${field}: agent "${agentId}" was registered by another identity`, { field });
     }
     return agent;
+  }
+
+  /**
+   * `discover` on an agent, asked before NOT_FOUND, by the agent's service or its id: whoever may
+   * not see an agent cannot tell a registered id from an unknown one either. An agent's own
+   * identity may always look at it.
+   */
+  function authorizeAgentView(identity: Identity, agentId: string, agent: AgentRecord | undefined): void {
+    if (agent !== undefined && agent.identity === identity.id) return;
+    if (agent === undefined || !deps.auth.authorize({ identity, action: 'discover', resource: agent.service }).allowed) {
+      guard.authorize(identity, 'discover', agentId, 'agent_id');
+    }
   }
 
   function caller(identity: Identity, peer: string, senderId: string): CallerContext {
@@ -131,6 +149,10 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
   async function publishBatch(messages: Message[], identity: Identity, peer: string, feedback?: PublishFeedback): Promise<BatchResult> {
     checkBatch(messages, deps.maxBatchMessages);
     const results: SendResult[] = new Array<SendResult>(messages.length);
+    const senders = new SenderCheck(registry, identity);
+    // Messages past the identity's publish tokens are refused in place, in order.
+    const admitted = deps.quotas.takePublishTokens(identity, messages.length);
+    let overRate: GatewayError | undefined;
     const accepted: MessageEnvelope[] = [];
     const positions: number[] = [];
     const now = Date.now();
@@ -141,7 +163,9 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i];
       try {
+        if (i >= admitted) throw (overRate ??= deps.quotas.publishRateError(identity, messages.length - admitted));
         checkMessage(message, `messages[${i}]`);
+        senders.check(message.senderId, `messages[${i}].sender_id`);
         const action = messageAction(message, false);
         const resource = messageResource(message);
         if (action !== grantedAction || resource !== grantedResource) {
@@ -170,7 +194,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
   }
 
   return {
-    registerAgent: guard.unary<AgentInfo, RegistrationResult>('RegisterAgent', async (info, identity, _call) => {
+    registerAgent: guard.unary<AgentInfo, RegistrationResult>('RegisterAgent', async (info, identity, call) => {
       checkAgentInfo(info);
       guard.authorize(identity, 'register', info.service, 'agent.service');
       if (info.agentId !== '') {
@@ -179,7 +203,16 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
           throw new GatewayError('GW_ALREADY_EXISTS', `agent.agent_id: "${info.agentId}" is registered by another identity`, { field: 'agent.agent_id' });
         }
       }
-      const { record, replaced } = await registry.register(info, { identity });
+      const instanceToken = call.metadata.get(INSTANCE_TOKEN_HEADER)[0];
+      const release = deps.quotas.beginRegistration(identity, info.agentId);
+      let registration;
+      try {
+        registration = await registry.register(info, typeof instanceToken === 'string' && instanceToken !== '' ? { identity, instanceToken } : { identity });
+        deps.quotas.registered(registration.record);
+      } finally {
+        release();
+      }
+      const { record, replaced } = registration;
       return {
         agentId: record.agentId,
         leaseTtlMs: record.leaseTtlMs,
@@ -205,8 +238,11 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       return { leaseExpiresAtMs: record.leaseExpiresAt, state: stateToProto(record.state) };
     }),
 
-    discover: guard.unary<DiscoverRequest, DiscoverResult>('Discover', (query) => {
+    discover: guard.unary<DiscoverRequest, DiscoverResult>('Discover', (query, identity) => {
       checkDiscover(query);
+      // A named service is asked about once, and refused by name; otherwise only the agents of
+      // services the caller may discover are returned.
+      if (query.service !== '') guard.authorize(identity, 'discover', query.service, 'service');
       const agents = registry.discover({
         service: query.service || undefined,
         versionRange: query.versionRange || undefined,
@@ -215,32 +251,38 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
         routableOnly: query.routableOnly,
         limit: query.limit || undefined,
       });
-      return { agents: agents.map(recordToProto) };
+      const visible = query.service !== '' ? agents : discoverable(deps.auth, identity, agents);
+      return { agents: visible.map(recordToProto) };
     }),
 
-    getAgentStatus: guard.unary<AgentStatusRequest, AgentStatus>('GetAgentStatus', (request) => {
+    getAgentStatus: guard.unary<AgentStatusRequest, AgentStatus>('GetAgentStatus', (request, identity) => {
       checkAgentId(request.agentId, 'agent_id');
       const agent = registry.get(request.agentId);
+      authorizeAgentView(identity, request.agentId, agent);
       if (!agent) throw new GatewayError('GW_NOT_FOUND', `agent_id: agent "${request.agentId}" is not registered`, { field: 'agent_id' });
       return { agent: recordToProto(agent) };
     }),
 
     sendMessage: guard.unary<Message, SendResult>('SendMessage', async (message, identity, call) => {
       checkMessage(message, 'message');
-      const peer = call.getPeer();
+      const peer = peerOf(call);
+      checkSender(registry, identity, message.senderId, 'message.sender_id');
       authorizeMessage(message, identity, 'message');
+      if (deps.quotas.takePublishTokens(identity, 1) === 0) throw deps.quotas.publishRateError(identity);
       const outcome = await router.send(acceptEnvelope(message, Date.now()), caller(identity, peer, message.senderId));
       return sendResult(outcome);
     }),
 
     publishBatch: guard.unary<MessageBatch, BatchResult>('PublishBatch', (batch, identity, call) =>
-      publishBatch(batch.messages, identity, call.getPeer()),
+      publishBatch(batch.messages, identity, peerOf(call)),
     ),
 
     request: guard.unary<Message, Message>('Request', async (message, identity, call) => {
       checkMessage(message, 'message');
-      const peer = call.getPeer();
+      const peer = peerOf(call);
+      checkSender(registry, identity, message.senderId, 'message.sender_id');
       authorizeMessage(message, identity, 'message', true);
+      if (deps.quotas.takePublishTokens(identity, 1) === 0) throw deps.quotas.publishRateError(identity);
       const callDeadline = call.getDeadline();
       const deadlineMs = callDeadline instanceof Date ? callDeadline.getTime() : callDeadline;
       const deadline = Number.isFinite(deadlineMs) ? deadlineMs : Date.now() + deps.defaultRequestTimeoutMs;
@@ -260,14 +302,15 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
 
     ack: guard.unary<AckRequest, AckResult>('Ack', (request, identity, call) => {
       checkAck(request, deps.maxBatchMessages);
+      checkAckAgent(registry, identity, request.agentId);
       const items: AckItem[] = request.acks.map((item) =>
         item.reason ? { deliveryTag: item.deliveryTag, kind: ACK_KINDS[item.kind], reason: item.reason } : { deliveryTag: item.deliveryTag, kind: ACK_KINDS[item.kind] },
       );
-      const outcomes = router.ack(items, caller(identity, call.getPeer(), request.agentId));
+      const outcomes = router.ack(items, caller(identity, peerOf(call), request.agentId));
       return { outcomes: outcomes.map((outcome) => ({ deliveryTag: outcome.deliveryTag, result: outcome.result })) };
     }),
 
-    healthCheck: guard.unary<HealthRequest, HealthStatus>('HealthCheck', (request) => {
+    healthCheck: guard.unary<HealthRequest, HealthStatus>('HealthCheck', (request, identity) => {
       checkHealth(request);
       const status: HealthStatus = {
         status: deps.draining() ? HealthStatus_Status.STATUS_DRAINING : HealthStatus_Status.STATUS_SERVING,
@@ -279,8 +322,15 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       };
       if (request.agentId === '') return status;
       const agent = registry.get(request.agentId);
+      authorizeAgentView(identity, request.agentId, agent);
       if (!agent) throw new GatewayError('GW_NOT_FOUND', `agent_id: agent "${request.agentId}" is not registered`, { field: 'agent_id' });
-      if (request.probeId !== '') deps.hooks.probeAnswered.call(request.agentId, request.probeId);
+      if (request.probeId !== '') {
+        // Only the agent itself may answer its probes: anybody else could keep a hung agent in routing.
+        if (agent.identity !== identity.id) {
+          throw new GatewayError('GW_PERMISSION_DENIED', `probe_id: "${identity.id}" may not answer the probes of "${request.agentId}": that agent was registered by another identity`, { field: 'probe_id' });
+        }
+        deps.hooks.probeAnswered.call(request.agentId, request.probeId);
+      }
       status.agentHealth = healthToProto(agent.health);
       status.agentState = stateToProto(agent.state);
       return status;
@@ -317,7 +367,7 @@ function publishStream(
 ): void {
   const { guard } = deps;
   const startedAt = performance.now();
-  const peer = call.getPeer();
+  const peer = peerOf(call);
   let inFlight = 0;
   /** Settles when the next batch may be routed. */
   let routing: Promise<unknown>;
@@ -358,6 +408,10 @@ function publishStream(
   deps.hooks.sessionChanged.call({ kind: 'stream', change: 'opened', transport: 'grpc', method: 'PublishStream' });
   call.on('close', () => deps.hooks.sessionChanged.call({ kind: 'stream', change: 'closed', transport: 'grpc', method: 'PublishStream' }));
   const authenticated = guard.authenticate(call).then((found) => {
+    const release = deps.quotas.openStream(found, 0);
+    call.on('close', release);
+    // A stream that failed or ended may not be closed yet: its quota is given back either way.
+    call.on('finish', release);
     identity = found;
   });
   authenticated.catch(fail);

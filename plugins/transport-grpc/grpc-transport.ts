@@ -15,6 +15,8 @@ import {
 import { AdminServiceService, GatewayServiceService } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { adminServiceHandlers } from './admin-service';
 import { CallGuard } from './call-guard';
+import { ConnectionLimits } from './connection-limits';
+import { IdentityQuotas } from './identity-quotas';
 import { gatewayServiceHandlers } from './gateway-service';
 import { addReflection, ServingHealth } from './health-reflection';
 import { bindTargets, listenProblems, prepareSocketPath, type BindTarget } from './listeners';
@@ -47,6 +49,8 @@ export class GrpcTransport implements TransportService {
   private readonly server: Server;
   private readonly guard: CallGuard;
   private readonly streams: SessionStreams;
+  private readonly quotas: IdentityQuotas;
+  private readonly connections: ConnectionLimits;
   private readonly health = new ServingHealth();
   private readonly logger: Logger;
   private boundAddresses: string[] = [];
@@ -62,7 +66,13 @@ export class GrpcTransport implements TransportService {
     const supervisor: SupervisorService | undefined = services.find('supervisor');
 
     this.server = new Server(channelOptions(options));
-    this.guard = new CallGuard({ auth, hooks, draining: () => this.draining });
+    this.quotas = new IdentityQuotas(options.quotas, { hooks, metrics: ctx.metrics, pluginName: ctx.name });
+    this.quotas.attach();
+    const connectionLimit = options.quotas.connectionsPerPeer;
+    this.connections = new ConnectionLimits(connectionLimit, (address, open) =>
+      this.quotas.refuse('connectionsPerPeer', `${address} has ${open} connections open; quotas.connectionsPerPeer allows ${connectionLimit}. Share one channel per process`),
+    );
+    this.guard = new CallGuard({ auth, hooks, draining: () => this.draining, admitPeer: (peer) => this.connections.admit(peer) });
     this.streams = new SessionStreams(
       {
         pluginName: ctx.name,
@@ -70,7 +80,7 @@ export class GrpcTransport implements TransportService {
         maxTopicsPerSubscribe: options.maxTopicsPerSubscribe,
         maxRegistryEventsQueued: options.maxRegistryEventsQueued,
       },
-      { guard: this.guard, hooks, auth, registry, router, metrics: ctx.metrics },
+      { guard: this.guard, hooks, auth, registry, router, metrics: ctx.metrics, quotas: this.quotas },
     );
     const guard = this.guard;
     ctx.metrics.gauge({
@@ -85,6 +95,8 @@ export class GrpcTransport implements TransportService {
       SubscribePassThrough,
       gatewayServiceHandlers({
         guard: this.guard,
+        auth,
+        quotas: this.quotas,
         hooks,
         registry,
         router,
@@ -160,14 +172,15 @@ export class GrpcTransport implements TransportService {
   /** Ping policy of gRPC core servers: see ping-policy.ts and docs/transport.md. */
   private policePings(): void {
     const { keepalive } = this.ctx.options;
-    const tapped = tapHttp2Sessions(this.server, (session) =>
+    const tapped = tapHttp2Sessions(this.server, (session) => {
+      this.connections.track(session);
       guardSession(session, {
         minIntervalMs: keepalive.minClientPingIntervalMs,
         maxStrikes: keepalive.maxPingStrikes,
         onStrikeOut: () => this.streams.limitHit('transport.grpc.maxPingStrikes', 'goaway'),
-      }),
-    );
-    if (!tapped) this.logger.warn('this @grpc/grpc-js version hides its HTTP/2 sessions: keepalive ping strikes are not enforced');
+      });
+    });
+    if (!tapped) this.logger.warn('this @grpc/grpc-js version hides its HTTP/2 sessions: keepalive ping strikes and quotas.connectionsPerPeer are not enforced');
   }
 
   /** Stop accepting new calls, report NOT_SERVING, let in-flight unary calls finish by the deadline. */

@@ -3,6 +3,8 @@
  * (applying defaults) before setup, so the plugin relies on every field being present.
  */
 
+import type { QuotaOptions } from './identity-quotas';
+
 export type ListenAddress = { host: string; port: number } | { socket: string };
 
 export interface TransportGrpcOptions {
@@ -42,6 +44,8 @@ export interface TransportGrpcOptions {
   health: boolean;
   /** Serve gRPC server reflection (v1 and v1alpha). */
   reflection: boolean;
+  /** Per-identity and per-peer quotas (see identity-quotas.ts and docs/auth.md). */
+  quotas: QuotaOptions;
 }
 
 const listenSchema = {
@@ -92,5 +96,28 @@ export const transportGrpcSchema = {
     defaultRequestTimeoutMs: { type: 'integer', minimum: 1, default: 30_000 },
     health: { type: 'boolean', default: true },
     reflection: { type: 'boolean', default: true },
+    quotas: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        agentsPerIdentity: { type: 'integer', minimum: 1, default: 1000 },
+        subscriptionsPerIdentity: { type: 'integer', minimum: 1, default: 10_000 },
+        streamsPerIdentity: { type: 'integer', minimum: 1, default: 1000 },
+        publishRate: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            // 0 turns the rate limit off.
+            messagesPerSecond: { type: 'integer', minimum: 0, default: 100_000 },
+            burst: { type: 'integer', minimum: 1, default: 200_000 },
+          },
+        },
+        // 0 turns the limit off.
+        connectionsPerPeer: { type: 'integer', minimum: 0, default: 1000 },
+        maxTrackedIdentities: { type: 'integer', minimum: 1, default: 100_000 },
+      },
+    },
   },
 } as const;

@@ -18,13 +18,17 @@ import {
   type RouterService,
 } from '../../kernel';
 import { RegistryEvent_Kind, type RegistryEvent, type SubscribeRequest } from '../../proto/gen/openclaw/gateway/v1/gateway';
-import { TRANSPORT_NAME, type CallGuard } from './call-guard';
+import { peerOf, TRANSPORT_NAME, type CallGuard } from './call-guard';
 import { toServiceError } from './error-status';
 import { EventEncoder } from './event-encoding';
 import { recordToProto, stateToProto } from './proto-mapping';
 import { checkSubscribe } from './request-validation';
+import type { IdentityQuotas } from './identity-quotas';
 import { SubscribeStream } from './subscribe-stream';
 import { refuseMalformed } from './strict-decoding';
+
+/** Services a stream's `discover` decisions are remembered for, before the memory starts over. */
+const MAX_VISIBILITY_ENTRIES = 1024;
 
 export interface SessionStreamsOptions {
   pluginName: string;
@@ -38,6 +42,9 @@ export class SessionStreams {
   private readonly watchers = new Set<SubscribeStream>();
   private readonly encoder = new EventEncoder();
   private readonly startedAt = new WeakMap<SubscribeStream, number>();
+  /** Per stream: its quota release, and which services' registry events it may see. */
+  private readonly quotaReleases = new WeakMap<SubscribeStream, () => void>();
+  private readonly visibility = new WeakMap<SubscribeStream, Map<string, boolean>>();
   private readonly limitHits;
   private readonly droppedRegistryEvents;
   private unsubscribePolicy?: () => void;
@@ -51,6 +58,7 @@ export class SessionStreams {
       registry: RegistryService;
       router: RouterService;
       metrics: MetricsFactory;
+      quotas: IdentityQuotas;
     },
   ) {
     const { metrics } = deps;
@@ -124,7 +132,7 @@ export class SessionStreams {
     refuseMalformed(request);
     checkSubscribe(request, this.options.maxTopicsPerSubscribe);
     const identity = await guard.authenticate(call);
-    const peer = call.getPeer();
+    const peer = peerOf(call);
     for (let i = 0; i < request.topics.length; i++) {
       guard.authorize(identity, 'subscribe', request.topics[i].pattern, `topics[${i}].pattern`);
     }
@@ -137,6 +145,7 @@ export class SessionStreams {
       }
     }
     if (call.cancelled) throw new GatewayError('GW_CANCELLED', 'the client went away before the session opened');
+    const releaseQuota = this.deps.quotas.openStream(identity, request.topics.length);
 
     const stream = new SubscribeStream(call, identity, peer, {
       encoder: this.encoder,
@@ -149,6 +158,7 @@ export class SessionStreams {
     });
     this.streams.add(stream);
     this.startedAt.set(stream, startedAt);
+    this.quotaReleases.set(stream, releaseQuota);
     hooks.sessionChanged.call({ kind: 'stream', change: 'opened', transport: TRANSPORT_NAME, method: 'Subscribe' });
     try {
       if (request.agentId !== '') registry.attachSession(request.agentId, stream.sessionId);
@@ -168,6 +178,7 @@ export class SessionStreams {
   private ended(stream: SubscribeStream, code: number): void {
     if (!this.streams.delete(stream)) return;
     this.watchers.delete(stream);
+    this.quotaReleases.get(stream)?.();
     stream.session?.close(code === Status.OK ? 'stream ended' : 'stream closed');
     if (stream.agentId !== '') this.deps.registry.sessionClosed(stream.sessionId);
     this.deps.hooks.sessionChanged.call({ kind: 'stream', change: 'closed', transport: TRANSPORT_NAME, method: 'Subscribe' });
@@ -183,14 +194,31 @@ export class SessionStreams {
       fromState: from ? stateToProto(from) : 0,
       toState: to ? stateToProto(to) : 0,
     };
-    // Encoded once for every watcher.
+    // Encoded once for every watcher; each sees only the services it may discover.
     const frame = this.encoder.registry(event);
-    for (const stream of this.watchers) stream.pushRegistry(frame);
+    for (const stream of this.watchers) if (this.maySee(stream, agent.service)) stream.pushRegistry(frame);
+  }
+
+  /** `discover` on the service, remembered per stream until the policy changes. */
+  private maySee(stream: SubscribeStream, service: string): boolean {
+    let decisions = this.visibility.get(stream);
+    if (!decisions) {
+      decisions = new Map();
+      this.visibility.set(stream, decisions);
+    }
+    let allowed = decisions.get(service);
+    if (allowed === undefined) {
+      allowed = this.deps.auth.authorize({ identity: stream.identity, action: 'discover', resource: service }).allowed;
+      if (decisions.size >= MAX_VISIBILITY_ENTRIES) decisions.clear();
+      decisions.set(service, allowed);
+    }
+    return allowed;
   }
 
   private recheckPermissions(): void {
     const { auth, hooks } = this.deps;
     for (const stream of [...this.streams]) {
+      this.visibility.delete(stream);
       for (const spec of stream.specs) {
         const decision = auth.authorize({ identity: stream.identity, action: 'subscribe', resource: spec.pattern });
         if (decision.allowed) continue;
