@@ -28,7 +28,7 @@ export function clientAddress(peer: string): string {
   if (host === undefined) return peer;
   if (isIPv4(host)) return `ipv4:${host}`;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
-  if (mapped && isIPv4(mapped[1]!)) return `ipv4:${mapped[1]}`;
+  if (mapped && isIPv4(mapped[1])) return `ipv4:${mapped[1]}`;
   // Loopback is one host, not a network.
   if (host === '::1') return 'ipv6:[::1]';
   return `ipv6:[${ipv6Prefix(host)}]/64`;
@@ -50,7 +50,7 @@ export function canonicalPeer(raw: string): string {
     suffix = raw.slice(colon);
   }
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
-  if (mapped && isIPv4(mapped[1]!)) host = mapped[1]!;
+  if (mapped && isIPv4(mapped[1])) host = mapped[1]!;
   if (isIPv4(host)) return `ipv4:${host}${suffix}`;
   if (isIPv6(host)) return `ipv6:[${host}]${suffix}`;
   return raw;

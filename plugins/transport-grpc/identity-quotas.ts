@@ -58,6 +58,7 @@ export class IdentityQuotas {
       help: 'Calls or messages refused by a per-identity or per-peer quota, by quota',
       labelNames: ['quota'] as const,
     });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the gauge as `this`
     const quotas = this;
     deps.metrics.gauge({
       name: 'transport_grpc_quota_identities',

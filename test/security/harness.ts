@@ -127,9 +127,9 @@ export class Client {
   }
 
   call<T>(method: string, request: unknown): Promise<T> {
-    const invoke = (this.raw as unknown as Record<string, (request: unknown, metadata: Metadata, options: object, callback: Callback<T>) => void>)[method]!;
+    const invoke = (this.raw as unknown as Record<string, (request: unknown, metadata: Metadata, options: object, callback: Callback<T>) => void>)[method];
     return new Promise((resolve, reject) =>
-      invoke.call(this.raw, REQUEST_TYPES[method]!.fromPartial(request as never), this.metadata, { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(error) : resolve(response))),
+      invoke.call(this.raw, REQUEST_TYPES[method].fromPartial(request as never), this.metadata, { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(error) : resolve(response))),
     );
   }
 
@@ -174,10 +174,11 @@ export async function eventually<T>(check: () => T | undefined | Promise<T | und
   for (;;) {
     try {
       const value = await check();
-      if (value !== undefined && value !== false) return value as T;
+      if (value !== undefined && value !== false) return value;
     } catch (error) {
       last = error;
     }
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the last failure, whatever it was
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -219,7 +220,7 @@ ${body}
       });
     });
     const lines = output.trim().split('\n');
-    return JSON.parse(lines[lines.length - 1]!);
+    return JSON.parse(lines[lines.length - 1]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

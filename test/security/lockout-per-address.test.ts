@@ -46,7 +46,7 @@ describe('lockout per client address', () => {
   });
 
   const target = (kind: 'ipv4' | 'ipv6' | 'unix'): string => {
-    const addresses = gw.gateway.transports()[0]!.addresses();
+    const addresses = gw.gateway.transports()[0].addresses();
     if (kind === 'unix') return addresses.find((address) => address.startsWith('unix:'))!;
     const tcp = addresses.find((address) => (kind === 'ipv6' ? address.startsWith('::1:') || address.startsWith('[::1]') : address.startsWith('127.0.0.1:')))!;
     return kind === 'ipv6' && !tcp.startsWith('[') ? `[::1]:${tcp.slice(tcp.lastIndexOf(':') + 1)}` : tcp;

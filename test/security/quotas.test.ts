@@ -5,7 +5,7 @@
  */
 import { status, type ClientReadableStream } from '@grpc/grpc-js';
 import { MessageBatch, type BatchResult, type Event, type RegistrationResult } from '../../proto/gen/openclaw/gateway/v1/gateway';
-import { collect, eventually, failure, runPython, startSecuredGateway, type SecuredGateway } from './harness';
+import { collect, eventually, runPython, startSecuredGateway, type SecuredGateway } from './harness';
 
 async function rejections(gw: SecuredGateway, quota: string): Promise<number> {
   const text = await gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_transport_grpc_quota_rejections_total');
@@ -41,7 +41,7 @@ describe('per-identity quotas', () => {
     expect(refused.reason.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(refused.reason.details).toMatch(/^GW_RESOURCE_EXHAUSTED: quotas\.agentsPerIdentity: identity "alice" has \d agents registered; quotas\.agentsPerIdentity allows 3/);
     expect(gw.gateway.service('registry')!.size()).toBe(3);
-    const mine = (registered as PromiseFulfilledResult<RegistrationResult>[]).map((attempt) => attempt.value.agentId);
+    const mine = (registered).map((attempt) => attempt.value.agentId);
     // Re-registering one it holds is not a new agent.
     await alice.call('registerAgent', { agentId: mine[0], service: 'svc', version: '1.0.1' });
     // Bob has his own quota.
@@ -92,7 +92,7 @@ describe('per-identity quotas', () => {
     const erin = await gw.client('erin');
     const batch = await erin.call<BatchResult>('publishBatch', { messages: Array.from({ length: 8 }, (_, i) => ({ topic: 'rate.t', payload: Buffer.from(String(i)) })) });
     expect(batch.results.map((result) => result.errorCode)).toEqual([0, 0, 0, 0, 0, ...Array(3).fill(status.RESOURCE_EXHAUSTED)]);
-    expect(batch.results[5]!.errorMessage).toMatch(/quotas\.publishRate: identity "erin" publishes faster than quotas\.publishRate allows \(1 messages\/s, burst 5\)/);
+    expect(batch.results[5].errorMessage).toMatch(/quotas\.publishRate: identity "erin" publishes faster than quotas\.publishRate allows \(1 messages\/s, burst 5\)/);
     // Refilled at one a second: within a few calls one is refused.
     let refused: { code: number; details: string } | undefined;
     for (let i = 0; i < 5 && !refused; i++) {
@@ -144,7 +144,7 @@ except grpc.RpcError as error:
     expect(await rejections(gw, 'connectionsPerPeer')).toBe(1);
     // Once a held connection closes, a new one is served.
     held.shift()!.cancel();
-    clients[0]!.close();
+    clients[0].close();
     await eventually(async () => ((await runPython(probe, args)).code === 'OK' ? true : undefined), 20_000, 'a connection slot');
   }, 90_000);
 });

@@ -48,7 +48,7 @@ describe('sender_id belongs to the caller', () => {
     ];
     const batch = await mallory.call<BatchResult>('publishBatch', { messages });
     expect(batch.results.map((result) => result.errorCode)).toEqual([0, status.PERMISSION_DENIED, 0]);
-    expect(batch.results[1]!.errorMessage).toMatch(/messages\[1\]\.sender_id: "mallory" may not send as "alice-1"/);
+    expect(batch.results[1].errorMessage).toMatch(/messages\[1\]\.sender_id: "mallory" may not send as "alice-1"/);
 
     const stream = mallory.raw.publishStream(mallory.metadata);
     const results: BatchResult[] = [];
@@ -60,8 +60,8 @@ describe('sender_id belongs to the caller', () => {
     stream.write(MessageBatch.fromPartial({ messages }));
     stream.end();
     await done;
-    expect(results[0]!.results.map((result) => result.errorCode)).toEqual([0, status.PERMISSION_DENIED, 0]);
-    expect(results[0]!.results[1]!.errorMessage).toMatch(/messages\[1\]\.sender_id/);
+    expect(results[0].results.map((result) => result.errorCode)).toEqual([0, status.PERMISSION_DENIED, 0]);
+    expect(results[0].results[1].errorMessage).toMatch(/messages\[1\]\.sender_id/);
   });
 });
 
@@ -95,7 +95,7 @@ print(json.dumps(out))
 `,
       { targets: [`unix:${sup.socketPath}`, sup.address] },
     );
-    const values = Object.values(attempts) as string[];
+    const values = Object.values<string>(attempts);
     expect(values).toHaveLength(6);
     for (const value of values) {
       expect(value).toMatch(/^PERMISSION_DENIED GW_PERMISSION_DENIED: agent\.agent_id: "keeper-[12]" is reserved for a managed instance of "keeper"/);
