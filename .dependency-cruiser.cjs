@@ -23,14 +23,16 @@ module.exports = {
     {
       name: 'kernel-knows-no-caller',
       severity: 'error',
-      comment: 'The kernel imports only itself, npm packages, package.json and its own config schema (config/gateway.schema.json, published there for editors): plugins, the CLI and the SDK build on it, never the reverse.',
+      comment:
+        'The kernel imports only itself, npm packages, package.json and its own config schema (config/gateway.schema.json, published there for editors): plugins, the CLI and the SDK build on it, never the reverse.',
       from: { path: '^kernel/' },
       to: { path: '^(plugins|support|bin|sdk|examples|bench|test)/|^config/(?!gateway\\.schema\\.json$)|^index\\.ts$' },
     },
     {
       name: 'plugin-imports-only-kernel-and-support',
       severity: 'error',
-      comment: 'A plugin sees the kernel, the generated proto types and the shared support folders; shared code between plugins belongs in kernel/contracts or support/.',
+      comment:
+        'A plugin sees the kernel, the generated proto types and the shared support folders; shared code between plugins belongs in kernel/contracts or support/.',
       from: { path: '^plugins/([^/]+)/' },
       to: {
         dependencyTypesNot: ['core'],
@@ -47,7 +49,8 @@ module.exports = {
     {
       name: 'not-to-unresolvable',
       severity: 'error',
-      comment: 'An import that does not resolve fails at run time; usually a missing dependency or a typo. The example plugin packages import their peer dependency openclaw-gateway, installed beside them.',
+      comment:
+        'An import that does not resolve fails at run time; usually a missing dependency or a typo. The example plugin packages import their peer dependency openclaw-gateway, installed beside them.',
       from: {},
       to: { couldNotResolve: true, pathNot: '^openclaw-gateway$' },
     },
@@ -59,6 +62,10 @@ module.exports = {
     tsConfig: { fileName: 'tsconfig.json' },
     // `require()` inside a function body counts: the built-in catalogue's lazy loads are real edges.
     moduleSystems: ['cjs', 'es6'],
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js', '.json'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+      extensions: ['.ts', '.js', '.json'],
+    },
   },
 };

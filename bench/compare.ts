@@ -65,7 +65,16 @@ function change(before: number | undefined, after: number | undefined): string {
   return `${(after / before).toFixed(2)}×`;
 }
 
-const HEADER = ['scenario', 'metric', 'before', 'after', 'after/before', 'ratio to raw (before → after)', 'CPU µs/op (before → after)', 'CPU after/before'];
+const HEADER = [
+  'scenario',
+  'metric',
+  'before',
+  'after',
+  'after/before',
+  'ratio to raw (before → after)',
+  'CPU µs/op (before → after)',
+  'CPU after/before',
+];
 
 export function comparisonRows(compared: readonly ComparedRow[]): string[][] {
   return compared.map((row) => {
@@ -88,7 +97,11 @@ export function comparisonRows(compared: readonly ComparedRow[]): string[][] {
 export function comparisonTable(compared: readonly ComparedRow[]): string {
   const rows = [HEADER, ...comparisonRows(compared)];
   const widths = HEADER.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  const line = (row: readonly string[]) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd();
+  const line = (row: readonly string[]) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column]))
+      .join('  ')
+      .trimEnd();
   return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
@@ -101,7 +114,9 @@ function main(argv: readonly string[]): number {
   try {
     const before = readReport(oldFile);
     const after = readReport(newFile);
-    console.log(`before: ${oldFile}${before.startedAt ? ` (${before.startedAt})` : ''}\nafter:  ${newFile}${after.startedAt ? ` (${after.startedAt})` : ''}\n`);
+    console.log(
+      `before: ${oldFile}${before.startedAt ? ` (${before.startedAt})` : ''}\nafter:  ${newFile}${after.startedAt ? ` (${after.startedAt})` : ''}\n`,
+    );
     console.log(comparisonTable(compareReports(before, after)));
     return 0;
   } catch (error) {

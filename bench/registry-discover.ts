@@ -73,7 +73,16 @@ async function main(): Promise<void> {
     const shapes: Array<[string, (n: number) => DiscoveryQuery]> = [
       ['service only', (n) => ({ service: `svc-${n % services}` })],
       ['service + range + routable', (n) => ({ service: `svc-${n % services}`, versionRange: '^1.1.0', routableOnly: true })],
-      ['service + range + tags + caps', (n) => ({ service: `svc-${n % services}`, versionRange: '>=1 <3', tags: { zone: 'eu' }, capabilities: ['gpu'], routableOnly: true })],
+      [
+        'service + range + tags + caps',
+        (n) => ({
+          service: `svc-${n % services}`,
+          versionRange: '>=1 <3',
+          tags: { zone: 'eu' },
+          capabilities: ['gpu'],
+          routableOnly: true,
+        }),
+      ],
       ['routing pick (limit 1)', (n) => ({ service: `svc-${n % services}`, versionRange: '^2', routableOnly: true, limit: 1 })],
     ];
     console.log(`registry-memory discover: ${instances} instances, ${services} services, ${queries} queries per shape`);

@@ -33,7 +33,13 @@ export class LatencyRecorder {
     const sorted = this.samples.slice(0, this.size).sort();
     let sum = 0;
     for (let i = 0; i < sorted.length; i++) sum += sorted[i];
-    return { count: this.size, meanMs: this.size > 0 ? sum / this.size : 0, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), maxMs: sorted[this.size - 1] ?? 0 };
+    return {
+      count: this.size,
+      meanMs: this.size > 0 ? sum / this.size : 0,
+      p50Ms: percentile(sorted, 0.5),
+      p99Ms: percentile(sorted, 0.99),
+      maxMs: sorted[this.size - 1] ?? 0,
+    };
   }
 }
 

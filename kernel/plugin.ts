@@ -30,15 +30,7 @@ export interface KindServices {
 
 export type PluginKind = keyof KindServices;
 
-export const PLUGIN_KINDS: readonly PluginKind[] = [
-  'registry',
-  'router',
-  'auth',
-  'sandbox',
-  'supervisor',
-  'monitor',
-  'transport',
-];
+export const PLUGIN_KINDS: readonly PluginKind[] = ['registry', 'router', 'auth', 'sandbox', 'supervisor', 'monitor', 'transport'];
 
 /** Kinds of which at most one plugin may be configured. Several transports may run at once. */
 export const SINGLE_INSTANCE_KINDS: ReadonlySet<PluginKind> = new Set<PluginKind>([
@@ -78,16 +70,7 @@ export interface GatewayInfo {
 }
 
 export type KernelStage =
-  | 'created'
-  | 'config-loaded'
-  | 'validated'
-  | 'initialized'
-  | 'starting'
-  | 'started'
-  | 'ready'
-  | 'draining'
-  | 'stopped'
-  | 'failed';
+  'created' | 'config-loaded' | 'validated' | 'initialized' | 'starting' | 'started' | 'ready' | 'draining' | 'stopped' | 'failed';
 
 export interface ServiceLookup {
   /** The service of a kind this plugin declared as a dependency. Throws for undeclared kinds. */

@@ -19,5 +19,5 @@ export const BUILTIN_PLUGINS: PluginCatalogue = {
   'transport-a2a': () => (require('./transport-a2a') as PluginModule).default,
   'sandbox-bubblewrap': () => (require('./sandbox-bubblewrap') as PluginModule).default,
   'sandbox-process': () => (require('./sandbox-process') as PluginModule).default,
-  'supervisor': () => (require('./supervisor') as PluginModule).default,
+  supervisor: () => (require('./supervisor') as PluginModule).default,
 };

@@ -61,7 +61,15 @@ export async function createSubscriber(config: SubscriberConfig) {
     }
   };
 
-  const counts = () => ({ deliveries, streamsReceiving, errors, firstError, firstDeliveryEpochMs, subscribedAtEpochMs, atEpochMs: epochMs() });
+  const counts = () => ({
+    deliveries,
+    streamsReceiving,
+    errors,
+    firstError,
+    firstDeliveryEpochMs,
+    subscribedAtEpochMs,
+    atEpochMs: epochMs(),
+  });
 
   return {
     async open() {

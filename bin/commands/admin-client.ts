@@ -114,7 +114,9 @@ export function describeFailure(error: ServiceError, rpc: string, target: string
 
 /** Prints the failure of a command the way an operator can act on, and returns the exit code. */
 export function reportAdminFailure(error: unknown): number {
-  console.error(error instanceof AdminCallError ? `error: ${error.message}` : error instanceof Error ? `error: ${error.message}` : String(error));
+  console.error(
+    error instanceof AdminCallError ? `error: ${error.message}` : error instanceof Error ? `error: ${error.message}` : String(error),
+  );
   return 1;
 }
 

@@ -43,7 +43,8 @@ export function gatewayChannel(flags: AdminFlags): GatewayChannel {
     ? credentials.createSsl(readFile('ca', flags.ca), readFile('key', flags.key), readFile('cert', flags.cert))
     : credentials.createInsecure();
   const timeoutMs = Number(flags.timeout ?? 10_000);
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new CommandInputError(`--timeout: expected milliseconds > 0 (got ${flags.timeout})`);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new CommandInputError(`--timeout: expected milliseconds > 0 (got ${flags.timeout})`);
   const token = flags.token ?? process.env.OPENCLAW_TOKEN;
   return {
     target,

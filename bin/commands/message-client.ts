@@ -78,10 +78,16 @@ export async function callGateway<Response>(flags: AdminFlags, method: UnaryName
         options: { deadline: number },
         callback: (error: ServiceError | null, response: Response) => void,
       ) => void;
-      invoke.call(client, Message.fromPartial(request), channel.metadata(), { deadline: Date.now() + channel.timeoutMs }, (error, response) => {
-        if (error) reject(describeFailure(error, RPC_NAMES[method], channel.target));
-        else resolve(response);
-      });
+      invoke.call(
+        client,
+        Message.fromPartial(request),
+        channel.metadata(),
+        { deadline: Date.now() + channel.timeoutMs },
+        (error, response) => {
+          if (error) reject(describeFailure(error, RPC_NAMES[method], channel.target));
+          else resolve(response);
+        },
+      );
     });
   } finally {
     client.close();

@@ -26,7 +26,9 @@ export function register(program: Command): void {
           return;
         }
         const config = await validateFromFlags(flags, { logLevel: 'silent' });
-        printPluginTable(config.plugins.map((p) => ({ name: p.name, kind: p.definition.kind, version: p.definition.version, source: p.source })));
+        printPluginTable(
+          config.plugins.map((p) => ({ name: p.name, kind: p.definition.kind, version: p.definition.version, source: p.source })),
+        );
       } catch (error) {
         process.exitCode = reportFailure(error);
       }

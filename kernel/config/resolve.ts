@@ -61,7 +61,7 @@ function requireModule(reference: string, context: ResolveContext): { exported: 
 
 function unwrapModule(exported: unknown): unknown {
   if (exported && typeof exported === 'object' && 'default' in exported) {
-    const value = (exported).default;
+    const value = exported.default;
     if (value !== undefined) return value;
   }
   return exported;

@@ -98,7 +98,11 @@ function hasTypeScriptHook(): boolean {
 
 function resolveTypeScript(specifier: string, fromDir: string): string | undefined {
   const base = path.resolve(fromDir, specifier);
-  const candidates = [base, ...TYPESCRIPT_EXTENSIONS.map((ext) => base + ext), ...TYPESCRIPT_EXTENSIONS.map((ext) => path.join(base, `index${ext}`))];
+  const candidates = [
+    base,
+    ...TYPESCRIPT_EXTENSIONS.map((ext) => base + ext),
+    ...TYPESCRIPT_EXTENSIONS.map((ext) => path.join(base, `index${ext}`)),
+  ];
   return candidates.find((candidate) => isTypeScriptFile(candidate) && fs.existsSync(candidate) && fs.statSync(candidate).isFile());
 }
 
@@ -145,7 +149,8 @@ class TypeScriptLoader {
       try {
         return nativeRequire(specifier);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' || !String((error as Error).message).includes(`'${PACKAGE_NAME}'`)) throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' || !String((error as Error).message).includes(`'${PACKAGE_NAME}'`))
+          throw error;
         // No copy of its own next to the config: the config belongs to this running gateway.
         return require('..');
       }

@@ -31,14 +31,16 @@ export function checkEnvelope(message: MessageEnvelope, field: string, limits: E
   if (message.service && message.service.length > maxId) return invalidArgument(`${field}.service`, `is longer than ${maxId} characters`);
   if (message.versionRange) {
     if (!message.service) return invalidArgument(`${field}.versionRange`, 'only applies to service targets');
-    if (semver.validRange(message.versionRange) === null) return invalidArgument(`${field}.versionRange`, `"${message.versionRange}" is not a semver range`);
+    if (semver.validRange(message.versionRange) === null)
+      return invalidArgument(`${field}.versionRange`, `"${message.versionRange}" is not a semver range`);
   }
   if (message.id && message.id.length > maxId) return invalidArgument(`${field}.id`, `is longer than ${maxId} characters`);
   if (!(message.payload instanceof Uint8Array)) return invalidArgument(`${field}.payload`, 'must be bytes');
   if (message.payload.length > limits.maxPayloadBytes) {
     return invalidArgument(`${field}.payload`, `is ${message.payload.length} bytes; the limit is ${limits.maxPayloadBytes}`);
   }
-  if (message.ttlMs < 0 || message.maxHops < 0 || message.hops < 0) return invalidArgument(`${field}.ttlMs`, 'ttlMs, hops and maxHops must not be negative');
+  if (message.ttlMs < 0 || message.maxHops < 0 || message.hops < 0)
+    return invalidArgument(`${field}.ttlMs`, 'ttlMs, hops and maxHops must not be negative');
   return undefined;
 }
 

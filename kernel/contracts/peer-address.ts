@@ -81,7 +81,9 @@ function ipv6Prefix(address: string): string {
   // An embedded IPv4 tail (`::1.2.3.4`) sits past the /64: only the count of hextets matters.
   const tailCount = tailParts.reduce((count, part) => count + (part.includes('.') ? 2 : 1), 0);
   const hextets = [...headParts, ...new Array<string>(Math.max(0, 8 - headParts.length - tailCount)).fill('0'), ...tailParts];
-  const prefix = hextets.slice(0, IPV6_PREFIX_HEXTETS).map((part) => (part.includes('.') ? '0' : String(parseInt(part || '0', 16).toString(16))));
+  const prefix = hextets
+    .slice(0, IPV6_PREFIX_HEXTETS)
+    .map((part) => (part.includes('.') ? '0' : String(parseInt(part || '0', 16).toString(16))));
   while (prefix.length > 0 && prefix[prefix.length - 1] === '0') prefix.pop();
   return `${prefix.join(':')}::`;
 }

@@ -139,7 +139,10 @@ export class QueuedSession<Subscription = SubscriptionSpec> implements RouterSes
       }
       if (policy === 'disconnect') {
         this.host.dropped(this, event, policy);
-        this.fail(gatewayError('GW_RESOURCE_EXHAUSTED', `subscriber queue full (${this.settings.maxEvents} events): slow consumer disconnected`), 'slow-consumer');
+        this.fail(
+          gatewayError('GW_RESOURCE_EXHAUSTED', `subscriber queue full (${this.settings.maxEvents} events): slow consumer disconnected`),
+          'slow-consumer',
+        );
         return false;
       }
       if (policy === 'drop-newest') {

@@ -26,7 +26,11 @@ export interface AdmittedSubscription {
  * GatewayError; returns undefined when the session already holds this subscription.
  */
 export function admitSubscription(
-  session: { readonly id: string; readonly isClosed: boolean; readonly subscriptions: { has(key: string): boolean; readonly size: number } },
+  session: {
+    readonly id: string;
+    readonly isClosed: boolean;
+    readonly subscriptions: { has(key: string): boolean; readonly size: number };
+  },
   spec: SubscriptionSpec,
   limits: { topics: TopicLimits; maxSubscriptionsPerSession: number },
   limitReached: (limit: string, policy: string, detail: string) => void,
@@ -42,7 +46,9 @@ export function admitSubscription(
   if (session.subscriptions.has(key)) return undefined;
   if (session.subscriptions.size >= limits.maxSubscriptionsPerSession) {
     limitReached('router.maxSubscriptionsPerSession', 'reject', session.id);
-    throw gatewayError('GW_RESOURCE_EXHAUSTED', `a session may hold at most ${limits.maxSubscriptionsPerSession} subscriptions`, { field: 'pattern' });
+    throw gatewayError('GW_RESOURCE_EXHAUSTED', `a session may hold at most ${limits.maxSubscriptionsPerSession} subscriptions`, {
+      field: 'pattern',
+    });
   }
   return { key, group };
 }

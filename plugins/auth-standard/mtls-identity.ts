@@ -165,7 +165,8 @@ export class MtlsIdentityVerifier {
   private checkValidity(certificate: X509Certificate, now: number): void {
     const notBefore = Date.parse(certificate.validFrom);
     const notAfter = Date.parse(certificate.validTo);
-    if (now < notBefore) throw unauthenticated(`certificate "${certificate.subject}" is not valid before ${new Date(notBefore).toISOString()}`);
+    if (now < notBefore)
+      throw unauthenticated(`certificate "${certificate.subject}" is not valid before ${new Date(notBefore).toISOString()}`);
     if (now >= notAfter) throw unauthenticated(`certificate "${certificate.subject}" expired at ${new Date(notAfter).toISOString()}`);
   }
 
@@ -178,7 +179,9 @@ export class MtlsIdentityVerifier {
         this.checkValidity(authority, now);
         return;
       }
-      const intermediate = certificates.find((cert) => cert !== current && cert.ca && current.checkIssued(cert) && current.verify(cert.publicKey));
+      const intermediate = certificates.find(
+        (cert) => cert !== current && cert.ca && current.checkIssued(cert) && current.verify(cert.publicKey),
+      );
       if (!intermediate) break;
       this.checkValidity(intermediate, now);
       current = intermediate;

@@ -68,7 +68,15 @@ export default definePlugin<MonitorOptions, MonitorService>({
     traffic.attach(name, hooks);
 
     let server: MonitorHttpServer | undefined;
-    const snapshot = new StatusSnapshot(ctx.gateway, ctx.services, registry, detector, traffic, () => server?.address(), options.dashboard.maxAgentRows);
+    const snapshot = new StatusSnapshot(
+      ctx.gateway,
+      ctx.services,
+      registry,
+      detector,
+      traffic,
+      () => server?.address(),
+      options.dashboard.maxAgentRows,
+    );
     const feed = options.dashboard.enabled
       ? new LiveFeed(
           snapshot,

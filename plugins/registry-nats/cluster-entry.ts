@@ -16,9 +16,13 @@ export interface Entry {
 }
 
 export function ownedElsewhere(record: AgentRecord): GatewayError {
-  return new GatewayError('GW_NOT_FOUND', `agent_id: agent "${record.agentId}" is connected to gateway ${record.gatewayId}, not this one; register here to move it`, {
-    field: 'agent_id',
-  });
+  return new GatewayError(
+    'GW_NOT_FOUND',
+    `agent_id: agent "${record.agentId}" is connected to gateway ${record.gatewayId}, not this one; register here to move it`,
+    {
+      field: 'agent_id',
+    },
+  );
 }
 
 export function boundedReason(reason: string, fallback: string): string {

@@ -69,7 +69,9 @@ export class ClusterRegistry implements RegistryService {
   constructor(private readonly context: ClusterRegistryContext) {
     const { options } = context;
     this.events = new RegistryEvents(context);
-    this.ranges = new VersionRanges(options.rangeCacheSize, () => this.events.limitReached('registry.rangeCacheSize', 'evict-oldest', 'parsed version range evicted'));
+    this.ranges = new VersionRanges(options.rangeCacheSize, () =>
+      this.events.limitReached('registry.rangeCacheSize', 'evict-oldest', 'parsed version range evicted'),
+    );
     this.heartbeatSubject = `${options.prefix}.registry.hb`;
     this.byeSubject = `${options.prefix}.registry.bye`;
     this.liveness = new GatewayLiveness(
@@ -101,7 +103,11 @@ export class ClusterRegistry implements RegistryService {
     const { options } = this.context;
     this.nc = nc;
     const js = nc.jetstream();
-    this.kv = await js.views.kv(this.bucket, { history: 1, replicas: options.replicas, storage: options.storage === 'memory' ? StorageType.Memory : StorageType.File });
+    this.kv = await js.views.kv(this.bucket, {
+      history: 1,
+      replicas: options.replicas,
+      storage: options.storage === 'memory' ? StorageType.Memory : StorageType.File,
+    });
     this.heartbeatSub = nc.subscribe(`${options.prefix}.registry.>`, {
       callback: (error, msg) => {
         if (error) return;
@@ -138,7 +144,8 @@ export class ClusterRegistry implements RegistryService {
     const kv = this.kv;
     if (kv && this.nc && !this.nc.isClosed()) {
       const deletes: Promise<unknown>[] = [];
-      for (const entry of this.localEntries) deletes.push(kv.delete(agentKey(entry.record.agentId), { previousSeq: entry.kvRevision }).catch(() => undefined));
+      for (const entry of this.localEntries)
+        deletes.push(kv.delete(agentKey(entry.record.agentId), { previousSeq: entry.kvRevision }).catch(() => undefined));
       await Promise.all(deletes);
       this.nc.publish(this.byeSubject, this.context.gatewayId);
       await this.nc.flush().catch(() => undefined);
@@ -160,8 +167,15 @@ export class ClusterRegistry implements RegistryService {
     if (existing?.visible) this.checkDuplicate(existing, identity);
     else if (!existing) this.checkCapacity();
     const agentId = info.agentId || generateAgentId(info.service, (id) => this.entries.has(id), options.maxNameLength);
-    const admission = hooks.admitAgent.call({ info: { ...info, agentId }, identity: context.identity, state: 'running', managed: context.managed ?? false, instanceToken: context.instanceToken });
-    if (!AGENT_STATES.includes(admission.state)) throw new GatewayError('GW_INTERNAL', `an admitAgent tap returned the unknown state "${String(admission.state)}"`);
+    const admission = hooks.admitAgent.call({
+      info: { ...info, agentId },
+      identity: context.identity,
+      state: 'running',
+      managed: context.managed ?? false,
+      instanceToken: context.instanceToken,
+    });
+    if (!AGENT_STATES.includes(admission.state))
+      throw new GatewayError('GW_INTERNAL', `an admitAgent tap returned the unknown state "${String(admission.state)}"`);
     const now = Date.now();
     const record: AgentRecord = {
       agentId,
@@ -243,7 +257,11 @@ export class ClusterRegistry implements RegistryService {
     const from = entry.record.state;
     if (from === state) return entry.record;
     if (!isLegalTransition(from, state)) {
-      throw new GatewayError('GW_FAILED_PRECONDITION', `agent "${agentId}" cannot go from ${from} to ${state} (illegal transition ${from}→${state})`, { field: 'state' });
+      throw new GatewayError(
+        'GW_FAILED_PRECONDITION',
+        `agent "${agentId}" cannot go from ${from} to ${state} (illegal transition ${from}→${state})`,
+        { field: 'state' },
+      );
     }
     this.update(entry, { state }, true);
     this.events.stateChanged(entry.record, from, boundedReason(reason, 'unspecified'));
@@ -312,7 +330,13 @@ export class ClusterRegistry implements RegistryService {
         this.events.limitReached('registry.maxInstances', 'ignore', `remote agent ${record.agentId} not cached`);
         return;
       }
-      const entry: Entry = { record: Object.freeze({ ...record, revision: ++this.revision }), local: false, kvRevision: kvEntry.revision, visible: false, lapsedAt: 0 };
+      const entry: Entry = {
+        record: Object.freeze({ ...record, revision: ++this.revision }),
+        local: false,
+        kvRevision: kvEntry.revision,
+        visible: false,
+        lapsedAt: 0,
+      };
       this.entries.set(record.agentId, entry);
       if (this.liveness.isAlive(record.gatewayId)) {
         this.visible.show(entry);
@@ -412,7 +436,8 @@ export class ClusterRegistry implements RegistryService {
         this.applyKvEntry(current);
         return;
       }
-      if (entry.local && this.localEntries.has(entry)) entry.kvRevision = await kv.put(key, encodeRecord(entry.record)).catch(() => entry.kvRevision);
+      if (entry.local && this.localEntries.has(entry))
+        entry.kvRevision = await kv.put(key, encodeRecord(entry.record)).catch(() => entry.kvRevision);
     }
   }
 
@@ -488,10 +513,15 @@ export class ClusterRegistry implements RegistryService {
     const policy = this.context.options.duplicateIdPolicy;
     if (policy === 'replace-same-identity' && existing.record.identity === identity) return;
     this.context.metrics.rejected.inc({ reason: 'duplicate-id' });
-    const why = policy === 'reject' ? 'the registry is configured with duplicateIdPolicy "reject"' : 'it was registered by another identity';
-    throw new GatewayError('GW_ALREADY_EXISTS', `agent_id: "${existing.record.agentId}" is already registered (on gateway ${existing.record.gatewayId}) and ${why}; choose another agent_id or leave it empty`, {
-      field: 'agent_id',
-    });
+    const why =
+      policy === 'reject' ? 'the registry is configured with duplicateIdPolicy "reject"' : 'it was registered by another identity';
+    throw new GatewayError(
+      'GW_ALREADY_EXISTS',
+      `agent_id: "${existing.record.agentId}" is already registered (on gateway ${existing.record.gatewayId}) and ${why}; choose another agent_id or leave it empty`,
+      {
+        field: 'agent_id',
+      },
+    );
   }
 
   private checkCapacity(): void {
@@ -499,12 +529,16 @@ export class ClusterRegistry implements RegistryService {
     if (this.entries.size < max) return;
     this.context.metrics.rejected.inc({ reason: 'max-instances' });
     this.events.limitReached('registry.maxInstances', 'reject', `${this.entries.size} agents known`);
-    throw new GatewayError('GW_RESOURCE_EXHAUSTED', `the cluster registry holds its maximum of ${max} agents (maxInstances); deregister agents or raise the limit`);
+    throw new GatewayError(
+      'GW_RESOURCE_EXHAUSTED',
+      `the cluster registry holds its maximum of ${max} agents (maxInstances); deregister agents or raise the limit`,
+    );
   }
 
   private requireLocal(agentId: string): Entry {
     const entry = typeof agentId === 'string' ? this.entries.get(agentId) : undefined;
-    if (!entry || !entry.visible) throw new GatewayError('GW_NOT_FOUND', `agent_id: no agent "${String(agentId)}" is registered`, { field: 'agent_id' });
+    if (!entry || !entry.visible)
+      throw new GatewayError('GW_NOT_FOUND', `agent_id: no agent "${String(agentId)}" is registered`, { field: 'agent_id' });
     if (!entry.local) throw ownedElsewhere(entry.record);
     return entry;
   }

@@ -15,7 +15,8 @@ export function discoverVisible(
   const range = ranges.parse(versionRange);
   let limit = limits.maxDiscoverResults;
   if (query?.limit !== undefined && query.limit !== 0) {
-    if (!Number.isInteger(query.limit) || query.limit < 0) throw invalidArgument('limit', `must be a non-negative integer, got ${String(query.limit)}`);
+    if (!Number.isInteger(query.limit) || query.limit < 0)
+      throw invalidArgument('limit', `must be a non-negative integer, got ${String(query.limit)}`);
     limit = Math.min(limit, query.limit);
   }
   const tagKeys = tags ? Object.keys(tags) : [];

@@ -40,13 +40,25 @@ export default definePlugin<NatsRegistryOptions, RegistryService>({
   schema,
   setup(ctx) {
     const { options } = ctx;
-    if (options.minLeaseTtlMs > options.maxLeaseTtlMs || options.defaultLeaseTtlMs < options.minLeaseTtlMs || options.defaultLeaseTtlMs > options.maxLeaseTtlMs) {
-      throw new GatewayError('GW_PLUGIN_OPTIONS_INVALID', `defaultLeaseTtlMs (${options.defaultLeaseTtlMs}) must lie within minLeaseTtlMs and maxLeaseTtlMs`, { field: 'defaultLeaseTtlMs' });
+    if (
+      options.minLeaseTtlMs > options.maxLeaseTtlMs ||
+      options.defaultLeaseTtlMs < options.minLeaseTtlMs ||
+      options.defaultLeaseTtlMs > options.maxLeaseTtlMs
+    ) {
+      throw new GatewayError(
+        'GW_PLUGIN_OPTIONS_INVALID',
+        `defaultLeaseTtlMs (${options.defaultLeaseTtlMs}) must lie within minLeaseTtlMs and maxLeaseTtlMs`,
+        { field: 'defaultLeaseTtlMs' },
+      );
     }
     if (options.gatewayDeadAfterMs <= options.heartbeatIntervalMs) {
-      throw new GatewayError('GW_PLUGIN_OPTIONS_INVALID', `gatewayDeadAfterMs (${options.gatewayDeadAfterMs}) must be longer than heartbeatIntervalMs (${options.heartbeatIntervalMs})`, {
-        field: 'gatewayDeadAfterMs',
-      });
+      throw new GatewayError(
+        'GW_PLUGIN_OPTIONS_INVALID',
+        `gatewayDeadAfterMs (${options.gatewayDeadAfterMs}) must be longer than heartbeatIntervalMs (${options.heartbeatIntervalMs})`,
+        {
+          field: 'gatewayDeadAfterMs',
+        },
+      );
     }
     let registry!: ClusterRegistry;
     const metrics = createRegistryMetrics(ctx.metrics, {
@@ -72,10 +84,14 @@ export default definePlugin<NatsRegistryOptions, RegistryService>({
           await registry.start(nc);
         } catch (error) {
           await nc.close().catch(() => undefined);
-          throw new GatewayError('GW_UNAVAILABLE', `servers: NATS at ${options.servers.join(', ')} is reachable but JetStream KV "${registry.bucket}" could not be opened (${(error as Error).message}); is JetStream enabled?`, {
-            field: 'servers',
-            cause: error,
-          });
+          throw new GatewayError(
+            'GW_UNAVAILABLE',
+            `servers: NATS at ${options.servers.join(', ')} is reachable but JetStream KV "${registry.bucket}" could not be opened (${(error as Error).message}); is JetStream enabled?`,
+            {
+              field: 'servers',
+              cause: error,
+            },
+          );
         }
         ctx.logger.info({ bucket: registry.bucket, agents: registry.size() }, 'cluster registry ready');
       },

@@ -19,12 +19,18 @@ export class RegistryEvents {
 
   stateChanged(record: AgentRecord, from: AgentState, reason: string): void {
     const hook = this.context.hooks.agentStateChanged;
-    if (hook.isUsed()) this.notify('agentStateChanged', () => hook.call({ agentId: record.agentId, service: record.service, from, to: record.state, reason, at: Date.now() }));
+    if (hook.isUsed())
+      this.notify('agentStateChanged', () =>
+        hook.call({ agentId: record.agentId, service: record.service, from, to: record.state, reason, at: Date.now() }),
+      );
   }
 
   healthChanged(record: AgentRecord, from: AgentHealth, reason: string): void {
     const hook = this.context.hooks.healthChanged;
-    if (hook.isUsed()) this.notify('healthChanged', () => hook.call({ agentId: record.agentId, service: record.service, from, to: record.health, reason, at: Date.now() }));
+    if (hook.isUsed())
+      this.notify('healthChanged', () =>
+        hook.call({ agentId: record.agentId, service: record.service, from, to: record.health, reason, at: Date.now() }),
+      );
   }
 
   limitReached(limit: string, policy: string, detail: string): void {

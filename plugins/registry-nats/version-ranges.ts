@@ -20,7 +20,8 @@ export class VersionRanges {
   parse(versionRange: string | undefined): semver.Range | undefined {
     if (versionRange === undefined || versionRange === '') return undefined;
     if (typeof versionRange !== 'string') throw invalidArgument('version_range', 'must be a string');
-    if (versionRange.length > MAX_RANGE_LENGTH) throw invalidArgument('version_range', `is ${versionRange.length} characters long; the limit is ${MAX_RANGE_LENGTH}`);
+    if (versionRange.length > MAX_RANGE_LENGTH)
+      throw invalidArgument('version_range', `is ${versionRange.length} characters long; the limit is ${MAX_RANGE_LENGTH}`);
     let parsed = this.ranges.get(versionRange);
     if (parsed === undefined) {
       try {

@@ -273,7 +273,10 @@ export class DurableDelivery {
     }
     this.host.limitReached(`router.${name}.${which}`, 'reject', targetKey);
     const what = group ? "the queue group's backlog" : "the receiver's inbox";
-    throw gatewayError('GW_RESOURCE_EXHAUSTED', `${what} is full (${which} ${which === 'maxMessages' ? limits.maxMessages : limits.maxBytes}); retry later`);
+    throw gatewayError(
+      'GW_RESOURCE_EXHAUSTED',
+      `${what} is full (${which} ${which === 'maxMessages' ? limits.maxMessages : limits.maxBytes}); retry later`,
+    );
   }
 
   private expired(entry: DurableEntry, now: number): boolean {

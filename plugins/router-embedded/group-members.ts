@@ -18,7 +18,11 @@ export function pickMember(members: readonly Session[], cursor: { next: number }
  * `avoid` (the member the last attempt timed out on) or a member with a full queue only when no
  * other can take it. A group whose members are all paused holds its messages until one acks.
  */
-export function durableMember(group: QueueGroup<Session>, avoid: Session | undefined, paused: { isPaused(member: Session): boolean }): Session | undefined {
+export function durableMember(
+  group: QueueGroup<Session>,
+  avoid: Session | undefined,
+  paused: { isPaused(member: Session): boolean },
+): Session | undefined {
   const members = group.members;
   const count = members.length;
   let busy: Session | undefined;

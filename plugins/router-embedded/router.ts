@@ -36,7 +36,15 @@ import { PendingRequests } from './pending-requests';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics';
 import type { OverflowPolicy, RouterOptions } from './schema';
 import { Session, type SessionHost } from './session';
-import { admitRequest, admitSubscription, checkEnvelope, deadLetterHeaders, describeTarget, subscriptionKey, targetField } from '../../kernel';
+import {
+  admitRequest,
+  admitSubscription,
+  checkEnvelope,
+  deadLetterHeaders,
+  describeTarget,
+  subscriptionKey,
+  targetField,
+} from '../../kernel';
 import { durableMember, pickMember } from './group-members';
 import { waitForRoom } from './publisher-waits';
 import { followRegistry } from './registry-follower';
@@ -98,8 +106,11 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       this.limitReached('router.groupBacklog.maxKnownGroups', 'forget-least-recent', 'known queue groups full'),
     );
     this.requests = new PendingRequests(this.options.maxPendingRequests);
-    this.dedupe = new DedupeWindow(this.options.dedupe.windowMs, this.options.dedupe.maxEntries, () => this.store, () =>
-      this.limitReached('router.dedupe.maxEntries', 'evict-oldest', 'dedupe window full'),
+    this.dedupe = new DedupeWindow(
+      this.options.dedupe.windowMs,
+      this.options.dedupe.maxEntries,
+      () => this.store,
+      () => this.limitReached('router.dedupe.maxEntries', 'evict-oldest', 'dedupe window full'),
     );
     this.durable = new DurableDelivery(this.options, this.bootId, {
       sessionFor: (key, avoid) => this.sessionForTarget(key, avoid),
@@ -119,8 +130,15 @@ export class EmbeddedRouter implements RouterService, SessionHost {
         }
       },
       paused: (session, moved) => {
-        this.limitReached('router.durable.pauseAfterTimeouts', 'pause-member', `session ${session.id}${session.agentId ? ` (agent ${session.agentId})` : ''}: ${moved} in flight moved`);
-        this.ctx.logger.warn({ session: session.id, agentId: session.agentId, moved }, 'queue-group member keeps timing out: paused until it acks again');
+        this.limitReached(
+          'router.durable.pauseAfterTimeouts',
+          'pause-member',
+          `session ${session.id}${session.agentId ? ` (agent ${session.agentId})` : ''}: ${moved} in flight moved`,
+        );
+        this.ctx.logger.warn(
+          { session: session.id, agentId: session.agentId, moved },
+          'queue-group member keeps timing out: paused until it acks again',
+        );
       },
       rehomed: (from, count) => {
         this.metrics.rehomed.inc(count);
@@ -154,7 +172,11 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.dedupe.load(this.store, now);
     this.durable.attach(this.store, (id) => this.dedupe.pendingAtStart(id, now));
     this.knownAgents.attach(this.store);
-    this.knownGroups.attach(this.store, this.durable.groupTargets().map((key) => key.slice(2)), now);
+    this.knownGroups.attach(
+      this.store,
+      this.durable.groupTargets().map((key) => key.slice(2)),
+      now,
+    );
     this.sweeper = setInterval(() => {
       const now = Date.now();
       this.dedupe.sweep(now);
@@ -170,7 +192,17 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     }, this.options.sweepIntervalMs);
     this.sweeper.unref();
     const openMs = Math.round(performance.now() - began);
-    this.ctx.logger.info({ directory, pending: this.durable.pending, storedBytes: this.durable.bytes, dedupe: this.dedupe.size, groups: this.knownGroups.size, openMs }, 'durable store open');
+    this.ctx.logger.info(
+      {
+        directory,
+        pending: this.durable.pending,
+        storedBytes: this.durable.bytes,
+        dedupe: this.dedupe.size,
+        groups: this.knownGroups.size,
+        openMs,
+      },
+      'durable store open',
+    );
   }
 
   drain(): void {
@@ -186,7 +218,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     // Before the sessions close: what they held stays where it is for the next start, instead of
     // being handed (and counted as an attempt) to sessions about to close too.
     this.durable.stop();
-    for (const session of [...this.sessions.values()]) session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
+    for (const session of [...this.sessions.values()])
+      session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
     const store = this.store;
     this.store = undefined;
     if (store) {
@@ -454,7 +487,12 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     for (const group of match.groups) {
       const member = pickMember(group.members, group);
       if (!member) continue;
-      if (this.push(member, { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription: group.pattern, ackDeadline: 0 } })) {
+      if (
+        this.push(member, {
+          kind: 'delivery',
+          delivery: { message, deliveryTag: '', attempt: 1, subscription: group.pattern, ackDeadline: 0 },
+        })
+      ) {
         count++;
         receivers?.push(member);
       }
@@ -497,7 +535,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     }
     const session = this.inboxes.get(agentId);
     if (!session) {
-      if (!this.registry.get(agentId)) throw gatewayError('GW_NOT_FOUND', `agentId: no agent "${agentId}" is registered`, { field: 'agentId' });
+      if (!this.registry.get(agentId))
+        throw gatewayError('GW_NOT_FOUND', `agentId: no agent "${agentId}" is registered`, { field: 'agentId' });
       this.metrics.messages.dropped++;
       if (this.ctx.hooks.messageDropped.isUsed()) this.ctx.hooks.messageDropped.call(message, 'receiver-offline');
       return 0;
@@ -505,14 +544,25 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     if (session.full) {
       // One receiver: push back on its publisher instead of dropping silently.
       this.limitReached('router.subscriberQueue', 'reject', `agent ${agentId}`);
-      throw gatewayError('GW_RESOURCE_EXHAUSTED', `agent "${agentId}" is not keeping up (its queue is full); retry later`, { field: 'agentId' });
+      throw gatewayError('GW_RESOURCE_EXHAUSTED', `agent "${agentId}" is not keeping up (its queue is full); retry later`, {
+        field: 'agentId',
+      });
     }
-    const delivered = this.push(session, { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription, ackDeadline: 0 } });
+    const delivered = this.push(session, {
+      kind: 'delivery',
+      delivery: { message, deliveryTag: '', attempt: 1, subscription, ackDeadline: 0 },
+    });
     if (delivered) receivers?.push(session);
     return delivered ? 1 : 0;
   }
 
-  private routeToService(message: MessageEnvelope, entries: DurableEntry[], receivers: Session[] | undefined, now: number, clientId: string): number {
+  private routeToService(
+    message: MessageEnvelope,
+    entries: DurableEntry[],
+    receivers: Session[] | undefined,
+    now: number,
+    clientId: string,
+  ): number {
     const { service, versionRange } = message;
     let instance = this.balancer.pick(service, versionRange, message.key, this.probe);
     if (!instance && message.durable) instance = this.balancer.pick(service, versionRange, message.key, this.anyInstance);
@@ -520,9 +570,15 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       const known = this.balancer.candidates(service, versionRange).length > 0;
       if (known && !message.durable) {
         this.limitReached('router.subscriberQueue', 'reject', `service ${service}`);
-        throw gatewayError('GW_RESOURCE_EXHAUSTED', `every instance of "${service}" is offline or not keeping up; retry later`, { field: 'service' });
+        throw gatewayError('GW_RESOURCE_EXHAUSTED', `every instance of "${service}" is offline or not keeping up; retry later`, {
+          field: 'service',
+        });
       }
-      throw gatewayError('GW_NOT_FOUND', `service: no routable instance of "${service}"${versionRange ? ` matching "${versionRange}"` : ''}`, { field: 'service' });
+      throw gatewayError(
+        'GW_NOT_FOUND',
+        `service: no routable instance of "${service}"${versionRange ? ` matching "${versionRange}"` : ''}`,
+        { field: 'service' },
+      );
     }
     return this.routeToAgent(message, instance.agentId, `service:${service}`, entries, receivers, now, clientId);
   }
@@ -536,13 +592,16 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     }
     if (!pushed) return false;
     this.metrics.messages.delivered++;
-    if (event.kind === 'delivery' && this.ctx.hooks.messageDelivered.isUsed()) this.ctx.hooks.messageDelivered.call(event.delivery.message, event.delivery);
+    if (event.kind === 'delivery' && this.ctx.hooks.messageDelivered.isUsed())
+      this.ctx.hooks.messageDelivered.call(event.delivery.message, event.delivery);
     return true;
   }
 
   /** Publisher backpressure (see publisher-waits.ts). */
   private waitForRoom(sessions: readonly Session[]): Promise<void> {
-    return waitForRoom(sessions, this.options.subscriberQueue, this.metrics.publisherWaits, (limit, policy, detail) => this.limitReached(limit, policy, detail));
+    return waitForRoom(sessions, this.options.subscriberQueue, this.metrics.publisherWaits, (limit, policy, detail) =>
+      this.limitReached(limit, policy, detail),
+    );
   }
 
   private deliver(session: Session, delivery: Delivery): void {

@@ -134,7 +134,7 @@ export class TopicTrie<S> {
     const byPattern: PatternSubscribers<S>[] = [];
     const groups: QueueGroup<S>[] = [];
     collect(this.root, topic.split('.'), 0, byPattern, groups);
-    const result: MatchResult<S> = byPattern.length === 0 && groups.length === 0 ? (EMPTY) : { byPattern, groups };
+    const result: MatchResult<S> = byPattern.length === 0 && groups.length === 0 ? EMPTY : { byPattern, groups };
     if (this.cacheSize > 0) {
       // Oldest-first eviction keeps the cache bounded when publishers invent topics.
       if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);

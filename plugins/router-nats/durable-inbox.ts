@@ -8,7 +8,20 @@
  * This module adds the contract's parts: delivery tags unique per attempt, stale-tag detection,
  * attempt limits and dead letters, and a bound on what this gateway holds unacked.
  */
-import { AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type PubAck, type StoredMsg } from 'nats';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type PubAck,
+  type StoredMsg,
+} from 'nats';
 import { gatewayError, TagSecrets, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
 import { decodeEnvelope, encodeEnvelope } from './envelope-codec';
 import type { NatsRouterOptions } from './schema';
@@ -110,7 +123,13 @@ export class DurableInbox {
       // second consumer on a subject its agent consumer already filters.
       allow_direct: true,
     });
-    await ensureStream(jsm, { ...common, name: this.topicStream, subjects: [`${prefix}.d.t.>`], retention: RetentionPolicy.Interest, discard: DiscardPolicy.New });
+    await ensureStream(jsm, {
+      ...common,
+      name: this.topicStream,
+      subjects: [`${prefix}.d.t.>`],
+      retention: RetentionPolicy.Interest,
+      discard: DiscardPolicy.New,
+    });
   }
 
   /** Stores a durable topic message for every subscription consumer whose filter matches. */
@@ -136,7 +155,11 @@ export class DurableInbox {
    * message twice (at-least-once), never lose it. Scans at most `offlineInbox.maxMessages`. Attempt
    * counts start again for moved messages and for direct ones when the agent returns.
    */
-  async rehome(agentId: string, pick: (message: MessageEnvelope) => string | undefined, stillGone: () => boolean): Promise<{ moved: number; left: number }> {
+  async rehome(
+    agentId: string,
+    pick: (message: MessageEnvelope) => string | undefined,
+    stillGone: () => boolean,
+  ): Promise<{ moved: number; left: number }> {
     const subject = this.subject(agentId);
     // The departed agent's consumer goes first: JetStream (2.9) may deliver a message again as a
     // first attempt when messages its consumer holds nak'ed are deleted under it. The agent's direct
@@ -263,7 +286,11 @@ export class DurableInbox {
       }
       // Without a consumer the session would wait for nothing: the agent reconnects and opens anew.
       this.host.consumerError(spec.name, new Error(`consumer ${spec.name} could not be recreated after ${RECREATE_ATTEMPTS} attempts`));
-      if (!stopped && !session.isClosed) session.fail(gatewayError('GW_UNAVAILABLE', `the durable inbox consumer ${spec.name} was deleted and could not be recreated; reconnect`), 'inbox-unavailable');
+      if (!stopped && !session.isClosed)
+        session.fail(
+          gatewayError('GW_UNAVAILABLE', `the durable inbox consumer ${spec.name} was deleted and could not be recreated; reconnect`),
+          'inbox-unavailable',
+        );
     };
     await start();
     return () => {
@@ -407,7 +434,6 @@ export class DurableInbox {
     return tag.startsWith(`${this.bootId}.`);
   }
 }
-
 
 async function ensureStream(jsm: JetStreamManager, config: Parameters<JetStreamManager['streams']['add']>[0]): Promise<void> {
   try {

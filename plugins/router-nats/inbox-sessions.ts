@@ -70,7 +70,11 @@ export class InboxSessions {
       (error: unknown) => {
         this.host.metrics.natsErrors.inc();
         this.host.logger.error({ err: error, agentId }, 'could not open the durable inbox consumer');
-        if (!closed) session.fail(gatewayError('GW_UNAVAILABLE', `the durable inbox of "${agentId}" could not be opened; reconnect`), 'inbox-unavailable');
+        if (!closed)
+          session.fail(
+            gatewayError('GW_UNAVAILABLE', `the durable inbox of "${agentId}" could not be opened; reconnect`),
+            'inbox-unavailable',
+          );
       },
     );
   }
@@ -82,7 +86,16 @@ export class InboxSessions {
     } catch {
       return;
     }
-    this.host.push(session, { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription: message.service ? `service:${message.service}` : 'inbox', ackDeadline: 0 } });
+    this.host.push(session, {
+      kind: 'delivery',
+      delivery: {
+        message,
+        deliveryTag: '',
+        attempt: 1,
+        subscription: message.service ? `service:${message.service}` : 'inbox',
+        ackDeadline: 0,
+      },
+    });
   }
 
   private onCancel(session: Session, data: Uint8Array): void {

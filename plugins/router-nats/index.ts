@@ -59,10 +59,14 @@ export default definePlugin<NatsRouterOptions, RouterService>({
           await router.start(nc);
         } catch (error) {
           await nc.close().catch(() => undefined);
-          throw new GatewayError('GW_UNAVAILABLE', `servers: NATS at ${ctx.options.servers.join(', ')} is reachable but the JetStream stream "${router.streamName}" could not be opened (${(error as Error).message}); is JetStream enabled?`, {
-            field: 'servers',
-            cause: error,
-          });
+          throw new GatewayError(
+            'GW_UNAVAILABLE',
+            `servers: NATS at ${ctx.options.servers.join(', ')} is reachable but the JetStream stream "${router.streamName}" could not be opened (${(error as Error).message}); is JetStream enabled?`,
+            {
+              field: 'servers',
+              cause: error,
+            },
+          );
         }
         ctx.logger.info({ stream: router.streamName, routerId: router.bootId }, 'cluster router ready');
       },

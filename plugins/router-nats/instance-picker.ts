@@ -23,7 +23,11 @@ export class InstancePicker {
     const { service, versionRange } = message;
     const candidates = this.registry.discover({ service, versionRange: versionRange || undefined, routableOnly: true });
     if (candidates.length === 0) {
-      throw gatewayError('GW_NOT_FOUND', `service: no routable instance of "${service}"${versionRange ? ` matching "${versionRange}"` : ''}`, { field: 'service' });
+      throw gatewayError(
+        'GW_NOT_FOUND',
+        `service: no routable instance of "${service}"${versionRange ? ` matching "${versionRange}"` : ''}`,
+        { field: 'service' },
+      );
     }
     if (this.options.strategy === 'consistent-hash' && message.key) {
       let best = candidates[0];

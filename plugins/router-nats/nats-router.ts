@@ -84,7 +84,9 @@ export class NatsRouter implements RouterService, SessionHost {
     this.dedupe = new DedupeWindow(this.options.dedupe.windowMs, this.options.dedupe.maxEntries, () =>
       this.limitReached('router.dedupe.maxEntries', 'evict-oldest', 'dedupe window full'),
     );
-    this.interest = new InterestMap(this.bootId, this.options.maxRemoteGateways, (id) => this.limitReached('router.maxRemoteGateways', 'ignore', `gateway ${id}`));
+    this.interest = new InterestMap(this.bootId, this.options.maxRemoteGateways, (id) =>
+      this.limitReached('router.maxRemoteGateways', 'ignore', `gateway ${id}`),
+    );
     this.inbox = new DurableInbox(this.options, this.bootId, {
       deliver: (session, delivery) => this.push(session, { kind: 'delivery', delivery }),
       deadLetter: (message, reason, attempts) => this.deadLetter(message, reason, attempts),
@@ -175,7 +177,8 @@ export class NatsRouter implements RouterService, SessionHost {
     clearInterval(this.timer);
     this.interestBroadcast.stop();
     this.requests.failAll(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'));
-    for (const session of [...this.sessions.values()]) session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
+    for (const session of [...this.sessions.values()])
+      session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
     for (const sub of this.ownSubs) sub.unsubscribe();
     this.ownSubs = [];
   }
@@ -246,7 +249,8 @@ export class NatsRouter implements RouterService, SessionHost {
       this.limitReached('router.maxSessions', 'reject', `${this.sessions.size} sessions open`);
       throw gatewayError('GW_RESOURCE_EXHAUSTED', `too many open sessions (${this.options.maxSessions})`);
     }
-    if (options.agentId !== undefined && options.agentId.length > MAX_ID_LENGTH) throw invalidArgument('agentId', `is longer than ${MAX_ID_LENGTH} characters`);
+    if (options.agentId !== undefined && options.agentId.length > MAX_ID_LENGTH)
+      throw invalidArgument('agentId', `is longer than ${MAX_ID_LENGTH} characters`);
     const session = new Session(`${this.bootId}-s${++this.idCounter}`, sink, options, this.options.subscriberQueue, this);
     this.sessions.set(session.id, session);
     if (session.agentId) this.inboxSessions.open(session, session.agentId);
@@ -293,7 +297,8 @@ export class NatsRouter implements RouterService, SessionHost {
 
   dropped(_session: Session, event: OutboundEvent, policy: OverflowPolicy): void {
     this.metrics.dropped.inc({ reason: 'subscriber-queue-full' });
-    if (event.kind === 'delivery' && this.ctx.hooks.messageDropped.isUsed()) this.ctx.hooks.messageDropped.call(event.delivery.message, `subscriber-queue-full:${policy}`);
+    if (event.kind === 'delivery' && this.ctx.hooks.messageDropped.isUsed())
+      this.ctx.hooks.messageDropped.call(event.delivery.message, `subscriber-queue-full:${policy}`);
   }
 
   overflowed(session: Session, policy: OverflowPolicy): void {
@@ -364,13 +369,24 @@ export class NatsRouter implements RouterService, SessionHost {
       const text = (error as { api_error?: { description?: string } }).api_error?.description ?? String(error);
       if (/maximum messages per subject/i.test(text)) {
         this.limitReached('router.offlineInbox.maxMessages', 'reject', `agent ${agentId}`);
-        throw gatewayError('GW_RESOURCE_EXHAUSTED', `agentId: the inbox of "${agentId}" is full (offlineInbox.maxMessages ${this.options.offlineInbox.maxMessages}); retry later`, { field: 'agentId' });
+        throw gatewayError(
+          'GW_RESOURCE_EXHAUSTED',
+          `agentId: the inbox of "${agentId}" is full (offlineInbox.maxMessages ${this.options.offlineInbox.maxMessages}); retry later`,
+          { field: 'agentId' },
+        );
       }
       if (/maximum (bytes|messages)/i.test(text)) {
         this.limitReached('router.durable.maxBytes', 'reject', this.inbox.stream);
-        throw gatewayError('GW_RESOURCE_EXHAUSTED', `the durable store ${this.inbox.stream} is full (durable.maxBytes ${this.options.durable.maxBytes}); retry later`);
+        throw gatewayError(
+          'GW_RESOURCE_EXHAUSTED',
+          `the durable store ${this.inbox.stream} is full (durable.maxBytes ${this.options.durable.maxBytes}); retry later`,
+        );
       }
-      throw gatewayError('GW_UNAVAILABLE', `the durable store (JetStream stream ${this.inbox.stream}) did not accept the message: ${text}; retry`, { cause: error });
+      throw gatewayError(
+        'GW_UNAVAILABLE',
+        `the durable store (JetStream stream ${this.inbox.stream}) did not accept the message: ${text}; retry`,
+        { cause: error },
+      );
     }
     // JetStream's window knows only that the first copy was stored (it may since have been acked).
     return ack.duplicate
@@ -380,7 +396,11 @@ export class NatsRouter implements RouterService, SessionHost {
 
   private async routeTopicDurable(message: MessageEnvelope, clientId: boolean): Promise<SendOutcome> {
     if (!this.options.durableTopics) {
-      throw gatewayError('GW_UNIMPLEMENTED', 'message.durable: durable topic messages are off on this gateway (router-nats option durableTopics: false)', { field: 'message.durable' });
+      throw gatewayError(
+        'GW_UNIMPLEMENTED',
+        'message.durable: durable topic messages are off on this gateway (router-nats option durableTopics: false)',
+        { field: 'message.durable' },
+      );
     }
     const receivers = this.interest.count(message.topic);
     let ack;
@@ -394,9 +414,16 @@ export class NatsRouter implements RouterService, SessionHost {
       const text = (error as { api_error?: { description?: string } }).api_error?.description ?? String(error);
       if (/maximum (bytes|messages)/i.test(text)) {
         this.limitReached('router.durable.maxBytes', 'reject', this.inbox.topicStream);
-        throw gatewayError('GW_RESOURCE_EXHAUSTED', `the durable store ${this.inbox.topicStream} is full (durable.maxBytes ${this.options.durable.maxBytes}); retry later`);
+        throw gatewayError(
+          'GW_RESOURCE_EXHAUSTED',
+          `the durable store ${this.inbox.topicStream} is full (durable.maxBytes ${this.options.durable.maxBytes}); retry later`,
+        );
       }
-      throw gatewayError('GW_UNAVAILABLE', `the durable store (JetStream stream ${this.inbox.topicStream}) did not accept the message: ${text}; retry`, { cause: error });
+      throw gatewayError(
+        'GW_UNAVAILABLE',
+        `the durable store (JetStream stream ${this.inbox.topicStream}) did not accept the message: ${text}; retry`,
+        { cause: error },
+      );
     }
     // Interest retention: stored for every subscription consumer that exists; none → nothing kept.
     if (ack.duplicate) return { messageId: message.id, duplicate: true, receivers: 0, stored: false, original: 'stored' };
@@ -440,7 +467,10 @@ export class NatsRouter implements RouterService, SessionHost {
     } catch {
       return;
     }
-    const event: OutboundEvent = { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription: pattern, ackDeadline: 0 } };
+    const event: OutboundEvent = {
+      kind: 'delivery',
+      delivery: { message, deliveryTag: '', attempt: 1, subscription: pattern, ackDeadline: 0 },
+    };
     for (let i = 0; i < sessions.length; i++) this.push(sessions[i], event);
   }
 
@@ -455,7 +485,8 @@ export class NatsRouter implements RouterService, SessionHost {
   private push(session: Session, event: OutboundEvent): boolean {
     if (!session.push(event)) return false;
     this.metrics.delivered.inc();
-    if (event.kind === 'delivery' && this.ctx.hooks.messageDelivered.isUsed()) this.ctx.hooks.messageDelivered.call(event.delivery.message, event.delivery);
+    if (event.kind === 'delivery' && this.ctx.hooks.messageDelivered.isUsed())
+      this.ctx.hooks.messageDelivered.call(event.delivery.message, event.delivery);
     return true;
   }
 
@@ -466,7 +497,16 @@ export class NatsRouter implements RouterService, SessionHost {
     const dlq = this.options.deadLetterTopic;
     if (message.topic === dlq || message.topic.startsWith(`${dlq}.`) || !this.nc || this.nc.isClosed()) return;
     const headers = deadLetterHeaders(message, reason, attempts);
-    const letter: MessageEnvelope = { ...message, topic: dlq, agentId: '', service: '', versionRange: '', durable: false, headers, createdAt: at };
+    const letter: MessageEnvelope = {
+      ...message,
+      topic: dlq,
+      agentId: '',
+      service: '',
+      versionRange: '',
+      durable: false,
+      headers,
+      createdAt: at,
+    };
     this.nc.publish(`${this.p}.t.${dlq}`, encodeEnvelope(letter));
   }
 

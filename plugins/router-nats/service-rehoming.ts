@@ -88,11 +88,13 @@ export class ServiceRehoming {
       if (this.host.hasInboxSession(record.agentId)) {
         // Its session still pulls the inbox (an agent deregisters before it hangs up).
         const left = reason !== 'session-closed';
-        if (this.departing.size < MAX_STRANDED || this.departing.has(record.agentId)) this.departing.set(record.agentId, { service: record.service, left });
+        if (this.departing.size < MAX_STRANDED || this.departing.has(record.agentId))
+          this.departing.set(record.agentId, { service: record.service, left });
         return;
       }
       const grace = this.settings.rehomeAfterMs;
-      if (record.gatewayId === this.settings.gatewayId) this.strand(record.agentId, record.service, reason === 'session-closed' ? grace : 0);
+      if (record.gatewayId === this.settings.gatewayId)
+        this.strand(record.agentId, record.service, reason === 'session-closed' ? grace : 0);
       else if (reason === 'gateway-lost') this.strand(record.agentId, record.service, grace);
       // Remote removals all read 'deregistered' (the registry entry is simply gone).
       else this.strand(record.agentId, record.service, grace + REMOTE_REHOME_DELAY_MS);
@@ -151,7 +153,11 @@ export class ServiceRehoming {
       const { moved, left } = await this.host.inbox.rehome(
         agentId,
         (message) => {
-          const candidates = this.host.registry.discover({ service: message.service, versionRange: message.versionRange || undefined, routableOnly: true });
+          const candidates = this.host.registry.discover({
+            service: message.service,
+            versionRange: message.versionRange || undefined,
+            routableOnly: true,
+          });
           return candidates.length === 0 ? undefined : this.host.pickInstance(message).agentId;
         },
         gone,

@@ -40,7 +40,9 @@ export class TopicSubscriptions {
   constructor(private readonly host: SubscriptionHost) {}
 
   subscribe(session: Session, spec: SubscriptionSpec): void {
-    const admitted = admitSubscription(session, spec, this.host.options, (limit, policy, detail) => this.host.limitReached(limit, policy, detail));
+    const admitted = admitSubscription(session, spec, this.host.options, (limit, policy, detail) =>
+      this.host.limitReached(limit, policy, detail),
+    );
     if (!admitted) return;
     const { key, group } = admitted;
     const nc = this.host.connection();
@@ -100,7 +102,11 @@ export class TopicSubscriptions {
    */
   private consumeTopic(session: Session, pattern: string, group: string | undefined): (explicit: boolean) => void {
     const kind = group ? 'g' : session.agentId ? 'a' : 's';
-    const owner = group ? `${pattern}\u0000${group}` : session.agentId ? `${session.agentId}\u0000${pattern}` : `${session.id}\u0000${pattern}`;
+    const owner = group
+      ? `${pattern}\u0000${group}`
+      : session.agentId
+        ? `${session.agentId}\u0000${pattern}`
+        : `${session.id}\u0000${pattern}`;
     const name = `${kind}_${createHash('sha1').update(owner).digest('hex').slice(0, 24)}`;
     const stream = this.host.inbox.topicStream;
     let stop: (() => void) | undefined;
@@ -118,7 +124,10 @@ export class TopicSubscriptions {
         (stopConsumer) => (stopped ? stopConsumer() : (stop = stopConsumer)),
         (error: unknown) => {
           this.host.metrics.natsErrors.inc();
-          this.host.logger.warn({ err: error, pattern, group }, 'could not open a durable topic consumer; durable topic messages will not reach this subscription');
+          this.host.logger.warn(
+            { err: error, pattern, group },
+            'could not open a durable topic consumer; durable topic messages will not reach this subscription',
+          );
         },
       );
     return (explicit) => {

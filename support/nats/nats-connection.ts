@@ -46,11 +46,15 @@ export async function openNatsConnection(options: NatsClientOptions, name: strin
     return await connect(settings);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new GatewayError('GW_UNAVAILABLE', `servers: cannot reach NATS at ${options.servers.join(', ')} (${reason}); start NATS with JetStream or fix "servers"`, {
-      field: 'servers',
-      details: { servers: options.servers },
-      cause: error,
-    });
+    throw new GatewayError(
+      'GW_UNAVAILABLE',
+      `servers: cannot reach NATS at ${options.servers.join(', ')} (${reason}); start NATS with JetStream or fix "servers"`,
+      {
+        field: 'servers',
+        details: { servers: options.servers },
+        cause: error,
+      },
+    );
   }
 }
 

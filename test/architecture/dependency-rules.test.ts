@@ -12,11 +12,15 @@ const repoRoot = path.resolve(__dirname, '../..');
 const depcruise = path.join(repoRoot, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
 
 function cruise(cwd: string): { status: number | null; output: string } {
-  const result = spawnSync(process.execPath, [depcruise, '.', '--config', path.join(repoRoot, '.dependency-cruiser.cjs'), '--output-type', 'err'], {
-    cwd,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const result = spawnSync(
+    process.execPath,
+    [depcruise, '.', '--config', path.join(repoRoot, '.dependency-cruiser.cjs'), '--output-type', 'err'],
+    {
+      cwd,
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -38,9 +42,12 @@ describe('import rules', () => {
       copyFileSync(path.join(repoRoot, 'tsconfig.json'), path.join(dir, 'tsconfig.json'));
       write('kernel/index.ts', "export { BUILTIN } from '../plugins';\n");
       write('plugins/index.ts', "export const BUILTIN = () => require('./router-a');\n");
-      write('plugins/router-a/index.ts', "import { kernelThing } from '../../kernel/thing';\nimport { b } from '../registry-b';\nexport const a = [kernelThing, b];\n");
-      write('plugins/registry-b/index.ts', "export const b = 1;\n");
-      write('kernel/thing.ts', "export const kernelThing = 1;\n");
+      write(
+        'plugins/router-a/index.ts',
+        "import { kernelThing } from '../../kernel/thing';\nimport { b } from '../registry-b';\nexport const a = [kernelThing, b];\n",
+      );
+      write('plugins/registry-b/index.ts', 'export const b = 1;\n');
+      write('kernel/thing.ts', 'export const kernelThing = 1;\n');
       write('support/nats/connection.ts', "import { a } from '../../plugins/router-a';\nexport const c = a;\n");
       write('kernel/circle-one.ts', "import { two } from './circle-two';\nexport const one = () => two;\n");
       write('kernel/circle-two.ts', "import { one } from './circle-one';\nexport const two = () => one;\n");

@@ -46,9 +46,17 @@ describe('router-nats: service messages of a departed instance', () => {
     await eventually(() => fresh.deliveries.length === 3, 10_000, 'service messages at up-2');
     expect(fresh.texts().sort()).toEqual(['s1', 's2', 's3']);
     expect(fresh.deliveries.every((d) => d.subscription === 'service:up' && d.deliveryTag !== '')).toBe(true);
-    for (const delivery of fresh.deliveries) expect(b.router.ack([{ deliveryTag: delivery.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('acked');
+    for (const delivery of fresh.deliveries)
+      expect(b.router.ack([{ deliveryTag: delivery.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('acked');
     // Counted when the pass ends, which may be just after the copies arrived.
-    await eventually(async () => (await a.gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_router_nats_durable_rehomed_total')).includes('openclaw_router_nats_durable_rehomed_total 3'), 10_000, 'the re-homed count');
+    await eventually(
+      async () =>
+        (await a.gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_router_nats_durable_rehomed_total')).includes(
+          'openclaw_router_nats_durable_rehomed_total 3',
+        ),
+      10_000,
+      'the re-homed count',
+    );
 
     // up-1 comes back: only the message sent to its own id waits for it.
     await a.registry.register(agentInfo('up-1', 'up'), {});

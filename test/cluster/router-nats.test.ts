@@ -28,21 +28,34 @@ describe('router-nats across two gateways', () => {
     session.subscribe({ pattern: 'orders.*.created' });
     session.subscribe({ pattern: 'orders.>' });
     // Receiver counts come from B's interest snapshot.
-    const outcome = await eventually(async () => {
-      const sent = await a.router.send(message({ topic: 'orders.eu.created', text: 'o1' }), caller);
-      return sent.receivers === 2 ? sent : undefined;
-    }, 10_000, 'interest from gateway B');
+    const outcome = await eventually(
+      async () => {
+        const sent = await a.router.send(message({ topic: 'orders.eu.created', text: 'o1' }), caller);
+        return sent.receivers === 2 ? sent : undefined;
+      },
+      10_000,
+      'interest from gateway B',
+    );
     expect(outcome.stored).toBe(false);
-    await eventually(() => sink.deliveries.some((d) => d.subscription === 'orders.*.created') && sink.deliveries.some((d) => d.subscription === 'orders.>'));
+    await eventually(
+      () =>
+        sink.deliveries.some((d) => d.subscription === 'orders.*.created') && sink.deliveries.some((d) => d.subscription === 'orders.>'),
+    );
     await a.router.send(message({ topic: 'orders.eu.shipped.late', text: 'o2' }), caller);
     await eventually(() => sink.texts().includes('o2'));
-    expect(sink.deliveries.filter((d) => Buffer.from(d.message.payload).toString() === 'o2').map((d) => d.subscription)).toEqual(['orders.>']);
+    expect(sink.deliveries.filter((d) => Buffer.from(d.message.payload).toString() === 'o2').map((d) => d.subscription)).toEqual([
+      'orders.>',
+    ]);
     session.close('done');
   });
 
   it('shares a queue group across gateways: each message goes to one member', async () => {
     const sinks = [new RecordingSink(), new RecordingSink(), new RecordingSink()];
-    const sessions = [a.router.openSession(sinks[0], { caller }), b.router.openSession(sinks[1], { caller }), b.router.openSession(sinks[2], { caller })];
+    const sessions = [
+      a.router.openSession(sinks[0], { caller }),
+      b.router.openSession(sinks[1], { caller }),
+      b.router.openSession(sinks[2], { caller }),
+    ];
     for (const session of sessions) session.subscribe({ pattern: 'jobs.>', queueGroup: 'workers' });
     // One group: one receiver per message, wherever its members are.
     await eventually(async () => (await a.router.send(message({ topic: 'jobs.warmup', text: 'w' }), caller)).receivers === 1);
@@ -65,20 +78,28 @@ describe('router-nats across two gateways', () => {
     await a.router.send(message({ agentId: 'calc-1', text: 'direct' }), caller);
     await a.router.send(message({ service: 'calc', versionRange: '^2.0.0', text: 'by-service' }), caller);
     await eventually(() => inbox.texts().includes('direct') && inbox.texts().includes('by-service'));
-    await expect(a.router.send(message({ service: 'calc', versionRange: '^3.0.0' }), caller)).rejects.toMatchObject({ code: 'GW_NOT_FOUND', field: 'service' });
+    await expect(a.router.send(message({ service: 'calc', versionRange: '^3.0.0' }), caller)).rejects.toMatchObject({
+      code: 'GW_NOT_FOUND',
+      field: 'service',
+    });
     await expect(a.router.send(message({ agentId: 'nobody' }), caller)).rejects.toMatchObject({ code: 'GW_NOT_FOUND', field: 'agentId' });
 
     const reply = a.router.request(message({ service: 'calc', text: '2+2' }), caller, { deadline: Date.now() + 10_000 });
     const request = await eventually(() => inbox.deliveries.find((d) => Buffer.from(d.message.payload).toString() === '2+2'));
     expect(request.message.replyTo.startsWith('_INBOX.')).toBe(true);
     // The reply is sent at gateway B; the request waits at gateway A.
-    await b.router.send(message({ topic: request.message.replyTo, correlationId: request.message.correlationId, text: '4' }), { peer: 'test', agentId: 'calc-1' });
+    await b.router.send(message({ topic: request.message.replyTo, correlationId: request.message.correlationId, text: '4' }), {
+      peer: 'test',
+      agentId: 'calc-1',
+    });
     const answer = await reply;
     expect(Buffer.from(answer.payload).toString()).toBe('4');
     expect(answer.correlationId).toBe(request.message.correlationId);
 
     // A deadline that passes cancels the request at the receiver.
-    await expect(a.router.request(message({ agentId: 'calc-1', text: 'slow' }), caller, { deadline: Date.now() + 300 })).rejects.toMatchObject({ code: 'GW_DEADLINE_EXCEEDED' });
+    await expect(
+      a.router.request(message({ agentId: 'calc-1', text: 'slow' }), caller, { deadline: Date.now() + 300 }),
+    ).rejects.toMatchObject({ code: 'GW_DEADLINE_EXCEEDED' });
     await eventually(() => inbox.events.some((event) => event.kind === 'cancel'));
     session.close('done');
     await b.registry.deregister('calc-1', 'done');
@@ -144,15 +165,21 @@ describe('router-nats across two gateways', () => {
     const memberSessions = [a.router.openSession(members[0], { caller }), b.router.openSession(members[1], { caller })];
     for (const session of memberSessions) session.subscribe({ pattern: 'audit.*', queueGroup: 'auditors' });
     // Interest reached B (agent subscription + one group); consumers exist once a send is stored for both.
-    await eventually(async () => (await b.router.send(message({ topic: 'audit.warm', durable: true, text: 'warm' }), caller)).receivers === 2);
+    await eventually(
+      async () => (await b.router.send(message({ topic: 'audit.warm', durable: true, text: 'warm' }), caller)).receivers === 2,
+    );
     const outcome = await b.router.send(message({ id: 'audit-1', topic: 'audit.login', durable: true, text: 'login' }), caller);
     expect(outcome).toMatchObject({ stored: true, duplicate: false, receivers: 2 });
-    expect(await b.router.send(message({ id: 'audit-1', topic: 'audit.login', durable: true, text: 'login' }), caller)).toMatchObject({ duplicate: true });
+    expect(await b.router.send(message({ id: 'audit-1', topic: 'audit.login', durable: true, text: 'login' }), caller)).toMatchObject({
+      duplicate: true,
+    });
 
     const forAgent = await eventually(() => agentSink.deliveries.find((d) => Buffer.from(d.message.payload).toString() === 'login'));
     expect(forAgent.subscription).toBe('audit.>');
     expect(forAgent.deliveryTag).not.toBe('');
-    const forGroup = await eventually(() => members.flatMap((sink) => sink.deliveries).filter((d) => Buffer.from(d.message.payload).toString() === 'login'));
+    const forGroup = await eventually(() =>
+      members.flatMap((sink) => sink.deliveries).filter((d) => Buffer.from(d.message.payload).toString() === 'login'),
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(members.flatMap((sink) => sink.deliveries).filter((d) => Buffer.from(d.message.payload).toString() === 'login')).toHaveLength(1);
     expect(forGroup[0].subscription).toBe('audit.*');
@@ -160,7 +187,9 @@ describe('router-nats across two gateways', () => {
     const groupRouter = members[0].deliveries.includes(forGroup[0]) ? a.router : b.router;
     expect(groupRouter.ack([{ deliveryTag: forGroup[0].deliveryTag, kind: 'ack' }], caller)[0].result).toBe('acked');
     for (const sink of [agentSink, ...members]) {
-      for (const d of sink.deliveries) if (Buffer.from(d.message.payload).toString() === 'warm') (sink === members[1] ? b.router : a.router).ack([{ deliveryTag: d.deliveryTag, kind: 'ack' }], caller);
+      for (const d of sink.deliveries)
+        if (Buffer.from(d.message.payload).toString() === 'warm')
+          (sink === members[1] ? b.router : a.router).ack([{ deliveryTag: d.deliveryTag, kind: 'ack' }], caller);
     }
 
     // The agent disconnects; what is published meanwhile waits for it.
@@ -177,7 +206,10 @@ describe('router-nats across two gateways', () => {
   });
 
   it('refuses bad input naming the field', async () => {
-    await expect(a.router.send(message({ topic: 'a.*' }), caller)).rejects.toMatchObject({ code: 'GW_INVALID_ARGUMENT', field: 'message.topic' });
+    await expect(a.router.send(message({ topic: 'a.*' }), caller)).rejects.toMatchObject({
+      code: 'GW_INVALID_ARGUMENT',
+      field: 'message.topic',
+    });
     await expect(a.router.send(message({ topic: 'a', agentId: 'b' }), caller)).rejects.toMatchObject({ code: 'GW_INVALID_ARGUMENT' });
     const session = a.router.openSession(new RecordingSink(), { caller });
     expect(() => session.subscribe({ pattern: 'a.>.b' })).toThrow(expect.objectContaining({ field: 'pattern' }));
@@ -205,7 +237,10 @@ describe('router-nats offline inbox limit', () => {
     await member.registry.register(agentInfo('away', 'away', '1.0.0'), {});
     await member.router.send(message({ agentId: 'away', durable: true, text: '1' }), caller);
     await member.router.send(message({ agentId: 'away', durable: true, text: '2' }), caller);
-    await expect(member.router.send(message({ agentId: 'away', durable: true, text: '3' }), caller)).rejects.toMatchObject({ code: 'GW_RESOURCE_EXHAUSTED', field: 'agentId' });
+    await expect(member.router.send(message({ agentId: 'away', durable: true, text: '3' }), caller)).rejects.toMatchObject({
+      code: 'GW_RESOURCE_EXHAUSTED',
+      field: 'agentId',
+    });
     expect(limits.map((event) => event.limit)).toContain('router.offlineInbox.maxMessages');
   });
 });

@@ -31,7 +31,12 @@ let project: string;
 const children: ChildProcess[] = [];
 const agents: Agent[] = [];
 
-function spawnIn(cwd: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult> } {
+function spawnIn(
+  cwd: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; done: Promise<CliResult> } {
   // Its own process group, signalled as a whole the way a terminal's Ctrl-C reaches npx and the
   // gateway it runs.
   const child = spawn(command, args, { cwd, env: outsiderEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -139,7 +144,9 @@ async function expectRefusedWithCode(address: string): Promise<void> {
   const agent = connect(address);
   agents.push(agent);
   expect((await agent.publish('alerts.disk', 'fine')).receivers).toBe(0);
-  const error = (await agent.publish('alerts.disk', 'x', { headers: { 'x-priority': 'urgent' } }).catch((e: unknown) => e)) as GatewayClientError;
+  const error = (await agent
+    .publish('alerts.disk', 'x', { headers: { 'x-priority': 'urgent' } })
+    .catch((e: unknown) => e)) as GatewayClientError;
   expect(error).toBeInstanceOf(GatewayClientError);
   expect(error.code).toBe('GW_INVALID_ARGUMENT');
   expect(error.status).toBe(3);
@@ -150,9 +157,23 @@ describe('the packed package', () => {
   test('ships its compiled code, the launcher and the proto files, and no sources or tests', async () => {
     const files = await tarballFiles(tarball);
     expect(files).toEqual(
-      expect.arrayContaining(['package.json', 'README.md', 'bin/openclaw-gateway.js', 'dist/index.js', 'dist/index.d.ts', 'dist/kernel/index.js', 'dist/support/nats/nats-connection.js', 'dist/bin/cli.js', 'dist/plugins/index.js', 'dist/config/default.config.js', 'proto/openclaw/gateway/v1/gateway.proto']),
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'bin/openclaw-gateway.js',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/kernel/index.js',
+        'dist/support/nats/nats-connection.js',
+        'dist/bin/cli.js',
+        'dist/plugins/index.js',
+        'dist/config/default.config.js',
+        'proto/openclaw/gateway/v1/gateway.proto',
+      ]),
     );
-    expect(files.filter((file) => /^(kernel|plugins|sdk|test|bench)\//.test(file) || (/\.ts$/.test(file) && !file.endsWith('.d.ts')))).toEqual([]);
+    expect(
+      files.filter((file) => /^(kernel|plugins|sdk|test|bench)\//.test(file) || (/\.ts$/.test(file) && !file.endsWith('.d.ts'))),
+    ).toEqual([]);
   });
 
   test('npx openclaw-gateway start runs a gateway.config.ts with a local TypeScript plugin and a plugin package', async () => {
@@ -191,10 +212,18 @@ describe('the packed package', () => {
           logLevel: 'silent',
           config: {
             gateway: { dataDir: path.join(project, 'data-in-process'), processMetrics: false, drainTimeoutMs: 2000 },
-            plugins: ['registry-memory', { use: PLUGIN_PACKAGE, options: {} }, 'auth-standard', { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: 0 }] } }],
+            plugins: [
+              'registry-memory',
+              { use: PLUGIN_PACKAGE, options: {} },
+              'auth-standard',
+              { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: 0 }] } },
+            ],
           },
         });
-        const address = gateway.transports()[0].addresses().find((a) => !a.startsWith('unix:'))!;
+        const address = gateway
+          .transports()[0]
+          .addresses()
+          .find((a) => !a.startsWith('unix:'))!;
         await expectRefusedWithCode(address);
       } finally {
         await Promise.all(agents.splice(0).map((agent) => agent.close()));

@@ -47,7 +47,11 @@ describe("README's Python walk-through", () => {
   });
   /** A README line through the shell, from the repository root; `exec` so signals reach the program. */
   const shell = (line: string): ChildProcess => {
-    const child = spawn('/bin/sh', ['-c', `exec ${line.replace(/^python3 /, `${PYTHON} `)}`], { cwd: repoRoot, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', `exec ${line.replace(/^python3 /, `${PYTHON} `)}`], {
+      cwd: repoRoot,
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     return child;
   };
@@ -101,7 +105,11 @@ describe("README's Python walk-through", () => {
 
     const published = await collect(shell(publishLine));
     expect(published.stdout).toMatch(/^published to jobs\.build\.42: id \S+ receivers 2\n$/);
-    await eventually(() => /"event": "delivery".*"topic": "jobs\.build\.42".*"payload": "compile"/.test(agentOutput), 20_000, 'the topic delivery at the agent');
+    await eventually(
+      () => /"event": "delivery".*"topic": "jobs\.build\.42".*"payload": "compile"/.test(agentOutput),
+      20_000,
+      'the topic delivery at the agent',
+    );
     await eventually(() => subscribed === '[#1] jobs.build.42: compile\n', 20_000, `the subscriber's line; printed:\n${subscribed}`);
     expect(await stopped(subscriber, 'SIGINT')).toBe(0);
     await subscriberDone;
@@ -110,7 +118,11 @@ describe("README's Python walk-through", () => {
     expect(await stopped(gateway, 'SIGINT')).toBe(0);
     await eventually(() => agentOutput.includes('"event": "stream_ended"'), 30_000, `the agent noticing; output:\n${agentOutput}`);
     gateway = await startGateway();
-    await eventually(() => (agentOutput.match(/"event": "subscribed"/g) ?? []).length >= 2, 60_000, `the agent's second session; output:\n${agentOutput}`);
+    await eventually(
+      () => (agentOutput.match(/"event": "subscribed"/g) ?? []).length >= 2,
+      60_000,
+      `the agent's second session; output:\n${agentOutput}`,
+    );
     const again = await collect(shell(requestLine));
     expect(again.stdout).toBe('python:hello\n');
     expect(agent.exitCode).toBeNull();

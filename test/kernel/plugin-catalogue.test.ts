@@ -48,19 +48,34 @@ describe('plugin catalogue', () => {
       },
     };
     const config = await kernelValidateConfig({ builtins: catalogue, config: { plugins: [transport, router, auth, 'acme-registry'] } });
-    expect(config.plugins.find((p) => p.definition.kind === 'registry')).toMatchObject({ name: 'acme-registry', source: 'builtin:acme-registry' });
+    expect(config.plugins.find((p) => p.definition.kind === 'registry')).toMatchObject({
+      name: 'acme-registry',
+      source: 'builtin:acme-registry',
+    });
     expect(loads).toBe(1);
   });
 
   test('the package entry hands the kernel the built-ins; `builtins` replaces them', async () => {
     const config = await validateConfig({ config: { plugins: ['registry-memory', 'router-embedded', 'auth-standard', 'transport-grpc'] } });
-    expect(config.plugins.map((p) => p.source).sort()).toEqual(
-      ['builtin:auth-standard', 'builtin:registry-memory', 'builtin:router-embedded', 'builtin:transport-grpc'],
+    expect(config.plugins.map((p) => p.source).sort()).toEqual([
+      'builtin:auth-standard',
+      'builtin:registry-memory',
+      'builtin:router-embedded',
+      'builtin:transport-grpc',
+    ]);
+    expect(Object.keys(BUILTIN_PLUGINS)).toEqual(
+      expect.arrayContaining(['router-nats', 'registry-nats', 'supervisor', 'monitor-prometheus']),
     );
-    expect(Object.keys(BUILTIN_PLUGINS)).toEqual(expect.arrayContaining(['router-nats', 'registry-nats', 'supervisor', 'monitor-prometheus']));
 
-    const issues = await issuesOf(validateConfig({ builtins: {}, config: { plugins: ['registry-memory', 'router-embedded', 'auth-standard', 'transport-grpc'] } }));
-    expect(issues.map((issue) => issue.code)).toEqual(['GW_PLUGIN_NOT_FOUND', 'GW_PLUGIN_NOT_FOUND', 'GW_PLUGIN_NOT_FOUND', 'GW_PLUGIN_NOT_FOUND']);
+    const issues = await issuesOf(
+      validateConfig({ builtins: {}, config: { plugins: ['registry-memory', 'router-embedded', 'auth-standard', 'transport-grpc'] } }),
+    );
+    expect(issues.map((issue) => issue.code)).toEqual([
+      'GW_PLUGIN_NOT_FOUND',
+      'GW_PLUGIN_NOT_FOUND',
+      'GW_PLUGIN_NOT_FOUND',
+      'GW_PLUGIN_NOT_FOUND',
+    ]);
   });
 
   test('validating and starting a gateway through the kernel loads no file from plugins/', () => {
@@ -74,7 +89,11 @@ describe('plugin catalogue', () => {
           const loaded = Object.keys(require.cache).filter((file) => file.startsWith(${JSON.stringify(path.join(repoRoot, 'plugins') + path.sep)}));
           process.stdout.write(JSON.stringify(loaded));
         });`;
-    const output = execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+    const output = execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(JSON.parse(output)).toEqual([]);
   });
 });

@@ -133,9 +133,9 @@ describe('openclaw-gateway status / agents against a running gateway', () => {
     // The connection options also work before the subcommand.
     const before = await runCli(['agents', '--target', gw.address, 'drain', 'worker-1']);
     expect(before.stderr).toContain('DrainAgent failed: UNIMPLEMENTED');
-   }, 120_000); // six CLI processes, each compiling through tsx: slow on a loaded machine
+  }, 120_000); // six CLI processes, each compiling through tsx: slow on a loaded machine
 
-  test('a bad argument is the gateway\'s INVALID_ARGUMENT with the field', async () => {
+  test("a bad argument is the gateway's INVALID_ARGUMENT with the field", async () => {
     const result = await runCli(['agents', 'restart', 'not a valid id!', '--target', gw.address]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: RestartAgent failed: INVALID_ARGUMENT GW_INVALID_ARGUMENT: agent_id: /);

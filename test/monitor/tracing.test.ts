@@ -85,7 +85,9 @@ describe('trace propagation', () => {
       expect(span.attributes).toContainEqual({ key: 'messaging.destination.name', value: { stringValue: 'worker' } });
 
       const metrics = await (await fetch(`${gateway.monitorUrl}/metrics`)).text();
-      expect(sampleValue(metrics, 'openclaw_gateway_trace_spans_exported_total{exporter="otlp-http",outcome="ok"}')).toBeGreaterThanOrEqual(1);
+      expect(sampleValue(metrics, 'openclaw_gateway_trace_spans_exported_total{exporter="otlp-http",outcome="ok"}')).toBeGreaterThanOrEqual(
+        1,
+      );
     } finally {
       await Promise.all([worker.close(), sender.close()]);
       await gateway.stop();

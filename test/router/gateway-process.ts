@@ -28,9 +28,13 @@ export class GatewayProcess {
   }
 
   async start(timeoutMs = 60_000): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, JSON.stringify({ dataDir: this.dataDir, port: this.port, router: this.router })], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', FIXTURE, JSON.stringify({ dataDir: this.dataDir, port: this.port, router: this.router })],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child = child;
     this.stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));

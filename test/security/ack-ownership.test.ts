@@ -23,7 +23,9 @@ async function durableDelivery(gw: SecuredGateway, alice: Client, agentId: strin
 }
 
 function deliveries(events: Event[]) {
-  return events.flatMap((event) => (event.kind?.$case === 'delivery' ? [event.kind.value] : event.kind?.$case === 'batch' ? event.kind.value.deliveries : []));
+  return events.flatMap((event) =>
+    event.kind?.$case === 'delivery' ? [event.kind.value] : event.kind?.$case === 'batch' ? event.kind.value.deliveries : [],
+  );
 }
 
 const ack = (client: Client, agentId: string, tag: string, kind: AckKind) =>

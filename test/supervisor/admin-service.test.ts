@@ -87,7 +87,12 @@ describe('AdminService over gRPC with the supervisor', () => {
     await unary(admin, 'stopAgent', { agentId: 'stubborn' });
     expect(gw.supervisor.status('stubborn-1')[0]).toMatchObject({ state: 'terminated', pid: undefined });
     expect(alive(pid)).toBe(false);
-    expect(gw.events.states('stubborn-1')).toEqual(['created→initializing', 'initializing→running', 'running→maintenance', 'maintenance→terminated']);
+    expect(gw.events.states('stubborn-1')).toEqual([
+      'created→initializing',
+      'initializing→running',
+      'running→maintenance',
+      'maintenance→terminated',
+    ]);
     expect(gw.registry.get('stubborn-1')).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(gw.supervisor.status('stubborn-1')[0].state).toBe('terminated');
@@ -117,7 +122,9 @@ describe('AdminService over gRPC with the supervisor', () => {
     expect(status[0]).toMatchObject({ agentId: 'ops-2', state: 'running', version: '1.1.0' });
     expect(gw.events.states('ops-1').slice(-2)).toEqual(['running→upgrade', 'upgrade→terminated']);
     expect(routable(gw.registry, 'ops').map((agent) => `${agent.agentId}@${agent.version}`)).toEqual(['ops-2@1.1.0']);
-    const bad = (await unary(admin, 'upgradeAgent', { agentId: 'ops', command: '', args: [], version: 'not-semver' }).catch((e: ServiceError) => e)) as ServiceError;
+    const bad = (await unary(admin, 'upgradeAgent', { agentId: 'ops', command: '', args: [], version: 'not-semver' }).catch(
+      (e: ServiceError) => e,
+    )) as ServiceError;
     expect(bad.code).toBe(GrpcStatus.INVALID_ARGUMENT);
   });
 });

@@ -63,8 +63,18 @@ describe('supervisor lifecycle in sandbox-bubblewrap', () => {
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('managed-agent.js');
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
-    await events.waitFor((e) => e.kind === 'state' && e.agentId === 'boxed-1' && e.to === 'running', 'boxed-1 running again', 15_000, killedAt);
-    expect(events.states('boxed-1')).toEqual(['created→initializing', 'initializing→running', 'running→initializing', 'initializing→running']);
+    await events.waitFor(
+      (e) => e.kind === 'state' && e.agentId === 'boxed-1' && e.to === 'running',
+      'boxed-1 running again',
+      15_000,
+      killedAt,
+    );
+    expect(events.states('boxed-1')).toEqual([
+      'created→initializing',
+      'initializing→running',
+      'running→initializing',
+      'initializing→running',
+    ]);
     expect(supervisor.status('boxed-1')[0]).toMatchObject({ state: 'running', restarts: 1 });
   });
 });

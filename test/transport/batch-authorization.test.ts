@@ -41,7 +41,10 @@ describe('transport-grpc: authorization of batches', () => {
   beforeAll(async () => {
     dir = tempDir('batch-authz-');
     const { privateKey, publicKey } = await generateKeyPair('RS256');
-    writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }));
+    writeFileSync(
+      path.join(dir, 'jwks.json'),
+      JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
+    );
     writeFileSync(path.join(dir, 'policy.json'), policy(['tasks.>']));
     gateway = await startGateway({
       logLevel: 'silent',
@@ -96,7 +99,9 @@ describe('transport-grpc: authorization of batches', () => {
         expect(result.messageId).not.toBe('');
       } else {
         expect(result.errorCode).toBe(Status.PERMISSION_DENIED);
-        expect(result.errorMessage.startsWith(`GW_PERMISSION_DENIED: messages[${i}].topic: "publisher-1" may not publish "${topic}": `)).toBe(true);
+        expect(
+          result.errorMessage.startsWith(`GW_PERMISSION_DENIED: messages[${i}].topic: "publisher-1" may not publish "${topic}": `),
+        ).toBe(true);
       }
     });
     // One refusal per refused message, in order, not one per distinct topic.

@@ -32,7 +32,10 @@ function envelope(id: string, fields: Partial<MessageEnvelope> = {}): MessageEnv
 }
 
 function delivery(id: string, extra: Partial<Delivery> = {}): OutboundEvent {
-  return { kind: 'delivery', delivery: { message: envelope(id), deliveryTag: '', attempt: 1, subscription: 'feed.>', ackDeadline: 0, ...extra } };
+  return {
+    kind: 'delivery',
+    delivery: { message: envelope(id), deliveryTag: '', attempt: 1, subscription: 'feed.>', ackDeadline: 0, ...extra },
+  };
 }
 
 function decodeAll(frames: readonly Buffer[]): Event[] {
@@ -51,7 +54,13 @@ describe('transport-grpc: event encoding', () => {
     const frames: Buffer[] = [];
     const event = delivery('m1', { deliveryTag: 'tag-1', attempt: 3, ackDeadline: 1_764_000_030_000 });
     if (event.kind === 'delivery') {
-      Object.assign(event.delivery.message, { headers: { traceparent: '00-abc-def-01', 'x-ü': 'wert ✓' }, durable: true, senderId: 'agent-a', hops: 2, ttlMs: 500 });
+      Object.assign(event.delivery.message, {
+        headers: { traceparent: '00-abc-def-01', 'x-ü': 'wert ✓' },
+        durable: true,
+        senderId: 'agent-a',
+        hops: 2,
+        ttlMs: 500,
+      });
     }
     encoder.encode([event], frames);
     expect(frames).toHaveLength(1);
@@ -122,7 +131,10 @@ describe('transport-grpc: event encoding', () => {
     expect(deliveredIds(Event.decode(mixed[0]))).toEqual(['before', 'fan', 'after']);
     // Same bytes as the generated codec for the same Event.
     const reference = Event.encode({
-      kind: { $case: 'delivery', value: { message: envelopeToProto(envelope('fan')), deliveryTag: '', attempt: 1, subscription: 'feed.>', ackDeadlineMs: 0 } },
+      kind: {
+        $case: 'delivery',
+        value: { message: envelopeToProto(envelope('fan')), deliveryTag: '', attempt: 1, subscription: 'feed.>', ackDeadlineMs: 0 },
+      },
     }).finish();
     expect(Buffer.compare(Buffer.from(cached), Buffer.from(reference))).toBe(0);
   });
