@@ -196,14 +196,12 @@ export class A2aHttpServer {
       target,
     );
     app.use((req, res) =>
-      res
-        .status(404)
-        .json({
-          error: {
-            code: 'GW_NOT_FOUND',
-            message: `nothing at ${req.path}; agents are at /agents/<agentId>/, services at /services/<service>/`,
-          },
-        }),
+      res.status(404).json({
+        error: {
+          code: 'GW_NOT_FOUND',
+          message: `nothing at ${req.path}; agents are at /agents/<agentId>/, services at /services/<service>/`,
+        },
+      }),
     );
     app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
       const status =
@@ -214,16 +212,14 @@ export class A2aHttpServer {
             : undefined;
       if (status === 413) {
         this.deps.onRefused('limit', 'maxBodyBytes', req.socket.remoteAddress ?? '');
-        res
-          .status(413)
-          .json({
-            jsonrpc: '2.0',
-            id: null,
-            error: {
-              code: -32600,
-              message: `GW_RESOURCE_EXHAUSTED: the request body is larger than maxBodyBytes (${deps.maxBodyBytes} bytes)`,
-            },
-          });
+        res.status(413).json({
+          jsonrpc: '2.0',
+          id: null,
+          error: {
+            code: -32600,
+            message: `GW_RESOURCE_EXHAUSTED: the request body is larger than maxBodyBytes (${deps.maxBodyBytes} bytes)`,
+          },
+        });
       } else if (status === 400) {
         res
           .status(400)

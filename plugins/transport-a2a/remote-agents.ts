@@ -89,15 +89,13 @@ class RemoteAgent {
         leaseTtlMs: 0,
         profile: {
           description: card.description.slice(0, 1024),
-          skills: card.skills
-            .slice(0, 32)
-            .map((skill) => ({
-              id: skill.id,
-              name: skill.name,
-              description: skill.description.slice(0, 1024),
-              tags: skill.tags.slice(0, 16),
-              examples: skill.examples.slice(0, 16),
-            })),
+          skills: card.skills.slice(0, 32).map((skill) => ({
+            id: skill.id,
+            name: skill.name,
+            description: skill.description.slice(0, 1024),
+            tags: skill.tags.slice(0, 16),
+            examples: skill.examples.slice(0, 16),
+          })),
         },
       },
       { managed: false },
