@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Role, TaskState } from '@a2a-js/sdk';
-import { startGateway } from '../kernel';
+import { startGateway } from '../index';
 import { connect } from '../sdk';
 import { failStartup, serveHarness } from './server-ipc';
 
@@ -45,11 +45,43 @@ async function startSdkServer(): Promise<{ url: string; stop(): Promise<void> }>
     async execute(request, bus) {
       const { taskId, contextId } = request;
       const now = () => new Date().toISOString();
-      bus.publish(AgentEvent.task({ id: taskId, contextId, status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: now() }, artifacts: [], history: [request.userMessage], metadata: undefined }));
-      bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: { state: TaskState.TASK_STATE_WORKING, message: undefined, timestamp: now() }, metadata: undefined }));
+      bus.publish(
+        AgentEvent.task({
+          id: taskId,
+          contextId,
+          status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: now() },
+          artifacts: [],
+          history: [request.userMessage],
+          metadata: undefined,
+        }),
+      );
+      bus.publish(
+        AgentEvent.statusUpdate({
+          taskId,
+          contextId,
+          status: { state: TaskState.TASK_STATE_WORKING, message: undefined, timestamp: now() },
+          metadata: undefined,
+        }),
+      );
       const text = request.userMessage.parts.map((part) => (part.content?.$case === 'text' ? part.content.value : '')).join('');
-      const reply = { messageId: randomUUID(), contextId, taskId, role: Role.ROLE_AGENT, parts: [{ content: { $case: 'text' as const, value: `echo:${text}` }, mediaType: 'text/plain', filename: '', metadata: undefined }], metadata: undefined, extensions: [], referenceTaskIds: [] };
-      bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: { state: TaskState.TASK_STATE_COMPLETED, message: reply, timestamp: now() }, metadata: undefined }));
+      const reply = {
+        messageId: randomUUID(),
+        contextId,
+        taskId,
+        role: Role.ROLE_AGENT,
+        parts: [{ content: { $case: 'text' as const, value: `echo:${text}` }, mediaType: 'text/plain', filename: '', metadata: undefined }],
+        metadata: undefined,
+        extensions: [],
+        referenceTaskIds: [],
+      };
+      bus.publish(
+        AgentEvent.statusUpdate({
+          taskId,
+          contextId,
+          status: { state: TaskState.TASK_STATE_COMPLETED, message: reply, timestamp: now() },
+          metadata: undefined,
+        }),
+      );
       bus.finished();
     },
     async cancelTask() {},
@@ -81,13 +113,14 @@ async function startGatewayServer(dataDir: string): Promise<{ url: string; stop(
       ],
     },
   });
-  const agent = connect(gateway.transports()[0]!.addresses()[0]!);
+  const agent = connect(gateway.transports()[0].addresses()[0]);
   await agent.register({ agentId: 'echo-1', service: 'echo', version: '1.0.0' });
   void (async () => {
-    for await (const delivery of await agent.subscribe()) if (delivery.isRequest) await delivery.reply(`echo:${delivery.text()}`, { contentType: 'text/plain' });
+    for await (const delivery of await agent.subscribe())
+      if (delivery.isRequest) await delivery.reply(`echo:${delivery.text()}`, { contentType: 'text/plain' });
   })().catch(() => undefined);
   return {
-    url: `http://${gateway.transports()[1]!.addresses()[0]}/agents/echo-1/`,
+    url: `http://${gateway.transports()[1].addresses()[0]}/agents/echo-1/`,
     stop: async () => {
       await agent.close();
       await gateway.stop('benchmark finished');

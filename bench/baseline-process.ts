@@ -44,7 +44,7 @@ function relay(batch: MessageBatch): BatchResult {
   const results: SendResult[] = [];
   const messages = batch.messages;
   if (messages.length === 1) {
-    const message = messages[0]!;
+    const message = messages[0];
     const subscribers = subscribersByTopic.get(routeKey(message));
     let receivers = 0;
     if (subscribers) {
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
   const { host = '127.0.0.1' } = JSON.parse(process.argv[2] ?? '{}') as { host?: string };
   const started = performance.now();
   const server = new Server();
-  server.addService(service, implementation as never);
+  server.addService(service, implementation);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:0`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
   );

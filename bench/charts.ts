@@ -63,11 +63,17 @@ export function scenarioSvg(scenario: ScenarioResult): string {
     const scale = Math.max(bar.gateway, bar.raw ?? 0) || 1;
     const lengthOf = (value: number) => Math.max(1, (value / scale) * PLOT_WIDTH);
     parts.push(`<text x="0" y="${top + BAR_HEIGHT + 4}">${escapeXml(truncate(bar.label, 44))}</text>`);
-    parts.push(`<rect x="${LABEL_WIDTH}" y="${top}" width="${lengthOf(bar.gateway).toFixed(1)}" height="${BAR_HEIGHT}" fill="${GATEWAY_COLOUR}"/>`);
+    parts.push(
+      `<rect x="${LABEL_WIDTH}" y="${top}" width="${lengthOf(bar.gateway).toFixed(1)}" height="${BAR_HEIGHT}" fill="${GATEWAY_COLOUR}"/>`,
+    );
     parts.push(`<text x="${LABEL_WIDTH + PLOT_WIDTH + 6}" y="${top + 11}">${escapeXml(`${format(bar.gateway)} ${bar.unit}`)}</text>`);
     if (bar.raw !== undefined) {
-      parts.push(`<rect x="${LABEL_WIDTH}" y="${top + BAR_HEIGHT}" width="${lengthOf(bar.raw).toFixed(1)}" height="${BAR_HEIGHT}" fill="${RAW_COLOUR}"/>`);
-      parts.push(`<text x="${LABEL_WIDTH + PLOT_WIDTH + 6}" y="${top + BAR_HEIGHT + 11}">${escapeXml(`${format(bar.raw)} ${bar.unit}`)}</text>`);
+      parts.push(
+        `<rect x="${LABEL_WIDTH}" y="${top + BAR_HEIGHT}" width="${lengthOf(bar.raw).toFixed(1)}" height="${BAR_HEIGHT}" fill="${RAW_COLOUR}"/>`,
+      );
+      parts.push(
+        `<text x="${LABEL_WIDTH + PLOT_WIDTH + 6}" y="${top + BAR_HEIGHT + 11}">${escapeXml(`${format(bar.raw)} ${bar.unit}`)}</text>`,
+      );
     }
   });
   parts.push('</svg>');
@@ -88,7 +94,9 @@ export function writeCharts(dir: string, results: readonly ScenarioResult[], tab
   for (const scenario of results) {
     const file = `${scenario.id.replace(/[^a-z0-9-]/gi, '_')}.svg`;
     writeFileSync(path.join(dir, file), `${scenarioSvg(scenario)}\n`);
-    figures.push(`<figure><img src="${file}" alt="${escapeXml(scenario.id)}"><figcaption>${escapeXml(scenario.title)}</figcaption></figure>`);
+    figures.push(
+      `<figure><img src="${file}" alt="${escapeXml(scenario.id)}"><figcaption>${escapeXml(scenario.title)}</figcaption></figure>`,
+    );
   }
   const index = path.join(dir, 'index.html');
   writeFileSync(

@@ -28,7 +28,7 @@ interface Result {
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 && process.argv[index + 1] !== undefined ? process.argv[index + 1]! : fallback;
+  return index >= 0 && process.argv[index + 1] !== undefined ? process.argv[index + 1] : fallback;
 }
 
 const MESSAGES = Number(argument('messages', '5000'));
@@ -39,13 +39,15 @@ const SCRIPT = path.resolve(__dirname, '../test/fixtures/cluster-gateway.ts');
 
 async function startGatewayProcess(prefix: string, name: string, dataDir: string): Promise<{ child: ChildProcess; address: string }> {
   const settings = { natsUrl: NATS_URL, prefix, gatewayId: `${prefix}-${name}`, dataDir: path.join(dataDir, name), logLevel: 'error' };
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', SCRIPT, JSON.stringify(settings)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', SCRIPT, JSON.stringify(settings)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const address = await new Promise<string>((resolve, reject) => {
     let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
       const match = /READY (\S+)/.exec(seen);
-      if (match) resolve(match[1]!);
+      if (match) resolve(match[1]);
     });
     child.once('exit', (code) => reject(new Error(`gateway ${name} exited (${code}) before it was ready`)));
   });
@@ -54,11 +56,16 @@ async function startGatewayProcess(prefix: string, name: string, dataDir: string
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** Sends `MESSAGES` with at most `WINDOW` unreceived at once; measures send → receipt. */
-async function run(scenario: string, send: (payload: string) => Promise<unknown>, deliveries: Subscription<AgentDelivery>, ack: boolean): Promise<Result> {
+async function run(
+  scenario: string,
+  send: (payload: string) => Promise<unknown>,
+  deliveries: Subscription<AgentDelivery>,
+  ack: boolean,
+): Promise<Result> {
   const latencies = new Float64Array(MESSAGES);
   let received = 0;
   let sent = 0;
@@ -93,7 +100,13 @@ async function run(scenario: string, send: (payload: string) => Promise<unknown>
   const seconds = (performance.now() - started) / 1000;
   latencies.sort();
   const round = (value: number) => Math.round(value * 1000) / 1000;
-  return { scenario, msgsPerSec: Math.round(MESSAGES / seconds), p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)), messages: MESSAGES };
+  return {
+    scenario,
+    msgsPerSec: Math.round(MESSAGES / seconds),
+    p50Ms: round(percentile(latencies, 50)),
+    p99Ms: round(percentile(latencies, 99)),
+    messages: MESSAGES,
+  };
 }
 
 async function main(): Promise<void> {
@@ -103,18 +116,20 @@ async function main(): Promise<void> {
   const [a, b] = gateways;
   const agents: Agent[] = [];
   try {
-    const receiver = connect(b!.address);
-    const sender = connect(a!.address);
-    const listener = connect(b!.address);
+    const receiver = connect(b.address);
+    const sender = connect(a.address);
+    const listener = connect(b.address);
     agents.push(receiver, sender, listener);
     const { agentId } = await receiver.register({ agentId: 'bench-receiver', service: 'bench', version: '1.0.0' });
     const inbox = await receiver.subscribe();
     const topic = await listener.subscribe('bench.>');
     // Wait until gateway A sees the receiver and B's topic interest.
-    for (let i = 0; i < 200 && (await sender.discover({ service: 'bench' })).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
-    for (let i = 0; i < 200 && (await sender.publish('bench.warmup', 'warmup')).receivers === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    for (let i = 0; i < 200 && (await sender.discover({ service: 'bench' })).length === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    for (let i = 0; i < 200 && (await sender.publish('bench.warmup', 'warmup')).receivers === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
 
-    const local = connect(b!.address);
+    const local = connect(b.address);
     agents.push(local);
     const scenarios: Array<[string, () => Promise<Result>]> = [
       // Same path through NATS, but sender and receiver on one gateway: the cross-gateway cost is the difference.
@@ -130,7 +145,11 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(agents.map((agent) => agent.close({ deregister: false }).catch(() => undefined)));
     for (const gateway of gateways) gateway.child.kill('SIGTERM');
-    await Promise.all(gateways.map((gateway) => new Promise((resolve) => (gateway.child.exitCode !== null ? resolve(null) : gateway.child.once('exit', resolve)))));
+    await Promise.all(
+      gateways.map(
+        (gateway) => new Promise((resolve) => (gateway.child.exitCode !== null ? resolve(null) : gateway.child.once('exit', resolve))),
+      ),
+    );
     const nc = await natsConnect({ servers: NATS_URL });
     const jsm = await nc.jetstreamManager();
     for await (const name of jsm.streams.names()) if (name.includes(prefix)) await jsm.streams.delete(name).catch(() => undefined);

@@ -29,7 +29,7 @@ export function readReport(file: string): BenchReportFile {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`${file}: not a bench results file (${error instanceof Error ? error.message : String(error)})`);
+    throw new Error(`${file}: not a bench results file (${error instanceof Error ? error.message : String(error)})`, { cause: error });
   }
   if (!parsed || typeof parsed !== 'object' || !Array.isArray((parsed as BenchReportFile).scenarios)) {
     throw new Error(`${file}: not a bench results file (no "scenarios" array; write one with npm run bench -- --out ${file})`);
@@ -65,7 +65,16 @@ function change(before: number | undefined, after: number | undefined): string {
   return `${(after / before).toFixed(2)}×`;
 }
 
-const HEADER = ['scenario', 'metric', 'before', 'after', 'after/before', 'ratio to raw (before → after)', 'CPU µs/op (before → after)', 'CPU after/before'];
+const HEADER = [
+  'scenario',
+  'metric',
+  'before',
+  'after',
+  'after/before',
+  'ratio to raw (before → after)',
+  'CPU µs/op (before → after)',
+  'CPU after/before',
+];
 
 export function comparisonRows(compared: readonly ComparedRow[]): string[][] {
   return compared.map((row) => {
@@ -88,8 +97,12 @@ export function comparisonRows(compared: readonly ComparedRow[]): string[][] {
 export function comparisonTable(compared: readonly ComparedRow[]): string {
   const rows = [HEADER, ...comparisonRows(compared)];
   const widths = HEADER.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  const line = (row: readonly string[]) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+  const line = (row: readonly string[]) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column]))
+      .join('  ')
+      .trimEnd();
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
 function main(argv: readonly string[]): number {
@@ -101,7 +114,9 @@ function main(argv: readonly string[]): number {
   try {
     const before = readReport(oldFile);
     const after = readReport(newFile);
-    console.log(`before: ${oldFile}${before.startedAt ? ` (${before.startedAt})` : ''}\nafter:  ${newFile}${after.startedAt ? ` (${after.startedAt})` : ''}\n`);
+    console.log(
+      `before: ${oldFile}${before.startedAt ? ` (${before.startedAt})` : ''}\nafter:  ${newFile}${after.startedAt ? ` (${after.startedAt})` : ''}\n`,
+    );
     console.log(comparisonTable(compareReports(before, after)));
     return 0;
   } catch (error) {

@@ -6,7 +6,7 @@
  * argv[2] is a JSON {@link GatewayProcessConfig}; scenarios raise the limits they need (10,000
  * sessions, 100,000 pending durable messages) and nothing else, so the numbers are the defaults'.
  */
-import { startGateway, type GatewayConfig } from '../kernel';
+import { startGateway, type GatewayConfig } from '../index';
 import { failStartup, serveHarness } from './server-ipc';
 
 export interface GatewayProcessConfig {

@@ -103,7 +103,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function deepMerge<T extends Record<string, unknown>>(base: T, overrides: Record<string, unknown>): T {
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(overrides)) {
-    merged[key] = isPlainObject(value) && isPlainObject(merged[key]) ? deepMerge(merged[key] as Record<string, unknown>, value) : value;
+    merged[key] = isPlainObject(value) && isPlainObject(merged[key]) ? deepMerge(merged[key], value) : value;
   }
   return merged as T;
 }

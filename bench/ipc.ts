@@ -72,7 +72,11 @@ export class BenchChild<Ready = Record<string, unknown>> {
     const nodeArgs = [...TSX_LOADER, ...(options.nodeFlags ?? []), path.resolve(__dirname, entry), JSON.stringify(config ?? {})];
     const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
     this.process = options.fileLimit
-      ? spawn('bash', ['-c', `ulimit -n ${options.fileLimit} 2>/dev/null || ulimit -n hard; exec "$0" "$@"`, process.execPath, ...nodeArgs], { stdio })
+      ? spawn(
+          'bash',
+          ['-c', `ulimit -n ${options.fileLimit} 2>/dev/null || ulimit -n hard; exec "$0" "$@"`, process.execPath, ...nodeArgs],
+          { stdio },
+        )
       : spawn(process.execPath, nodeArgs, { stdio });
     this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve({ code, signal })));
     this.ready = new Promise<Ready>((resolve, reject) => {

@@ -26,7 +26,7 @@ function area(url: string): string {
   if (file.startsWith('node:')) return file;
   const relative = path.relative(process.cwd(), file);
   const parts = relative.split(path.sep);
-  return parts[0] === 'plugins' || parts[0] === 'proto' ? parts.slice(0, 2).join('/') : parts[0]!;
+  return parts[0] === 'plugins' || parts[0] === 'proto' ? parts.slice(0, 2).join('/') : parts[0];
 }
 
 function main(): void {

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { definePlugin, startGateway, type AuthService, type DiscoveryQuery, type TransportService } from '../kernel';
+import { definePlugin, startGateway, type AuthService, type DiscoveryQuery, type TransportService } from '../index';
 import { LatencyRecorder } from './stats';
 
 const VERSIONS = ['1.0.0', '1.1.0', '1.2.0', '2.0.0', '2.1.0', '3.0.0-rc.1'];
@@ -60,8 +60,8 @@ async function main(): Promise<void> {
         {
           agentId: `agent-${i}`,
           service: `svc-${i % services}`,
-          version: VERSIONS[(i >> 2) % VERSIONS.length]!,
-          tags: { zone: ZONES[i % ZONES.length]!, shard: String(i % 16) },
+          version: VERSIONS[(i >> 2) % VERSIONS.length],
+          tags: { zone: ZONES[i % ZONES.length], shard: String(i % 16) },
           capabilities: i % 2 === 0 ? ['summarize', 'gpu'] : ['summarize'],
           leaseTtlMs: 0,
         },
@@ -73,18 +73,27 @@ async function main(): Promise<void> {
     const shapes: Array<[string, (n: number) => DiscoveryQuery]> = [
       ['service only', (n) => ({ service: `svc-${n % services}` })],
       ['service + range + routable', (n) => ({ service: `svc-${n % services}`, versionRange: '^1.1.0', routableOnly: true })],
-      ['service + range + tags + caps', (n) => ({ service: `svc-${n % services}`, versionRange: '>=1 <3', tags: { zone: 'eu' }, capabilities: ['gpu'], routableOnly: true })],
+      [
+        'service + range + tags + caps',
+        (n) => ({
+          service: `svc-${n % services}`,
+          versionRange: '>=1 <3',
+          tags: { zone: 'eu' },
+          capabilities: ['gpu'],
+          routableOnly: true,
+        }),
+      ],
       ['routing pick (limit 1)', (n) => ({ service: `svc-${n % services}`, versionRange: '^2', routableOnly: true, limit: 1 })],
     ];
     console.log(`registry-memory discover: ${instances} instances, ${services} services, ${queries} queries per shape`);
     for (const [label, build] of shapes) {
       const prepared = Array.from({ length: 256 }, (_, n) => build(n));
-      for (let n = 0; n < 2_000; n++) registry.discover(prepared[n & 255]!); // warm-up (JIT, range cache)
+      for (let n = 0; n < 2_000; n++) registry.discover(prepared[n & 255]); // warm-up (JIT, range cache)
       const recorder = new LatencyRecorder(queries);
       let found = 0;
       for (let n = 0; n < queries; n++) {
         const started = process.hrtime.bigint();
-        found += registry.discover(prepared[n & 255]!).length;
+        found += registry.discover(prepared[n & 255]).length;
         recorder.record(Number(process.hrtime.bigint() - started) / 1e6);
       }
       const { p50Ms, p99Ms, maxMs } = recorder.summary();

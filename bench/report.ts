@@ -53,7 +53,9 @@ export function tableRows(results: readonly ScenarioResult[]): string[][] {
         : '–';
       const cpu = `${formatNumber(row.gateway.cpuMicrosPerOp)} / ${formatNumber(row.baseline?.cpuMicrosPerOp)}`;
       const cpuRatio =
-        row.gateway.cpuMicrosPerOp !== undefined && row.baseline?.cpuMicrosPerOp ? `${(row.gateway.cpuMicrosPerOp / row.baseline.cpuMicrosPerOp).toFixed(2)}×` : '–';
+        row.gateway.cpuMicrosPerOp !== undefined && row.baseline?.cpuMicrosPerOp
+          ? `${(row.gateway.cpuMicrosPerOp / row.baseline.cpuMicrosPerOp).toFixed(2)}×`
+          : '–';
       rows.push([
         row.scenario,
         row.metric,
@@ -71,13 +73,28 @@ export function tableRows(results: readonly ScenarioResult[]): string[][] {
   return rows;
 }
 
-export const HEADER = ['scenario', 'metric', 'gateway', 'raw grpc-js', 'ratio', 'p50 / p99 ms', 'server CPU µs/op (gw / raw)', 'CPU ratio', 'target', 'met'];
+export const HEADER = [
+  'scenario',
+  'metric',
+  'gateway',
+  'raw grpc-js',
+  'ratio',
+  'p50 / p99 ms',
+  'server CPU µs/op (gw / raw)',
+  'CPU ratio',
+  'target',
+  'met',
+];
 
 export function textTable(results: readonly ScenarioResult[]): string {
   const rows = [HEADER, ...tableRows(results)];
   const widths = HEADER.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  const line = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+  const line = (row: string[]) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column]))
+      .join('  ')
+      .trimEnd();
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
 export function markdownTable(results: readonly ScenarioResult[]): string {

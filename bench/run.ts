@@ -26,7 +26,7 @@ function parseArgs(argv: readonly string[]): { settings: BenchSettings; out: str
   let out = path.resolve(__dirname, 'results', 'latest.json');
   let compare: string | undefined;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     const value = () => {
       const next = argv[++i];
       if (next === undefined) throw new Error(`${arg} needs a value`);
@@ -39,7 +39,10 @@ function parseArgs(argv: readonly string[]): { settings: BenchSettings; out: str
     else if (arg === '--out') out = path.resolve(value());
     else if (arg === '--gateway-options') settings.gatewayOverrides = JSON.parse(value()) as Record<string, unknown>;
     else if (arg === '--compare') compare = path.resolve(value());
-    else throw new Error(`unknown option ${arg} (known: --quick, --only ids, --runs n, --profile, --out file, --gateway-options json, --compare old.json)`);
+    else
+      throw new Error(
+        `unknown option ${arg} (known: --quick, --only ids, --runs n, --profile, --out file, --gateway-options json, --compare old.json)`,
+      );
   }
   return { settings, out, compare };
 }
@@ -69,7 +72,12 @@ async function main(): Promise<number> {
     };
     writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(out.replace(/\.json$/, '') + '.md', `${markdownTable(results)}\n`);
-    writeCharts(chartsDir, results, htmlTable(HEADER, tableRows(results)), `${settings.quick ? 'quick' : 'full'} run started ${startedAt} on ${machine.cores} × ${machine.cpuModel}, node ${machine.node}`);
+    writeCharts(
+      chartsDir,
+      results,
+      htmlTable(HEADER, tableRows(results)),
+      `${settings.quick ? 'quick' : 'full'} run started ${startedAt} on ${machine.cores} × ${machine.cpuModel}, node ${machine.node}`,
+    );
   };
 
   console.log(
@@ -96,7 +104,10 @@ async function main(): Promise<number> {
   for (const scenario of results) {
     for (const row of scenario.rows) for (const note of row.notes ?? []) console.log(`  ${row.scenario}: ${note}`);
   }
-  if (before) console.log(`\nbefore/after against ${path.relative(process.cwd(), compare!)}:\n${comparisonTable(compareReports(before, { scenarios: results }))}`);
+  if (before)
+    console.log(
+      `\nbefore/after against ${path.relative(process.cwd(), compare!)}:\n${comparisonTable(compareReports(before, { scenarios: results }))}`,
+    );
   console.log(`charts: ${path.relative(process.cwd(), path.join(chartsDir, 'index.html'))}`);
   console.log(`\nwrote ${path.relative(process.cwd(), out)} in ${((performance.now() - began) / 1000).toFixed(0)} s`);
   return results.some((r) => r.error) ? 1 : 0;

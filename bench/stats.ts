@@ -32,8 +32,14 @@ export class LatencyRecorder {
   summary(): LatencySummary {
     const sorted = this.samples.slice(0, this.size).sort();
     let sum = 0;
-    for (let i = 0; i < sorted.length; i++) sum += sorted[i]!;
-    return { count: this.size, meanMs: this.size > 0 ? sum / this.size : 0, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), maxMs: sorted[this.size - 1] ?? 0 };
+    for (let i = 0; i < sorted.length; i++) sum += sorted[i];
+    return {
+      count: this.size,
+      meanMs: this.size > 0 ? sum / this.size : 0,
+      p50Ms: percentile(sorted, 0.5),
+      p99Ms: percentile(sorted, 0.99),
+      maxMs: sorted[this.size - 1] ?? 0,
+    };
   }
 }
 
@@ -41,14 +47,14 @@ export class LatencyRecorder {
 export function percentile(sorted: ArrayLike<number>, fraction: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
-  return sorted[rank]!;
+  return sorted[rank];
 }
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 export function nowMs(): number {

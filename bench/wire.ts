@@ -21,7 +21,12 @@ export function encodeMessage(fields: Partial<Message>): Buffer {
 }
 
 /** A MessageBatch frame of `size` messages to one topic (or agent inbox), optionally durable. */
-export function encodeBatch(size: number, target: { topic?: string; agentId?: string }, durable = false, payloadBytes = PAYLOAD_BYTES): Buffer {
+export function encodeBatch(
+  size: number,
+  target: { topic?: string; agentId?: string },
+  durable = false,
+  payloadBytes = PAYLOAD_BYTES,
+): Buffer {
   const body = payloadBytes === PAYLOAD_BYTES ? payload : Buffer.alloc(payloadBytes, 0x61);
   const messages: Message[] = [];
   for (let i = 0; i < size; i++) messages.push(Message.fromPartial({ payload: body, durable, ...target }));

@@ -37,10 +37,7 @@ export default defineConfig({
     {
       use: 'transport-grpc',
       options: {
-        listen: [
-          { host: '127.0.0.1', port: Number(process.env.OPENCLAW_GRPC_PORT ?? 7400) },
-          { socket: socketPath },
-        ],
+        listen: [{ host: '127.0.0.1', port: Number(process.env.OPENCLAW_GRPC_PORT ?? 7400) }, { socket: socketPath }],
       },
     },
     { use: 'transport-a2a', options: { host: '127.0.0.1', port: Number(process.env.OPENCLAW_A2A_PORT ?? 7401) } },

@@ -160,11 +160,7 @@ export interface ConfigIssue {
 export class ConfigError extends GatewayError {
   readonly issues: readonly ConfigIssue[];
   constructor(issues: readonly ConfigIssue[]) {
-    super(
-      'GW_CONFIG_INVALID',
-      `${issues.length} config error(s):\n` + issues.map(formatConfigIssue).join('\n'),
-      { details: { issues } },
-    );
+    super('GW_CONFIG_INVALID', `${issues.length} config error(s):\n` + issues.map(formatConfigIssue).join('\n'), { details: { issues } });
     this.name = 'ConfigError';
     this.issues = issues;
   }

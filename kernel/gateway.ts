@@ -19,6 +19,7 @@ import type { GatewayConfig, GatewaySettings, LogLevel, PluginEntry } from './co
 import type {
   GatewayInfo,
   KernelStage,
+  PluginCatalogue,
   KindServices,
   PluginContext,
   PluginInstance,
@@ -37,6 +38,12 @@ export interface GatewayOptions {
   configFile?: string;
   /** Where to search for a config file and what relative paths are resolved against. */
   cwd?: string;
+  /**
+   * Plugins the config may name bare (`'router-embedded'`). The kernel knows none by itself: the
+   * CLI and the package entry (`index.ts`) pass the built-in catalogue; without one, entries are
+   * npm packages, paths or inline plugins.
+   */
+  builtins?: PluginCatalogue;
   /** Overrides the config's log level (tests use `silent`). */
   logLevel?: LogLevel;
   logger?: Logger;
@@ -80,7 +87,7 @@ export async function validateConfig(options: GatewayOptions = {}): Promise<Vali
   const issues: ConfigIssue[] = validateTopLevel(config, file);
   if (!config || typeof config !== 'object' || !Array.isArray(config.plugins)) throw new ConfigError(issues);
 
-  const resolved = await resolvePlugins(config.plugins, defaultResolveContext(file, configDir));
+  const resolved = await resolvePlugins(config.plugins, defaultResolveContext(file, configDir, options.builtins));
   issues.push(...resolved.issues);
   // Unresolved plugins have unknown kinds: "required kind missing" would only repeat their error.
   const kindIssues = validateKinds(resolved.plugins, file);
@@ -95,9 +102,7 @@ export async function validateConfig(options: GatewayOptions = {}): Promise<Vali
   // Whole-config problems (kinds, cycles) make the environment checks moot; plugin-level ones skip only that plugin.
   if (!issues.some((issue) => issue.plugin === undefined || issue.code === 'GW_PLUGIN_DEPENDENCY_CYCLE')) {
     const failed = new Set(issues.map((issue) => issue.plugin).filter((name): name is string => name !== undefined));
-    issues.push(
-      ...(await runPreflights(ordered, { file, configDir, dataDir: resolveDataDir(configDir, settings.dataDir), failed })),
-    );
+    issues.push(...(await runPreflights(ordered, { file, configDir, dataDir: resolveDataDir(configDir, settings.dataDir), failed })));
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
@@ -218,11 +223,10 @@ export class Gateway {
         this.throwIfStopRequested(error);
         this.logger.error({ plugin: entry.resolved.name, err: error }, 'plugin failed to start; rolling back');
         await this.rollback();
-        throw new GatewayError(
-          'GW_PLUGIN_START_FAILED',
-          `plugin "${entry.resolved.name}" failed to start: ${(error as Error).message}`,
-          { cause: error, details: { plugin: entry.resolved.name } },
-        );
+        throw new GatewayError('GW_PLUGIN_START_FAILED', `plugin "${entry.resolved.name}" failed to start: ${(error as Error).message}`, {
+          cause: error,
+          details: { plugin: entry.resolved.name },
+        });
       }
     }
     this.throwIfStopRequested();
@@ -246,13 +250,22 @@ export class Gateway {
     const { dataDir } = this.info;
     try {
       const { tightenedFrom, leftOpen } = tightenOwnDir(dataDir);
-      if (tightenedFrom !== undefined) this.logger.warn({ dataDir, was: tightenedFrom.toString(8) }, 'data dir was readable by other users; set to 0700');
-      if (leftOpen) this.logger.warn({ dataDir, why: leftOpen }, 'data dir is readable by other users and was left so; choose a private gateway.dataDir');
+      if (tightenedFrom !== undefined)
+        this.logger.warn({ dataDir, was: tightenedFrom.toString(8) }, 'data dir was readable by other users; set to 0700');
+      if (leftOpen)
+        this.logger.warn(
+          { dataDir, why: leftOpen },
+          'data dir is readable by other users and was left so; choose a private gateway.dataDir',
+        );
     } catch (error) {
-      throw new GatewayError('GW_CONFIG_INVALID', `gateway.dataDir: cannot create "${dataDir}" as a private directory: ${(error as Error).message}`, {
-        field: 'gateway.dataDir',
-        cause: error,
-      });
+      throw new GatewayError(
+        'GW_CONFIG_INVALID',
+        `gateway.dataDir: cannot create "${dataDir}" as a private directory: ${(error as Error).message}`,
+        {
+          field: 'gateway.dataDir',
+          cause: error,
+        },
+      );
     }
   }
 
@@ -328,6 +341,7 @@ export class Gateway {
     else this.services.set(kind, service);
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the options' type is the plugin's own; validated against its schema
   private contextFor(resolved: ResolvedPlugin): PluginContext<any> {
     const declared = new Map((resolved.definition.dependencies ?? []).map((d) => [d.kind, d]));
     const services: ServiceLookup = {
@@ -350,10 +364,7 @@ export class Gateway {
       },
       transports: () => this.transportServices,
     };
-    const logger = this.logger.child(
-      { plugin: resolved.name },
-      resolved.logLevel ? { level: resolved.logLevel } : undefined,
-    );
+    const logger = this.logger.child({ plugin: resolved.name }, resolved.logLevel ? { level: resolved.logLevel } : undefined);
     return {
       name: resolved.name,
       options: resolved.rawOptions,

@@ -18,7 +18,8 @@ export function createRootLogger(settings: GatewaySettings, overrideLevel?: LogL
   };
   if (pretty) {
     // In-process stream rather than a transport worker: no extra thread for a CLI daemon.
-    const prettyStream = require('pino-pretty')({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' });
+    const prettify = require('pino-pretty') as typeof import('pino-pretty');
+    const prettyStream = prettify({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' });
     return pino(options, prettyStream);
   }
   return pino(options);

@@ -66,7 +66,7 @@ export function createMetricsFactory(options: { processMetrics?: boolean } = {})
     fastCounter(spec) {
       type Counts = Record<keyof typeof spec.series, number>;
       const shared = fastCounters.get(spec.name);
-      if (shared) return shared as Counts;
+      if (shared) return shared;
       const keys = Object.keys(spec.series) as (keyof typeof spec.series)[];
       const counts = Object.fromEntries(keys.map((key) => [key, 0])) as Counts;
       const reported = { ...counts };

@@ -30,15 +30,7 @@ export interface KindServices {
 
 export type PluginKind = keyof KindServices;
 
-export const PLUGIN_KINDS: readonly PluginKind[] = [
-  'registry',
-  'router',
-  'auth',
-  'sandbox',
-  'supervisor',
-  'monitor',
-  'transport',
-];
+export const PLUGIN_KINDS: readonly PluginKind[] = ['registry', 'router', 'auth', 'sandbox', 'supervisor', 'monitor', 'transport'];
 
 /** Kinds of which at most one plugin may be configured. Several transports may run at once. */
 export const SINGLE_INSTANCE_KINDS: ReadonlySet<PluginKind> = new Set<PluginKind>([
@@ -78,16 +70,7 @@ export interface GatewayInfo {
 }
 
 export type KernelStage =
-  | 'created'
-  | 'config-loaded'
-  | 'validated'
-  | 'initialized'
-  | 'starting'
-  | 'started'
-  | 'ready'
-  | 'draining'
-  | 'stopped'
-  | 'failed';
+  'created' | 'config-loaded' | 'validated' | 'initialized' | 'starting' | 'started' | 'ready' | 'draining' | 'stopped' | 'failed';
 
 export interface ServiceLookup {
   /** The service of a kind this plugin declared as a dependency. Throws for undeclared kinds. */
@@ -173,9 +156,23 @@ export interface PluginDefinition<Options = Record<string, unknown>, Service = u
   setup(context: PluginContext<Options>): Promise<PluginInstance<Service>> | PluginInstance<Service>;
 }
 
+/**
+ * A plugin of any options and service types. `any` on purpose: `setup` takes the options, so a
+ * concrete plugin is not a `PluginDefinition<unknown, unknown>`; the kernel validates the options
+ * against the plugin's schema and hands the service only to declared dependants.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPluginDefinition = PluginDefinition<any, any>;
+
 /** A module may export the definition itself or a factory that returns one. */
-export type PluginFactory = () => PluginDefinition<any, any> | Promise<PluginDefinition<any, any>>;
-export type PluginModuleExport = PluginDefinition<any, any> | PluginFactory;
+export type PluginFactory = () => AnyPluginDefinition | Promise<AnyPluginDefinition>;
+export type PluginModuleExport = AnyPluginDefinition | PluginFactory;
+
+/**
+ * Plugins a caller makes referable by bare name in a config (`'router-embedded'`), each loaded
+ * lazily. The kernel ships none: the CLI and the package entry hand it the built-in catalogue.
+ */
+export type PluginCatalogue = Readonly<Record<string, () => PluginModuleExport>>;
 
 /** Typed helper for plugin authors: `export default definePlugin<MyOptions, MyService>({...})`. */
 export function definePlugin<Options, Service = unknown>(

@@ -25,18 +25,24 @@ function fileComment(source: string): string {
   const lines = source.split('\n');
   const packageLine = lines.findIndex((line) => line.startsWith('package '));
   const block: string[] = [];
-  for (let i = packageLine - 1; i >= 0 && lines[i]!.startsWith('//'); i--) block.unshift(lines[i]!.replace(/^\/\/ ?/, ''));
+  for (let i = packageLine - 1; i >= 0 && lines[i].startsWith('//'); i--) block.unshift(lines[i].replace(/^\/\/ ?/, ''));
   return block.join('\n').trim();
 }
 
 /** Markdown table cells cannot hold raw newlines or pipes. */
 function cell(text: string | null | undefined): string {
-  return (text ?? '').replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ').trim();
+  return (text ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 }
 
 /** GitHub's heading anchor for a type name (`RegistryEvent.Kind` → `registryeventkind`). */
 function anchor(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9 -]/g, '')
+    .replace(/ /g, '-');
 }
 
 export function renderApiDocs(source = readFileSync(PROTO_FILE, 'utf8')): string {

@@ -35,8 +35,12 @@ export class A2aTask {
   private readonly eventsTopic: string;
   private answered = false;
 
-  private constructor(private readonly agent: Agent, private readonly delivery: AgentDelivery, body: { message: unknown; taskId: string; contextId: string }) {
-    this.message = A2aMessage.fromJSON(body.message as never);
+  private constructor(
+    private readonly agent: Agent,
+    private readonly delivery: AgentDelivery,
+    body: { message: unknown; taskId: string; contextId: string },
+  ) {
+    this.message = A2aMessage.fromJSON(body.message);
     this.taskId = body.taskId;
     this.contextId = body.contextId;
     this.eventsTopic = delivery.message.headers['a2a-events-topic'] ?? '';
@@ -72,7 +76,14 @@ export class A2aTask {
         value: {
           taskId: this.taskId,
           contextId: this.contextId,
-          artifact: { artifactId: artifact.artifactId ?? randomUUID(), name: artifact.name ?? '', description: '', parts: [part(artifact)], metadata: undefined, extensions: [] },
+          artifact: {
+            artifactId: artifact.artifactId ?? randomUUID(),
+            name: artifact.name ?? '',
+            description: '',
+            parts: [part(artifact)],
+            metadata: undefined,
+            extensions: [],
+          },
           append: false,
           lastChunk: true,
           metadata: undefined,
@@ -102,22 +113,40 @@ export class A2aTask {
   }
 
   private status(state: TaskState, text?: string): StreamResponse {
-    const message: A2aMessage | undefined = text === undefined ? undefined : {
-      messageId: randomUUID(),
-      contextId: this.contextId,
-      taskId: this.taskId,
-      role: Role.ROLE_AGENT,
-      parts: [part({ text })],
-      metadata: undefined,
-      extensions: [],
-      referenceTaskIds: [],
+    const message: A2aMessage | undefined =
+      text === undefined
+        ? undefined
+        : {
+            messageId: randomUUID(),
+            contextId: this.contextId,
+            taskId: this.taskId,
+            role: Role.ROLE_AGENT,
+            parts: [part({ text })],
+            metadata: undefined,
+            extensions: [],
+            referenceTaskIds: [],
+          };
+    return {
+      payload: {
+        $case: 'statusUpdate',
+        value: {
+          taskId: this.taskId,
+          contextId: this.contextId,
+          status: { state, message, timestamp: new Date().toISOString() },
+          metadata: undefined,
+        },
+      },
     };
-    return { payload: { $case: 'statusUpdate', value: { taskId: this.taskId, contextId: this.contextId, status: { state, message, timestamp: new Date().toISOString() }, metadata: undefined } } };
   }
 
   private async event(event: StreamResponse): Promise<void> {
     if (this.answered) throw new GatewayClientError('GW_FAILED_PRECONDITION', 9, 'this A2A task was already answered');
-    if (!this.eventsTopic) throw new GatewayClientError('GW_FAILED_PRECONDITION', 9, 'the request carries no a2a-events-topic header: stream events need the gateway A2A transport');
+    if (!this.eventsTopic)
+      throw new GatewayClientError(
+        'GW_FAILED_PRECONDITION',
+        9,
+        'the request carries no a2a-events-topic header: stream events need the gateway A2A transport',
+      );
     await this.agent.publish(this.eventsTopic, JSON.stringify(StreamResponse.toJSON(event)), { contentType: A2A_CONTENT_TYPE });
   }
 

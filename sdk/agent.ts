@@ -39,7 +39,10 @@ export interface RegisterInfo {
   capabilities?: string[];
   leaseTtlMs?: number;
   /** Description and skills for the agent's A2A card (transport-a2a); skill fields default to empty. */
-  profile?: { description?: string; skills?: Array<{ id: string; name: string; description?: string; tags?: string[]; examples?: string[] }> };
+  profile?: {
+    description?: string;
+    skills?: Array<{ id: string; name: string; description?: string; tags?: string[]; examples?: string[] }>;
+  };
 }
 
 export interface MessageOptions {
@@ -91,7 +94,10 @@ export class Agent implements DeliveryHost {
   private readonly maxPendingRequests: number;
   private readonly neverCancelled = new AbortController().signal;
 
-  constructor(targets: string | readonly string[], private readonly options: AgentOptions = {}) {
+  constructor(
+    targets: string | readonly string[],
+    private readonly options: AgentOptions = {},
+  ) {
     this.connection = new GatewayConnection(targets, options);
     this.maxBuffered = options.maxBuffered ?? 1000;
     this.maxPendingRequests = options.maxPendingRequests ?? 10_000;
@@ -107,7 +113,8 @@ export class Agent implements DeliveryHost {
    * after a gateway restart, the agent registers again and re-opens its session.
    */
   async register(info: RegisterInfo): Promise<RegistrationResult> {
-    if (this.info) throw new GatewayClientError('GW_FAILED_PRECONDITION', 9, 'this handle is already registered; connect() again for another agent');
+    if (this.info)
+      throw new GatewayClientError('GW_FAILED_PRECONDITION', 9, 'this handle is already registered; connect() again for another agent');
     const request: AgentInfo = {
       agentId: info.agentId ?? '',
       service: info.service,
@@ -161,9 +168,11 @@ export class Agent implements DeliveryHost {
    * to its id or service). With topics: a separate stream for those topic patterns.
    */
   async subscribe(options: SubscribeOptions | string | Array<string | TopicSpec> = {}): Promise<Subscription<AgentDelivery>> {
-    const spec: SubscribeOptions = typeof options === 'string' ? { topics: [options] } : Array.isArray(options) ? { topics: options } : options;
+    const spec: SubscribeOptions =
+      typeof options === 'string' ? { topics: [options] } : Array.isArray(options) ? { topics: options } : options;
     if (!spec.topics?.length && !spec.registryEvents) {
-      if (!this.inboxSubscription) throw new GatewayClientError('GW_FAILED_PRECONDITION', 9, 'register() first: the inbox belongs to a registered agent');
+      if (!this.inboxSubscription)
+        throw new GatewayClientError('GW_FAILED_PRECONDITION', 9, 'register() first: the inbox belongs to a registered agent');
       return this.inboxSubscription;
     }
     const subscription = new Subscription<AgentDelivery>(this.maxBuffered, {
@@ -172,7 +181,9 @@ export class Agent implements DeliveryHost {
       close: () => stream.close(),
     });
     const topics = (spec.topics ?? []).map((topic) =>
-      typeof topic === 'string' ? { pattern: topic, queueGroup: spec.queueGroup ?? '' } : { pattern: topic.pattern, queueGroup: topic.queueGroup ?? spec.queueGroup ?? '' },
+      typeof topic === 'string'
+        ? { pattern: topic, queueGroup: spec.queueGroup ?? '' }
+        : { pattern: topic.pattern, queueGroup: topic.queueGroup ?? spec.queueGroup ?? '' },
     );
     const stream: SessionStream = new SessionStream(
       this.connection,
@@ -210,7 +221,11 @@ export class Agent implements DeliveryHost {
   }
 
   /** Sends a request and waits for the reply. `target` as a plain string is a service name. */
-  async request(target: Target, payload: Payload, options: MessageOptions & { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Message> {
+  async request(
+    target: Target,
+    payload: Payload,
+    options: MessageOptions & { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<Message> {
     const { timeoutMs = 30_000, signal, ...messageOptions } = options;
     const destination = typeof target === 'string' ? { service: target } : target;
     return this.connection.unary<Message, Message>('request', this.message({ ...messageOptions, ...destination, payload }), {
@@ -268,7 +283,13 @@ export class Agent implements DeliveryHost {
 
   async reply(request: Message, payload: Payload, options: { headers?: Record<string, string>; contentType?: string }): Promise<void> {
     this.cancellable.delete(request.correlationId);
-    await this.send({ topic: request.replyTo, correlationId: request.correlationId, payload, headers: options.headers, contentType: options.contentType });
+    await this.send({
+      topic: request.replyTo,
+      correlationId: request.correlationId,
+      payload,
+      headers: options.headers,
+      contentType: options.contentType,
+    });
   }
 
   // Internals ---------------------------------------------------------------------------------
@@ -282,7 +303,12 @@ export class Agent implements DeliveryHost {
       agentId: input.agentId ?? '',
       service: input.service ?? '',
       versionRange: input.versionRange ?? '',
-      payload: payload === undefined ? Buffer.alloc(0) : typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+      payload:
+        payload === undefined
+          ? Buffer.alloc(0)
+          : typeof payload === 'string'
+            ? Buffer.from(payload)
+            : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
       headers: input.headers ?? {},
       durable: input.durable ?? false,
       senderId: input.senderId ?? this.agentId ?? '',
@@ -316,7 +342,9 @@ export class Agent implements DeliveryHost {
       case 'notice':
         // Active health probe: answering proves the process is not hung.
         if (kind.value.code === 'probe' && this.agentId) {
-          void this.connection.unary('healthCheck', { agentId: this.agentId, probeId: kind.value.message }, { retry: false }).catch(() => undefined);
+          void this.connection
+            .unary('healthCheck', { agentId: this.agentId, probeId: kind.value.message }, { retry: false })
+            .catch(() => undefined);
         }
         return;
       case 'registry':

@@ -48,6 +48,7 @@ type UnaryMethod<Req, Res> = (
 ) => ClientUnaryCall;
 
 export type ClientMethod = {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- matches every unary method whatever its message types
   [K in keyof GatewayServiceClient]: GatewayServiceClient[K] extends UnaryMethod<any, any> ? K : never;
 }[keyof GatewayServiceClient];
 
@@ -61,9 +62,13 @@ export class GatewayConnection {
   private closed = false;
   private readonly instanceToken?: string;
 
-  constructor(targets: string | readonly string[], readonly options: ConnectionOptions = {}) {
+  constructor(
+    targets: string | readonly string[],
+    readonly options: ConnectionOptions = {},
+  ) {
     this.targets = typeof targets === 'string' ? [targets] : [...targets];
-    if (this.targets.length === 0) throw new GatewayClientError('GW_INVALID_ARGUMENT', 3, 'targets: at least one gateway address is required', { field: 'targets' });
+    if (this.targets.length === 0)
+      throw new GatewayClientError('GW_INVALID_ARGUMENT', 3, 'targets: at least one gateway address is required', { field: 'targets' });
     const tls = options.tls;
     this.channelCredentials = tls
       ? grpcCredentials.createSsl(toBuffer(tls.ca), toBuffer(tls.key), toBuffer(tls.cert))
@@ -118,7 +123,7 @@ export class GatewayConnection {
     request: Req,
     options: { deadline?: number; signal?: AbortSignal; retry?: boolean } = {},
   ): Promise<Res> {
-    const attempts = options.retry === false ? 1 : this.options.maxAttempts ?? 5;
+    const attempts = options.retry === false ? 1 : (this.options.maxAttempts ?? 5);
     const backoff = new Backoff(this.backoffOptions);
     for (let attempt = 1; ; attempt++) {
       try {

@@ -32,7 +32,7 @@ const FALLBACK_CODES: Record<number, string> = {
 
 export function fromServiceError(error: ServiceError): GatewayClientError {
   const trailer = error.metadata?.get('gw-error-code')[0];
-  const code = typeof trailer === 'string' ? trailer : FALLBACK_CODES[error.code] ?? 'GW_INTERNAL';
+  const code = typeof trailer === 'string' ? trailer : (FALLBACK_CODES[error.code] ?? 'GW_INTERNAL');
   const details = error.details ?? error.message;
   const text = details.startsWith(`${code}: `) ? details.slice(code.length + 2) : details;
   const field = /^([a-z_][\w.[\]]*): /.exec(text)?.[1];

@@ -86,7 +86,9 @@ export class SessionStream {
         });
       } catch (error) {
         failure =
-          error instanceof GatewayClientError ? error : new GatewayClientError('GW_INTERNAL', 13, (error as Error).message, { cause: error });
+          error instanceof GatewayClientError
+            ? error
+            : new GatewayClientError('GW_INTERNAL', 13, (error as Error).message, { cause: error });
       }
       if (this.closed) break;
       // A stream the gateway ended cleanly (OK) is reopened too: the agent still wants its session.

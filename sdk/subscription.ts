@@ -69,6 +69,7 @@ export class Subscription<T> implements AsyncIterable<T> {
       }
       return Promise.resolve({ value: item, done: false });
     }
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the stream's failure, as it was received
     if (this.done) return this.failure === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };

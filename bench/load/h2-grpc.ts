@@ -135,11 +135,18 @@ export class GrpcH2Connection {
   /** One unary call; resolves with the response message (a slice of the received bytes). */
   unary(method: string, framedRequest: Buffer, callback: (error: GrpcCallError | undefined, response?: Buffer) => void): void {
     let response: Buffer | undefined;
-    this.call(method, (message) => (response = message), (error) => callback(error, response), framedRequest);
+    this.call(
+      method,
+      (message) => (response = message),
+      (error) => callback(error, response),
+      framedRequest,
+    );
   }
 
   unaryAsync(method: string, framedRequest: Buffer): Promise<Buffer | undefined> {
-    return new Promise((resolve, reject) => this.unary(method, framedRequest, (error, response) => (error ? reject(error) : resolve(response))));
+    return new Promise((resolve, reject) =>
+      this.unary(method, framedRequest, (error, response) => (error ? reject(error) : resolve(response))),
+    );
   }
 
   close(): void {

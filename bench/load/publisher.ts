@@ -35,7 +35,12 @@ export interface PublishProgress {
 export async function createPublisher(config: PublisherConfig) {
   const connection = new GrpcH2Connection(config.address);
   await connection.connected;
-  const batch = encodeBatch(config.batchSize, { topic: config.topic, agentId: config.agentId }, config.durable ?? false, config.payloadBytes);
+  const batch = encodeBatch(
+    config.batchSize,
+    { topic: config.topic, agentId: config.agentId },
+    config.durable ?? false,
+    config.payloadBytes,
+  );
   const chunkFrames = Math.max(1, Math.floor(config.window / 2));
   const single = frame(batch);
   const chunk = frames(batch, chunkFrames);

@@ -57,16 +57,24 @@ export async function createSubscriber(config: SubscriberConfig) {
         errors++;
         firstError ??= error?.message ?? 'the server ended the Subscribe stream';
       };
-      calls.push(connections[i % connections.length]!.call('Subscribe', onEvent, onEnd, request));
+      calls.push(connections[i % connections.length].call('Subscribe', onEvent, onEnd, request));
     }
   };
 
-  const counts = () => ({ deliveries, streamsReceiving, errors, firstError, firstDeliveryEpochMs, subscribedAtEpochMs, atEpochMs: epochMs() });
+  const counts = () => ({
+    deliveries,
+    streamsReceiving,
+    errors,
+    firstError,
+    firstDeliveryEpochMs,
+    subscribedAtEpochMs,
+    atEpochMs: epochMs(),
+  });
 
   return {
     async open() {
       if (config.agentId) {
-        await connections[0]!.unaryAsync(
+        await connections[0].unaryAsync(
           'RegisterAgent',
           frame(encodeAgentInfo({ agentId: config.agentId, service: config.service ?? 'bench-inbox', version: '1.0.0' })),
         );

@@ -94,8 +94,8 @@ export async function createUnaryLoad(config: UnaryConfig) {
         const index = issued++;
         inFlight++;
         const sentAt = nowMs();
-        const connection = connections[index % connections.length]!;
-        connection.unary(RPC_NAMES[method], requests[index % requests.length]!, (error) => {
+        const connection = connections[index % connections.length];
+        connection.unary(RPC_NAMES[method], requests[index % requests.length], (error) => {
           latency.record(nowMs() - sentAt);
           inFlight--;
           completed++;
@@ -132,7 +132,12 @@ export async function createUnaryLoad(config: UnaryConfig) {
     paced(args: { method: UnaryMethod; rate: number; durationMs: number }) {
       const total = Math.round((args.rate * args.durationMs) / 1000);
       const interval = 1000 / args.rate;
-      return drive(args.method, 1_000, (issued) => issued < total, (issued) => issued * interval);
+      return drive(
+        args.method,
+        1_000,
+        (issued) => issued < total,
+        (issued) => issued * interval,
+      );
     },
     sequence(args: { method: UnaryMethod; count: number; concurrency?: number }) {
       return drive(args.method, args.concurrency ?? 1, (issued) => issued < args.count);

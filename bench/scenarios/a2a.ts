@@ -22,7 +22,16 @@ async function closedLoop(client: Client, durationMs: number, latencies?: Latenc
   const worker = async () => {
     while (performance.now() < until) {
       const sentAt = performance.now();
-      const message = { messageId: randomUUID(), contextId: '', taskId: '', role: Role.ROLE_USER, parts: [{ content: { $case: 'text' as const, value: 'ping' }, mediaType: 'text/plain', filename: '', metadata: undefined }], metadata: undefined, extensions: [], referenceTaskIds: [] };
+      const message = {
+        messageId: randomUUID(),
+        contextId: '',
+        taskId: '',
+        role: Role.ROLE_USER,
+        parts: [{ content: { $case: 'text' as const, value: 'ping' }, mediaType: 'text/plain', filename: '', metadata: undefined }],
+        metadata: undefined,
+        extensions: [],
+        referenceTaskIds: [],
+      };
       await client.sendMessage({ tenant: '', message, configuration: undefined, metadata: undefined });
       latencies?.record(performance.now() - sentAt);
       calls++;
@@ -33,7 +42,11 @@ async function closedLoop(client: Client, durationMs: number, latencies?: Latenc
 }
 
 async function measure(scope: ScenarioScope, mode: 'gateway' | 'sdk'): Promise<{ rate: Measurement; latency: Measurement }> {
-  const { child, ready } = await scope.startChild<ServerReady>('a2a-process.ts', { mode, dataDir: mode === 'gateway' ? scope.tempDir('a2a') : undefined }, mode === 'gateway' ? 'gateway-a2a' : 'baseline-a2a');
+  const { child, ready } = await scope.startChild<ServerReady>(
+    'a2a-process.ts',
+    { mode, dataDir: mode === 'gateway' ? scope.tempDir('a2a') : undefined },
+    mode === 'gateway' ? 'gateway-a2a' : 'baseline-a2a',
+  );
   const stats = () => child.call<ServerStats>('stats', {});
   const client = await new ClientFactory().createFromUrl(ready.address);
   await closedLoop(client, scope.settings.warmupMs);

@@ -30,7 +30,15 @@ function natsReachable(url: string): Promise<boolean> {
 export async function clusterRows(scope: ScenarioScope): Promise<ResultRow[]> {
   const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
   if (!(await natsReachable(natsUrl))) {
-    return [{ scenario: 'cluster', metric: 'cross-gateway msg/s', unit: 'msg/s', gateway: { value: 0, runs: [] }, notes: [`skipped: no NATS at ${natsUrl}`] }];
+    return [
+      {
+        scenario: 'cluster',
+        metric: 'cross-gateway msg/s',
+        unit: 'msg/s',
+        gateway: { value: 0, runs: [] },
+        notes: [`skipped: no NATS at ${natsUrl}`],
+      },
+    ];
   }
   const messages = scope.settings.quick ? 300 : 5000;
   const script = path.resolve(__dirname, '../cluster.ts');
@@ -51,6 +59,10 @@ export async function clusterRows(scope: ScenarioScope): Promise<ResultRow[]> {
       scenario: line.scenario,
       metric: `${line.scenario} msg/s (2 gateways on NATS, ${line.messages} messages)`,
       unit: 'msg/s',
-      gateway: { value: line.msgsPerSec, runs: [line.msgsPerSec], latency: { count: line.messages, p50Ms: line.p50Ms, p99Ms: line.p99Ms, maxMs: line.p99Ms } },
+      gateway: {
+        value: line.msgsPerSec,
+        runs: [line.msgsPerSec],
+        latency: { count: line.messages, p50Ms: line.p50Ms, p99Ms: line.p99Ms, maxMs: line.p99Ms },
+      },
     }));
 }

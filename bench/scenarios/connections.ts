@@ -29,7 +29,10 @@ async function measureConnections(scope: ScenarioScope, implementation: Implemen
     fileLimit: FILE_LIMIT,
     router: { maxSessions: room },
     // All from one address and the one anonymous identity.
-    transport: { maxSubscribeStreams: room, quotas: { connectionsPerPeer: room, streamsPerIdentity: room, subscriptionsPerIdentity: room } },
+    transport: {
+      maxSubscribeStreams: room,
+      quotas: { connectionsPerPeer: room, streamsPerIdentity: room, subscriptionsPerIdentity: room },
+    },
   });
   await sleep(200);
   const idle = await server.stats(true);
@@ -45,7 +48,7 @@ async function measureConnections(scope: ScenarioScope, implementation: Implemen
   const openMs = performance.now() - openedAt;
 
   // Probe until every stream has received one message (subscriptions go live asynchronously).
-  let statuses: HolderStatus[] = [];
+  let statuses: HolderStatus[];
   const deadline = Date.now() + 120_000;
   for (;;) {
     await publishOnce(server.address, TOPIC);

@@ -30,8 +30,20 @@ interface SubscriberCounts {
 }
 
 /** Publishes `messages` while sampling the server's anonymous memory; returns the peak. */
-async function fillSampling(scope: ScenarioScope, server: ServerUnderTest, messages: number): Promise<{ peakAnon: number; result: PublishResult }> {
-  const publisher = await scope.startLoad({ role: 'publisher', address: server.address, batchSize: BATCH, agentId: AGENT, durable: true, window: 4, payloadBytes: PAYLOAD_BYTES });
+async function fillSampling(
+  scope: ScenarioScope,
+  server: ServerUnderTest,
+  messages: number,
+): Promise<{ peakAnon: number; result: PublishResult }> {
+  const publisher = await scope.startLoad({
+    role: 'publisher',
+    address: server.address,
+    batchSize: BATCH,
+    agentId: AGENT,
+    durable: true,
+    window: 4,
+    payloadBytes: PAYLOAD_BYTES,
+  });
   let peakAnon = 0;
   let sampling = true;
   const sampler = (async () => {
@@ -81,7 +93,14 @@ export async function durableBacklogRows(scope: ScenarioScope): Promise<ResultRo
 
   const third = await start();
   const afterAll = (await third.server.stats(true)).anonBytes;
-  const subscriber = await scope.startLoad({ role: 'subscriber', address: third.server.address, streams: 1, connections: 1, topics: [], agentId: AGENT });
+  const subscriber = await scope.startLoad({
+    role: 'subscriber',
+    address: third.server.address,
+    streams: 1,
+    connections: 1,
+    topics: [],
+    agentId: AGENT,
+  });
   await subscriber.call('open');
   const waited = await subscriber.call<SubscriberCounts>('waitReceiving', { timeoutMs: 30_000 });
   if (waited.deliveries === 0) throw new Error(`no durable message was redelivered after restart (${waited.firstError ?? 'no error'})`);
@@ -144,13 +163,19 @@ export async function durableBacklogRows(scope: ScenarioScope): Promise<ResultRo
       scenario: 'durable-backlog',
       metric: `first redelivery after the agent reconnects (${gib(2 * halfBytes)} pending)`,
       unit: 'ms',
-      gateway: { value: waited.firstDeliveryEpochMs - waited.subscribedAtEpochMs, runs: [waited.firstDeliveryEpochMs - waited.subscribedAtEpochMs] },
+      gateway: {
+        value: waited.firstDeliveryEpochMs - waited.subscribedAtEpochMs,
+        runs: [waited.firstDeliveryEpochMs - waited.subscribedAtEpochMs],
+      },
     },
     {
       scenario: 'durable-backlog',
       metric: 'durable publish rate while filling (32 KiB messages)',
       unit: 'MB/s',
-      gateway: { value: (halfBytes / MB) / (fillB.result.elapsedMs / 1000), runs: [(halfBytes / MB) / (fillA.result.elapsedMs / 1000), (halfBytes / MB) / (fillB.result.elapsedMs / 1000)] },
+      gateway: {
+        value: halfBytes / MB / (fillB.result.elapsedMs / 1000),
+        runs: [halfBytes / MB / (fillA.result.elapsedMs / 1000), halfBytes / MB / (fillB.result.elapsedMs / 1000)],
+      },
     },
   ];
 }

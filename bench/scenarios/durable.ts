@@ -69,10 +69,18 @@ export async function durableRows(scope: ScenarioScope): Promise<ResultRow[]> {
   const restartedAt = performance.now();
   const second = await scope.startServer('gateway', { dataDir, router, transport });
   const readyMs = performance.now() - restartedAt;
-  const subscriber = await scope.startLoad({ role: 'subscriber', address: second.address, streams: 1, connections: 1, topics: [], agentId: AGENT });
+  const subscriber = await scope.startLoad({
+    role: 'subscriber',
+    address: second.address,
+    streams: 1,
+    connections: 1,
+    topics: [],
+    agentId: AGENT,
+  });
   await subscriber.call('open');
   const waited = await subscriber.call<SubscriberCounts>('waitReceiving', { timeoutMs: 30_000 });
-  if (waited.deliveries === 0) throw new Error(`gateway: no durable message was redelivered after restart (${waited.firstError ?? 'no error'})`);
+  if (waited.deliveries === 0)
+    throw new Error(`gateway: no durable message was redelivered after restart (${waited.firstError ?? 'no error'})`);
   const firstDeliveryMs = waited.firstDeliveryEpochMs - waited.subscribedAtEpochMs;
   await scope.cleanup();
 
@@ -99,9 +107,7 @@ export async function durableRows(scope: ScenarioScope): Promise<ResultRow[]> {
       gateway: { value: readyMs, runs: [readyMs] },
       target: '≤ 2,000 ms',
       pass: judged ? readyMs <= 2_000 : undefined,
-      notes: [
-        `process spawn to ready, module loading through tsx included; startGateway alone took ${second.ready.startMs.toFixed(0)} ms`,
-      ],
+      notes: [`process spawn to ready, module loading through tsx included; startGateway alone took ${second.ready.startMs.toFixed(0)} ms`],
     },
     {
       scenario: 'durable',

@@ -24,7 +24,15 @@ export const SCENARIOS: readonly Scenario[] = [
     run: (scope) =>
       relayRows(
         scope,
-        { id: 'relay-stream', topic: 'bench.relay', batchSize: 1, window: 64, subscribers: 1, subscriberProcesses: 1, connectionsPerProcess: 1 },
+        {
+          id: 'relay-stream',
+          topic: 'bench.relay',
+          batchSize: 1,
+          window: 64,
+          subscribers: 1,
+          subscriberProcesses: 1,
+          connectionsPerProcess: 1,
+        },
         {
           metric: 'routed msg/s, 1 message per frame',
           target: '≥ 40,000 msg/s and ≥ 0.85× raw',
@@ -38,7 +46,15 @@ export const SCENARIOS: readonly Scenario[] = [
     run: (scope) =>
       relayRows(
         scope,
-        { id: 'relay-batched', topic: 'bench.batched', batchSize: 100, window: 8, subscribers: 1, subscriberProcesses: 1, connectionsPerProcess: 1 },
+        {
+          id: 'relay-batched',
+          topic: 'bench.batched',
+          batchSize: 100,
+          window: 8,
+          subscribers: 1,
+          subscriberProcesses: 1,
+          connectionsPerProcess: 1,
+        },
         {
           metric: 'routed msg/s, 100 messages per frame',
           target: '≥ 400,000 msg/s and ≥ 0.8× raw',
@@ -61,16 +77,28 @@ export const SCENARIOS: readonly Scenario[] = [
           subscriberProcesses: 2,
           connectionsPerProcess: 10,
         },
-        { metric: `deliveries/s, 1 → ${scope.settings.fanOut} subscribers`, target: '≥ 110,000 deliveries/s', pass: (gateway) => gateway.value >= 110_000 },
+        {
+          metric: `deliveries/s, 1 → ${scope.settings.fanOut} subscribers`,
+          target: '≥ 110,000 deliveries/s',
+          pass: (gateway) => gateway.value >= 110_000,
+        },
       ),
   },
   { id: 'unary-send', title: 'Unary SendMessage round trip', run: unaryRows },
   { id: 'registry', title: 'RegisterAgent, Discover and GetAgentStatus latency', run: registryRows },
   { id: 'durable', title: 'Durable messages: synced throughput and recovery after kill -9', run: durableRows },
-  { id: 'durable-backlog', title: 'Durable backlog on disk: gateway memory with 0 to 2 GiB pending, restart after kill -9', run: durableBacklogRows },
+  {
+    id: 'durable-backlog',
+    title: 'Durable backlog on disk: gateway memory with 0 to 2 GiB pending, restart after kill -9',
+    run: durableBacklogRows,
+  },
   { id: 'connections', title: 'Concurrent connections with open Subscribe streams', run: connectionRows },
   { id: 'a2a-send', title: 'A2A SendMessage round trip: gateway vs the @a2a-js/sdk server alone', run: a2aRows },
-  { id: 'instances', title: "Seed claim: 1,000+ registered instances, each with an open Subscribe stream, while traffic flows", run: instancesRows },
+  {
+    id: 'instances',
+    title: 'Seed claim: 1,000+ registered instances, each with an open Subscribe stream, while traffic flows',
+    run: instancesRows,
+  },
   { id: 'steady-latency', title: 'Seed claim: register / send / status latency under a steady 1,000 calls/s', run: steadyLatencyRows },
   { id: 'cluster', title: 'Cross-gateway messaging on NATS JetStream (2 gateways)', run: clusterRows },
 ];

@@ -37,7 +37,11 @@ async function totalDeliveries(subscribers: BenchChild[]): Promise<{ deliveries:
   };
 }
 
-export async function measureRelay(scope: ScenarioScope, implementation: Implementation, shape: RelayShape): Promise<{ measurement: Measurement; published: number; delivered: number }> {
+export async function measureRelay(
+  scope: ScenarioScope,
+  implementation: Implementation,
+  shape: RelayShape,
+): Promise<{ measurement: Measurement; published: number; delivered: number }> {
   const { settings } = scope;
   // One anonymous publisher measured flat out: the per-identity publish rate would be the figure.
   const server = await scope.startServer(implementation, { transport: { quotas: { publishRate: { messagesPerSecond: 0 } } } });
@@ -68,7 +72,9 @@ export async function measureRelay(scope: ScenarioScope, implementation: Impleme
   const waits = await Promise.all(subscribers.map((s) => s.call<SubscriberCounts>('waitReceiving', { timeoutMs: 20_000 })));
   const receiving = waits.reduce((sum, w) => sum + w.streamsReceiving, 0);
   if (receiving < shape.subscribers) {
-    throw new Error(`${implementation}: only ${receiving} of ${shape.subscribers} subscriber streams received (${waits.find((w) => w.firstError)?.firstError ?? 'no error reported'})`);
+    throw new Error(
+      `${implementation}: only ${receiving} of ${shape.subscribers} subscriber streams received (${waits.find((w) => w.firstError)?.firstError ?? 'no error reported'})`,
+    );
   }
   await sleep(settings.warmupMs);
 

@@ -40,7 +40,12 @@ function failed(implementation: Implementation, what: string, result: DriveResul
 }
 
 function latencyMeasurement(result: DriveResult, cpuMicros: number): Measurement {
-  return { value: result.latency.p99Ms, runs: [result.latency.p99Ms], cpuMicrosPerOp: cpuMicros / Math.max(1, result.calls), latency: result.latency };
+  return {
+    value: result.latency.p99Ms,
+    runs: [result.latency.p99Ms],
+    cpuMicrosPerOp: cpuMicros / Math.max(1, result.calls),
+    latency: result.latency,
+  };
 }
 
 async function measureInstances(scope: ScenarioScope, implementation: Implementation) {
@@ -51,12 +56,18 @@ async function measureInstances(scope: ScenarioScope, implementation: Implementa
     fileLimit: FILE_LIMIT,
     router: { maxSessions: room },
     // Every instance is the one anonymous identity on one address.
-    transport: { maxSubscribeStreams: room, quotas: { agentsPerIdentity: room, connectionsPerPeer: room, streamsPerIdentity: room, subscriptionsPerIdentity: room } },
+    transport: {
+      maxSubscribeStreams: room,
+      quotas: { agentsPerIdentity: room, connectionsPerPeer: room, streamsPerIdentity: room, subscriptionsPerIdentity: room },
+    },
   });
   await sleep(200);
   const idle = await server.stats(true);
   const services = Math.max(1, Math.ceil(instances / 100));
-  const registrar = await scope.startLoad({ role: 'unary', address: server.address, topic: 'unused', agents: instances, services }, { label: 'load:register' });
+  const registrar = await scope.startLoad(
+    { role: 'unary', address: server.address, topic: 'unused', agents: instances, services },
+    { label: 'load:register' },
+  );
   const registered = await registrar.call<DriveResult>('sequence', { method: 'registerAgent', count: instances, concurrency: 16 });
   if (registered.errors > 0) failed(implementation, 'RegisterAgent', registered);
 
@@ -65,7 +76,10 @@ async function measureInstances(scope: ScenarioScope, implementation: Implementa
   for (let p = 0; p * perProcess < instances; p++) {
     const connections = Math.min(perProcess, instances - p * perProcess);
     holders.push(
-      await scope.startLoad({ role: 'holder', address: server.address, connections, topic: 'bench.instances', firstAgent: p * perProcess }, { fileLimit: FILE_LIMIT }),
+      await scope.startLoad(
+        { role: 'holder', address: server.address, connections, topic: 'bench.instances', firstAgent: p * perProcess },
+        { fileLimit: FILE_LIMIT },
+      ),
     );
   }
   await Promise.all(holders.map((h) => h.call('open')));
@@ -76,13 +90,18 @@ async function measureInstances(scope: ScenarioScope, implementation: Implementa
     { label: 'load:send' },
   );
   const before = await server.stats();
-  const traffic = await sender.call<DriveResult>('paced', { method: 'sendMessage', rate: SEED.steadyRate, durationMs: Math.max(settings.pacedMs, Math.ceil((instances / SEED.steadyRate) * 2_000)) });
+  const traffic = await sender.call<DriveResult>('paced', {
+    method: 'sendMessage',
+    rate: SEED.steadyRate,
+    durationMs: Math.max(settings.pacedMs, Math.ceil((instances / SEED.steadyRate) * 2_000)),
+  });
   const after = await server.stats(true);
   if (traffic.errors > 0) failed(implementation, 'SendMessage', traffic);
   const statuses = await Promise.all(holders.map((h) => h.call<HolderStatus>('status')));
   const held = statuses.reduce((sum, s) => sum + s.held, 0);
   const streamErrors = statuses.reduce((sum, s) => sum + s.errors, 0);
-  if (streamErrors > 0) throw new Error(`${implementation}: ${streamErrors} Subscribe streams failed: ${statuses.find((s) => s.firstError)?.firstError}`);
+  if (streamErrors > 0)
+    throw new Error(`${implementation}: ${streamErrors} Subscribe streams failed: ${statuses.find((s) => s.firstError)?.firstError}`);
   await scope.cleanup();
   const perInstanceKb = (after.rssBytes - idle.rssBytes) / instances / 1024;
   return { instances, held, send: latencyMeasurement(traffic, windowBetween(before, after).cpuMicros), perInstanceKb };
@@ -98,7 +117,10 @@ async function measureSteady(scope: ScenarioScope, implementation: Implementatio
   const methods: SteadyMethod[] = ['registerAgent', 'sendMessage', 'getAgentStatus'];
   const loads = await Promise.all(
     methods.map((method) =>
-      scope.startLoad({ role: 'unary', address: server.address, topic: 'bench.steady', agents: Math.min(agents, 50), services }, { label: `load:${method}` }),
+      scope.startLoad(
+        { role: 'unary', address: server.address, topic: 'bench.steady', agents: Math.min(agents, 50), services },
+        { label: `load:${method}` },
+      ),
     ),
   );
   // Warm-up at the same pace, then the measured run: each method a third of the total rate.
@@ -113,9 +135,9 @@ async function measureSteady(scope: ScenarioScope, implementation: Implementatio
   const totalCalls = results.reduce((sum, r) => sum + r.calls, 0);
   const out = {} as Record<SteadyMethod, Measurement>;
   results.forEach((result, i) => {
-    if (result.errors > 0) failed(implementation, methods[i]!, result);
+    if (result.errors > 0) failed(implementation, methods[i], result);
     // CPU is shared by the three; each call's share is the window's CPU over all calls.
-    out[methods[i]!] = { ...latencyMeasurement(result, 0), cpuMicrosPerOp: cpuMicros / Math.max(1, totalCalls) };
+    out[methods[i]] = { ...latencyMeasurement(result, 0), cpuMicrosPerOp: cpuMicros / Math.max(1, totalCalls) };
   });
   return out;
 }
@@ -149,13 +171,17 @@ export async function steadyLatencyRows(scope: ScenarioScope): Promise<ResultRow
   const baseline = await measureSteady(scope, 'baseline');
   const gateway = await measureSteady(scope, 'gateway');
   const judged = !scope.settings.quick;
-  const labels: Record<SteadyMethod, string> = { registerAgent: 'RegisterAgent', sendMessage: 'SendMessage', getAgentStatus: 'GetAgentStatus' };
+  const labels: Record<SteadyMethod, string> = {
+    registerAgent: 'RegisterAgent',
+    sendMessage: 'SendMessage',
+    getAgentStatus: 'GetAgentStatus',
+  };
   return (Object.keys(labels) as SteadyMethod[]).map((method) => {
     const [avg, p99] = SEED.latency[method];
     const g = gateway[method];
     return {
       scenario: 'steady-latency',
-      metric: `${labels[method]} p99 (avg ${ms((g.latency!.meanMs ?? 0))} ms) under ${SEED.steadyRate.toLocaleString('en-US')} calls/s mixed`,
+      metric: `${labels[method]} p99 (avg ${ms(g.latency!.meanMs ?? 0)} ms) under ${SEED.steadyRate.toLocaleString('en-US')} calls/s mixed`,
       unit: 'ms',
       gateway: g,
       baseline: baseline[method],

@@ -17,18 +17,30 @@ async function measureUnary(scope: ScenarioScope, implementation: Implementation
     return result;
   };
   // Warm-up: JIT, connection windows.
-  check(await load.call<DriveResult>('closedLoop', { method: 'sendMessage', concurrency: settings.unaryConcurrency, durationMs: settings.warmupMs }));
+  check(
+    await load.call<DriveResult>('closedLoop', {
+      method: 'sendMessage',
+      concurrency: settings.unaryConcurrency,
+      durationMs: settings.warmupMs,
+    }),
+  );
   const samples: RunSample[] = [];
   for (let run = 0; run < settings.runs; run++) {
     const before = await server.stats();
     const result = check(
-      await load.call<DriveResult>('closedLoop', { method: 'sendMessage', concurrency: settings.unaryConcurrency, durationMs: settings.windowMs }),
+      await load.call<DriveResult>('closedLoop', {
+        method: 'sendMessage',
+        concurrency: settings.unaryConcurrency,
+        durationMs: settings.windowMs,
+      }),
     );
     const after = await server.stats();
     samples.push({ ops: result.calls, window: { ...windowBetween(before, after), elapsedMs: result.elapsedMs } });
   }
   const before = await server.stats();
-  const paced = check(await load.call<DriveResult>('paced', { method: 'sendMessage', rate: settings.pacedRate, durationMs: settings.pacedMs }));
+  const paced = check(
+    await load.call<DriveResult>('paced', { method: 'sendMessage', rate: settings.pacedRate, durationMs: settings.pacedMs }),
+  );
   const after = await server.stats();
   await scope.cleanup();
   const pacedMeasurement: Measurement = {

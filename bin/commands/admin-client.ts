@@ -8,20 +8,12 @@ import { status as GrpcStatus, type Metadata, type ServiceError } from '@grpc/gr
 import type { Command } from 'commander';
 import { AdminServiceClient } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { fromServiceError } from '../../sdk/errors';
-import { CommandInputError, defaultTarget, gatewayChannel } from './gateway-channel';
+import { CommandInputError, defaultTarget, gatewayChannel, type AdminFlags } from './gateway-channel';
 
 export { defaultTarget } from './gateway-channel';
 
-export interface AdminFlags {
-  target?: string;
-  token?: string;
-  ca?: string;
-  cert?: string;
-  key?: string;
-  serverName?: string;
-  timeout?: string;
-  json?: boolean;
-}
+// Declared beside the channel that reads them (no import circle); re-exported for the commands.
+export type { AdminFlags } from './gateway-channel';
 
 /**
  * The connection options. Declared on `agents` and again (without defaults) on each of its
@@ -43,7 +35,7 @@ export function addAdminOptions(command: Command, withDefaults = true): Command 
 export function mergeAdminFlags(command: Command): AdminFlags {
   const merged: Record<string, unknown> = { ...command.parent?.opts() };
   for (const [key, value] of Object.entries(command.opts())) if (value !== undefined) merged[key] = value;
-  return merged as AdminFlags;
+  return merged;
 }
 
 type AdminMethod = 'listAgents' | 'gatewayStatus' | 'startAgent' | 'stopAgent' | 'restartAgent' | 'drainAgent' | 'upgradeAgent';
@@ -77,6 +69,7 @@ export async function callAdmin<Response>(flags: AdminFlags, method: AdminMethod
   const metadata = channel.metadata();
   try {
     return await new Promise<Response>((resolve, reject) => {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(client)
       const invoke = client[method] as unknown as (
         request: unknown,
         metadata: Metadata,
@@ -121,7 +114,9 @@ export function describeFailure(error: ServiceError, rpc: string, target: string
 
 /** Prints the failure of a command the way an operator can act on, and returns the exit code. */
 export function reportAdminFailure(error: unknown): number {
-  console.error(error instanceof AdminCallError ? `error: ${error.message}` : error instanceof Error ? `error: ${error.message}` : String(error));
+  console.error(
+    error instanceof AdminCallError ? `error: ${error.message}` : error instanceof Error ? `error: ${error.message}` : String(error),
+  );
   return 1;
 }
 

@@ -60,7 +60,11 @@ export function register(program: Command): void {
     });
 }
 
-async function runAction(flags: AdminFlags, method: ManagedAction | 'upgradeAgent', request: { agentId: string; [field: string]: unknown }): Promise<void> {
+async function runAction(
+  flags: AdminFlags,
+  method: ManagedAction | 'upgradeAgent',
+  request: { agentId: string; [field: string]: unknown },
+): Promise<void> {
   try {
     const result = await callAdmin<AdminResult>(flags, method, request);
     if (flags.json) console.log(JSON.stringify(result));

@@ -1,6 +1,7 @@
 /** How the CLI finds its config: `-c file`, else a config in the working directory, else the embedded defaults. */
 import path from 'node:path';
-import { GatewayError, isGatewayError, validateConfig, type GatewayOptions, type ValidatedConfig } from '../../kernel';
+import { GatewayError, isGatewayError, validateConfig as validateWith, type GatewayOptions, type ValidatedConfig } from '../../kernel';
+import { BUILTIN_PLUGINS } from '../../plugins';
 
 export interface ConfigFlags {
   config?: string;
@@ -8,6 +9,11 @@ export interface ConfigFlags {
 }
 
 export const DEFAULT_CONFIG_FILE = path.join(__dirname, '..', '..', 'config', 'default.config');
+
+/** The CLI hands the kernel the built-in catalogue; `extra.builtins` may replace it. */
+function validateConfig(options: GatewayOptions): Promise<ValidatedConfig> {
+  return validateWith({ builtins: BUILTIN_PLUGINS, ...options });
+}
 
 export async function validateFromFlags(flags: ConfigFlags, extra: GatewayOptions = {}): Promise<ValidatedConfig> {
   const cwd = process.cwd();

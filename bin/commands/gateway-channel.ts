@@ -5,7 +5,18 @@
  */
 import fs from 'node:fs';
 import { Metadata, credentials, status as GrpcStatus, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
-import type { AdminFlags } from './admin-client';
+
+/** The connection flags every command that talks to a running gateway takes. */
+export interface AdminFlags {
+  target?: string;
+  token?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  serverName?: string;
+  timeout?: string;
+  json?: boolean;
+}
 
 export class CommandInputError extends Error {
   readonly grpcStatus = GrpcStatus.INVALID_ARGUMENT;
@@ -32,7 +43,8 @@ export function gatewayChannel(flags: AdminFlags): GatewayChannel {
     ? credentials.createSsl(readFile('ca', flags.ca), readFile('key', flags.key), readFile('cert', flags.cert))
     : credentials.createInsecure();
   const timeoutMs = Number(flags.timeout ?? 10_000);
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new CommandInputError(`--timeout: expected milliseconds > 0 (got ${flags.timeout})`);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new CommandInputError(`--timeout: expected milliseconds > 0 (got ${flags.timeout})`);
   const token = flags.token ?? process.env.OPENCLAW_TOKEN;
   return {
     target,

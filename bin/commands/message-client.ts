@@ -71,16 +71,23 @@ export async function callGateway<Response>(flags: AdminFlags, method: UnaryName
   const client = new GatewayServiceClient(channel.target, channel.credentials, channel.options);
   try {
     return await new Promise<Response>((resolve, reject) => {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(client)
       const invoke = client[method] as unknown as (
         request: Partial<Message>,
         metadata: ReturnType<typeof channel.metadata>,
         options: { deadline: number },
         callback: (error: ServiceError | null, response: Response) => void,
       ) => void;
-      invoke.call(client, Message.fromPartial(request), channel.metadata(), { deadline: Date.now() + channel.timeoutMs }, (error, response) => {
-        if (error) reject(describeFailure(error, RPC_NAMES[method], channel.target));
-        else resolve(response);
-      });
+      invoke.call(
+        client,
+        Message.fromPartial(request),
+        channel.metadata(),
+        { deadline: Date.now() + channel.timeoutMs },
+        (error, response) => {
+          if (error) reject(describeFailure(error, RPC_NAMES[method], channel.target));
+          else resolve(response);
+        },
+      );
     });
   } finally {
     client.close();

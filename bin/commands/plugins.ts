@@ -20,13 +20,15 @@ export function register(program: Command): void {
             if (exported && typeof exported === 'object' && 'default' in exported) exported = exported.default as never;
             const definition = (typeof exported === 'function' ? await (exported as () => unknown)() : exported) as Record<string, string>;
             if (checkDefinition(definition).problems.length > 0) continue;
-            rows.push({ name, kind: definition.kind!, version: definition.version!, source: `builtin:${name}` });
+            rows.push({ name, kind: definition.kind, version: definition.version, source: `builtin:${name}` });
           }
           printPluginTable(rows);
           return;
         }
         const config = await validateFromFlags(flags, { logLevel: 'silent' });
-        printPluginTable(config.plugins.map((p) => ({ name: p.name, kind: p.definition.kind, version: p.definition.version, source: p.source })));
+        printPluginTable(
+          config.plugins.map((p) => ({ name: p.name, kind: p.definition.kind, version: p.definition.version, source: p.source })),
+        );
       } catch (error) {
         process.exitCode = reportFailure(error);
       }

@@ -21,7 +21,12 @@ export function register(program: Command): void {
       const message = messageFrom(flags, destinationOf('request', flags), await readPayload(payloadArgument));
       const reply = await callGateway<Message>(flags, 'request', message);
       if (flags.json) console.log(messageJson(reply));
-      else process.stdout.write(reply.payload.length && !reply.payload.toString('utf8').endsWith('\n') ? Buffer.concat([reply.payload, Buffer.from('\n')]) : reply.payload);
+      else
+        process.stdout.write(
+          reply.payload.length && !reply.payload.toString('utf8').endsWith('\n')
+            ? Buffer.concat([reply.payload, Buffer.from('\n')])
+            : reply.payload,
+        );
     } catch (error) {
       process.exitCode = reportAdminFailure(error);
     }

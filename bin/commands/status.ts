@@ -5,7 +5,9 @@ import { formatTable } from './plugin-table';
 
 export function register(program: Command): void {
   addAdminOptions(
-    program.command('status').description('show a running gateway: id, version, stage, uptime, agents, addresses and plugins (AdminService.GatewayStatus)'),
+    program
+      .command('status')
+      .description('show a running gateway: id, version, stage, uptime, agents, addresses and plugins (AdminService.GatewayStatus)'),
   ).action(async (flags: AdminFlags) => {
     try {
       const status = await callAdmin<GatewayStatusResult>(flags, 'gatewayStatus', {});
@@ -25,7 +27,13 @@ export function formatStatus(status: GatewayStatusResult): string {
     ['GATEWAY', 'VERSION', 'STAGE', 'UPTIME', 'AGENTS'],
     [[status.gatewayId, status.version, status.stage, formatDuration(status.uptimeMs), String(status.agents)]],
   );
-  const addresses = formatTable(['ADDRESS'], status.addresses.map((address) => [address]));
-  const plugins = formatTable(['PLUGIN', 'KIND', 'VERSION'], status.plugins.map((plugin) => [plugin.name, plugin.kind, plugin.version]));
+  const addresses = formatTable(
+    ['ADDRESS'],
+    status.addresses.map((address) => [address]),
+  );
+  const plugins = formatTable(
+    ['PLUGIN', 'KIND', 'VERSION'],
+    status.plugins.map((plugin) => [plugin.name, plugin.kind, plugin.version]),
+  );
   return [summary, addresses, plugins].join('\n\n');
 }

@@ -45,15 +45,24 @@ export function register(program: Command): void {
 }
 
 async function subscribe(patterns: string[], flags: SubscribeFlags): Promise<number> {
-  if (patterns.length === 0 && !flags.registryEvents) throw new AdminCallError('subscribe: give at least one topic pattern, or --registry-events', 3);
+  if (patterns.length === 0 && !flags.registryEvents)
+    throw new AdminCallError('subscribe: give at least one topic pattern, or --registry-events', 3);
   const limit = flags.count === undefined ? Infinity : Number(flags.count);
-  if (!(limit >= 1) || (limit !== Infinity && !Number.isInteger(limit))) throw new AdminCallError(`--count: expected a whole number >= 1 (got ${flags.count})`, 3);
+  if (!(limit >= 1) || (limit !== Infinity && !Number.isInteger(limit)))
+    throw new AdminCallError(`--count: expected a whole number >= 1 (got ${flags.count})`, 3);
   const channel = openChannel(flags);
   const client = new GatewayServiceClient(channel.target, channel.credentials, channel.options);
   // The subscription itself lasts until stopped; --timeout bounds reaching the gateway.
   await new Promise<void>((resolve, reject) =>
     client.waitForReady(Date.now() + channel.timeoutMs, (error) =>
-      error ? reject(new AdminCallError(`Subscribe failed: UNAVAILABLE: cannot reach a gateway at ${channel.target} within --timeout; is it running? (--target host:port or unix:/path)`, 14)) : resolve(),
+      error
+        ? reject(
+            new AdminCallError(
+              `Subscribe failed: UNAVAILABLE: cannot reach a gateway at ${channel.target} within --timeout; is it running? (--target host:port or unix:/path)`,
+              14,
+            ),
+          )
+        : resolve(),
     ),
   ).catch((error) => {
     client.close();
@@ -77,7 +86,9 @@ async function subscribe(patterns: string[], flags: SubscribeFlags): Promise<num
   try {
     return await new Promise<number>((resolve) => {
       const what = [...patterns, ...(flags.registryEvents ? ['registry events'] : [])].join(', ');
-      stream.on('metadata', () => console.error(`subscribed to ${what}${flags.queue ? ` in queue group ${flags.queue}` : ''} (Ctrl-C to stop)`));
+      stream.on('metadata', () =>
+        console.error(`subscribed to ${what}${flags.queue ? ` in queue group ${flags.queue}` : ''} (Ctrl-C to stop)`),
+      );
       const print = (line: (n: number) => string): void => {
         if (received >= limit) return;
         received++;
@@ -87,13 +98,18 @@ async function subscribe(patterns: string[], flags: SubscribeFlags): Promise<num
       const printDelivery = (delivery: Delivery): void => {
         const { message } = delivery;
         if (!message) return;
-        print((n) => (flags.json ? messageJson(message, { subscription: delivery.subscription }) : `[#${n}] ${message.topic}: ${message.payload.toString('utf8')}`));
+        print((n) =>
+          flags.json
+            ? messageJson(message, { subscription: delivery.subscription })
+            : `[#${n}] ${message.topic}: ${message.payload.toString('utf8')}`,
+        );
       };
       stream.on('data', (event: Event) => {
         const kind = event.kind;
         if (kind?.$case === 'delivery') printDelivery(kind.value);
         else if (kind?.$case === 'batch') for (const delivery of kind.value.deliveries) printDelivery(delivery);
-        else if (kind?.$case === 'registry') print((n) => (flags.json ? JSON.stringify(registryJson(kind.value)) : `[#${n}] ${registryLine(kind.value)}`));
+        else if (kind?.$case === 'registry')
+          print((n) => (flags.json ? JSON.stringify(registryJson(kind.value)) : `[#${n}] ${registryLine(kind.value)}`));
       });
       stream.on('error', (error: ServiceError) => {
         if (stopping) return resolve(0);
@@ -135,6 +151,12 @@ function registryLine(event: RegistryEvent): string {
   const row = registryJson(event);
   const from = word(agentStateToJSON(event.fromState), 'AGENT_STATE_');
   const to = word(agentStateToJSON(event.toState), 'AGENT_STATE_');
-  const change = row.registry === 'state_changed' ? ` ${from} -> ${to}` : row.registry === 'health_changed' ? ` ${String(row.health)}` : ` (${String(row.service)} ${String(row.version)})`;
+  const change =
+    row.registry === 'state_changed'
+      ? ` ${from} -> ${to}`
+      : row.registry === 'health_changed'
+        ? ` ${String(row.health)}`
+        : ` (${String(row.service)} ${String(row.version)})`;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- printing whatever the gateway sent
   return `registry ${String(row.registry)} ${String(row.agentId)}${change}${row.reason ? `: ${String(row.reason)}` : ''}`;
 }

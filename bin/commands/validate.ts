@@ -12,7 +12,9 @@ export function register(program: Command): void {
       try {
         const config = await validateFromFlags(flags, { logLevel: 'silent' });
         console.log(`config OK: ${config.file}`);
-        printPluginTable(config.plugins.map((p) => ({ name: p.name, kind: p.definition.kind, version: p.definition.version, source: p.source })));
+        printPluginTable(
+          config.plugins.map((p) => ({ name: p.name, kind: p.definition.kind, version: p.definition.version, source: p.source })),
+        );
       } catch (error) {
         process.exitCode = reportFailure(error);
       }

@@ -110,7 +110,9 @@ module.exports = {
     const byHash = new Map();
     for (const [index, entry] of options.keys.entries()) {
       if (byHash.has(entry.sha256)) {
-        throw new GatewayError('GW_CONFIG_INVALID', `keys[${index}].sha256: the same key is listed twice`, { field: `keys[${index}].sha256` });
+        throw new GatewayError('GW_CONFIG_INVALID', `keys[${index}].sha256: the same key is listed twice`, {
+          field: `keys[${index}].sha256`,
+        });
       }
       byHash.set(entry.sha256, entry);
     }
@@ -134,7 +136,8 @@ module.exports = {
         const key = request.metadata[options.header];
         const entry = key === undefined ? undefined : byHash.get(sha256(key));
         if (!entry) {
-          const reason = key === undefined ? `metadata "${options.header}" is required` : `metadata "${options.header}" holds an unknown API key`;
+          const reason =
+            key === undefined ? `metadata "${options.header}" is required` : `metadata "${options.header}" holds an unknown API key`;
           hooks.authFailed.call({ stage: 'authenticate', reason, peer: request.peer });
           throw new GatewayError('GW_UNAUTHENTICATED', reason, { field: `metadata.${options.header}` });
         }

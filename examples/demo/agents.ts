@@ -42,7 +42,8 @@ export function packageRoot(from = __dirname): string {
     // The launcher marks the real root: tsc copies package.json into dist/ (it is imported for the
     // version), and dist/ alone lacks node_modules, which a sandbox binding only the root needs.
     const isRoot = existsSync(path.join(dir, 'bin', 'openclaw-gateway.js'));
-    if (isRoot && existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'openclaw-gateway') return dir;
+    if (isRoot && existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'openclaw-gateway')
+      return dir;
     if (path.dirname(dir) === dir) throw new Error(`no openclaw-gateway package.json above ${from}`);
   }
 }
@@ -56,7 +57,10 @@ export function hasBubblewrap(): boolean {
 }
 
 /** `node <file>` for an agent: compiled JS when built (and not told otherwise), else TS through tsx. */
-export function agentCommand(name: DemoAgentName, fromSource = process.env.OPENCLAW_FROM_SOURCE === '1'): { command: string; args: string[] } {
+export function agentCommand(
+  name: DemoAgentName,
+  fromSource = process.env.OPENCLAW_FROM_SOURCE === '1',
+): { command: string; args: string[] } {
   const root = packageRoot();
   const compiled = path.join(root, 'dist', 'examples', 'demo', `${name}.js`);
   if (!fromSource && existsSync(compiled)) return { command: process.execPath, args: [compiled] };

@@ -35,7 +35,7 @@ export function onShutdown(close: () => Promise<void>): void {
     stopping = true;
     const forced = setTimeout(() => process.exit(0), 3000);
     forced.unref();
-    close().finally(() => process.exit(0));
+    void close().finally(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -14,12 +14,15 @@ import { demoEnvironment, onShutdown, say } from './demo-env';
 function followRegistry(agent: Agent, agentId: string, stopped: () => boolean): void {
   const open = async (): Promise<void> => {
     if (stopped()) return;
-    const call = agent.connection.current().subscribe({ agentId: '', topics: [], registryEvents: true, maxBatch: 0 }, await agent.connection.metadata());
+    const call = agent.connection
+      .current()
+      .subscribe({ agentId: '', topics: [], registryEvents: true, maxBatch: 0 }, await agent.connection.metadata());
     call.on('data', (event: Event) => {
       if (event.kind?.$case !== 'registry') return;
       const { kind, agent: record, reason, toState } = event.kind.value;
       const what = registryEvent_KindToJSON(kind).replace('KIND_', '').toLowerCase();
-      const state = kind === RegistryEvent_Kind.KIND_STATE_CHANGED ? ` → ${agentStateToJSON(toState).replace('AGENT_STATE_', '').toLowerCase()}` : '';
+      const state =
+        kind === RegistryEvent_Kind.KIND_STATE_CHANGED ? ` → ${agentStateToJSON(toState).replace('AGENT_STATE_', '').toLowerCase()}` : '';
       say(agentId, `registry: ${record?.info?.agentId} (${record?.info?.service}) ${what}${state}: ${reason}`);
     });
     call.on('error', () => undefined);

@@ -23,7 +23,9 @@ async function main(): Promise<void> {
     handled++;
     // A little work, so the planner's log shows replies trickling in rather than instantly.
     await new Promise((resolve) => setTimeout(resolve, 20 + Math.floor(Math.random() * 80)));
-    await delivery.reply(JSON.stringify({ worker: registration.agentId, task: delivery.text(), handled }), { contentType: 'application/json' });
+    await delivery.reply(JSON.stringify({ worker: registration.agentId, task: delivery.text(), handled }), {
+      contentType: 'application/json',
+    });
   }
 }
 

@@ -56,10 +56,22 @@ class DurableDeliveries {
   accept(message, target, lane, subscription, session) {
     if (this.pending >= this.options.maxUnacked) {
       this.router.limitHit('router.durable.maxUnacked', 'reject', `${this.pending} durable messages pending`);
-      throw new GatewayError('GW_RESOURCE_EXHAUSTED', `message.durable: ${this.options.maxUnacked} durable messages are already pending; retry later`, { field: 'message.durable' });
+      throw new GatewayError(
+        'GW_RESOURCE_EXHAUSTED',
+        `message.durable: ${this.options.maxUnacked} durable messages are already pending; retry later`,
+        { field: 'message.durable' },
+      );
     }
     /** @type {InFlight} */
-    const entry = { key: `${this.bootId}.${++this.seq}.${this.secrets.next()}`, message, attempt: 1, target, lane, subscription, extensions: 0 };
+    const entry = {
+      key: `${this.bootId}.${++this.seq}.${this.secrets.next()}`,
+      message,
+      attempt: 1,
+      target,
+      lane,
+      subscription,
+      extensions: 0,
+    };
     if (session) {
       this.write(entry, session);
       return 1;
@@ -80,7 +92,13 @@ class DurableDeliveries {
     const ackDeadline = Date.now() + this.options.ackTimeoutMs;
     entry.timer = setTimeout(() => this.retry(entry, 'ack-timeout'), this.options.ackTimeoutMs);
     entry.timer.unref();
-    const delivery = { message: entry.message, deliveryTag: `${entry.key}.${entry.attempt}`, attempt: entry.attempt, subscription: entry.subscription, ackDeadline };
+    const delivery = {
+      message: entry.message,
+      deliveryTag: `${entry.key}.${entry.attempt}`,
+      attempt: entry.attempt,
+      subscription: entry.subscription,
+      ackDeadline,
+    };
     // An evicted durable delivery is not lost: its ack timer brings it back.
     session.enqueue({ kind: 'delivery', delivery }, entry.lane);
   }
@@ -97,7 +115,8 @@ class DurableDeliveries {
     const full = (inbox?.length ?? 0) >= this.options.maxOfflinePerAgent || (!inbox && this.offline.size >= this.options.maxOfflineAgents);
     if (full) {
       this.router.limitHit('router.durable.maxOfflinePerAgent', isNew ? 'reject' : 'dead-letter', `agent ${agentId}`);
-      if (isNew) throw new GatewayError('GW_RESOURCE_EXHAUSTED', `agentId: the offline inbox of "${agentId}" is full`, { field: 'agentId' });
+      if (isNew)
+        throw new GatewayError('GW_RESOURCE_EXHAUSTED', `agentId: the offline inbox of "${agentId}" is full`, { field: 'agentId' });
       this.router.deadLetter(entry.message, 'inbox-full', entry.attempt);
       return;
     }

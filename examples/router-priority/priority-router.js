@@ -57,11 +57,24 @@ class PriorityRouter {
     this.durable = new DurableDeliveries(this, this.options.durable);
 
     const { metrics } = ctx;
-    this.messages = metrics.counter({ name: 'router_priority_messages_total', help: 'Messages by lane and result', labelNames: ['lane', 'result'] });
-    this.limitHits = metrics.counter({ name: 'router_priority_limit_hits_total', help: 'Limits hit by the priority router', labelNames: ['limit'] });
+    this.messages = metrics.counter({
+      name: 'router_priority_messages_total',
+      help: 'Messages by lane and result',
+      labelNames: ['lane', 'result'],
+    });
+    this.limitHits = metrics.counter({
+      name: 'router_priority_limit_hits_total',
+      help: 'Limits hit by the priority router',
+      labelNames: ['limit'],
+    });
     this.deliveries = metrics.counter({ name: 'router_priority_deliveries_total', help: 'Deliveries written to subscriber streams' });
     this.redeliveries = metrics.counter({ name: 'router_priority_redeliveries_total', help: 'Durable deliveries sent again' });
-    this.deadLetters = metrics.counter({ name: 'router_priority_dead_letters_total', help: 'Messages dead-lettered, by reason', labelNames: ['reason'] });
+    this.deadLetters = metrics.counter({
+      name: 'router_priority_dead_letters_total',
+      help: 'Messages dead-lettered, by reason',
+      labelNames: ['reason'],
+    });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the gauge as `this`
     const router = this;
     metrics.gauge({
       name: 'router_priority_queued',
@@ -73,9 +86,27 @@ class PriorityRouter {
         for (let l = 0; l < 3; l++) this.set({ lane: LANE_NAMES[l] }, depth[l]);
       },
     });
-    metrics.gauge({ name: 'router_priority_sessions', help: 'Open sessions', collect() { this.set(router.sessions.size); } });
-    metrics.gauge({ name: 'router_priority_pending_requests', help: 'Requests waiting for a reply', collect() { this.set(router.pendingRequests.size); } });
-    metrics.gauge({ name: 'router_priority_durable_pending', help: 'Durable messages not yet acked', collect() { this.set(router.durable.pending); } });
+    metrics.gauge({
+      name: 'router_priority_sessions',
+      help: 'Open sessions',
+      collect() {
+        this.set(router.sessions.size);
+      },
+    });
+    metrics.gauge({
+      name: 'router_priority_pending_requests',
+      help: 'Requests waiting for a reply',
+      collect() {
+        this.set(router.pendingRequests.size);
+      },
+    });
+    metrics.gauge({
+      name: 'router_priority_durable_pending',
+      help: 'Durable messages not yet acked',
+      collect() {
+        this.set(router.durable.pending);
+      },
+    });
   }
 
   // RouterService ---------------------------------------------------------------------------
@@ -100,7 +131,9 @@ class PriorityRouter {
   request(message, caller, options) {
     if (this.pendingRequests.size >= this.options.maxPendingRequests) {
       this.limitHit('router.maxPendingRequests', 'reject', `${this.pendingRequests.size} pending`);
-      return Promise.reject(new GatewayError('GW_RESOURCE_EXHAUSTED', `at most ${this.options.maxPendingRequests} requests may wait for replies; retry later`));
+      return Promise.reject(
+        new GatewayError('GW_RESOURCE_EXHAUSTED', `at most ${this.options.maxPendingRequests} requests may wait for replies; retry later`),
+      );
     }
     const correlationId = `${this.durable.bootId}-r${++this.sequence}`;
     message.correlationId = correlationId;
@@ -124,7 +157,9 @@ class PriorityRouter {
         () => finish(new GatewayError('GW_DEADLINE_EXCEEDED', `no reply within the deadline (correlation ${correlationId})`)),
         Math.max(0, options.deadline - Date.now()),
       );
-      const onAbort = options.signal ? () => finish(new GatewayError('GW_CANCELLED', 'the request was cancelled by the caller')) : undefined;
+      const onAbort = options.signal
+        ? () => finish(new GatewayError('GW_CANCELLED', 'the request was cancelled by the caller'))
+        : undefined;
       this.pendingRequests.set(correlationId, {
         resolve: (reply) => finish(undefined, reply),
         reject: (error) => finish(error),
@@ -184,12 +219,17 @@ class PriorityRouter {
   /** @param {LaneSession} session @param {import('openclaw-gateway').SubscriptionSpec} spec */
   addSubscription(session, spec) {
     const tokens = parsePattern(spec.pattern, 'pattern');
-    if (spec.pattern.startsWith(REPLY_TOPIC_PREFIX)) throw invalidArgument('pattern', `"${REPLY_TOPIC_PREFIX}" topics are reserved for replies`);
+    if (spec.pattern.startsWith(REPLY_TOPIC_PREFIX))
+      throw invalidArgument('pattern', `"${REPLY_TOPIC_PREFIX}" topics are reserved for replies`);
     const key = `${session.id}\u0000${spec.pattern}\u0000${spec.queueGroup ?? ''}`;
     if (this.subscriptions.has(key)) return;
     if (session.subscriptionKeys.size >= this.options.maxSubscriptionsPerSession) {
       this.limitHit('router.maxSubscriptionsPerSession', 'reject', session.id);
-      throw new GatewayError('GW_RESOURCE_EXHAUSTED', `pattern: a session may hold at most ${this.options.maxSubscriptionsPerSession} subscriptions`, { field: 'pattern' });
+      throw new GatewayError(
+        'GW_RESOURCE_EXHAUSTED',
+        `pattern: a session may hold at most ${this.options.maxSubscriptionsPerSession} subscriptions`,
+        { field: 'pattern' },
+      );
     }
     /** @type {{ session: LaneSession, tokens: string[], pattern: string, groupKey?: string }} */
     const subscription = { session, tokens, pattern: spec.pattern };
@@ -300,7 +340,7 @@ class PriorityRouter {
     if (this.hooks.messageAccepted.isUsed()) this.hooks.messageAccepted.call(message);
     this.messages.inc({ lane: LANE_NAMES[lane], result: 'accepted' });
 
-    let count = 0;
+    let count;
     if (message.topic) count = this.routeTopic(message, lane, receivers);
     else if (message.agentId) count = this.routeAgent(message, lane, receivers, prefix);
     else count = this.routeService(message, lane, receivers, prefix);
@@ -342,7 +382,9 @@ class PriorityRouter {
   routeAgent(message, lane, receivers, prefix) {
     const session = this.inboxes.get(message.agentId);
     if (!session && !this.registry.get(message.agentId) && !this.knownAgents.has(message.agentId)) {
-      throw new GatewayError('GW_NOT_FOUND', `${prefix}agentId: agent "${message.agentId}" is not registered`, { field: `${prefix}agentId` });
+      throw new GatewayError('GW_NOT_FOUND', `${prefix}agentId: agent "${message.agentId}" is not registered`, {
+        field: `${prefix}agentId`,
+      });
     }
     const target = { kind: 'agent', agentId: message.agentId };
     if (message.durable) return this.durable.accept(message, /** @type {any} */ (target), lane, 'inbox', session);
@@ -360,14 +402,27 @@ class PriorityRouter {
     const target = { kind: 'service', service: message.service, versionRange: message.versionRange, key: message.key };
     const session = this.resolveTarget(/** @type {any} */ (target));
     if (!session) {
-      const known = this.registry.discover({ service: message.service, versionRange: message.versionRange || undefined, routableOnly: true, limit: 1 });
+      const known = this.registry.discover({
+        service: message.service,
+        versionRange: message.versionRange || undefined,
+        routableOnly: true,
+        limit: 1,
+      });
       if (known.length === 0) {
-        throw new GatewayError('GW_NOT_FOUND', `${prefix}service: no routable instance of "${message.service}"${message.versionRange ? ` matching ${message.versionRange}` : ''}`, { field: `${prefix}service` });
+        throw new GatewayError(
+          'GW_NOT_FOUND',
+          `${prefix}service: no routable instance of "${message.service}"${message.versionRange ? ` matching ${message.versionRange}` : ''}`,
+          { field: `${prefix}service` },
+        );
       }
       if (message.durable) {
         return this.durable.accept(message, { kind: 'agent', agentId: known[0].agentId }, lane, 'inbox', undefined);
       }
-      throw new GatewayError('GW_RESOURCE_EXHAUSTED', `${prefix}service: instances of "${message.service}" exist but none has an open session here`, { field: `${prefix}service` });
+      throw new GatewayError(
+        'GW_RESOURCE_EXHAUSTED',
+        `${prefix}service: instances of "${message.service}" exist but none has an open session here`,
+        { field: `${prefix}service` },
+      );
     }
     if (message.durable) return this.durable.accept(message, /** @type {any} */ (target), lane, 'inbox', session);
     if (!this.deliver(session, message, lane, 'inbox', /** @type {any} */ (target))) return 0;
@@ -505,7 +560,12 @@ class PriorityRouter {
       agentId: '',
       service: '',
       durable: false,
-      headers: { ...message.headers, 'x-dead-letter-reason': reason, 'x-dead-letter-attempts': String(attempts), 'x-original-id': message.id },
+      headers: {
+        ...message.headers,
+        'x-dead-letter-reason': reason,
+        'x-dead-letter-attempts': String(attempts),
+        'x-original-id': message.id,
+      },
     };
     this.route(copy, { peer: 'router-priority' }, 'message.', undefined);
   }

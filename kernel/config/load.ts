@@ -46,6 +46,7 @@ const checkedJavaScript =
   (load: Loader): Loader =>
   (filepath, content) => {
     assertParses(filepath, content);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- a config is whatever the file exports; validated next
     return load(filepath, content);
   };
 const LOADERS = {
@@ -73,7 +74,7 @@ function unwrap(result: CosmiconfigResult): LoadedConfigFile | undefined {
   let config = result.config as unknown;
   // `export default` from a transpiled TS/ESM module arrives as { default: ... }.
   if (config && typeof config === 'object' && 'default' in config && Object.keys(config).length === 1) {
-    config = (config as { default: unknown }).default;
+    config = config.default;
   }
   return { filepath: result.filepath, config };
 }
@@ -94,10 +95,6 @@ export async function loadConfigFile(options: { file?: string; cwd: string }): P
       throw new GatewayError('GW_CONFIG_NOT_FOUND', `config file not found: ${options.file}`, { cause: error });
     }
     const where = options.file ? path.resolve(options.cwd, options.file) : options.cwd;
-    throw new GatewayError(
-      'GW_CONFIG_LOAD_FAILED',
-      `could not load config ${where}: ${(error as Error).message}`,
-      { cause: error },
-    );
+    throw new GatewayError('GW_CONFIG_LOAD_FAILED', `could not load config ${where}: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -27,6 +27,7 @@ export async function runPreflights(ordered: readonly ResolvedPlugin[], input: P
       failedKinds.add(plugin.definition.kind);
       continue;
     }
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- plugin hooks are plain functions, called without `this`
     const preflight = plugin.definition.preflight;
     if (!preflight) continue;
     const declared = new Set(dependencies.map((dependency) => dependency.kind));

@@ -1,16 +1,17 @@
 /**
- * Turns config plugin entries into plugin definitions: built-in names, npm package names (resolved
- * from the config file's folder, as an operator would expect), relative paths, or inline objects.
- * Every problem becomes a located ConfigIssue; nothing throws past here.
+ * Turns config plugin entries into plugin definitions: names from the catalogue the caller handed
+ * the kernel, npm package names (resolved from the config file's folder, as an operator would
+ * expect), relative paths, or inline objects. Every problem becomes a located ConfigIssue; nothing
+ * throws past here. The kernel knows no plugin itself, so it never imports `plugins/`.
  */
 import path from 'node:path';
 import type { ConfigIssue } from '../errors';
-import { PLUGIN_KINDS, type PluginDefinition, type PluginKind, type PluginModuleExport } from '../plugin';
+import { PLUGIN_KINDS, type AnyPluginDefinition, type PluginCatalogue, type PluginDefinition } from '../plugin';
 import type { LogLevel, PluginEntry, PluginEntryObject, PluginReference } from './types';
 import { requireLocalModule } from './typescript-module';
 
 export interface ResolvedPlugin {
-  definition: PluginDefinition<any, any>;
+  definition: AnyPluginDefinition;
   /** Instance name, unique across the config. */
   name: string;
   /** `builtin:<name>`, `npm:<package>`, `file:<path>` or `inline`. */
@@ -24,16 +25,12 @@ export interface ResolvedPlugin {
 export interface ResolveContext {
   file: string;
   configDir: string;
-  builtins: Readonly<Record<string, () => PluginModuleExport>>;
+  /** Names a config may use bare; each loads lazily, so only referenced plugins are required. */
+  builtins: PluginCatalogue;
 }
 
-function loadBuiltins(): Readonly<Record<string, () => PluginModuleExport>> {
-  // Lazy: the catalogue pulls in nothing until a plugin is actually referenced.
-  return (require('../../plugins') as { BUILTIN_PLUGINS: Record<string, () => PluginModuleExport> }).BUILTIN_PLUGINS;
-}
-
-export function defaultResolveContext(file: string, configDir: string): ResolveContext {
-  return { file, configDir, builtins: loadBuiltins() };
+export function defaultResolveContext(file: string, configDir: string, builtins: PluginCatalogue = {}): ResolveContext {
+  return { file, configDir, builtins };
 }
 
 function isEntryObject(entry: PluginEntry): entry is PluginEntryObject {
@@ -52,7 +49,7 @@ function isRelativePath(reference: string): boolean {
 
 function requireModule(reference: string, context: ResolveContext): { exported: unknown; source: string } {
   if (Object.prototype.hasOwnProperty.call(context.builtins, reference)) {
-    return { exported: context.builtins[reference]!(), source: `builtin:${reference}` };
+    return { exported: context.builtins[reference](), source: `builtin:${reference}` };
   }
   if (isRelativePath(reference)) {
     const absolute = path.resolve(context.configDir, reference);
@@ -64,7 +61,7 @@ function requireModule(reference: string, context: ResolveContext): { exported: 
 
 function unwrapModule(exported: unknown): unknown {
   if (exported && typeof exported === 'object' && 'default' in exported) {
-    const value = (exported as { default: unknown }).default;
+    const value = exported.default;
     if (value !== undefined) return value;
   }
   return exported;
@@ -81,7 +78,7 @@ export function checkDefinition(candidate: unknown): { problems: string[]; unkno
   if (typeof plugin.setup !== 'function') problems.push('`setup` must be a function');
   if (plugin.dependencies !== undefined && !Array.isArray(plugin.dependencies)) problems.push('`dependencies` must be an array');
   if (typeof plugin.kind !== 'string') problems.push('`kind` must be a string');
-  else if (!PLUGIN_KINDS.includes(plugin.kind as PluginKind)) return { problems, unknownKind: plugin.kind };
+  else if (!PLUGIN_KINDS.includes(plugin.kind)) return { problems, unknownKind: plugin.kind };
   return { problems };
 }
 
@@ -143,7 +140,7 @@ export async function resolvePlugins(
       });
       continue;
     }
-    const definition = candidate as PluginDefinition<any, any>;
+    const definition = candidate as AnyPluginDefinition;
     plugins.push({
       definition,
       name: entryObject.name ?? definition.name,

@@ -1,4 +1,4 @@
-import type { PluginDefinition, PluginFactory } from '../plugin';
+import type { AnyPluginDefinition, PluginFactory } from '../plugin';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -16,7 +16,7 @@ export interface GatewaySettings {
 }
 
 /** Where a plugin comes from: a built-in name, an npm package name, a relative path, or inline. */
-export type PluginReference = string | PluginDefinition<any, any> | PluginFactory;
+export type PluginReference = string | AnyPluginDefinition | PluginFactory;
 
 export interface PluginEntryObject {
   use: PluginReference;

@@ -83,7 +83,7 @@ function compilerOptions(compiler: TypeScript): import('typescript').CompilerOpt
 export function assertParses(file: string, source: string): void {
   const errors = syntaxErrors(file, source);
   if (errors.length === 0) return;
-  const first = errors[0]!;
+  const first = errors[0];
   const more = errors.length > 1 ? `\n(${errors.length - 1} more syntax error(s) after this one, often caused by it)` : '';
   throw new GatewayError('GW_CONFIG_LOAD_FAILED', `syntax error in ${first.text}${more}`, {
     details: { file, line: first.line, column: first.column },
@@ -98,7 +98,11 @@ function hasTypeScriptHook(): boolean {
 
 function resolveTypeScript(specifier: string, fromDir: string): string | undefined {
   const base = path.resolve(fromDir, specifier);
-  const candidates = [base, ...TYPESCRIPT_EXTENSIONS.map((ext) => base + ext), ...TYPESCRIPT_EXTENSIONS.map((ext) => path.join(base, `index${ext}`))];
+  const candidates = [
+    base,
+    ...TYPESCRIPT_EXTENSIONS.map((ext) => base + ext),
+    ...TYPESCRIPT_EXTENSIONS.map((ext) => path.join(base, `index${ext}`)),
+  ];
   return candidates.find((candidate) => isTypeScriptFile(candidate) && fs.existsSync(candidate) && fs.statSync(candidate).isFile());
 }
 
@@ -126,6 +130,7 @@ class TypeScriptLoader {
     // `Function` of this realm, not vm's main context: an embedding host with its own globals (a
     // test runner's sandbox) sees the config run with its own `process` and classes. sourceURL keeps
     // the real file name in stack traces.
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- runs the operator's own transpiled config, on purpose
     const compiled = new Function('exports', 'require', 'module', '__filename', '__dirname', `${output}\n//# sourceURL=${file}`) as (
       ...args: unknown[]
     ) => void;
@@ -144,7 +149,8 @@ class TypeScriptLoader {
       try {
         return nativeRequire(specifier);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' || !String((error as Error).message).includes(`'${PACKAGE_NAME}'`)) throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' || !String((error as Error).message).includes(`'${PACKAGE_NAME}'`))
+          throw error;
         // No copy of its own next to the config: the config belongs to this running gateway.
         return require('..');
       }

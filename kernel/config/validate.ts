@@ -90,13 +90,13 @@ export function pruneAlternatives(errors: readonly ErrorObject[]): ErrorObject[]
     const branches = new Map<string, ErrorObject[]>();
     for (const error of result) {
       if (!error.schemaPath.startsWith(prefix)) continue;
-      const branch = error.schemaPath.slice(prefix.length).split('/')[0]!;
+      const branch = error.schemaPath.slice(prefix.length).split('/')[0];
       branches.set(branch, [...(branches.get(branch) ?? []), error]);
     }
     // No branch errors: the value matched several branches of a oneOf; that error is the message.
     if (branches.size === 0) continue;
     const depth = (list: ErrorObject[]) => Math.max(...list.map((error) => error.instancePath.split('/').length));
-    const best = [...branches.values()].sort((a, b) => a.length - b.length || depth(b) - depth(a))[0]!;
+    const best = [...branches.values()].sort((a, b) => a.length - b.length || depth(b) - depth(a))[0];
     result = result.filter((error) => error !== alternative && (!error.schemaPath.startsWith(prefix) || best.includes(error)));
   }
   return result;

@@ -43,7 +43,13 @@ export function validateAgentInfo(raw: AgentInfo, limits: AgentInfoLimits): Vali
 
   const service = raw.service;
   if (typeof service !== 'string' || service === '') throw invalidArgument('service', 'is required, e.g. "summarizer"');
-  checkName(service, 'service', SERVICE, 'lower-case letters, digits, ".", "_" and "-", starting with a letter or digit', limits.maxNameLength);
+  checkName(
+    service,
+    'service',
+    SERVICE,
+    'lower-case letters, digits, ".", "_" and "-", starting with a letter or digit',
+    limits.maxNameLength,
+  );
 
   const semver = parseVersion(raw.version);
   const tags = checkTags(raw.tags, limits);
@@ -52,7 +58,9 @@ export function validateAgentInfo(raw: AgentInfo, limits: AgentInfoLimits): Vali
   const profile = checkProfile(raw.profile, limits);
 
   return {
-    info: profile ? { agentId, service, version: semver.version, tags, capabilities, leaseTtlMs, profile } : { agentId, service, version: semver.version, tags, capabilities, leaseTtlMs },
+    info: profile
+      ? { agentId, service, version: semver.version, tags, capabilities, leaseTtlMs, profile }
+      : { agentId, service, version: semver.version, tags, capabilities, leaseTtlMs },
     semver,
     capabilitySet: new Set(capabilities),
   };
@@ -124,10 +132,12 @@ const MAX_SKILL_LIST = 16;
 /** The optional A2A profile: bounded, so a card built from it stays small. */
 function checkProfile(profile: unknown, limits: AgentInfoLimits): AgentProfile | undefined {
   if (profile === undefined || profile === null) return undefined;
-  if (typeof profile !== 'object' || Array.isArray(profile)) throw invalidArgument('profile', 'must be an object with description and skills');
+  if (typeof profile !== 'object' || Array.isArray(profile))
+    throw invalidArgument('profile', 'must be an object with description and skills');
   const { description = '', skills = [] } = profile as { description?: unknown; skills?: unknown };
   if (typeof description !== 'string') throw invalidArgument('profile.description', 'must be a string');
-  if (description.length > MAX_DESCRIPTION) throw invalidArgument('profile.description', `is ${description.length} characters long; the limit is ${MAX_DESCRIPTION}`);
+  if (description.length > MAX_DESCRIPTION)
+    throw invalidArgument('profile.description', `is ${description.length} characters long; the limit is ${MAX_DESCRIPTION}`);
   if (!Array.isArray(skills)) throw invalidArgument('profile.skills', 'must be a list of skills');
   if (skills.length > MAX_SKILLS) throw invalidArgument('profile.skills', `has ${skills.length} entries; the limit is ${MAX_SKILLS}`);
   const copies = skills.map((skill: unknown, index): AgentSkill => {
@@ -137,9 +147,17 @@ function checkProfile(profile: unknown, limits: AgentInfoLimits): AgentProfile |
     if (typeof id !== 'string' || id === '') throw invalidArgument(`${field}.id`, 'is required');
     checkName(id, `${field}.id`, NAME, 'letters, digits, ".", "_", ":", "/" and "-"', limits.maxNameLength);
     if (typeof name !== 'string' || name === '') throw invalidArgument(`${field}.name`, 'is required');
-    if (name.length > limits.maxNameLength) throw invalidArgument(`${field}.name`, `is ${name.length} characters long; the limit is ${limits.maxNameLength}`);
-    if (typeof text !== 'string' || text.length > MAX_DESCRIPTION) throw invalidArgument(`${field}.description`, `must be a string of at most ${MAX_DESCRIPTION} characters`);
-    return { id, name, description: text, tags: checkTextList(tags, `${field}.tags`, limits.maxTagValueLength), examples: checkTextList(examples, `${field}.examples`, MAX_DESCRIPTION) };
+    if (name.length > limits.maxNameLength)
+      throw invalidArgument(`${field}.name`, `is ${name.length} characters long; the limit is ${limits.maxNameLength}`);
+    if (typeof text !== 'string' || text.length > MAX_DESCRIPTION)
+      throw invalidArgument(`${field}.description`, `must be a string of at most ${MAX_DESCRIPTION} characters`);
+    return {
+      id,
+      name,
+      description: text,
+      tags: checkTextList(tags, `${field}.tags`, limits.maxTagValueLength),
+      examples: checkTextList(examples, `${field}.examples`, MAX_DESCRIPTION),
+    };
   });
   return { description, skills: copies };
 }
@@ -148,7 +166,8 @@ function checkTextList(values: unknown, field: string, maxLength: number): strin
   if (!Array.isArray(values)) throw invalidArgument(field, 'must be a list of strings');
   if (values.length > MAX_SKILL_LIST) throw invalidArgument(field, `has ${values.length} entries; the limit is ${MAX_SKILL_LIST}`);
   return values.map((value: unknown, index) => {
-    if (typeof value !== 'string' || value.length > maxLength) throw invalidArgument(`${field}[${index}]`, `must be a string of at most ${maxLength} characters`);
+    if (typeof value !== 'string' || value.length > maxLength)
+      throw invalidArgument(`${field}[${index}]`, `must be a string of at most ${maxLength} characters`);
     return value;
   });
 }
@@ -157,6 +176,7 @@ function checkTextList(values: unknown, field: string, maxLength: number): strin
 function clampLease(requested: unknown, limits: AgentInfoLimits): number {
   const ttl = requested ?? 0;
   if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0) {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- echoes the client's value, whatever it is
     throw invalidArgument('lease_ttl_ms', `must be a non-negative integer number of milliseconds, got ${String(ttl)}`);
   }
   if (ttl === 0) return limits.defaultLeaseTtlMs;

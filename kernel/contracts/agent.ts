@@ -6,14 +6,7 @@
 /** The lifecycle, exactly as designed: restart goes from running/maintenance back to initializing. */
 export type AgentState = 'created' | 'initializing' | 'running' | 'maintenance' | 'upgrade' | 'terminated';
 
-export const AGENT_STATES: readonly AgentState[] = [
-  'created',
-  'initializing',
-  'running',
-  'maintenance',
-  'upgrade',
-  'terminated',
-];
+export const AGENT_STATES: readonly AgentState[] = ['created', 'initializing', 'running', 'maintenance', 'upgrade', 'terminated'];
 
 /** Legal transitions. Anything else is rejected with GW_FAILED_PRECONDITION. */
 export const AGENT_TRANSITIONS: Readonly<Record<AgentState, readonly AgentState[]>> = {

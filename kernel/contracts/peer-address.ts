@@ -28,7 +28,7 @@ export function clientAddress(peer: string): string {
   if (host === undefined) return peer;
   if (isIPv4(host)) return `ipv4:${host}`;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
-  if (mapped && isIPv4(mapped[1]!)) return `ipv4:${mapped[1]}`;
+  if (mapped && isIPv4(mapped[1])) return `ipv4:${mapped[1]}`;
   // Loopback is one host, not a network.
   if (host === '::1') return 'ipv6:[::1]';
   return `ipv6:[${ipv6Prefix(host)}]/64`;
@@ -50,7 +50,7 @@ export function canonicalPeer(raw: string): string {
     suffix = raw.slice(colon);
   }
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
-  if (mapped && isIPv4(mapped[1]!)) host = mapped[1]!;
+  if (mapped && isIPv4(mapped[1])) host = mapped[1]!;
   if (isIPv4(host)) return `ipv4:${host}${suffix}`;
   if (isIPv6(host)) return `ipv6:[${host}]${suffix}`;
   return raw;
@@ -81,7 +81,9 @@ function ipv6Prefix(address: string): string {
   // An embedded IPv4 tail (`::1.2.3.4`) sits past the /64: only the count of hextets matters.
   const tailCount = tailParts.reduce((count, part) => count + (part.includes('.') ? 2 : 1), 0);
   const hextets = [...headParts, ...new Array<string>(Math.max(0, 8 - headParts.length - tailCount)).fill('0'), ...tailParts];
-  const prefix = hextets.slice(0, IPV6_PREFIX_HEXTETS).map((part) => (part.includes('.') ? '0' : String(parseInt(part || '0', 16).toString(16))));
+  const prefix = hextets
+    .slice(0, IPV6_PREFIX_HEXTETS)
+    .map((part) => (part.includes('.') ? '0' : String(parseInt(part || '0', 16).toString(16))));
   while (prefix.length > 0 && prefix[prefix.length - 1] === '0') prefix.pop();
   return `${prefix.join(':')}::`;
 }

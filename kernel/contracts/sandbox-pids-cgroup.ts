@@ -13,9 +13,7 @@ import path from 'node:path';
 import { gatewayError } from '../errors';
 import type { SpawnSpec } from './sandbox';
 
-export type PidsCgroupSupport =
-  | { usable: true; version: 1 | 2; parent: string }
-  | { usable: false; reason: string };
+export type PidsCgroupSupport = { usable: true; version: 1 | 2; parent: string } | { usable: false; reason: string };
 
 /** Prefix of the groups we create: `<prefix>.<gateway pid>.<n>`, so stale ones can be told apart. */
 const GROUP_PREFIX = 'openclaw-sandbox';
@@ -63,7 +61,9 @@ export function pidsCgroupSupport(parent?: string, root = '/sys/fs/cgroup'): Pid
     reasons.push(`no cgroup v2 unified hierarchy at ${root}`);
   }
   const v1Root = path.join(root, 'pids');
-  const ownV1 = existsSync(path.join(v1Root, 'tasks')) ? ownCgroup((line) => line.split(':')[1]?.split(',').includes('pids') ?? false) : undefined;
+  const ownV1 = existsSync(path.join(v1Root, 'tasks'))
+    ? ownCgroup((line) => line.split(':')[1]?.split(',').includes('pids') ?? false)
+    : undefined;
   if (ownV1 === undefined) {
     reasons.push(`no cgroup v1 pids hierarchy at ${v1Root}`);
   } else {
@@ -86,13 +86,17 @@ function checkParent(dir: string): PidsCgroupSupport {
   const subtreeFile = path.join(dir, 'cgroup.subtree_control');
   const enabled = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split(/\s+/).includes('pids') : false);
   if (enabled(subtreeFile)) return { usable: true, version: 2, parent: dir };
-  if (!enabled(path.join(dir, 'cgroup.controllers'))) return { usable: false, reason: `cgroup ${dir} has no pids controller (cgroup.controllers)` };
+  if (!enabled(path.join(dir, 'cgroup.controllers')))
+    return { usable: false, reason: `cgroup ${dir} has no pids controller (cgroup.controllers)` };
   try {
     // Refused (EBUSY) while the group itself holds processes: the kernel's no-internal-processes rule.
     writeFileSync(subtreeFile, '+pids');
     return { usable: true, version: 2, parent: dir };
   } catch (error) {
-    return { usable: false, reason: `cgroup ${dir} cannot enable pids for its children (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+    return {
+      usable: false,
+      reason: `cgroup ${dir} cannot enable pids for its children (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    };
   }
 }
 
@@ -199,18 +203,26 @@ export class PidsCgroup {
  * gateway refuses the spawn (GW_FAILED_PRECONDITION, field `sandbox.limits.processes`) rather than
  * run an agent whose process limit would not hold.
  */
-export function processLimitGroup(spec: Pick<SpawnSpec, 'agentId' | 'profile'>, parent: string | undefined, unavailable: string | undefined): PidsCgroup | undefined {
+export function processLimitGroup(
+  spec: Pick<SpawnSpec, 'agentId' | 'profile'>,
+  parent: string | undefined,
+  unavailable: string | undefined,
+): PidsCgroup | undefined {
   const processes = spec.profile.limits.processes;
   if (processes === undefined) return undefined;
   if (parent) {
     try {
       return PidsCgroup.create(parent, processes);
     } catch (error) {
-      throw gatewayError('GW_FAILED_PRECONDITION', `agent "${spec.agentId}": cannot create a pids cgroup under ${parent} for limits.processes: ${(error as Error).message}`, {
-        field: 'sandbox.limits.processes',
-        cause: error,
-        details: { reason: 'precondition' },
-      });
+      throw gatewayError(
+        'GW_FAILED_PRECONDITION',
+        `agent "${spec.agentId}": cannot create a pids cgroup under ${parent} for limits.processes: ${(error as Error).message}`,
+        {
+          field: 'sandbox.limits.processes',
+          cause: error,
+          details: { reason: 'precondition' },
+        },
+      );
     }
   }
   if (process.geteuid?.() === 0) {

@@ -43,8 +43,6 @@ export interface AuthServiceParts {
   limitHit(limit: string, policy: string, detail?: string): void;
 }
 
-type Counter = { inc(): void };
-
 export class StandardAuthService implements AuthService {
   private readonly decisions: DecisionCache;
   private readonly failures: FailureLimiter;
@@ -65,10 +63,16 @@ export class StandardAuthService implements AuthService {
       () => parts.limitHit('auth.failureLimit.maxPeers', 'evict-oldest'),
       (address, until) => {
         lockouts.inc();
-        parts.logger.warn({ peer: address, until: new Date(until).toISOString() }, 'peer locked out after repeated authentication failures');
+        parts.logger.warn(
+          { peer: address, until: new Date(until).toISOString() },
+          'peer locked out after repeated authentication failures',
+        );
       },
     );
-    const lockouts = metrics.counter({ name: 'auth_lockouts_total', help: 'Peer addresses locked out after repeated authentication failures.' });
+    const lockouts = metrics.counter({
+      name: 'auth_lockouts_total',
+      help: 'Peer addresses locked out after repeated authentication failures.',
+    });
     this.authCounter = metrics.counter({
       name: 'auth_authentications_total',
       help: 'Authentications by credential method and outcome (ok, failed, locked).',
@@ -86,7 +90,9 @@ export class StandardAuthService implements AuthService {
       labelNames: ['action', 'outcome'],
       series,
     });
-    for (const action of AUTH_ACTIONS) this.decisionCounters.set(action, { allowed: `${action}:allowed`, denied: `${action}:denied`, counts: decisions });
+    for (const action of AUTH_ACTIONS)
+      this.decisionCounters.set(action, { allowed: `${action}:allowed`, denied: `${action}:denied`, counts: decisions });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the gauge as `this`
     const service = this;
     metrics.gauge({
       name: 'auth_cache_entries',

@@ -76,12 +76,18 @@ export default definePlugin<AuthStandardOptions, AuthService>({
     let jwks: JwksSource | undefined;
     if (options.jwt) {
       const jwtOptions = options.jwt;
-      const jwksLoads = metrics.counter({ name: 'auth_jwks_loads_total', help: 'JWT key-set loads by outcome.', labelNames: ['outcome'] as const });
+      const jwksLoads = metrics.counter({
+        name: 'auth_jwks_loads_total',
+        help: 'JWT key-set loads by outcome.',
+        labelNames: ['outcome'] as const,
+      });
       jwks = new JwksSource({
         file: jwtOptions.jwksFile ? resolvePath(jwtOptions.jwksFile) : undefined,
         url: jwtOptions.jwksUrl,
         cooldownMs: jwtOptions.jwksCooldownMs,
-        refreshIntervalMs: jwtOptions.jwksFile ? Math.min(jwtOptions.jwksRefreshIntervalMs, options.statIntervalMs) : jwtOptions.jwksRefreshIntervalMs,
+        refreshIntervalMs: jwtOptions.jwksFile
+          ? Math.min(jwtOptions.jwksRefreshIntervalMs, options.statIntervalMs)
+          : jwtOptions.jwksRefreshIntervalMs,
         timeoutMs: jwtOptions.jwksTimeoutMs,
         maxBytes: jwtOptions.jwksMaxBytes,
         signal: ctx.signal,
@@ -98,7 +104,10 @@ export default definePlugin<AuthStandardOptions, AuthService>({
       jwt = new JwtVerifier(jwtOptions, jwks, () => limitHit('auth.jwt.cacheMaxEntries', 'evict-lru'));
     }
 
-    const auditDropped = metrics.counter({ name: 'auth_audit_dropped_total', help: 'Audit lines not written (buffer full or file error).' });
+    const auditDropped = metrics.counter({
+      name: 'auth_audit_dropped_total',
+      help: 'Audit lines not written (buffer full or file error).',
+    });
     const audit = options.auditFile
       ? new AuditLog(
           resolvePath(options.auditFile),
@@ -133,12 +142,29 @@ export default definePlugin<AuthStandardOptions, AuthService>({
         service.policySwapped(policy);
         const at = Date.now();
         hooks.policyChanged.call({ source, version: policy.version, at });
-        hooks.audit.call({ actor, action: 'policy.change', target: policyTarget, outcome: 'ok', detail: `version ${policy.version} from ${source}`, at });
+        hooks.audit.call({
+          actor,
+          action: 'policy.change',
+          target: policyTarget,
+          outcome: 'ok',
+          detail: `version ${policy.version} from ${source}`,
+          at,
+        });
       },
       onRejected: (source, error, actor) => {
         policyUpdates.inc({ source, outcome: 'rejected' });
-        logger.error({ source, actor, code: error.code, field: error.field }, `policy update rejected, the policy in force stays: ${error.message}`);
-        hooks.audit.call({ actor, action: 'policy.change', target: policyTarget, outcome: 'failed', detail: error.message, at: Date.now() });
+        logger.error(
+          { source, actor, code: error.code, field: error.field },
+          `policy update rejected, the policy in force stays: ${error.message}`,
+        );
+        hooks.audit.call({
+          actor,
+          action: 'policy.change',
+          target: policyTarget,
+          outcome: 'failed',
+          detail: error.message,
+          at: Date.now(),
+        });
       },
       onWatchError: (error) => logger.warn({ err: error }, 'policy file watch failed; relying on the periodic stat'),
     });
@@ -154,7 +180,14 @@ export default definePlugin<AuthStandardOptions, AuthService>({
         sweeper.unref();
         const initial = policies.current();
         hooks.policyChanged.call({ source: 'startup', version: initial.version, at: Date.now() });
-        hooks.audit.call({ actor: 'gateway', action: 'policy.load', target: policyTarget, outcome: 'ok', detail: `version ${initial.version}`, at: Date.now() });
+        hooks.audit.call({
+          actor: 'gateway',
+          action: 'policy.load',
+          target: policyTarget,
+          outcome: 'ok',
+          detail: `version ${initial.version}`,
+          at: Date.now(),
+        });
         if (service.isOpenMode()) {
           logger.warn(
             'auth-standard runs in OPEN MODE (no mtls or jwt configured): every caller is "anonymous" and only loopback listeners are allowed. Configure mtls or jwt before exposing the gateway.',

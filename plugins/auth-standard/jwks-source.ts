@@ -6,7 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { createLocalJWKSet, errors as joseErrors, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters, type KeyLike } from 'jose';
+import {
+  createLocalJWKSet,
+  errors as joseErrors,
+  type FlattenedJWSInput,
+  type JSONWebKeySet,
+  type JWSHeaderParameters,
+  type KeyLike,
+} from 'jose';
 import { GatewayError } from '../../kernel';
 
 export interface JwksSourceOptions {
@@ -155,7 +162,7 @@ function parseJwks(text: string, from: string): JSONWebKeySet {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new Error(`JWKS from ${from} is not JSON: ${(error as Error).message}`);
+    throw new Error(`JWKS from ${from} is not JSON: ${(error as Error).message}`, { cause: error });
   }
   const keys = (parsed as { keys?: unknown }).keys;
   if (!Array.isArray(keys) || keys.some((key) => !key || typeof key !== 'object' || typeof (key as { kty?: unknown }).kty !== 'string')) {
@@ -163,7 +170,8 @@ function parseJwks(text: string, from: string): JSONWebKeySet {
   }
   // Private or symmetric material has no business in a verification key set.
   for (const key of keys as Array<Record<string, unknown>>) {
-    if (key.kty === 'oct' || key.d !== undefined) throw new Error(`JWKS from ${from} contains a private or symmetric key (kid "${String(key.kid)}")`);
+    if (key.kty === 'oct' || key.d !== undefined)
+      throw new Error(`JWKS from ${from} contains a private or symmetric key (kid "${String(key.kid)}")`);
   }
   return parsed as JSONWebKeySet;
 }

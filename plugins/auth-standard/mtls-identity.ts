@@ -117,7 +117,7 @@ export class MtlsIdentityVerifier {
 
   /** The identity of a verified chain (DER, leaf first); throws GW_UNAUTHENTICATED with the reason. */
   identify(chain: readonly Uint8Array[], now = Date.now()): Identity {
-    const leafDer = chain[0]!;
+    const leafDer = chain[0];
     const fingerprint = createHash('sha256').update(leafDer).digest('base64');
     const cached = this.cache.get(fingerprint);
     if (cached !== undefined) {
@@ -142,7 +142,7 @@ export class MtlsIdentityVerifier {
 
   private verify(chain: readonly Uint8Array[], now: number): Identity {
     const certificates = chain.map((der) => new X509Certificate(Buffer.from(der.buffer, der.byteOffset, der.byteLength)));
-    const leaf = certificates[0]!;
+    const leaf = certificates[0];
     if (leaf.ca) throw unauthenticated('client certificate is a CA certificate (basicConstraints CA:true); use a leaf certificate');
     this.checkValidity(leaf, now);
     this.checkChain(certificates, now);
@@ -153,32 +153,35 @@ export class MtlsIdentityVerifier {
     if (this.options.identityMode === 'dns') {
       const names = sans.filter((san) => san.type === 'DNS').map((san) => san.value);
       if (names.length !== 1) throw unauthenticated(`client certificate must carry exactly one DNS SAN, found ${names.length}`);
-      return { id: names[0]!, method: 'mtls', claims: { ...claims, dns: names[0] }, expiresAt: notAfter };
+      return { id: names[0], method: 'mtls', claims: { ...claims, dns: names[0] }, expiresAt: notAfter };
     }
     const uris = sans.filter((san) => san.type === 'URI').map((san) => san.value);
     if (uris.length !== 1) throw unauthenticated(`client certificate must carry exactly one URI SAN (a SPIFFE ID), found ${uris.length}`);
-    const problem = spiffeProblem(uris[0]!, this.options.trustDomain!);
+    const problem = spiffeProblem(uris[0], this.options.trustDomain!);
     if (problem) throw unauthenticated(problem);
-    return { id: uris[0]!, method: 'mtls', claims: { ...claims, spiffeId: uris[0] }, expiresAt: notAfter };
+    return { id: uris[0], method: 'mtls', claims: { ...claims, spiffeId: uris[0] }, expiresAt: notAfter };
   }
 
   private checkValidity(certificate: X509Certificate, now: number): void {
     const notBefore = Date.parse(certificate.validFrom);
     const notAfter = Date.parse(certificate.validTo);
-    if (now < notBefore) throw unauthenticated(`certificate "${certificate.subject}" is not valid before ${new Date(notBefore).toISOString()}`);
+    if (now < notBefore)
+      throw unauthenticated(`certificate "${certificate.subject}" is not valid before ${new Date(notBefore).toISOString()}`);
     if (now >= notAfter) throw unauthenticated(`certificate "${certificate.subject}" expired at ${new Date(notAfter).toISOString()}`);
   }
 
   /** Walks leaf → intermediates → one of our CAs, checking each signature and validity. */
   private checkChain(certificates: readonly X509Certificate[], now: number): void {
-    let current = certificates[0]!;
+    let current = certificates[0];
     for (let depth = 0; depth <= certificates.length; depth++) {
       const authority = this.authorities.find((ca) => current.checkIssued(ca) && current.verify(ca.publicKey));
       if (authority) {
         this.checkValidity(authority, now);
         return;
       }
-      const intermediate = certificates.find((cert) => cert !== current && cert.ca && current.checkIssued(cert) && current.verify(cert.publicKey));
+      const intermediate = certificates.find(
+        (cert) => cert !== current && cert.ca && current.checkIssued(cert) && current.verify(cert.publicKey),
+      );
       if (!intermediate) break;
       this.checkValidity(intermediate, now);
       current = intermediate;

@@ -100,10 +100,7 @@ export const policySchema = {
                 type: 'object',
                 minProperties: 1,
                 additionalProperties: {
-                  anyOf: [
-                    { type: 'string' },
-                    { type: 'array', minItems: 1, items: { type: 'string' } },
-                  ],
+                  anyOf: [{ type: 'string' }, { type: 'array', minItems: 1, items: { type: 'string' } }],
                 },
               },
             },

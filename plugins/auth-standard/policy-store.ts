@@ -41,7 +41,10 @@ export class PolicyStore {
   private reading?: Promise<void>;
   private rereadRequested = false;
 
-  private constructor(private readonly options: PolicyStoreOptions, initial: CompiledPolicy) {
+  private constructor(
+    private readonly options: PolicyStoreOptions,
+    initial: CompiledPolicy,
+  ) {
     this.policy = initial;
   }
 
@@ -186,12 +189,17 @@ async function readPolicyFile(file: string, maxBytes: number): Promise<{ text: s
   try {
     const info = await stat(file);
     if (info.size > maxBytes) {
-      throw new GatewayError('GW_INVALID_ARGUMENT', `policyFile: ${file} is larger than maxPolicyBytes (${maxBytes} bytes)`, { field: 'policyFile' });
+      throw new GatewayError('GW_INVALID_ARGUMENT', `policyFile: ${file} is larger than maxPolicyBytes (${maxBytes} bytes)`, {
+        field: 'policyFile',
+      });
     }
     return { text: await readFile(file, 'utf8'), stamp: stampOf(info) };
   } catch (error) {
     if (isGatewayError(error)) throw error;
-    throw new GatewayError('GW_INVALID_ARGUMENT', `policyFile: cannot read ${file}: ${(error as Error).message}`, { field: 'policyFile', cause: error });
+    throw new GatewayError('GW_INVALID_ARGUMENT', `policyFile: cannot read ${file}: ${(error as Error).message}`, {
+      field: 'policyFile',
+      cause: error,
+    });
   }
 }
 

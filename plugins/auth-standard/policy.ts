@@ -142,10 +142,7 @@ function deny(reason: string): AuthzDecision {
   return { allowed: false, reason };
 }
 
-function claimsMatch(
-  required: ReadonlyArray<readonly [string, readonly string[]]>,
-  claims: Readonly<Record<string, unknown>>,
-): boolean {
+function claimsMatch(required: ReadonlyArray<readonly [string, readonly string[]]>, claims: Readonly<Record<string, unknown>>): boolean {
   for (const [name, accepted] of required) {
     const value = claims[name];
     if (typeof value === 'string') {
@@ -181,7 +178,10 @@ function checkSemantics(document: PolicyDocument): void {
   }
   for (const [index, binding] of (document.rbac?.bindings ?? []).entries()) {
     if (!Object.prototype.hasOwnProperty.call(roles, binding.role)) {
-      throw policyInvalid(`/rbac/bindings/${index}/role`, `binds unknown role "${binding.role}" (defined: ${Object.keys(roles).join(', ') || 'none'})`);
+      throw policyInvalid(
+        `/rbac/bindings/${index}/role`,
+        `binds unknown role "${binding.role}" (defined: ${Object.keys(roles).join(', ') || 'none'})`,
+      );
     }
   }
 }

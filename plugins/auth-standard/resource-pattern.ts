@@ -9,7 +9,7 @@ export function patternProblem(pattern: string): string | undefined {
   if (pattern.length === 0) return 'must not be empty';
   const tokens = pattern.split('.');
   for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i]!;
+    const token = tokens[i];
     if (token.length === 0) return 'must not contain empty tokens (leading, trailing or doubled ".")';
     if (token === '>' && i !== tokens.length - 1) return '">" may only be the last token';
     if (token.length > 1 && (token.includes('*') || token.includes('>'))) {

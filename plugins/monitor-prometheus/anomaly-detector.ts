@@ -130,10 +130,10 @@ export class AnomalyDetector {
     const fired: AnomalyEvent[] = [];
     for (const [agentId, window] of this.windows.entries()) {
       for (let index = 0; index < this.rules.length; index += 1) {
-        const rule = this.rules[index]!;
+        const rule = this.rules[index];
         const value = this.measure(rule, window, now);
         if (value === undefined || value < rule.threshold) continue;
-        const lastFired = window.lastFired[index]!;
+        const lastFired = window.lastFired[index];
         if (lastFired !== 0 && now - lastFired < this.context.options.cooldownMs) continue;
         window.lastFired[index] = now;
         fired.push({ rule: rule.name, agentId, value, threshold: rule.threshold, action: rule.action, at: now });

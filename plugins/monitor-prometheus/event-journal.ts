@@ -68,7 +68,9 @@ export class EventJournal {
     hooks.anomaly.tap(name, (event) =>
       this.add('anomaly', `${event.rule} = ${round(event.value)} ≥ ${round(event.threshold)} → ${event.action}`, event.agentId),
     );
-    hooks.limitReached.tap(name, (event) => this.add('limit', `${event.limit} reached (${event.policy})${event.detail ? `: ${event.detail}` : ''}`));
+    hooks.limitReached.tap(name, (event) =>
+      this.add('limit', `${event.limit} reached (${event.policy})${event.detail ? `: ${event.detail}` : ''}`),
+    );
   }
 }
 

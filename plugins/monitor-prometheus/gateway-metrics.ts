@@ -195,11 +195,23 @@ export function tapGatewayMetrics(context: GatewayMetricsContext): TrafficTotals
     (v) => connectionsOpen.labels(v),
     reportOverflow('connections_open'),
   );
-  const streamsBy = new BoundedChildren<Gauge.Internal<'transport'>>(labelLimit, (v) => streamsOpen.labels(v), reportOverflow('streams_open'));
-  const stateBy = new BoundedChildren<CounterChild>(AGENT_STATES.length + 1, (v) => stateChanges.labels(v), reportOverflow('state_changes'));
+  const streamsBy = new BoundedChildren<Gauge.Internal<'transport'>>(
+    labelLimit,
+    (v) => streamsOpen.labels(v),
+    reportOverflow('streams_open'),
+  );
+  const stateBy = new BoundedChildren<CounterChild>(
+    AGENT_STATES.length + 1,
+    (v) => stateChanges.labels(v),
+    reportOverflow('state_changes'),
+  );
   const authBy = new PairedChildren<CounterChild>(labelLimit, (s, r) => authFailures.labels(s, r), reportOverflow('auth_failures'));
   const anomalyBy = new PairedChildren<CounterChild>(labelLimit, (r, a) => anomalies.labels(r, a), reportOverflow('anomalies'));
-  const limitBy = new PairedChildren<CounterChild>(labelLimit, (l, p) => limitsReached.labels(l, p), () => undefined);
+  const limitBy = new PairedChildren<CounterChild>(
+    labelLimit,
+    (l, p) => limitsReached.labels(l, p),
+    () => undefined,
+  );
 
   hooks.messageAccepted.tap(name, (message) => {
     totals.accepted += 1;

@@ -41,17 +41,19 @@ export class HopSpans {
     const exporter =
       options.exporter === 'console'
         ? new sdk.ConsoleSpanExporter()
-        : new (require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(
-            { url: options.otlpUrl, timeoutMillis: options.exportTimeoutMs },
-          );
+        : new (
+            require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http')
+          ).OTLPTraceExporter({ url: options.otlpUrl, timeoutMillis: options.exportTimeoutMs });
     const reported = new ReportingExporter(exporter, options.exporter, logger, metrics);
     this.provider = new sdk.BasicTracerProvider({
       resource: resourceFromAttributes({ 'service.name': options.serviceName }),
-      spanProcessors: [new sdk.BatchSpanProcessor(reported, {
+      spanProcessors: [
+        new sdk.BatchSpanProcessor(reported, {
           scheduledDelayMillis: 1000,
           maxQueueSize: 4096,
           exportTimeoutMillis: options.exportTimeoutMs,
-        }),],
+        }),
+      ],
     });
     this.tracer = this.provider.getTracer('openclaw-gateway-monitor');
   }

@@ -79,7 +79,9 @@ export class MonitorHttpServer {
     const url = new URL(request.url ?? '/', 'http://monitor.invalid');
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('allow', 'GET, HEAD');
-      throw gatewayError('GW_UNIMPLEMENTED', `method: ${request.method} is not supported on the monitor port; use GET`, { field: 'method' });
+      throw gatewayError('GW_UNIMPLEMENTED', `method: ${request.method} is not supported on the monitor port; use GET`, {
+        field: 'method',
+      });
     }
     const { snapshot, gateway, journal } = this.context;
     switch (url.pathname) {
@@ -104,25 +106,36 @@ export class MonitorHttpServer {
       }
       case '/api/events': {
         const after = url.searchParams.get('after');
-        if (after !== null && !/^[0-9]{1,15}$/.test(after)) throw invalidArgument('after', `must be a non-negative integer (got ${JSON.stringify(after)})`);
-        const limit = url.searchParams.has('limit') ? parseLimit('limit', url.searchParams.get('limit')!, journal.capacity) : journal.capacity;
+        if (after !== null && !/^[0-9]{1,15}$/.test(after))
+          throw invalidArgument('after', `must be a non-negative integer (got ${JSON.stringify(after)})`);
+        const limit = url.searchParams.has('limit')
+          ? parseLimit('limit', url.searchParams.get('limit')!, journal.capacity)
+          : journal.capacity;
         return this.json(response, 200, { events: journal.since(after === null ? 0 : Number(after), limit) });
       }
       case '/api/stream': {
-        if (!this.context.feed) throw gatewayError('GW_NOT_FOUND', 'path: the dashboard is disabled (dashboard.enabled: false)', { field: 'path' });
+        if (!this.context.feed)
+          throw gatewayError('GW_NOT_FOUND', 'path: the dashboard is disabled (dashboard.enabled: false)', { field: 'path' });
         if (!this.context.feed.accept(request, response)) {
-          throw gatewayError('GW_RESOURCE_EXHAUSTED', 'path: too many live dashboard clients; raise dashboard.maxStreamClients', { field: 'path' });
+          throw gatewayError('GW_RESOURCE_EXHAUSTED', 'path: too many live dashboard clients; raise dashboard.maxStreamClients', {
+            field: 'path',
+          });
         }
         return;
       }
       case '/':
       case '/dashboard':
-        if (!this.context.feed) throw gatewayError('GW_NOT_FOUND', 'path: the dashboard is disabled (dashboard.enabled: false)', { field: 'path' });
+        if (!this.context.feed)
+          throw gatewayError('GW_NOT_FOUND', 'path: the dashboard is disabled (dashboard.enabled: false)', { field: 'path' });
         return this.send(response, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
       default:
-        throw gatewayError('GW_NOT_FOUND', `path: no such monitor endpoint ${JSON.stringify(url.pathname)} (try /metrics, /healthz, /readyz, /api/status, /api/agents, /)`, {
-          field: 'path',
-        });
+        throw gatewayError(
+          'GW_NOT_FOUND',
+          `path: no such monitor endpoint ${JSON.stringify(url.pathname)} (try /metrics, /healthz, /readyz, /api/status, /api/agents, /)`,
+          {
+            field: 'path',
+          },
+        );
     }
   }
 
@@ -141,6 +154,10 @@ export class MonitorHttpServer {
       response.destroy();
       return;
     }
-    this.json(response, HTTP_STATUS_BY_CODE[error.code] ?? 500, { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) });
+    this.json(response, HTTP_STATUS_BY_CODE[error.code] ?? 500, {
+      code: error.code,
+      message: error.message,
+      ...(error.field ? { field: error.field } : {}),
+    });
   }
 }

@@ -68,7 +68,15 @@ export default definePlugin<MonitorOptions, MonitorService>({
     traffic.attach(name, hooks);
 
     let server: MonitorHttpServer | undefined;
-    const snapshot = new StatusSnapshot(ctx.gateway, ctx.services, registry, detector, traffic, () => server?.address(), options.dashboard.maxAgentRows);
+    const snapshot = new StatusSnapshot(
+      ctx.gateway,
+      ctx.services,
+      registry,
+      detector,
+      traffic,
+      () => server?.address(),
+      options.dashboard.maxAgentRows,
+    );
     const feed = options.dashboard.enabled
       ? new LiveFeed(
           snapshot,
@@ -121,7 +129,7 @@ export default definePlugin<MonitorOptions, MonitorService>({
     return {
       service: { httpAddress: () => server?.address() },
       async start() {
-        const address = await server!.listen();
+        const address = await server.listen();
         detector.start();
         ticker = setInterval(() => {
           const now = Date.now();

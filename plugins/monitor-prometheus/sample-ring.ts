@@ -30,9 +30,9 @@ export class SampleRing {
     out.count = 0;
     out.sum = 0;
     for (let i = 0, index = this.newestIndex(); i < this.count; i += 1, index = this.previous(index)) {
-      if (this.times[index]! < since) break;
+      if (this.times[index] < since) break;
       out.count += 1;
-      out.sum += this.values[index]!;
+      out.sum += this.values[index];
     }
   }
 
@@ -40,7 +40,7 @@ export class SampleRing {
   valuesSince(since: number, scratch: Float64Array): number {
     let copied = 0;
     for (let i = 0, index = this.newestIndex(); i < this.count && copied < scratch.length; i += 1, index = this.previous(index)) {
-      if (this.times[index]! < since) break;
+      if (this.times[index] < since) break;
       scratch[copied] = this.values[index]!;
       copied += 1;
     }
@@ -51,19 +51,19 @@ export class SampleRing {
   growthSince(since: number): { growth: number; samples: number } {
     if (this.count === 0) return { growth: 0, samples: 0 };
     const newestIndex = this.newestIndex();
-    const newest = this.values[newestIndex]!;
+    const newest = this.values[newestIndex];
     let smallest = newest;
     let samples = 0;
     for (let i = 0, index = newestIndex; i < this.count; i += 1, index = this.previous(index)) {
-      if (this.times[index]! < since) break;
+      if (this.times[index] < since) break;
       samples += 1;
-      if (this.values[index]! < smallest) smallest = this.values[index]!;
+      if (this.values[index] < smallest) smallest = this.values[index]!;
     }
     return { growth: samples < 2 ? 0 : newest - smallest, samples };
   }
 
   newestTime(): number {
-    return this.count === 0 ? 0 : this.times[this.newestIndex()]!;
+    return this.count === 0 ? 0 : this.times[this.newestIndex()];
   }
 
   private newestIndex(): number {
@@ -80,5 +80,5 @@ export function quantile(values: Float64Array, length: number, q: number): numbe
   if (length === 0) return 0;
   const view = values.subarray(0, length).sort();
   const rank = Math.min(length - 1, Math.max(0, Math.ceil(q * length) - 1));
-  return view[rank]!;
+  return view[rank];
 }

@@ -89,7 +89,10 @@ export class StatusSnapshot {
   agents(query: AgentQuery = { limit: this.maxAgentRows }): AgentRow[] {
     if (!this.registry) return [];
     const limit = Math.min(query.limit, this.maxAgentRows);
-    const records = this.registry.discover({ ...(query.service ? { service: query.service } : {}), limit: Math.max(1, this.registry.size()) });
+    const records = this.registry.discover({
+      ...(query.service ? { service: query.service } : {}),
+      limit: Math.max(1, this.registry.size()),
+    });
     const rows: AgentRow[] = [];
     for (const record of records) {
       if (query.state && record.state !== query.state) continue;
@@ -112,7 +115,8 @@ export class StatusSnapshot {
     }
     const service = params.get('service');
     if (service !== null) {
-      if (!/^[a-z0-9][a-z0-9._-]{0,127}$/.test(service)) throw invalidArgument('service', `is not a valid service name (got ${JSON.stringify(service)})`);
+      if (!/^[a-z0-9][a-z0-9._-]{0,127}$/.test(service))
+        throw invalidArgument('service', `is not a valid service name (got ${JSON.stringify(service)})`);
       query.service = service;
     }
     const limit = params.get('limit');

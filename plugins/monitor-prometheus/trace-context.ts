@@ -25,7 +25,7 @@ export function parseTraceparent(value: string | undefined): TraceParent | undef
   // Version 00 has exactly four fields; later versions may append more.
   if (match[1] === '00' && match[5] !== undefined) return undefined;
   if (match[2] === ZERO_TRACE || match[3] === ZERO_SPAN) return undefined;
-  return { traceId: match[2]!, parentSpanId: match[3]!, flags: match[4]! };
+  return { traceId: match[2], parentSpanId: match[3], flags: match[4] };
 }
 
 export function formatTraceparent(traceId: string, spanId: string, flags: string): string {

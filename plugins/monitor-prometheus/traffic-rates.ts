@@ -116,7 +116,8 @@ export class TrafficRates {
   targets(limit: number): TargetRate[] {
     const rows: TargetRate[] = [];
     for (const map of [this.topics, this.services, this.agents]) {
-      for (const counter of map.values()) rows.push({ kind: counter.kind, name: counter.name, total: counter.total, perSecond: counter.rate });
+      for (const counter of map.values())
+        rows.push({ kind: counter.kind, name: counter.name, total: counter.total, perSecond: counter.rate });
     }
     rows.sort((a, b) => b.perSecond - a.perSecond || b.total - a.total);
     return rows.slice(0, limit);

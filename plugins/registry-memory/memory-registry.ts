@@ -132,10 +132,14 @@ export class MemoryRegistry implements RegistryService {
     const from = entry.record.state;
     if (from === state) return entry.record;
     if (!isLegalTransition(from, state)) {
-      throw new GatewayError('GW_FAILED_PRECONDITION', `agent "${agentId}" cannot go from ${from} to ${state} (illegal transition ${from}→${state})`, {
-        field: 'state',
-        details: { agentId, from, to: state },
-      });
+      throw new GatewayError(
+        'GW_FAILED_PRECONDITION',
+        `agent "${agentId}" cannot go from ${from} to ${state} (illegal transition ${from}→${state})`,
+        {
+          field: 'state',
+          details: { agentId, from, to: state },
+        },
+      );
     }
     const counts = this.context.metrics.byState;
     counts[from]--;
@@ -201,7 +205,7 @@ export class MemoryRegistry implements RegistryService {
     else this.checkCapacity();
 
     const agentId = chosenId || generateAgentId(validated.info.service, (id) => this.agents.has(id), options.maxNameLength);
-    const info: AgentInfo = { ...validated.info, agentId, tags: Object.freeze(validated.info.tags) as Record<string, string> };
+    const info: AgentInfo = { ...validated.info, agentId, tags: Object.freeze(validated.info.tags) };
     Object.freeze(info.capabilities);
     const admission = this.context.hooks.admitAgent.call({
       info,
@@ -257,13 +261,15 @@ export class MemoryRegistry implements RegistryService {
     if (policy === 'replace-same-identity' && existing.record.identity === identity) return;
     this.context.metrics.rejected('duplicate-id');
     const why =
-      policy === 'reject'
-        ? 'the registry is configured with duplicateIdPolicy "reject"'
-        : 'it was registered by another identity';
-    throw new GatewayError('GW_ALREADY_EXISTS', `agent_id: "${existing.record.agentId}" is already registered and ${why}; choose another agent_id or leave it empty`, {
-      field: 'agent_id',
-      details: { agentId: existing.record.agentId, policy },
-    });
+      policy === 'reject' ? 'the registry is configured with duplicateIdPolicy "reject"' : 'it was registered by another identity';
+    throw new GatewayError(
+      'GW_ALREADY_EXISTS',
+      `agent_id: "${existing.record.agentId}" is already registered and ${why}; choose another agent_id or leave it empty`,
+      {
+        field: 'agent_id',
+        details: { agentId: existing.record.agentId, policy },
+      },
+    );
   }
 
   private checkCapacity(): void {
@@ -271,9 +277,13 @@ export class MemoryRegistry implements RegistryService {
     if (this.agents.size < max) return;
     this.context.metrics.rejected('max-instances');
     this.limitReached('registry.maxInstances', 'reject', `${this.agents.size} agents registered`);
-    throw new GatewayError('GW_RESOURCE_EXHAUSTED', `the registry holds its maximum of ${max} agents (maxInstances); deregister agents or raise the limit`, {
-      details: { limit: 'registry.maxInstances', max },
-    });
+    throw new GatewayError(
+      'GW_RESOURCE_EXHAUSTED',
+      `the registry holds its maximum of ${max} agents (maxInstances); deregister agents or raise the limit`,
+      {
+        details: { limit: 'registry.maxInstances', max },
+      },
+    );
   }
 
   private leaseDue(entry: AgentEntry): void {
@@ -384,7 +394,8 @@ export class MemoryRegistry implements RegistryService {
     }
     let max = options.maxDiscoverResults;
     if (limit !== undefined && limit !== 0) {
-      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw invalidArgument('limit', `must be a non-negative integer, got ${String(limit)}`);
+      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0)
+        throw invalidArgument('limit', `must be a non-negative integer, got ${String(limit)}`);
       max = Math.min(limit, max);
     }
     return {

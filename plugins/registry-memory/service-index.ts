@@ -82,7 +82,7 @@ export class ServiceIndex {
       if (query.range !== undefined && !query.range.test(bucket.semver)) continue;
       const agents = bucket.agents;
       for (let i = 0; i < agents.length; i++) {
-        const entry = agents[i]!;
+        const entry = agents[i];
         if (!matches(entry, query)) continue;
         found.push(entry.record);
         if (found.length >= query.limit) return true;
@@ -96,11 +96,11 @@ function matches(entry: AgentEntry, query: CompiledQuery): boolean {
   const record = entry.record;
   if (query.routableOnly && !isRoutable(record)) return false;
   for (let i = 0; i < query.tagKeys.length; i++) {
-    const key = query.tagKeys[i]!;
+    const key = query.tagKeys[i];
     if (record.tags[key] !== query.tags[key]) return false;
   }
   for (let i = 0; i < query.capabilities.length; i++) {
-    if (!entry.capabilities.has(query.capabilities[i]!)) return false;
+    if (!entry.capabilities.has(query.capabilities[i])) return false;
   }
   return true;
 }

@@ -6,7 +6,6 @@
  * so an agent that re-homed meanwhile keeps its new entry).
  */
 import type { Logger } from 'pino';
-import semver from 'semver';
 import { StorageType, type KV, type KvEntry, type NatsConnection, type Subscription } from 'nats';
 import {
   AGENT_STATES,
@@ -25,28 +24,19 @@ import {
   type RegisterResult,
   type RegistryService,
 } from '../../kernel';
+import { boundedReason, ownedElsewhere, type Entry } from './cluster-entry';
+import { discoverVisible } from './discovery-scan';
 import { GatewayLiveness } from './gateway-liveness';
+import { RegistryEvents } from './registry-events';
 import { agentKey, decodeRecord, encodeRecord } from './record-codec';
 import type { RegistryMetrics } from './registry-metrics';
 import type { NatsRegistryOptions } from './schema';
 import { retryJetStream } from '../../support/nats/jetstream-ensure';
+import { SessionBindings } from './session-bindings';
+import { VersionRanges } from './version-ranges';
+import { VisibleEntries } from './visible-entries';
 
 const AGENT_HEALTHS: readonly AgentHealth[] = ['unknown', 'healthy', 'degraded', 'unhealthy'];
-const MAX_REASON_LENGTH = 256;
-const MAX_RANGE_LENGTH = 256;
-
-interface Entry {
-  record: AgentRecord;
-  /** Owned by this gateway: we hold its lease and session, and write its KV entry. */
-  local: boolean;
-  /** KV revision of the last write we saw for it (0 before the first). */
-  kvRevision: number;
-  visible: boolean;
-  /** Local only: set when the lease lapsed and the agent waits out the grace period. */
-  lapsedAt: number;
-  healthBeforeLapse?: AgentHealth;
-}
-
 export interface ClusterRegistryContext {
   name: string;
   options: NatsRegistryOptions;
@@ -60,13 +50,12 @@ export interface ClusterRegistryContext {
 export class ClusterRegistry implements RegistryService {
   private readonly entries = new Map<string, Entry>();
   private readonly localEntries = new Set<Entry>();
-  /** Visible entries by service, for discovery. */
-  private readonly byService = new Map<string, Set<Entry>>();
-  private readonly sessions = new Map<string, Set<Entry>>();
-  private readonly ranges = new Map<string, semver.Range | null>();
+  private readonly visible = new VisibleEntries<Entry>();
+  private readonly events: RegistryEvents;
+  private readonly sessions = new SessionBindings<Entry>();
+  private readonly ranges: VersionRanges;
   private readonly liveness: GatewayLiveness;
   private revision = 0;
-  private visibleCount = 0;
   private kv?: KV;
   private nc?: NatsConnection;
   private heartbeatTimer?: NodeJS.Timeout;
@@ -80,6 +69,10 @@ export class ClusterRegistry implements RegistryService {
 
   constructor(private readonly context: ClusterRegistryContext) {
     const { options } = context;
+    this.events = new RegistryEvents(context);
+    this.ranges = new VersionRanges(options.rangeCacheSize, () =>
+      this.events.limitReached('registry.rangeCacheSize', 'evict-oldest', 'parsed version range evicted'),
+    );
     this.heartbeatSubject = `${options.prefix}.registry.hb`;
     this.byeSubject = `${options.prefix}.registry.bye`;
     this.liveness = new GatewayLiveness(
@@ -89,7 +82,7 @@ export class ClusterRegistry implements RegistryService {
         died: (id) => this.gatewayDied(id),
         revived: (id) => this.gatewayRevived(id),
         expired: (id) => this.purgeGateway(id),
-        full: (id) => this.limitReached('registry.maxGateways', 'ignore', `gateway ${id} not tracked`),
+        full: (id) => this.events.limitReached('registry.maxGateways', 'ignore', `gateway ${id} not tracked`),
       },
     );
   }
@@ -114,7 +107,11 @@ export class ClusterRegistry implements RegistryService {
     const setup = { nc, options: options.jetstreamSetup, onRetry: (info: object) => this.context.logger.warn(info, 'JetStream not ready; retrying') };
     // views.kv finds or creates the bucket's stream; concurrent creators all end up bound to it.
     this.kv = await retryJetStream(`open KV bucket "${this.bucket}"`, setup, () =>
-      js.views.kv(this.bucket, { history: 1, replicas: options.replicas, storage: options.storage === 'memory' ? StorageType.Memory : StorageType.File }),
+      js.views.kv(this.bucket, {
+        history: 1,
+        replicas: options.replicas,
+        storage: options.storage === 'memory' ? StorageType.Memory : StorageType.File,
+      }),
     );
     this.heartbeatSub = nc.subscribe(`${options.prefix}.registry.>`, {
       callback: (error, msg) => {
@@ -152,7 +149,8 @@ export class ClusterRegistry implements RegistryService {
     const kv = this.kv;
     if (kv && this.nc && !this.nc.isClosed()) {
       const deletes: Promise<unknown>[] = [];
-      for (const entry of this.localEntries) deletes.push(kv.delete(agentKey(entry.record.agentId), { previousSeq: entry.kvRevision }).catch(() => undefined));
+      for (const entry of this.localEntries)
+        deletes.push(kv.delete(agentKey(entry.record.agentId), { previousSeq: entry.kvRevision }).catch(() => undefined));
       await Promise.all(deletes);
       this.nc.publish(this.byeSubject, this.context.gatewayId);
       await this.nc.flush().catch(() => undefined);
@@ -174,8 +172,15 @@ export class ClusterRegistry implements RegistryService {
     if (existing?.visible) this.checkDuplicate(existing, identity);
     else if (!existing) this.checkCapacity();
     const agentId = info.agentId || generateAgentId(info.service, (id) => this.entries.has(id), options.maxNameLength);
-    const admission = hooks.admitAgent.call({ info: { ...info, agentId }, identity: context.identity, state: 'running', managed: context.managed ?? false, instanceToken: context.instanceToken });
-    if (!AGENT_STATES.includes(admission.state)) throw new GatewayError('GW_INTERNAL', `an admitAgent tap returned the unknown state "${String(admission.state)}"`);
+    const admission = hooks.admitAgent.call({
+      info: { ...info, agentId },
+      identity: context.identity,
+      state: 'running',
+      managed: context.managed ?? false,
+      instanceToken: context.instanceToken,
+    });
+    if (!AGENT_STATES.includes(admission.state))
+      throw new GatewayError('GW_INTERNAL', `an admitAgent tap returned the unknown state "${String(admission.state)}"`);
     const now = Date.now();
     const record: AgentRecord = {
       agentId,
@@ -200,8 +205,8 @@ export class ClusterRegistry implements RegistryService {
     const entry: Entry = { record: Object.freeze(record), local: true, kvRevision: 0, visible: false, lapsedAt: 0 };
     this.entries.set(agentId, entry);
     this.localEntries.add(entry);
-    this.show(entry);
-    if (record.sessionId) this.bindSession(entry, record.sessionId);
+    this.visible.show(entry);
+    if (record.sessionId) this.sessions.bind(record.sessionId, entry);
     try {
       entry.kvRevision = await this.kv.put(agentKey(agentId), encodeRecord(record));
     } catch (error) {
@@ -211,7 +216,7 @@ export class ClusterRegistry implements RegistryService {
       throw new GatewayError('GW_UNAVAILABLE', `the cluster registry could not store agent "${agentId}" in NATS; retry`, { cause: error });
     }
     metrics.registered.inc({ outcome: replacing ? 'replaced' : 'new' });
-    this.notify('agentRegistered', () => hooks.agentRegistered.call(entry.record));
+    this.events.registered(entry.record);
     return { record: entry.record, replaced: replacing !== undefined };
   }
 
@@ -240,15 +245,14 @@ export class ClusterRegistry implements RegistryService {
     if (typeof sessionId !== 'string' || sessionId === '') throw invalidArgument('session_id', 'must be a non-empty string');
     const entry = this.requireLocal(agentId);
     if (entry.record.sessionId === sessionId) return;
-    this.unbindSession(entry);
+    this.sessions.unbind(entry.record.sessionId, entry);
     this.update(entry, { sessionId }, false);
-    this.bindSession(entry, sessionId);
+    this.sessions.bind(sessionId, entry);
   }
 
   sessionClosed(sessionId: string): void {
-    const bound = this.sessions.get(sessionId);
+    const bound = this.sessions.take(sessionId);
     if (!bound) return;
-    this.sessions.delete(sessionId);
     for (const entry of [...bound]) if (entry.local && entry.record.sessionId === sessionId) this.removeLocal(entry, 'session-closed');
   }
 
@@ -258,10 +262,14 @@ export class ClusterRegistry implements RegistryService {
     const from = entry.record.state;
     if (from === state) return entry.record;
     if (!isLegalTransition(from, state)) {
-      throw new GatewayError('GW_FAILED_PRECONDITION', `agent "${agentId}" cannot go from ${from} to ${state} (illegal transition ${from}→${state})`, { field: 'state' });
+      throw new GatewayError(
+        'GW_FAILED_PRECONDITION',
+        `agent "${agentId}" cannot go from ${from} to ${state} (illegal transition ${from}→${state})`,
+        { field: 'state' },
+      );
     }
     this.update(entry, { state }, true);
-    this.stateChanged(entry.record, from, boundedReason(reason, 'unspecified'));
+    this.events.stateChanged(entry.record, from, boundedReason(reason, 'unspecified'));
     return entry.record;
   }
 
@@ -279,36 +287,11 @@ export class ClusterRegistry implements RegistryService {
   }
 
   discover(query: DiscoveryQuery = {}): AgentRecord[] {
-    const { service, versionRange, tags, capabilities, routableOnly } = query ?? {};
-    const range = this.range(versionRange);
-    let limit = this.context.options.maxDiscoverResults;
-    if (query?.limit !== undefined && query.limit !== 0) {
-      if (!Number.isInteger(query.limit) || query.limit < 0) throw invalidArgument('limit', `must be a non-negative integer, got ${String(query.limit)}`);
-      limit = Math.min(limit, query.limit);
-    }
-    const tagKeys = tags ? Object.keys(tags) : [];
-    if (tagKeys.length > this.context.options.maxTags) throw invalidArgument('tags', `has ${tagKeys.length} entries; the limit is ${this.context.options.maxTags}`);
-    const out: AgentRecord[] = [];
-    const scan = (entry: Entry): boolean => {
-      const record = entry.record;
-      if (routableOnly && (record.state !== 'running' || record.health === 'degraded' || record.health === 'unhealthy')) return true;
-      if (range && !range.test(record.version)) return true;
-      for (const key of tagKeys) if (record.tags[key] !== tags![key]) return true;
-      if (capabilities) for (const capability of capabilities) if (!record.capabilities.includes(capability)) return true;
-      out.push(record);
-      return out.length < limit;
-    };
-    if (service) {
-      const set = this.byService.get(service);
-      if (set) for (const entry of set) if (!scan(entry)) break;
-    } else {
-      outer: for (const set of this.byService.values()) for (const entry of set) if (!scan(entry)) break outer;
-    }
-    return out;
+    return discoverVisible(this.visible.byService, query, this.context.options, this.ranges);
   }
 
   size(): number {
-    return this.visibleCount;
+    return this.visible.size;
   }
 
   // ---- cluster view ------------------------------------------------------------------------
@@ -349,34 +332,40 @@ export class ClusterRegistry implements RegistryService {
     const current = this.entries.get(record.agentId);
     if (!current) {
       if (this.entries.size >= this.context.options.maxInstances) {
-        this.limitReached('registry.maxInstances', 'ignore', `remote agent ${record.agentId} not cached`);
+        this.events.limitReached('registry.maxInstances', 'ignore', `remote agent ${record.agentId} not cached`);
         return;
       }
-      const entry: Entry = { record: Object.freeze({ ...record, revision: ++this.revision }), local: false, kvRevision: kvEntry.revision, visible: false, lapsedAt: 0 };
+      const entry: Entry = {
+        record: Object.freeze({ ...record, revision: ++this.revision }),
+        local: false,
+        kvRevision: kvEntry.revision,
+        visible: false,
+        lapsedAt: 0,
+      };
       this.entries.set(record.agentId, entry);
       if (this.liveness.isAlive(record.gatewayId)) {
-        this.show(entry);
-        this.notify('agentRegistered', () => this.context.hooks.agentRegistered.call(entry.record));
+        this.visible.show(entry);
+        this.events.registered(entry.record);
       }
       return;
     }
     const before = current.record;
     current.kvRevision = kvEntry.revision;
     const serviceChanged = before.service !== record.service;
-    if (current.visible && serviceChanged) this.hide(current);
+    if (current.visible && serviceChanged) this.visible.hide(current);
     current.record = Object.freeze({ ...record, revision: ++this.revision });
     if (!current.visible && !this.liveness.isAlive(record.gatewayId)) return;
     if (!current.visible) {
-      this.show(current);
-      this.notify('agentRegistered', () => this.context.hooks.agentRegistered.call(current.record));
+      this.visible.show(current);
+      this.events.registered(current.record);
       return;
     }
     if (before.registeredAt !== record.registeredAt || before.gatewayId !== record.gatewayId) {
-      this.notify('agentRegistered', () => this.context.hooks.agentRegistered.call(current.record));
+      this.events.registered(current.record);
       return;
     }
-    if (before.state !== record.state) this.stateChanged(current.record, before.state, 'remote');
-    if (before.health !== record.health) this.healthChanged(current.record, before.health, 'remote');
+    if (before.state !== record.state) this.events.stateChanged(current.record, before.state, 'remote');
+    if (before.health !== record.health) this.events.healthChanged(current.record, before.health, 'remote');
   }
 
   private agentIdOf(kvEntry: KvEntry): string | undefined {
@@ -391,9 +380,9 @@ export class ClusterRegistry implements RegistryService {
     let count = 0;
     for (const entry of this.entries.values()) {
       if (!entry.local && entry.visible && entry.record.gatewayId === gatewayId) {
-        this.hide(entry);
+        this.visible.hide(entry);
         count++;
-        this.notify('agentDeregistered', () => this.context.hooks.agentDeregistered.call(entry.record, 'gateway-lost'));
+        this.events.deregistered(entry.record, 'gateway-lost');
       }
     }
     this.context.metrics.gatewaysLost.inc();
@@ -403,8 +392,8 @@ export class ClusterRegistry implements RegistryService {
   private gatewayRevived(gatewayId: string): void {
     for (const entry of this.entries.values()) {
       if (!entry.local && !entry.visible && entry.record.gatewayId === gatewayId) {
-        this.show(entry);
-        this.notify('agentRegistered', () => this.context.hooks.agentRegistered.call(entry.record));
+        this.visible.show(entry);
+        this.events.registered(entry.record);
       }
     }
     this.context.logger.info({ gatewayId }, 'gateway back: its agents rejoined the cluster view');
@@ -452,7 +441,8 @@ export class ClusterRegistry implements RegistryService {
         this.applyKvEntry(current);
         return;
       }
-      if (entry.local && this.localEntries.has(entry)) entry.kvRevision = await kv.put(key, encodeRecord(entry.record)).catch(() => entry.kvRevision);
+      if (entry.local && this.localEntries.has(entry))
+        entry.kvRevision = await kv.put(key, encodeRecord(entry.record)).catch(() => entry.kvRevision);
     }
   }
 
@@ -493,32 +483,13 @@ export class ClusterRegistry implements RegistryService {
   private drop(entry: Entry, reason: string, announce: boolean): void {
     if (this.entries.get(entry.record.agentId) === entry) this.entries.delete(entry.record.agentId);
     this.localEntries.delete(entry);
-    this.unbindSession(entry);
+    this.sessions.unbind(entry.record.sessionId, entry);
     const wasVisible = entry.visible;
-    if (wasVisible) this.hide(entry);
+    if (wasVisible) this.visible.hide(entry);
     if (wasVisible && announce) {
       this.context.metrics.removed.inc({ reason });
-      this.notify('agentDeregistered', () => this.context.hooks.agentDeregistered.call(entry.record, reason));
+      this.events.deregistered(entry.record, reason);
     }
-  }
-
-  private show(entry: Entry): void {
-    if (entry.visible) return;
-    entry.visible = true;
-    this.visibleCount++;
-    let set = this.byService.get(entry.record.service);
-    if (!set) this.byService.set(entry.record.service, (set = new Set()));
-    set.add(entry);
-  }
-
-  private hide(entry: Entry): void {
-    if (!entry.visible) return;
-    entry.visible = false;
-    this.visibleCount--;
-    const set = this.byService.get(entry.record.service);
-    if (!set) return;
-    set.delete(entry);
-    if (set.size === 0) this.byService.delete(entry.record.service);
   }
 
   private update(entry: Entry, change: Partial<AgentRecord>, publish: boolean): void {
@@ -540,102 +511,40 @@ export class ClusterRegistry implements RegistryService {
     const from = entry.record.health;
     if (from === health) return;
     this.update(entry, { health }, true);
-    this.healthChanged(entry.record, from, reason);
-  }
-
-  private stateChanged(record: AgentRecord, from: AgentState, reason: string): void {
-    const hook = this.context.hooks.agentStateChanged;
-    if (hook.isUsed()) this.notify('agentStateChanged', () => hook.call({ agentId: record.agentId, service: record.service, from, to: record.state, reason, at: Date.now() }));
-  }
-
-  private healthChanged(record: AgentRecord, from: AgentHealth, reason: string): void {
-    const hook = this.context.hooks.healthChanged;
-    if (hook.isUsed()) this.notify('healthChanged', () => hook.call({ agentId: record.agentId, service: record.service, from, to: record.health, reason, at: Date.now() }));
+    this.events.healthChanged(entry.record, from, reason);
   }
 
   private checkDuplicate(existing: Entry, identity: string | undefined): void {
     const policy = this.context.options.duplicateIdPolicy;
     if (policy === 'replace-same-identity' && existing.record.identity === identity) return;
     this.context.metrics.rejected.inc({ reason: 'duplicate-id' });
-    const why = policy === 'reject' ? 'the registry is configured with duplicateIdPolicy "reject"' : 'it was registered by another identity';
-    throw new GatewayError('GW_ALREADY_EXISTS', `agent_id: "${existing.record.agentId}" is already registered (on gateway ${existing.record.gatewayId}) and ${why}; choose another agent_id or leave it empty`, {
-      field: 'agent_id',
-    });
+    const why =
+      policy === 'reject' ? 'the registry is configured with duplicateIdPolicy "reject"' : 'it was registered by another identity';
+    throw new GatewayError(
+      'GW_ALREADY_EXISTS',
+      `agent_id: "${existing.record.agentId}" is already registered (on gateway ${existing.record.gatewayId}) and ${why}; choose another agent_id or leave it empty`,
+      {
+        field: 'agent_id',
+      },
+    );
   }
 
   private checkCapacity(): void {
     const max = this.context.options.maxInstances;
     if (this.entries.size < max) return;
     this.context.metrics.rejected.inc({ reason: 'max-instances' });
-    this.limitReached('registry.maxInstances', 'reject', `${this.entries.size} agents known`);
-    throw new GatewayError('GW_RESOURCE_EXHAUSTED', `the cluster registry holds its maximum of ${max} agents (maxInstances); deregister agents or raise the limit`);
+    this.events.limitReached('registry.maxInstances', 'reject', `${this.entries.size} agents known`);
+    throw new GatewayError(
+      'GW_RESOURCE_EXHAUSTED',
+      `the cluster registry holds its maximum of ${max} agents (maxInstances); deregister agents or raise the limit`,
+    );
   }
 
   private requireLocal(agentId: string): Entry {
     const entry = typeof agentId === 'string' ? this.entries.get(agentId) : undefined;
-    if (!entry || !entry.visible) throw new GatewayError('GW_NOT_FOUND', `agent_id: no agent "${String(agentId)}" is registered`, { field: 'agent_id' });
+    if (!entry || !entry.visible)
+      throw new GatewayError('GW_NOT_FOUND', `agent_id: no agent "${String(agentId)}" is registered`, { field: 'agent_id' });
     if (!entry.local) throw ownedElsewhere(entry.record);
     return entry;
   }
-
-  private bindSession(entry: Entry, sessionId: string): void {
-    let bound = this.sessions.get(sessionId);
-    if (!bound) this.sessions.set(sessionId, (bound = new Set()));
-    bound.add(entry);
-  }
-
-  private unbindSession(entry: Entry): void {
-    const sessionId = entry.record.sessionId;
-    if (sessionId === undefined) return;
-    const bound = this.sessions.get(sessionId);
-    if (!bound) return;
-    bound.delete(entry);
-    if (bound.size === 0) this.sessions.delete(sessionId);
-  }
-
-  private range(versionRange: string | undefined): semver.Range | undefined {
-    if (versionRange === undefined || versionRange === '') return undefined;
-    if (typeof versionRange !== 'string') throw invalidArgument('version_range', 'must be a string');
-    if (versionRange.length > MAX_RANGE_LENGTH) throw invalidArgument('version_range', `is ${versionRange.length} characters long; the limit is ${MAX_RANGE_LENGTH}`);
-    let parsed = this.ranges.get(versionRange);
-    if (parsed === undefined) {
-      try {
-        parsed = new semver.Range(versionRange);
-      } catch {
-        parsed = null;
-      }
-      if (this.ranges.size >= this.context.options.rangeCacheSize) {
-        this.ranges.delete(this.ranges.keys().next().value!);
-        this.limitReached('registry.rangeCacheSize', 'evict-oldest', 'parsed version range evicted');
-      }
-      this.ranges.set(versionRange, parsed);
-    }
-    if (parsed === null) throw invalidArgument('version_range', `"${versionRange.slice(0, 64)}" is not a semver range`);
-    return parsed;
-  }
-
-  private limitReached(limit: string, policy: string, detail: string): void {
-    this.context.metrics.limitHits.inc({ limit });
-    const hook = this.context.hooks.limitReached;
-    if (hook.isUsed()) this.notify('limitReached', () => hook.call({ limit, policy, plugin: this.context.name, detail }));
-  }
-
-  private notify(hook: string, call: () => void): void {
-    try {
-      call();
-    } catch (error) {
-      this.context.logger.error({ err: error, hook }, 'a hook tap threw; the registry carried on');
-    }
-  }
-}
-
-function ownedElsewhere(record: AgentRecord): GatewayError {
-  return new GatewayError('GW_NOT_FOUND', `agent_id: agent "${record.agentId}" is connected to gateway ${record.gatewayId}, not this one; register here to move it`, {
-    field: 'agent_id',
-  });
-}
-
-function boundedReason(reason: string, fallback: string): string {
-  if (typeof reason !== 'string' || reason === '') return fallback;
-  return reason.length > MAX_REASON_LENGTH ? reason.slice(0, MAX_REASON_LENGTH) : reason;
 }

@@ -27,7 +27,7 @@
  */
 import { definePlugin, GatewayError, type RegistryService } from '../../kernel';
 import { ClusterRegistry } from './cluster-registry';
-import { openNatsConnection } from './nats-connection';
+import { openNatsConnection } from '../../support/nats/nats-connection';
 import { createRegistryMetrics } from './registry-metrics';
 import { schema, type NatsRegistryOptions } from './schema';
 import type { NatsConnection } from 'nats';
@@ -41,13 +41,25 @@ export default definePlugin<NatsRegistryOptions, RegistryService>({
   schema,
   setup(ctx) {
     const { options } = ctx;
-    if (options.minLeaseTtlMs > options.maxLeaseTtlMs || options.defaultLeaseTtlMs < options.minLeaseTtlMs || options.defaultLeaseTtlMs > options.maxLeaseTtlMs) {
-      throw new GatewayError('GW_PLUGIN_OPTIONS_INVALID', `defaultLeaseTtlMs (${options.defaultLeaseTtlMs}) must lie within minLeaseTtlMs and maxLeaseTtlMs`, { field: 'defaultLeaseTtlMs' });
+    if (
+      options.minLeaseTtlMs > options.maxLeaseTtlMs ||
+      options.defaultLeaseTtlMs < options.minLeaseTtlMs ||
+      options.defaultLeaseTtlMs > options.maxLeaseTtlMs
+    ) {
+      throw new GatewayError(
+        'GW_PLUGIN_OPTIONS_INVALID',
+        `defaultLeaseTtlMs (${options.defaultLeaseTtlMs}) must lie within minLeaseTtlMs and maxLeaseTtlMs`,
+        { field: 'defaultLeaseTtlMs' },
+      );
     }
     if (options.gatewayDeadAfterMs <= options.heartbeatIntervalMs) {
-      throw new GatewayError('GW_PLUGIN_OPTIONS_INVALID', `gatewayDeadAfterMs (${options.gatewayDeadAfterMs}) must be longer than heartbeatIntervalMs (${options.heartbeatIntervalMs})`, {
-        field: 'gatewayDeadAfterMs',
-      });
+      throw new GatewayError(
+        'GW_PLUGIN_OPTIONS_INVALID',
+        `gatewayDeadAfterMs (${options.gatewayDeadAfterMs}) must be longer than heartbeatIntervalMs (${options.heartbeatIntervalMs})`,
+        {
+          field: 'gatewayDeadAfterMs',
+        },
+      );
     }
     let registry!: ClusterRegistry;
     const metrics = createRegistryMetrics(ctx.metrics, {

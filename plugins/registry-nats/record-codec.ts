@@ -19,7 +19,12 @@ export function encodeRecord(record: AgentRecord): Uint8Array {
 /** Throws on a value that is not a record (someone else wrote into the bucket). */
 export function decodeRecord(bytes: Uint8Array): AgentRecord {
   const value = JSON.parse(decoder.decode(bytes)) as AgentRecord;
-  if (typeof value?.agentId !== 'string' || typeof value.gatewayId !== 'string' || typeof value.service !== 'string' || typeof value.version !== 'string') {
+  if (
+    typeof value?.agentId !== 'string' ||
+    typeof value.gatewayId !== 'string' ||
+    typeof value.service !== 'string' ||
+    typeof value.version !== 'string'
+  ) {
     throw new Error('not an agent record');
   }
   value.tags ??= {};

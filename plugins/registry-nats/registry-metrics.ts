@@ -17,9 +17,27 @@ export function createRegistryMetrics(
   factory: MetricsFactory,
   read: { agents: () => number; localAgents: () => number; gateways: () => number },
 ): RegistryMetrics {
-  factory.gauge({ name: 'registry_nats_agents', help: 'Agents in the cluster view', collect() { this.set(read.agents()); } });
-  factory.gauge({ name: 'registry_nats_local_agents', help: 'Agents owned by this gateway', collect() { this.set(read.localAgents()); } });
-  factory.gauge({ name: 'registry_nats_gateways_alive', help: 'Gateways heard from recently, this one included', collect() { this.set(read.gateways()); } });
+  factory.gauge({
+    name: 'registry_nats_agents',
+    help: 'Agents in the cluster view',
+    collect() {
+      this.set(read.agents());
+    },
+  });
+  factory.gauge({
+    name: 'registry_nats_local_agents',
+    help: 'Agents owned by this gateway',
+    collect() {
+      this.set(read.localAgents());
+    },
+  });
+  factory.gauge({
+    name: 'registry_nats_gateways_alive',
+    help: 'Gateways heard from recently, this one included',
+    collect() {
+      this.set(read.gateways());
+    },
+  });
   return {
     registered: factory.counter({ name: 'registry_nats_registered_total', help: 'Registrations accepted here', labelNames: ['outcome'] }),
     removed: factory.counter({ name: 'registry_nats_removed_total', help: 'Agents removed, by reason', labelNames: ['reason'] }),

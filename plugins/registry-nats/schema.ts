@@ -1,12 +1,13 @@
 /**
  * Options of the NATS registry. Every limit has a default and a policy (see docs/cluster.md).
  */
-import { natsClientSchema, type NatsClientOptions } from './nats-connection';
+import { leaseTtlProperties, registryLimitProperties, type LeaseTtlOptions, type RegistryLimitOptions } from '../../kernel';
+import { natsClientSchema, type NatsClientOptions } from '../../support/nats/nats-connection';
 import { jetstreamSetupSchema, type JetStreamSetupOptions } from '../../support/nats/jetstream-ensure';
 
-export type DuplicateIdPolicy = 'reject' | 'replace-same-identity';
+export type { DuplicateIdPolicy } from '../../kernel';
 
-export interface NatsRegistryOptions extends NatsClientOptions {
+export interface NatsRegistryOptions extends NatsClientOptions, LeaseTtlOptions, RegistryLimitOptions {
   /**
    * Names the KV bucket (`<prefix>_registry`) and heartbeat subject (`<prefix>.registry.hb`).
    * Gateways with one prefix form one cluster; tests use a unique prefix per run.
@@ -24,20 +25,8 @@ export interface NatsRegistryOptions extends NatsClientOptions {
   deadGatewayPurgeAfterMs: number;
   /** Gateways tracked (alive or recently dead); heartbeats from more are ignored. */
   maxGateways: number;
-  defaultLeaseTtlMs: number;
-  minLeaseTtlMs: number;
-  maxLeaseTtlMs: number;
   sweepIntervalMs: number;
-  leaseExpiry: { markUnhealthy: boolean; removeAfterMs: number };
-  /** Agents in the whole cluster view (local and remote); more are refused / ignored. */
-  maxInstances: number;
-  duplicateIdPolicy: DuplicateIdPolicy;
-  maxTags: number;
-  maxCapabilities: number;
-  maxNameLength: number;
-  maxTagValueLength: number;
-  maxDiscoverResults: number;
-  rangeCacheSize: number;
+  // maxInstances counts the whole cluster view (local and remote); more are refused / ignored.
 }
 
 export const schema = {
@@ -54,26 +43,8 @@ export const schema = {
     gatewayDeadAfterMs: { type: 'integer', minimum: 50, maximum: 600_000, default: 750 },
     deadGatewayPurgeAfterMs: { type: 'integer', minimum: 0, default: 30_000 },
     maxGateways: { type: 'integer', minimum: 1, default: 1024 },
-    defaultLeaseTtlMs: { type: 'integer', minimum: 100, default: 15000 },
-    minLeaseTtlMs: { type: 'integer', minimum: 100, default: 1000 },
-    maxLeaseTtlMs: { type: 'integer', minimum: 100, default: 300000 },
+    ...leaseTtlProperties,
     sweepIntervalMs: { type: 'integer', minimum: 10, maximum: 60000, default: 50 },
-    leaseExpiry: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        markUnhealthy: { type: 'boolean', default: true },
-        removeAfterMs: { type: 'integer', minimum: 0, default: 30000 },
-      },
-    },
-    maxInstances: { type: 'integer', minimum: 1, default: 100000 },
-    duplicateIdPolicy: { enum: ['reject', 'replace-same-identity'], default: 'replace-same-identity' },
-    maxTags: { type: 'integer', minimum: 0, maximum: 1024, default: 32 },
-    maxCapabilities: { type: 'integer', minimum: 0, maximum: 1024, default: 64 },
-    maxNameLength: { type: 'integer', minimum: 8, maximum: 1024, default: 128 },
-    maxTagValueLength: { type: 'integer', minimum: 1, maximum: 65536, default: 256 },
-    maxDiscoverResults: { type: 'integer', minimum: 1, default: 1000 },
-    rangeCacheSize: { type: 'integer', minimum: 1, maximum: 100000, default: 1024 },
+    ...registryLimitProperties,
   },
 } as const;

@@ -37,7 +37,8 @@ export class DedupeWindow {
 
   load(store: DurableStore, now: number): void {
     const live = [...store.loadDedupe()].filter((e) => e.record.expiresAt > now).sort((a, b) => a.record.expiresAt - b.record.expiresAt);
-    for (const { id, record } of live.slice(-this.maxEntries)) this.seen.set(id, { expiresAt: record.expiresAt, outcome: record.outcome, pending: 0 });
+    for (const { id, record } of live.slice(-this.maxEntries))
+      this.seen.set(id, { expiresAt: record.expiresAt, outcome: record.outcome, pending: 0 });
   }
 
   /** A stored message found at start: its id stays remembered (as `stored`) while it is pending. */

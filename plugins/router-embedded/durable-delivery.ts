@@ -233,9 +233,9 @@ export class DurableDelivery {
   /** Dead-letters messages older than the inbox age limit or their own TTL. */
   sweep(now: number): void {
     for (const target of this.targets.values()) {
-      while (target.ready.length > 0 && this.expired(target.ready[0]!, now)) {
+      while (target.ready.length > 0 && this.expired(target.ready[0], now)) {
         this.host.limitReached('router.offlineInbox.maxAgeMs', 'dead-letter', target.key);
-        this.deadLetter(target.ready[0]!, 'expired');
+        this.deadLetter(target.ready[0], 'expired');
       }
     }
   }
@@ -273,7 +273,10 @@ export class DurableDelivery {
     }
     this.host.limitReached(`router.${name}.${which}`, 'reject', targetKey);
     const what = group ? "the queue group's backlog" : "the receiver's inbox";
-    throw gatewayError('GW_RESOURCE_EXHAUSTED', `${what} is full (${which} ${which === 'maxMessages' ? limits.maxMessages : limits.maxBytes}); retry later`);
+    throw gatewayError(
+      'GW_RESOURCE_EXHAUSTED',
+      `${what} is full (${which} ${which === 'maxMessages' ? limits.maxMessages : limits.maxBytes}); retry later`,
+    );
   }
 
   private expired(entry: DurableEntry, now: number): boolean {
@@ -330,7 +333,7 @@ export class DurableDelivery {
     const maxInFlight = this.options.durable.maxInFlightPerReceiver;
     const now = Date.now();
     while (target.ready.length > 0 && target.inflight < maxInFlight) {
-      const session = this.host.sessionFor(target.key, target.ready[0]!.avoid);
+      const session = this.host.sessionFor(target.key, target.ready[0].avoid);
       if (!session) return;
       const entry = target.ready.shift()!;
       if (this.expired(entry, now)) {

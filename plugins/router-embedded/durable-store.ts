@@ -37,7 +37,16 @@ export interface IndexRecord {
 }
 
 /** Stored as an array: the index is read whole at start, every byte counts. */
-type IndexTuple = [target: string, cost: number, enqueuedAt: number, ttlMs: number, id: string, service?: string, versionRange?: string, key?: string];
+type IndexTuple = [
+  target: string,
+  cost: number,
+  enqueuedAt: number,
+  ttlMs: number,
+  id: string,
+  service?: string,
+  versionRange?: string,
+  key?: string,
+];
 
 export interface DedupeRecord {
   expiresAt: number;
@@ -182,10 +191,19 @@ export function indexOf(record: StoredMessage, cost: number, clientId: string): 
 
 function toTuple(entry: IndexRecord): IndexTuple {
   const { target, cost, enqueuedAt, ttlMs, id, service } = entry;
-  return service ? [target, cost, enqueuedAt, ttlMs, id, service.service, service.versionRange, service.key] : [target, cost, enqueuedAt, ttlMs, id];
+  return service
+    ? [target, cost, enqueuedAt, ttlMs, id, service.service, service.versionRange, service.key]
+    : [target, cost, enqueuedAt, ttlMs, id];
 }
 
 function fromTuple(tuple: IndexTuple): IndexRecord {
   const [target, cost, enqueuedAt, ttlMs, id, service, versionRange, key] = tuple;
-  return { target, cost, enqueuedAt, ttlMs, id, service: service === undefined ? undefined : { service, versionRange: versionRange ?? '', key: key ?? '' } };
+  return {
+    target,
+    cost,
+    enqueuedAt,
+    ttlMs,
+    id,
+    service: service === undefined ? undefined : { service, versionRange: versionRange ?? '', key: key ?? '' },
+  };
 }

@@ -61,7 +61,7 @@ export class LoadBalancer {
       // Start at the cursor so ties rotate instead of always hitting the first instance.
       const start = entry.cursor++ % count;
       for (let i = 0; i < count; i++) {
-        const agent = agents[(start + i) % count]!;
+        const agent = agents[(start + i) % count];
         if (!probe.reachable(agent.agentId)) continue;
         const load = probe.inFlight(agent.agentId);
         if (load < bestLoad) {
@@ -78,7 +78,7 @@ export class LoadBalancer {
       let bestScore = -1;
       const keyHash = fnv1a(key, 0x811c9dc5);
       for (let i = 0; i < count; i++) {
-        const agent = agents[i]!;
+        const agent = agents[i];
         if (!probe.reachable(agent.agentId)) continue;
         const score = mix(fnv1a(agent.agentId, keyHash));
         if (score > bestScore) {
@@ -89,7 +89,7 @@ export class LoadBalancer {
       return best;
     }
     for (let i = 0; i < count; i++) {
-      const agent = agents[entry.cursor++ % count]!;
+      const agent = agents[entry.cursor++ % count];
       if (probe.reachable(agent.agentId)) return agent;
     }
     return undefined;

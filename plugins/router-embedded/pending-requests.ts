@@ -31,11 +31,15 @@ export class PendingRequests {
 
   add(request: PendingRequest, deadline: number, signal: AbortSignal | undefined): void {
     this.pending.set(request.correlationId, request);
-    request.timer = setTimeout(() => {
-      this.fail(request.correlationId, gatewayError('GW_DEADLINE_EXCEEDED', 'no reply before the request deadline'), 'deadline');
-    }, Math.max(0, deadline - Date.now()));
+    request.timer = setTimeout(
+      () => {
+        this.fail(request.correlationId, gatewayError('GW_DEADLINE_EXCEEDED', 'no reply before the request deadline'), 'deadline');
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     if (signal) {
-      const onAbort = () => this.fail(request.correlationId, gatewayError('GW_CANCELLED', 'the request was cancelled by the client'), 'cancelled');
+      const onAbort = () =>
+        this.fail(request.correlationId, gatewayError('GW_CANCELLED', 'the request was cancelled by the client'), 'cancelled');
       signal.addEventListener('abort', onAbort, { once: true });
       request.detach = () => signal.removeEventListener('abort', onAbort);
     }

@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import semver from 'semver';
 import {
   gatewayError,
   invalidArgument,
@@ -37,8 +36,19 @@ import { PendingRequests } from './pending-requests';
 import { createRouterMetrics, type RouterMetrics } from './router-metrics';
 import type { OverflowPolicy, RouterOptions } from './schema';
 import { Session, type SessionHost } from './session';
-import { checkPattern, checkTopic } from './topics';
-import { groupKey, TopicTrie, type QueueGroup } from './topic-trie';
+import {
+  admitRequest,
+  admitSubscription,
+  checkEnvelope,
+  deadLetterHeaders,
+  describeTarget,
+  subscriptionKey,
+  targetField,
+} from '../../kernel';
+import { durableMember, pickMember } from './group-members';
+import { waitForRoom } from './publisher-waits';
+import { followRegistry } from './registry-follower';
+import { groupKey, TopicTrie } from './topic-trie';
 import { KnownAgents } from './known-agents';
 import { KnownGroups } from './known-groups';
 
@@ -96,8 +106,11 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       this.limitReached('router.groupBacklog.maxKnownGroups', 'forget-least-recent', 'known queue groups full'),
     );
     this.requests = new PendingRequests(this.options.maxPendingRequests);
-    this.dedupe = new DedupeWindow(this.options.dedupe.windowMs, this.options.dedupe.maxEntries, () => this.store, () =>
-      this.limitReached('router.dedupe.maxEntries', 'evict-oldest', 'dedupe window full'),
+    this.dedupe = new DedupeWindow(
+      this.options.dedupe.windowMs,
+      this.options.dedupe.maxEntries,
+      () => this.store,
+      () => this.limitReached('router.dedupe.maxEntries', 'evict-oldest', 'dedupe window full'),
     );
     this.durable = new DurableDelivery(this.options, this.bootId, {
       sessionFor: (key, avoid) => this.sessionForTarget(key, avoid),
@@ -117,8 +130,15 @@ export class EmbeddedRouter implements RouterService, SessionHost {
         }
       },
       paused: (session, moved) => {
-        this.limitReached('router.durable.pauseAfterTimeouts', 'pause-member', `session ${session.id}${session.agentId ? ` (agent ${session.agentId})` : ''}: ${moved} in flight moved`);
-        this.ctx.logger.warn({ session: session.id, agentId: session.agentId, moved }, 'queue-group member keeps timing out: paused until it acks again');
+        this.limitReached(
+          'router.durable.pauseAfterTimeouts',
+          'pause-member',
+          `session ${session.id}${session.agentId ? ` (agent ${session.agentId})` : ''}: ${moved} in flight moved`,
+        );
+        this.ctx.logger.warn(
+          { session: session.id, agentId: session.agentId, moved },
+          'queue-group member keeps timing out: paused until it acks again',
+        );
       },
       rehomed: (from, count) => {
         this.metrics.rehomed.inc(count);
@@ -152,7 +172,11 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.dedupe.load(this.store, now);
     this.durable.attach(this.store, (id) => this.dedupe.pendingAtStart(id, now));
     this.knownAgents.attach(this.store);
-    this.knownGroups.attach(this.store, this.durable.groupTargets().map((key) => key.slice(2)), now);
+    this.knownGroups.attach(
+      this.store,
+      this.durable.groupTargets().map((key) => key.slice(2)),
+      now,
+    );
     this.sweeper = setInterval(() => {
       const now = Date.now();
       this.dedupe.sweep(now);
@@ -168,7 +192,17 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     }, this.options.sweepIntervalMs);
     this.sweeper.unref();
     const openMs = Math.round(performance.now() - began);
-    this.ctx.logger.info({ directory, pending: this.durable.pending, storedBytes: this.durable.bytes, dedupe: this.dedupe.size, groups: this.knownGroups.size, openMs }, 'durable store open');
+    this.ctx.logger.info(
+      {
+        directory,
+        pending: this.durable.pending,
+        storedBytes: this.durable.bytes,
+        dedupe: this.dedupe.size,
+        groups: this.knownGroups.size,
+        openMs,
+      },
+      'durable store open',
+    );
   }
 
   drain(): void {
@@ -184,7 +218,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     // Before the sessions close: what they held stays where it is for the next start, instead of
     // being handed (and counted as an attempt) to sessions about to close too.
     this.durable.stop();
-    for (const session of [...this.sessions.values()]) session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
+    for (const session of [...this.sessions.values()])
+      session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
     const store = this.store;
     this.store = undefined;
     if (store) {
@@ -211,11 +246,11 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.checkAccepting();
     // All or nothing on validation, so a client never has to guess which half was routed.
     for (let i = 0; i < messages.length; i++) {
-      const error = this.validate(messages[i]!, `messages[${i}]`);
+      const error = this.validate(messages[i], `messages[${i}]`);
       if (error) throw error;
     }
     const entries: DurableEntry[] = [];
-    const outcomes: SendOutcome[] = new Array(messages.length);
+    const outcomes: SendOutcome[] = new Array<SendOutcome>(messages.length);
     const feedback = caller.feedback;
     const outer = this.pressured;
     const collect = feedback !== undefined && this.options.subscriberQueue.publisherWaitMs > 0;
@@ -226,7 +261,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     let pressured: Session[] | undefined;
     try {
       for (let i = 0; i < messages.length; i++) {
-        const message = messages[i]!;
+        const message = messages[i];
         try {
           outcomes[i] = this.route(message, caller, entries, undefined);
         } catch (error) {
@@ -254,13 +289,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.checkAccepting();
     const error = this.validate(message, 'message');
     if (error) throw error;
-    if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) throw invalidArgument('message.topic', 'a request cannot be sent to a reply topic');
-    if (this.requests.full) {
-      this.limitReached('router.maxPendingRequests', 'reject', `${this.requests.size} requests pending`);
-      throw gatewayError('GW_RESOURCE_EXHAUSTED', `too many requests waiting for replies (${this.requests.maxPending}); retry later`);
-    }
-    if (!(options.deadline > Date.now())) throw gatewayError('GW_DEADLINE_EXCEEDED', 'the request deadline has already passed');
-    if (options.signal?.aborted) throw gatewayError('GW_CANCELLED', 'the request was cancelled by the client');
+    admitRequest(message, options, this.requests, (limit, policy, detail) => this.limitReached(limit, policy, detail));
     const correlationId = this.nextId();
     message.correlationId = correlationId;
     message.replyTo = REPLY_TOPIC_PREFIX + correlationId;
@@ -313,10 +342,10 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   }
 
   ack(acks: readonly AckItem[], caller: CallerContext): AckOutcome[] {
-    const outcomes: AckOutcome[] = new Array(acks.length);
+    const outcomes: AckOutcome[] = new Array<AckOutcome>(acks.length);
     const mayAck = (receiver: Session): boolean => mayAcknowledge(receiver.caller, caller);
     for (let i = 0; i < acks.length; i++) {
-      const item = acks[i]!;
+      const item = acks[i];
       if (typeof item.deliveryTag !== 'string' || item.deliveryTag.length === 0) {
         throw invalidArgument(`acks[${i}].deliveryTag`, 'must be the non-empty tag of a durable delivery');
       }
@@ -333,19 +362,9 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   // ---- SessionHost -------------------------------------------------------------------------
 
   subscribe(session: Session, spec: SubscriptionSpec): void {
-    const error = checkPattern(spec.pattern, 'pattern', this.options.topics);
-    if (error) throw error;
-    if (spec.queueGroup !== undefined && spec.queueGroup !== '' && !/^[A-Za-z0-9_.:-]{1,128}$/.test(spec.queueGroup)) {
-      throw invalidArgument('queueGroup', 'must be 1-128 characters of letters, digits, "_", "-", ".", ":"');
-    }
-    if (session.isClosed) throw gatewayError('GW_FAILED_PRECONDITION', 'the session is closed');
-    const group = spec.queueGroup || undefined;
-    const key = `${spec.pattern}\u0000${group ?? ''}`;
-    if (session.subscriptions.has(key)) return;
-    if (session.subscriptions.size >= this.options.maxSubscriptionsPerSession) {
-      this.limitReached('router.maxSubscriptionsPerSession', 'reject', session.id);
-      throw gatewayError('GW_RESOURCE_EXHAUSTED', `a session may hold at most ${this.options.maxSubscriptionsPerSession} subscriptions`, { field: 'pattern' });
-    }
+    const admitted = admitSubscription(session, spec, this.options, (limit, policy, detail) => this.limitReached(limit, policy, detail));
+    if (!admitted) return;
+    const { key, group } = admitted;
     session.subscriptions.set(key, { pattern: spec.pattern, queueGroup: group });
     this.trie.add(session, spec.pattern, group);
     if (group) {
@@ -359,7 +378,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
 
   unsubscribe(session: Session, pattern: string, queueGroup?: string): void {
     const group = queueGroup || undefined;
-    if (session.subscriptions.delete(`${pattern}\u0000${group ?? ''}`)) this.trie.remove(session, pattern, group);
+    if (session.subscriptions.delete(subscriptionKey(pattern, group))) this.trie.remove(session, pattern, group);
   }
 
   closed(session: Session): void {
@@ -458,7 +477,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
         delivery: { message, deliveryTag: '', attempt: 1, subscription: pattern, ackDeadline: 0, shared: sessions.length > 1 },
       };
       for (let i = 0; i < sessions.length; i++) {
-        const session = sessions[i]!;
+        const session = sessions[i];
         if (this.push(session, event)) {
           count++;
           receivers?.push(session);
@@ -468,7 +487,12 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     for (const group of match.groups) {
       const member = pickMember(group.members, group);
       if (!member) continue;
-      if (this.push(member, { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription: group.pattern, ackDeadline: 0 } })) {
+      if (
+        this.push(member, {
+          kind: 'delivery',
+          delivery: { message, deliveryTag: '', attempt: 1, subscription: group.pattern, ackDeadline: 0 },
+        })
+      ) {
         count++;
         receivers?.push(member);
       }
@@ -511,7 +535,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     }
     const session = this.inboxes.get(agentId);
     if (!session) {
-      if (!this.registry.get(agentId)) throw gatewayError('GW_NOT_FOUND', `agentId: no agent "${agentId}" is registered`, { field: 'agentId' });
+      if (!this.registry.get(agentId))
+        throw gatewayError('GW_NOT_FOUND', `agentId: no agent "${agentId}" is registered`, { field: 'agentId' });
       this.metrics.messages.dropped++;
       if (this.ctx.hooks.messageDropped.isUsed()) this.ctx.hooks.messageDropped.call(message, 'receiver-offline');
       return 0;
@@ -519,14 +544,25 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     if (session.full) {
       // One receiver: push back on its publisher instead of dropping silently.
       this.limitReached('router.subscriberQueue', 'reject', `agent ${agentId}`);
-      throw gatewayError('GW_RESOURCE_EXHAUSTED', `agent "${agentId}" is not keeping up (its queue is full); retry later`, { field: 'agentId' });
+      throw gatewayError('GW_RESOURCE_EXHAUSTED', `agent "${agentId}" is not keeping up (its queue is full); retry later`, {
+        field: 'agentId',
+      });
     }
-    const delivered = this.push(session, { kind: 'delivery', delivery: { message, deliveryTag: '', attempt: 1, subscription, ackDeadline: 0 } });
+    const delivered = this.push(session, {
+      kind: 'delivery',
+      delivery: { message, deliveryTag: '', attempt: 1, subscription, ackDeadline: 0 },
+    });
     if (delivered) receivers?.push(session);
     return delivered ? 1 : 0;
   }
 
-  private routeToService(message: MessageEnvelope, entries: DurableEntry[], receivers: Session[] | undefined, now: number, clientId: string): number {
+  private routeToService(
+    message: MessageEnvelope,
+    entries: DurableEntry[],
+    receivers: Session[] | undefined,
+    now: number,
+    clientId: string,
+  ): number {
     const { service, versionRange } = message;
     let instance = this.balancer.pick(service, versionRange, message.key, this.probe);
     if (!instance && message.durable) instance = this.balancer.pick(service, versionRange, message.key, this.anyInstance);
@@ -534,9 +570,15 @@ export class EmbeddedRouter implements RouterService, SessionHost {
       const known = this.balancer.candidates(service, versionRange).length > 0;
       if (known && !message.durable) {
         this.limitReached('router.subscriberQueue', 'reject', `service ${service}`);
-        throw gatewayError('GW_RESOURCE_EXHAUSTED', `every instance of "${service}" is offline or not keeping up; retry later`, { field: 'service' });
+        throw gatewayError('GW_RESOURCE_EXHAUSTED', `every instance of "${service}" is offline or not keeping up; retry later`, {
+          field: 'service',
+        });
       }
-      throw gatewayError('GW_NOT_FOUND', `service: no routable instance of "${service}"${versionRange ? ` matching "${versionRange}"` : ''}`, { field: 'service' });
+      throw gatewayError(
+        'GW_NOT_FOUND',
+        `service: no routable instance of "${service}"${versionRange ? ` matching "${versionRange}"` : ''}`,
+        { field: 'service' },
+      );
     }
     return this.routeToAgent(message, instance.agentId, `service:${service}`, entries, receivers, now, clientId);
   }
@@ -550,46 +592,16 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     }
     if (!pushed) return false;
     this.metrics.messages.delivered++;
-    if (event.kind === 'delivery' && this.ctx.hooks.messageDelivered.isUsed()) this.ctx.hooks.messageDelivered.call(event.delivery.message, event.delivery);
+    if (event.kind === 'delivery' && this.ctx.hooks.messageDelivered.isUsed())
+      this.ctx.hooks.messageDelivered.call(event.delivery.message, event.delivery);
     return true;
   }
 
-  /**
-   * Publisher backpressure: resolves once every session in `sessions` is back at its low-water
-   * mark (or closed), or after `subscriberQueue.publisherWaitMs`. A session still behind then is
-   * marked stalled: publishers no longer wait for it and its queue's overflow policy applies (the
-   * at-most-once contract) until it drains, so one stuck subscriber costs each publisher one
-   * bounded wait, not a stall. Counted in `router_publisher_waits_total` and `limitReached`.
-   */
+  /** Publisher backpressure (see publisher-waits.ts). */
   private waitForRoom(sessions: readonly Session[]): Promise<void> {
-    const waits = this.metrics.publisherWaits;
-    const bound = this.options.subscriberQueue.publisherWaitMs;
-    return new Promise((resolve) => {
-      let waiting = sessions.length;
-      let settled = false;
-      const timer = setTimeout(() => {
-        settled = true;
-        waits.timeout++;
-        for (const session of sessions) {
-          if (session.hasRoom || session.isClosed || session.stalled) continue;
-          session.stalled = true;
-          this.limitReached(
-            'router.subscriberQueue.publisherWaitMs',
-            this.options.subscriberQueue.policy,
-            `session ${session.id}${session.agentId ? ` (agent ${session.agentId})` : ''} did not drain within ${bound} ms`,
-          );
-        }
-        resolve();
-      }, bound);
-      const onRoom = (): void => {
-        if (--waiting > 0 || settled) return;
-        settled = true;
-        clearTimeout(timer);
-        waits.room++;
-        resolve();
-      };
-      for (const session of sessions) session.whenRoom(onRoom);
-    });
+    return waitForRoom(sessions, this.options.subscriberQueue, this.metrics.publisherWaits, (limit, policy, detail) =>
+      this.limitReached(limit, policy, detail),
+    );
   }
 
   private deliver(session: Session, delivery: Delivery): void {
@@ -600,72 +612,25 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     if (key.startsWith('a:')) return this.inboxes.get(key.slice(2));
     if (key.startsWith('s:')) return this.sessions.get(key.slice(2));
     const group = this.trie.group(key.slice(2));
-    return group ? this.durableMember(group, avoid) : undefined;
-  }
-
-  /**
-   * Round-robin over the group's members for a durable delivery: never a paused member, and
-   * `avoid` (the member the last attempt timed out on) or a member with a full queue only when no
-   * other can take it. A group whose members are all paused holds its messages until one acks.
-   */
-  private durableMember(group: QueueGroup<Session>, avoid: Session | undefined): Session | undefined {
-    const members = group.members;
-    const count = members.length;
-    let busy: Session | undefined;
-    let avoided: Session | undefined;
-    for (let i = 0; i < count; i++) {
-      const member = members[group.next++ % count]!;
-      if (this.durable.members.isPaused(member)) continue;
-      if (member === avoid) avoided = member;
-      else if (member.full) busy ??= member;
-      else return member;
-    }
-    return busy ?? avoided;
+    return group ? durableMember(group, avoid, this.durable.members) : undefined;
   }
 
   private deadLetter(message: MessageEnvelope, reason: string, attempts: number): void {
     this.metrics.messages.dead_lettered++;
-    this.metrics.deadLetter(reason.split(':')[0]!);
+    this.metrics.deadLetter(reason.split(':')[0]);
     const at = Date.now();
     if (this.ctx.hooks.messageDeadLettered.isUsed()) this.ctx.hooks.messageDeadLettered.call({ message, reason, attempts, at });
     const dlq = this.options.deadLetterTopic;
     // A dead letter of a dead letter would loop; the hook has it.
     if (message.topic === dlq || message.topic.startsWith(`${dlq}.`)) return;
-    const headers: Record<string, string> = {
-      ...message.headers,
-      'x-dead-letter-reason': reason,
-      'x-dead-letter-attempts': String(attempts),
-      'x-original-id': message.id,
-    };
-    if (message.topic) headers['x-original-topic'] = message.topic;
-    if (message.agentId) headers['x-original-agent'] = message.agentId;
-    if (message.service) headers['x-original-service'] = message.service;
+    const headers = deadLetterHeaders(message, reason, attempts);
     this.fanOut({ ...message, topic: dlq, agentId: '', service: '', durable: false, headers, createdAt: at }, undefined);
   }
 
   // ---- helpers -----------------------------------------------------------------------------
 
   private validate(message: MessageEnvelope, field: string): GatewayError | undefined {
-    if (!message || typeof message !== 'object') return invalidArgument(field, 'must be a message');
-    const targets = (message.topic ? 1 : 0) + (message.agentId ? 1 : 0) + (message.service ? 1 : 0);
-    if (targets !== 1) return invalidArgument(`${field}.topic`, 'exactly one of topic, agentId or service must be set');
-    if (message.topic) {
-      const error = checkTopic(message.topic, `${field}.topic`, this.options.topics);
-      if (error) return error;
-    }
-    if (message.agentId && message.agentId.length > MAX_ID_LENGTH) return invalidArgument(`${field}.agentId`, `is longer than ${MAX_ID_LENGTH} characters`);
-    if (message.service && message.service.length > MAX_ID_LENGTH) return invalidArgument(`${field}.service`, `is longer than ${MAX_ID_LENGTH} characters`);
-    if (message.versionRange) {
-      if (!message.service) return invalidArgument(`${field}.versionRange`, 'only applies to service targets');
-      if (semver.validRange(message.versionRange) === null) return invalidArgument(`${field}.versionRange`, `"${message.versionRange}" is not a semver range`);
-    }
-    if (message.id && message.id.length > MAX_ID_LENGTH) return invalidArgument(`${field}.id`, `is longer than ${MAX_ID_LENGTH} characters`);
-    if (!(message.payload instanceof Uint8Array)) return invalidArgument(`${field}.payload`, 'must be bytes');
-    if (message.payload.length > this.options.maxPayloadBytes) {
-      return invalidArgument(`${field}.payload`, `is ${message.payload.length} bytes; the limit is ${this.options.maxPayloadBytes}`);
-    }
-    if (message.ttlMs < 0 || message.maxHops < 0 || message.hops < 0) return invalidArgument(`${field}.ttlMs`, 'ttlMs, hops and maxHops must not be negative');
-    return undefined;
+    return checkEnvelope(message, field, this.options);
   }
 
   private checkAccepting(): void {
@@ -695,53 +660,11 @@ export class EmbeddedRouter implements RouterService, SessionHost {
   }
 
   private tapRegistry(): void {
-    const hooks = this.ctx.hooks;
-    const name = this.ctx.name;
-    // Before the supervisor stops managed agents (same hook, later stage): their messages stay put
-    // instead of being handed from one stopping agent to the next.
-    hooks.draining.tap({ name, stage: -100 }, () => this.durable.quiesce());
-    hooks.agentRegistered.tap(name, (agent) => {
-      this.knownAgents.touch(agent.agentId, Date.now());
-      this.balancer.invalidate(agent.service);
-      this.durable.reachable(`a:${agent.agentId}`);
-      this.durable.returned(agent.agentId, Date.now());
-      this.retryStrandedSoon();
-    });
-    hooks.agentDeregistered.tap(name, (agent, reason) => {
-      this.balancer.invalidate(agent.service);
-      // Left on purpose (not a dropped stream): its service messages need not wait for it.
-      if (reason !== 'session-closed' && reason !== 'gateway-lost') this.durable.departed(agent.agentId, Date.now());
-    });
-    hooks.agentStateChanged.tap(name, (change) => {
-      this.balancer.invalidate(change.service);
-      // A managed instance stopped for good (its process may not have said goodbye itself).
-      if (change.to === 'terminated') this.durable.departed(change.agentId, Date.now());
-      this.retryStrandedSoon();
-    });
-    hooks.healthChanged.tap(name, (change) => {
-      this.balancer.invalidate(change.service);
-      this.retryStrandedSoon();
+    followRegistry(this.ctx.hooks, this.ctx.name, {
+      knownAgents: this.knownAgents,
+      balancer: this.balancer,
+      durable: this.durable,
+      retryStrandedSoon: () => this.retryStrandedSoon(),
     });
   }
-}
-
-/** Round-robin over members, preferring one with room in its queue. */
-function pickMember(members: readonly Session[], cursor: { next: number }): Session | undefined {
-  const count = members.length;
-  if (count === 0) return undefined;
-  for (let i = 0; i < count; i++) {
-    const member = members[cursor.next++ % count]!;
-    if (!member.full) return member;
-  }
-  return members[cursor.next++ % count];
-}
-
-function describeTarget(message: MessageEnvelope): string {
-  if (message.topic) return `topic "${message.topic}"`;
-  if (message.agentId) return `agent "${message.agentId}"`;
-  return `service "${message.service}"`;
-}
-
-function targetField(message: MessageEnvelope): string {
-  return message.topic ? 'topic' : message.agentId ? 'agentId' : 'service';
 }

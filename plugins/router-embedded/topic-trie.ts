@@ -117,9 +117,9 @@ export class TopicTrie<S> {
     this.cache.clear();
     // Prune empty branches so churn in client-chosen topics cannot leave the trie growing.
     for (let depth = path.length - 1; depth > 0; depth--) {
-      const current = path[depth]!;
+      const current = path[depth];
       if (current.plain?.size || current.groups?.size || current.children?.size) break;
-      path[depth - 1]!.children!.delete(tokens[depth - 1]!);
+      path[depth - 1].children!.delete(tokens[depth - 1]);
     }
     return true;
   }
@@ -134,7 +134,7 @@ export class TopicTrie<S> {
     const byPattern: PatternSubscribers<S>[] = [];
     const groups: QueueGroup<S>[] = [];
     collect(this.root, topic.split('.'), 0, byPattern, groups);
-    const result: MatchResult<S> = byPattern.length === 0 && groups.length === 0 ? (EMPTY as MatchResult<S>) : { byPattern, groups };
+    const result: MatchResult<S> = byPattern.length === 0 && groups.length === 0 ? EMPTY : { byPattern, groups };
     if (this.cacheSize > 0) {
       // Oldest-first eviction keeps the cache bounded when publishers invent topics.
       if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
@@ -161,8 +161,14 @@ function collect<S>(node: TrieNode<S>, tokens: string[], index: number, byPatter
   if (rest && index < tokens.length) take(rest, byPattern, groups);
   if (index === tokens.length) return;
   const last = index === tokens.length - 1;
-  const exact = children.get(tokens[index]!);
-  if (exact) last ? take(exact, byPattern, groups) : collect(exact, tokens, index + 1, byPattern, groups);
+  const exact = children.get(tokens[index]);
+  if (exact) {
+    if (last) take(exact, byPattern, groups);
+    else collect(exact, tokens, index + 1, byPattern, groups);
+  }
   const star = children.get('*');
-  if (star) last ? take(star, byPattern, groups) : collect(star, tokens, index + 1, byPattern, groups);
+  if (star) {
+    if (last) take(star, byPattern, groups);
+    else collect(star, tokens, index + 1, byPattern, groups);
+  }
 }

@@ -8,13 +8,27 @@
  * This module adds the contract's parts: delivery tags unique per attempt, stale-tag detection,
  * attempt limits and dead letters, and a bound on what this gateway holds unacked.
  */
-import { AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type NatsConnection, type JsMsg, type PubAck, type StoredMsg } from 'nats';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+  type JsMsg,
+  type PubAck,
+  type StoredMsg,
+} from 'nats';
 import { gatewayError, TagSecrets, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
 import { decodeEnvelope, encodeEnvelope } from './envelope-codec';
 import type { NatsRouterOptions } from './schema';
 import { ensureConsumer, ensureStream, openJetStreamManager, type RetryContext } from '../../support/nats/jetstream-ensure';
 import type { Session } from './session';
-import { agentToken } from './topics';
+import { agentToken } from '../../support/nats/subjects';
 
 /** Checks (and waits) between attempts to recreate a consumer deleted under a live session, doubling. */
 const RECREATE_CHECK_MS = 100;
@@ -115,7 +129,13 @@ export class DurableInbox {
       // second consumer on a subject its agent consumer already filters.
       allow_direct: true,
     });
-    await ensureStream(this.setup, jsm, { ...common, name: this.topicStream, subjects: [`${prefix}.d.t.>`], retention: RetentionPolicy.Interest, discard: DiscardPolicy.New });
+    await ensureStream(this.setup, jsm, {
+      ...common,
+      name: this.topicStream,
+      subjects: [`${prefix}.d.t.>`],
+      retention: RetentionPolicy.Interest,
+      discard: DiscardPolicy.New,
+    });
   }
 
   /** Stores a durable topic message for every subscription consumer whose filter matches. */
@@ -141,7 +161,11 @@ export class DurableInbox {
    * message twice (at-least-once), never lose it. Scans at most `offlineInbox.maxMessages`. Attempt
    * counts start again for moved messages and for direct ones when the agent returns.
    */
-  async rehome(agentId: string, pick: (message: MessageEnvelope) => string | undefined, stillGone: () => boolean): Promise<{ moved: number; left: number }> {
+  async rehome(
+    agentId: string,
+    pick: (message: MessageEnvelope) => string | undefined,
+    stillGone: () => boolean,
+  ): Promise<{ moved: number; left: number }> {
     const subject = this.subject(agentId);
     // The departed agent's consumer goes first: JetStream (2.9) may deliver a message again as a
     // first attempt when messages its consumer holds nak'ed are deleted under it. The agent's direct
@@ -268,7 +292,11 @@ export class DurableInbox {
       }
       // Without a consumer the session would wait for nothing: the agent reconnects and opens anew.
       this.host.consumerError(spec.name, new Error(`consumer ${spec.name} could not be recreated after ${RECREATE_ATTEMPTS} attempts`));
-      if (!stopped && !session.isClosed) session.fail(gatewayError('GW_UNAVAILABLE', `the durable inbox consumer ${spec.name} was deleted and could not be recreated; reconnect`), 'inbox-unavailable');
+      if (!stopped && !session.isClosed)
+        session.fail(
+          gatewayError('GW_UNAVAILABLE', `the durable inbox consumer ${spec.name} was deleted and could not be recreated; reconnect`),
+          'inbox-unavailable',
+        );
     };
     await start();
     return () => {

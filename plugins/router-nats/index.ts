@@ -38,7 +38,7 @@
 import type { NatsConnection } from 'nats';
 import { definePlugin, GatewayError, type RouterService } from '../../kernel';
 import { isJetStreamSetupError } from '../../support/nats/jetstream-ensure';
-import { openNatsConnection } from './nats-connection';
+import { openNatsConnection } from '../../support/nats/nats-connection';
 import { NatsRouter } from './nats-router';
 import { schema, type NatsRouterOptions } from './schema';
 

@@ -5,7 +5,7 @@
  * once) when it changes and every `intervalMs`; snapshots not renewed for three periods are
  * forgotten. Counts for other gateways are therefore estimates up to one interval old.
  */
-import { matches } from './topics';
+import { topicMatches } from '../../kernel';
 
 interface Snapshot {
   patterns: Array<[tokens: string[], count: number, groupKey: string]>;
@@ -92,13 +92,13 @@ export class InterestMap {
     let total = 0;
     let groups: Set<string> | undefined;
     for (const [key, entry] of this.local) {
-      if (!matches(entry.tokens, tokens)) continue;
+      if (!topicMatches(entry.tokens, tokens)) continue;
       if (entry.group) (groups ??= new Set()).add(key);
       else total += entry.count;
     }
     for (const snapshot of this.remote.values()) {
       for (const [pattern, count, groupKey] of snapshot.patterns) {
-        if (!matches(pattern, tokens)) continue;
+        if (!topicMatches(pattern, tokens)) continue;
         if (groupKey) (groups ??= new Set()).add(groupKey);
         else total += count;
       }

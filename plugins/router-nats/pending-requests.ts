@@ -33,7 +33,10 @@ export class PendingRequests {
 
   add(request: PendingRequest, deadline: number, signal?: AbortSignal): void {
     const entry = request as Entry;
-    entry.timer = setTimeout(() => this.finish(entry, gatewayError('GW_DEADLINE_EXCEEDED', 'no reply arrived before the deadline'), 'deadline-exceeded'), Math.max(0, deadline - Date.now()));
+    entry.timer = setTimeout(
+      () => this.finish(entry, gatewayError('GW_DEADLINE_EXCEEDED', 'no reply arrived before the deadline'), 'deadline-exceeded'),
+      Math.max(0, deadline - Date.now()),
+    );
     entry.timer.unref?.();
     if (signal) {
       entry.signal = signal;

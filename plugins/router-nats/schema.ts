@@ -1,10 +1,27 @@
 /**
  * Options of the NATS router. Every limit has a default and a policy (see docs/cluster.md).
  */
-import { natsClientSchema, type NatsClientOptions } from './nats-connection';
+import {
+  deadLetterTopicSchema,
+  dedupeSchema,
+  durableDeliveryProperties,
+  inboxMaxAgeSchema,
+  inboxMaxMessagesSchema,
+  integerOption,
+  maxHopsSchema,
+  maxPayloadBytesSchema,
+  maxPendingRequestsSchema,
+  sessionLimitProperties,
+  subscriberQueueProperties,
+  topicLimitsSchema,
+  type DurableDeliveryOptions,
+  type OverflowPolicy,
+  type TopicLimits,
+} from '../../kernel';
+import { natsClientSchema, type NatsClientOptions } from '../../support/nats/nats-connection';
 import { jetstreamSetupSchema, type JetStreamSetupOptions } from '../../support/nats/jetstream-ensure';
 
-export type OverflowPolicy = 'drop-oldest' | 'drop-newest' | 'disconnect';
+export type { OverflowPolicy };
 export type BalanceStrategy = 'round-robin' | 'consistent-hash';
 
 export interface NatsRouterOptions extends NatsClientOptions {
@@ -13,25 +30,14 @@ export interface NatsRouterOptions extends NatsClientOptions {
   /** Retry budget for creating streams, buckets and consumers (see docs/cluster.md). */
   jetstreamSetup: JetStreamSetupOptions;
   strategy: BalanceStrategy;
-  topics: { maxLength: number; maxDepth: number };
+  topics: TopicLimits;
   maxPayloadBytes: number;
   subscriberQueue: { maxEvents: number; policy: OverflowPolicy; maxBatch: number };
   maxSessions: number;
   maxSubscriptionsPerSession: number;
   maxPendingRequests: number;
   maxHops: number;
-  durable: {
-    ackTimeoutMs: number;
-    maxAttempts: number;
-    backoffBaseMs: number;
-    backoffMaxMs: number;
-    maxInFlightPerReceiver: number;
-    /**
-     * How long an instance that lost its session without leaving (no deregistration) keeps the
-     * service messages waiting for it before they go to another instance of the service.
-     */
-    rehomeAfterMs: number;
-    maxExtensions: number;
+  durable: DurableDeliveryOptions & {
     /** Durable messages a gateway holds unacked across its sessions. */
     maxUnacked: number;
     /** JetStream stream settings for the durable inbox stream. */
@@ -55,8 +61,6 @@ export interface NatsRouterOptions extends NatsClientOptions {
   sweepIntervalMs: number;
 }
 
-const positiveInt = (minimum: number, defaultValue: number) => ({ type: 'integer', minimum, default: defaultValue });
-
 export const schema = {
   type: 'object',
   additionalProperties: false,
@@ -66,62 +70,42 @@ export const schema = {
     ...jetstreamSetupSchema,
     prefix: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'openclaw' },
     strategy: { enum: ['round-robin', 'consistent-hash'], default: 'round-robin' },
-    topics: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: { maxLength: positiveInt(1, 256), maxDepth: positiveInt(1, 16) },
-    },
-    maxPayloadBytes: positiveInt(0, 1024 * 1024),
+    topics: topicLimitsSchema,
+    maxPayloadBytes: maxPayloadBytesSchema,
     subscriberQueue: {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: {
-        maxEvents: positiveInt(1, 1024),
-        policy: { enum: ['drop-oldest', 'drop-newest', 'disconnect'], default: 'drop-oldest' },
-        maxBatch: positiveInt(1, 64),
-      },
+      properties: subscriberQueueProperties,
     },
-    maxSessions: positiveInt(1, 10_000),
-    maxSubscriptionsPerSession: positiveInt(1, 1_000),
-    maxPendingRequests: positiveInt(1, 10_000),
-    maxHops: positiveInt(1, 16),
+    ...sessionLimitProperties,
+    maxPendingRequests: maxPendingRequestsSchema,
+    maxHops: maxHopsSchema,
     durable: {
       type: 'object',
       additionalProperties: false,
       default: {},
       properties: {
-        ackTimeoutMs: positiveInt(100, 30_000),
-        maxAttempts: positiveInt(1, 5),
-        backoffBaseMs: positiveInt(0, 500),
-        backoffMaxMs: positiveInt(0, 30_000),
-        maxInFlightPerReceiver: positiveInt(1, 100),
-        rehomeAfterMs: positiveInt(0, 5_000),
-        maxExtensions: positiveInt(0, 1_000),
-        maxUnacked: positiveInt(1, 100_000),
+        // A JetStream round trip makes an ack timeout under 100 ms meaningless.
+        ...durableDeliveryProperties(100),
+        maxUnacked: integerOption(1, 100_000),
         replicas: { type: 'integer', minimum: 1, maximum: 5, default: 1 },
         storage: { enum: ['file', 'memory'], default: 'file' },
-        maxBytes: positiveInt(1024 * 1024, 1024 * 1024 * 1024),
+        maxBytes: integerOption(1024 * 1024, 1024 * 1024 * 1024),
       },
     },
     offlineInbox: {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { maxMessages: positiveInt(1, 10_000), maxAgeMs: positiveInt(1000, 24 * 60 * 60 * 1000) },
+      properties: { maxMessages: inboxMaxMessagesSchema, maxAgeMs: inboxMaxAgeSchema(1000) },
     },
-    dedupe: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: { windowMs: positiveInt(1000, 10 * 60 * 1000), maxEntries: positiveInt(1, 100_000) },
-    },
-    deadLetterTopic: { type: 'string', pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', default: '_DLQ' },
+    dedupe: dedupeSchema(1000),
+    deadLetterTopic: deadLetterTopicSchema,
     durableTopics: { type: 'boolean', default: true },
-    interestIntervalMs: positiveInt(50, 1000),
-    maxRemoteGateways: positiveInt(1, 1024),
-    balancerKeys: positiveInt(1, 1024),
-    sweepIntervalMs: positiveInt(10, 1000),
+    interestIntervalMs: integerOption(50, 1000),
+    maxRemoteGateways: integerOption(1, 1024),
+    balancerKeys: integerOption(1, 1024),
+    sweepIntervalMs: integerOption(10, 1000),
   },
 } as const;

@@ -71,15 +71,23 @@ export async function spawnInBubblewrap(spec: SpawnSpec, settings: BubblewrapSet
   const inner = processes === undefined ? [] : [settings.prlimit, `--nproc=${processes}`, '--'];
   const bwrapArgs = [
     ...agentArguments(settings, { profile: spec.profile, scratchDir, gatewaySocket: spec.gatewaySocket, cwd: spec.cwd, env }),
-    '--json-status-fd', '3',
-    '--', ...inner, spec.command, ...spec.args,
+    '--json-status-fd',
+    '3',
+    '--',
+    ...inner,
+    spec.command,
+    ...spec.args,
   ];
   const limitArgs = prlimitArguments({ ...spec.profile.limits, processes: undefined });
   const argv = limitArgs.length > 0 ? [settings.prlimit, ...limitArgs, '--', settings.bwrap, ...bwrapArgs] : [settings.bwrap, ...bwrapArgs];
-  const [file, args] = pidsGroup ? pidsGroup.joinCommand(argv) : [argv[0]!, argv.slice(1)];
+  const [file, args] = pidsGroup ? pidsGroup.joinCommand(argv) : [argv[0], argv.slice(1)];
   // Own session on the host: a Ctrl-C at the gateway's terminal must not reach the sandboxes
   // directly (the supervisor stops them gracefully); death with the gateway is --die-with-parent's job.
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, detached: true });
+  const child = spawn(file, args, {
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    detached: true,
+  });
 
   let done = false;
   let sandbox: SandboxStatus | undefined;
@@ -106,7 +114,9 @@ export async function spawnInBubblewrap(spec: SpawnSpec, settings: BubblewrapSet
     const expected = spec.profile.network ? ISOLATED_NAMESPACES : [...ISOLATED_NAMESPACES, 'net'];
     const shared = sharedNamespaces(sandbox['child-pid'], expected);
     if (shared.length > 0) {
-      throw Object.assign(new Error(`the sandbox shares the gateway's ${shared.join(', ')} namespace(s); refusing to run it`), { reason: 'namespaces' });
+      throw Object.assign(new Error(`the sandbox shares the gateway's ${shared.join(', ')} namespace(s); refusing to run it`), {
+        reason: 'namespaces',
+      });
     }
     await waitForExec(sandbox['child-pid'], [settings.bwrapIdentity, settings.prlimitIdentity], () => done, settings.setupTimeoutMs);
   } catch (error) {
@@ -115,10 +125,14 @@ export async function spawnInBubblewrap(spec: SpawnSpec, settings: BubblewrapSet
     const reason: SpawnFailure = (error as { reason?: SpawnFailure }).reason ?? 'setup';
     // Nobody reads stderr before the sandbox is handed out, so bwrap's complaint is still buffered.
     const detail = ((child.stderr!.read() as Buffer | null)?.toString() ?? '').trim().slice(0, 2000);
-    throw gatewayError('GW_FAILED_PRECONDITION', `agent "${spec.agentId}": sandbox failed to start: ${(error as Error).message}${detail ? ` (bwrap: ${detail})` : ''}`, {
-      cause: error,
-      details: { reason },
-    });
+    throw gatewayError(
+      'GW_FAILED_PRECONDITION',
+      `agent "${spec.agentId}": sandbox failed to start: ${(error as Error).message}${detail ? ` (bwrap: ${detail})` : ''}`,
+      {
+        cause: error,
+        details: { reason },
+      },
+    );
   }
 
   const namespaceInit = sandbox['child-pid'];
@@ -207,7 +221,7 @@ function readSandboxStatus(child: ChildProcess, exited: Promise<SandboxExit>, ti
           if (!Number.isInteger(parsed['child-pid'])) throw new Error(`unexpected sandbox status ${text.slice(0, end + 1)}`);
           resolve(parsed);
         } catch (error) {
-          reject(error as Error);
+          reject(error);
         }
       });
     });
@@ -227,4 +241,3 @@ async function waitForExec(namespaceInit: number, wrappers: readonly string[], i
     await new Promise((resolve) => setTimeout(resolve, EXEC_POLL_MS));
   }
 }
-

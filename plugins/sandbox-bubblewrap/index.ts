@@ -41,7 +41,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { definePlugin, gatewayError, removeStalePidsCgroups, resolvePidsCgroupOption, sandboxMetrics, type SandboxedProcess, type SandboxService } from '../../kernel';
+import {
+  definePlugin,
+  gatewayError,
+  removeStalePidsCgroups,
+  resolvePidsCgroupOption,
+  sandboxMetrics,
+  type SandboxedProcess,
+  type SandboxService,
+} from '../../kernel';
 import { spawnInBubblewrap, type BubblewrapSettings, type SpawnFailure } from './bubblewrap-spawner';
 import { isolationFlags, runtimeMounts } from './bwrap-arguments';
 import { probeNamespaces } from './namespace-check';
@@ -71,7 +79,7 @@ const LIMITATIONS = [
   'memory, CPU and open files are per-process rlimits (memory as RLIMIT_DATA), not per-sandbox cgroup limits',
   'no seccomp filter: the agent shares the host kernel and may use every system call its user namespace allows',
   'a profile with network: true shares the host network namespace',
-  'on the host the agent runs as the gateway\'s user (root when the gateway is root), mapped to an unprivileged uid inside',
+  "on the host the agent runs as the gateway's user (root when the gateway is root), mapped to an unprivileged uid inside",
 ];
 
 export default definePlugin<BubblewrapOptions, SandboxService>({
@@ -83,10 +91,17 @@ export default definePlugin<BubblewrapOptions, SandboxService>({
   setup(ctx) {
     const bwrap = findBubblewrap(ctx.options.bwrapPath);
     if (!bwrap) {
-      throw gatewayError('GW_PLUGIN_SETUP_FAILED', `bwrapPath: "${ctx.options.bwrapPath}" was not found; install the bubblewrap package or use sandbox-process`, { field: 'bwrapPath' });
+      throw gatewayError(
+        'GW_PLUGIN_SETUP_FAILED',
+        `bwrapPath: "${ctx.options.bwrapPath}" was not found; install the bubblewrap package or use sandbox-process`,
+        { field: 'bwrapPath' },
+      );
     }
     const prlimit = commandPath('prlimit');
-    if (!prlimit) throw gatewayError('GW_PLUGIN_SETUP_FAILED', 'prlimit (util-linux) was not found; it applies the profile limits', { field: 'limits' });
+    if (!prlimit)
+      throw gatewayError('GW_PLUGIN_SETUP_FAILED', 'prlimit (util-linux) was not found; it applies the profile limits', {
+        field: 'limits',
+      });
     const settings: BubblewrapSettings = {
       bwrap,
       bwrapIdentity: executableIdentity(bwrap),
@@ -138,7 +153,10 @@ export default definePlugin<BubblewrapOptions, SandboxService>({
         if (cgroups.usable) {
           settings.pidsCgroupParent = cgroups.parent;
           const stale = removeStalePidsCgroups(cgroups.parent);
-          ctx.logger.info({ cgroup: cgroups.parent, version: cgroups.version, staleRemoved: stale }, 'sandbox-bubblewrap: limits.processes is a per-sandbox pids cgroup (and RLIMIT_NPROC per sandbox user namespace)');
+          ctx.logger.info(
+            { cgroup: cgroups.parent, version: cgroups.version, staleRemoved: stale },
+            'sandbox-bubblewrap: limits.processes is a per-sandbox pids cgroup (and RLIMIT_NPROC per sandbox user namespace)',
+          );
         } else {
           settings.pidsCgroupUnavailable = cgroups.reason;
           const asRoot = process.geteuid?.() === 0;

@@ -34,7 +34,9 @@ export async function probeNamespaces(bwrap: string, bwrapArgs: readonly string[
   const namespaces = [...ISOLATED_NAMESPACES, 'net'];
   let stdout: string;
   try {
-    ({ stdout } = await run(bwrap, [...bwrapArgs, '--', 'readlink', ...namespaces.map((ns) => `/proc/self/ns/${ns}`)], { timeout: timeoutMs }));
+    ({ stdout } = await run(bwrap, [...bwrapArgs, '--', 'readlink', ...namespaces.map((ns) => `/proc/self/ns/${ns}`)], {
+      timeout: timeoutMs,
+    }));
   } catch (error) {
     const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
     throw gatewayError('GW_FAILED_PRECONDITION', `${bwrap} could not create a sandbox: ${stderr || (error as Error).message}`, {

@@ -22,7 +22,14 @@
  * ```
  */
 import path from 'node:path';
-import { definePlugin, removeStalePidsCgroups, resolvePidsCgroupOption, sandboxMetrics, type SandboxedProcess, type SandboxService } from '../../kernel';
+import {
+  definePlugin,
+  removeStalePidsCgroups,
+  resolvePidsCgroupOption,
+  sandboxMetrics,
+  type SandboxedProcess,
+  type SandboxService,
+} from '../../kernel';
 import { commandExists } from './command-exists';
 import { spawnPlainProcess, type ProcessSpawnerSettings } from './process-spawner';
 

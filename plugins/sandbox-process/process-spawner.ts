@@ -47,7 +47,7 @@ export async function spawnPlainProcess(spec: SpawnSpec, settings: ProcessSpawne
     spec.command,
     ...spec.args,
   ];
-  const [file, args] = pidsGroup ? pidsGroup.joinCommand(argv) : [argv[0]!, argv.slice(1)];
+  const [file, args] = pidsGroup ? pidsGroup.joinCommand(argv) : [argv[0], argv.slice(1)];
   const child = spawn(file, args, {
     cwd: spec.cwd,
     env,

@@ -11,7 +11,7 @@ export class CrashLoopDetector {
   /** Records a failure at `now`; true when restarting it would exceed `maxRestarts` in the window. */
   record(now: number): boolean {
     const since = now - this.settings.windowMs;
-    while (this.restarts.length > 0 && this.restarts[0]! <= since) this.restarts.shift();
+    while (this.restarts.length > 0 && this.restarts[0] <= since) this.restarts.shift();
     this.restarts.push(now);
     if (this.restarts.length > this.settings.maxRestarts + 1) this.restarts.shift();
     return this.restarts.length > this.settings.maxRestarts;

@@ -62,10 +62,14 @@ export default definePlugin<SupervisorOptions, SupervisorService>({
     supervisor.attach();
     ctx.hooks.ready.tap(ctx.name, () => {
       const transports = ctx.services.transports();
-      const socket = ctx.options.gatewaySocket ?? transports.map((transport) => transport.unixSocketPath()).find((path) => path !== undefined);
+      const socket =
+        ctx.options.gatewaySocket ?? transports.map((transport) => transport.unixSocketPath()).find((path) => path !== undefined);
       const tcp = transports.flatMap((transport) => transport.addresses()).find((address) => !address.startsWith('unix:'));
       if (!socket && ctx.options.agents.length > 0) {
-        ctx.logger.warn({ target: tcp }, 'no gateway Unix socket: managed agents get a TCP target, which a sandbox without network cannot reach');
+        ctx.logger.warn(
+          { target: tcp },
+          'no gateway Unix socket: managed agents get a TCP target, which a sandbox without network cannot reach',
+        );
       }
       supervisor.setGatewayTarget(socket, tcp);
       void supervisor.startAll();
@@ -93,11 +97,17 @@ function checkSpecs(options: SupervisorOptions): void {
     total += spec.replicas;
     for (let number = 1; number <= 2 * spec.replicas; number++) {
       if (ids.has(`${spec.id}-${number}`)) {
-        throw new GatewayError('GW_PLUGIN_OPTIONS_INVALID', `agents: spec id "${spec.id}-${number}" collides with an instance id of spec "${spec.id}"`, { field: 'agents' });
+        throw new GatewayError(
+          'GW_PLUGIN_OPTIONS_INVALID',
+          `agents: spec id "${spec.id}-${number}" collides with an instance id of spec "${spec.id}"`,
+          { field: 'agents' },
+        );
       }
     }
   }
   if (total > options.maxInstances) {
-    throw new GatewayError('GW_PLUGIN_OPTIONS_INVALID', `agents: ${total} replicas in all exceed maxInstances (${options.maxInstances})`, { field: 'maxInstances' });
+    throw new GatewayError('GW_PLUGIN_OPTIONS_INVALID', `agents: ${total} replicas in all exceed maxInstances (${options.maxInstances})`, {
+      field: 'maxInstances',
+    });
   }
 }

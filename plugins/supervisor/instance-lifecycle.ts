@@ -42,10 +42,14 @@ export class InstanceLifecycle {
   transition(to: AgentState, reason: string): void {
     const from = this.current;
     if (!isLegalTransition(from, to)) {
-      throw new GatewayError('GW_FAILED_PRECONDITION', `agent "${this.agentId}" cannot go from ${from} to ${to} (illegal transition ${from}→${to})`, {
-        field: 'agent_id',
-        details: { agentId: this.agentId, from, to },
-      });
+      throw new GatewayError(
+        'GW_FAILED_PRECONDITION',
+        `agent "${this.agentId}" cannot go from ${from} to ${to} (illegal transition ${from}→${to})`,
+        {
+          field: 'agent_id',
+          details: { agentId: this.agentId, from, to },
+        },
+      );
     }
     this.current = to;
     this.why = reason;

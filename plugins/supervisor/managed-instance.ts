@@ -277,7 +277,12 @@ export class ManagedInstance {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        reject(new GatewayError('GW_DEADLINE_EXCEEDED', `agent "${this.agentId}" was not running within ${timeoutMs} ms (state ${this.lifecycle.state}: ${this.lifecycle.reason})`));
+        reject(
+          new GatewayError(
+            'GW_DEADLINE_EXCEEDED',
+            `agent "${this.agentId}" was not running within ${timeoutMs} ms (state ${this.lifecycle.state}: ${this.lifecycle.reason})`,
+          ),
+        );
       }, timeoutMs);
       timer.unref();
       const waiter: Waiter = {
@@ -349,11 +354,17 @@ export class ManagedInstance {
     this.output.attach(proc.child.stdout, 'stdout');
     this.output.attach(proc.child.stderr, 'stderr');
     void proc.exited.then((exit) => this.exited(proc, exit));
-    this.host.logger.info({ agentId: this.agentId, pid: proc.child.pid, version: spec.version, incarnation }, `managed agent ${this.agentId}: process started`);
+    this.host.logger.info(
+      { agentId: this.agentId, pid: proc.child.pid, version: spec.version, incarnation },
+      `managed agent ${this.agentId}: process started`,
+    );
     this.prober.startReadiness(incarnation);
     this.readinessTimer = setTimeout(() => {
       if (this.proc !== proc || this.lifecycle.state !== 'initializing' || this.pendingRestart) return;
-      this.host.logger.warn({ agentId: this.agentId, readinessTimeoutMs: spec.health.readinessTimeoutMs }, `managed agent ${this.agentId}: not ready in time; killing it`);
+      this.host.logger.warn(
+        { agentId: this.agentId, readinessTimeoutMs: spec.health.readinessTimeoutMs },
+        `managed agent ${this.agentId}: not ready in time; killing it`,
+      );
       this.pendingRestart = { reason: 'readiness', backoff: true };
       proc.kill('SIGKILL');
     }, spec.health.readinessTimeoutMs);
@@ -382,7 +393,10 @@ export class ManagedInstance {
   private probeMissed(misses: number): void {
     this.host.metrics.probeFailed();
     const threshold = this.spec.health.failureThreshold;
-    this.host.logger.warn({ agentId: this.agentId, misses, threshold }, `managed agent ${this.agentId}: health probe unanswered (${misses}/${threshold})`);
+    this.host.logger.warn(
+      { agentId: this.agentId, misses, threshold },
+      `managed agent ${this.agentId}: health probe unanswered (${misses}/${threshold})`,
+    );
     if (misses === 1 || misses < threshold) {
       this.probeDegraded = true;
       this.setHealth('degraded', `probe unanswered (${misses}/${threshold})`);
@@ -423,7 +437,10 @@ export class ManagedInstance {
   private async terminate(proc: SandboxedProcess, timeoutMs: number): Promise<void> {
     proc.signal('SIGTERM');
     const timer = setTimeout(() => {
-      this.host.logger.warn({ agentId: this.agentId, timeoutMs }, `managed agent ${this.agentId}: still running ${timeoutMs} ms after SIGTERM; killing it`);
+      this.host.logger.warn(
+        { agentId: this.agentId, timeoutMs },
+        `managed agent ${this.agentId}: still running ${timeoutMs} ms after SIGTERM; killing it`,
+      );
       proc.kill('SIGKILL');
     }, timeoutMs);
     await proc.exited;
@@ -447,7 +464,10 @@ export class ManagedInstance {
     const pending = this.pendingRestart;
     this.pendingRestart = undefined;
     if (!pending) {
-      this.host.logger.warn({ agentId: this.agentId, code: exit.code, signal: exit.signal, uptimeMs: uptime }, `managed agent ${this.agentId}: process exited (${how})`);
+      this.host.logger.warn(
+        { agentId: this.agentId, code: exit.code, signal: exit.signal, uptimeMs: uptime },
+        `managed agent ${this.agentId}: process exited (${how})`,
+      );
       const policy = this.spec.restart.policy;
       if (policy === 'never' || (policy === 'on-failure' && exit.code === 0)) {
         return this.finishTerminated(`exited (${how}); restart policy ${policy}`);
@@ -472,7 +492,10 @@ export class ManagedInstance {
     const delay = this.backoff.nextDelay(uptime);
     this.restarts++;
     this.host.metrics.restart(reason);
-    this.host.logger.info({ agentId: this.agentId, reason, delayMs: delay, restarts: this.restarts }, `managed agent ${this.agentId}: restarting in ${delay} ms`);
+    this.host.logger.info(
+      { agentId: this.agentId, reason, delayMs: delay, restarts: this.restarts },
+      `managed agent ${this.agentId}: restarting in ${delay} ms`,
+    );
     this.clearRestartTimer();
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
@@ -488,7 +511,14 @@ export class ManagedInstance {
     const reason = `crash loop: more than ${maxRestarts} restarts within ${windowMs} ms (last: ${how}); quarantined`;
     this.host.logger.error({ agentId: this.agentId, maxRestarts, windowMs }, `GW_UNAVAILABLE: managed agent ${this.agentId}: ${reason}`);
     this.finishTerminated(reason);
-    this.host.hooks.anomaly.call({ rule: 'crash-loop', agentId: this.agentId, value: this.crashLoop.recent, threshold: maxRestarts, action: 'alert', at: Date.now() });
+    this.host.hooks.anomaly.call({
+      rule: 'crash-loop',
+      agentId: this.agentId,
+      value: this.crashLoop.recent,
+      threshold: maxRestarts,
+      action: 'alert',
+      at: Date.now(),
+    });
   }
 
   private moveToInitializing(reason: string): void {

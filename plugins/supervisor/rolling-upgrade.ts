@@ -45,9 +45,13 @@ export async function rollingUpgrade(host: UpgradeHost, spec: AgentSpecOptions, 
     let number = 1;
     while (used.has(number)) number++;
     if (number > limit) {
-      throw new GatewayError('GW_RESOURCE_EXHAUSTED', `agent "${spec.id}": no free instance number up to ${limit} for the rolling upgrade`, {
-        details: { limit: 'supervisor.upgradeSlots', max: limit },
-      });
+      throw new GatewayError(
+        'GW_RESOURCE_EXHAUSTED',
+        `agent "${spec.id}": no free instance number up to ${limit} for the rolling upgrade`,
+        {
+          details: { limit: 'supervisor.upgradeSlots', max: limit },
+        },
+      );
     }
     const fresh = host.createInstance(spec.id, number, next);
     try {
@@ -57,9 +61,13 @@ export async function rollingUpgrade(host: UpgradeHost, spec: AgentSpecOptions, 
     } catch (error) {
       await fresh.stop('rolling upgrade failed');
       host.removeInstance(fresh);
-      throw new GatewayError('GW_UNAVAILABLE', `rolling upgrade of "${spec.id}" to ${next.version}: ${fresh.agentId} did not become ready: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new GatewayError(
+        'GW_UNAVAILABLE',
+        `rolling upgrade of "${spec.id}" to ${next.version}: ${fresh.agentId} did not become ready: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     old.retire(`rolling upgrade: replaced by ${fresh.agentId} (${next.version})`);
     await old.stop(`rolling upgrade: replaced by ${fresh.agentId}`);

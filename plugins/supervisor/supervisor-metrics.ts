@@ -36,7 +36,10 @@ export function supervisorMetrics(metrics: MetricsFactory, countByState: () => R
     help: 'Restarts of managed agents, by reason (crash, probe, anomaly, rss, readiness, operator)',
     labelNames: ['reason'] as const,
   });
-  const crashLoops = metrics.counter({ name: 'managed_agent_crash_loops_total', help: 'Managed agents quarantined by crash-loop detection' });
+  const crashLoops = metrics.counter({
+    name: 'managed_agent_crash_loops_total',
+    help: 'Managed agents quarantined by crash-loop detection',
+  });
   const probeFailures = metrics.counter({ name: 'managed_agent_probe_failures_total', help: 'Health probes not answered in time' });
   const rss = metrics.counter({ name: 'managed_agent_rss_exceeded_total', help: 'Times a managed agent was found over its maxRssBytes' });
   const dropped = metrics.counter({

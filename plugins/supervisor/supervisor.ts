@@ -130,10 +130,14 @@ export class Supervisor implements SupervisorService {
     // All-or-nothing precondition: a spec with one terminated instance is refused before any restarts.
     for (const instance of instances) {
       if (!instance.lifecycle.can('initializing')) {
-        throw new GatewayError('GW_FAILED_PRECONDITION', `agent "${instance.agentId}" cannot restart from ${instance.lifecycle.state} (illegal transition ${instance.lifecycle.state}→initializing); use start`, {
-          field: 'agent_id',
-          details: { agentId: instance.agentId, from: instance.lifecycle.state, to: 'initializing' },
-        });
+        throw new GatewayError(
+          'GW_FAILED_PRECONDITION',
+          `agent "${instance.agentId}" cannot restart from ${instance.lifecycle.state} (illegal transition ${instance.lifecycle.state}→initializing); use start`,
+          {
+            field: 'agent_id',
+            details: { agentId: instance.agentId, from: instance.lifecycle.state, to: 'initializing' },
+          },
+        );
       }
     }
     await Promise.all(instances.map((instance) => instance.restart(this.readyTimeoutMs(instance.spec))));
@@ -144,10 +148,14 @@ export class Supervisor implements SupervisorService {
     for (const instance of instances) {
       const state = instance.lifecycle.state;
       if (state !== 'maintenance' && !instance.lifecycle.can('maintenance')) {
-        throw new GatewayError('GW_FAILED_PRECONDITION', `agent "${instance.agentId}" cannot be drained from ${state} (illegal transition ${state}→maintenance)`, {
-          field: 'agent_id',
-          details: { agentId: instance.agentId, from: state, to: 'maintenance' },
-        });
+        throw new GatewayError(
+          'GW_FAILED_PRECONDITION',
+          `agent "${instance.agentId}" cannot be drained from ${state} (illegal transition ${state}→maintenance)`,
+          {
+            field: 'agent_id',
+            details: { agentId: instance.agentId, from: state, to: 'maintenance' },
+          },
+        );
       }
     }
     for (const instance of instances) instance.drain('operator drain');
@@ -170,7 +178,10 @@ export class Supervisor implements SupervisorService {
       version: change.version ?? spec.version,
     };
     this.upgrading.add(spec.id);
-    this.deps.logger.info({ specId: spec.id, from: spec.version, to: next.version }, `rolling upgrade of ${spec.id}: ${spec.version} → ${next.version}`);
+    this.deps.logger.info(
+      { specId: spec.id, from: spec.version, to: next.version },
+      `rolling upgrade of ${spec.id}: ${spec.version} → ${next.version}`,
+    );
     try {
       // New instances (also restarts of replaced numbers) use the new spec from now on.
       this.specs.set(spec.id, next);
@@ -187,7 +198,10 @@ export class Supervisor implements SupervisorService {
         spec,
         next,
       );
-      this.deps.logger.info({ specId: spec.id, version: next.version }, `rolling upgrade of ${spec.id} done: every instance runs ${next.version}`);
+      this.deps.logger.info(
+        { specId: spec.id, version: next.version },
+        `rolling upgrade of ${spec.id} done: every instance runs ${next.version}`,
+      );
     } finally {
       this.upgrading.delete(spec.id);
     }
@@ -237,10 +251,19 @@ export class Supervisor implements SupervisorService {
   private createInstance(specId: string, number: number, spec: AgentSpecOptions): ManagedInstance {
     const max = this.deps.options.maxInstances;
     if (this.instances.size >= max) {
-      this.deps.hooks.limitReached.call({ limit: 'supervisor.maxInstances', policy: 'reject', plugin: this.deps.name, detail: `${this.instances.size} instances` });
-      throw new GatewayError('GW_RESOURCE_EXHAUSTED', `the supervisor manages at most ${max} instances (maxInstances); raise it or lower replicas`, {
-        details: { limit: 'supervisor.maxInstances', max },
+      this.deps.hooks.limitReached.call({
+        limit: 'supervisor.maxInstances',
+        policy: 'reject',
+        plugin: this.deps.name,
+        detail: `${this.instances.size} instances`,
       });
+      throw new GatewayError(
+        'GW_RESOURCE_EXHAUSTED',
+        `the supervisor manages at most ${max} instances (maxInstances); raise it or lower replicas`,
+        {
+          details: { limit: 'supervisor.maxInstances', max },
+        },
+      );
     }
     const agentId = `${specId}-${number}`;
     const instance = new ManagedInstance(specId, agentId, spec, this.host);

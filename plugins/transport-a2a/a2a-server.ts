@@ -72,16 +72,23 @@ export class A2aHttpServer {
     app.disable('x-powered-by');
     app.set('etag', false);
     app.use((req, res, next) => this.admit(req, res, next));
-    app.get('/.well-known/agent-card.json', (req, res) => this.serveCatalogue(req, res, cardJson(deps.cards.gatewayCard(this.call(req).base, deps.maxCatalogue))));
+    app.get('/.well-known/agent-card.json', (req, res) =>
+      this.serveCatalogue(req, res, cardJson(deps.cards.gatewayCard(this.call(req).base, deps.maxCatalogue))),
+    );
     app.get('/agents', (req, res) => {
       const base = this.call(req).base;
-      const cards = deps.cards.agents(filterOf(req), deps.maxCatalogue).map((record) => deps.cards.agentCard(record.agentId, `${base}agents/${encodeURIComponent(record.agentId)}/`)).filter((card) => card !== undefined);
+      const cards = deps.cards
+        .agents(filterOf(req), deps.maxCatalogue)
+        .map((record) => deps.cards.agentCard(record.agentId, `${base}agents/${encodeURIComponent(record.agentId)}/`))
+        .filter((card) => card !== undefined);
       this.serveCatalogue(req, res, { agents: cards.map(cardJson) });
     });
     app.get('/services', (req, res) => {
       const base = this.call(req).base;
       const names = [...new Set(deps.cards.agents(filterOf(req), deps.maxCatalogue).map((record) => record.service))];
-      const cards = names.map((service) => deps.cards.serviceCard(service, '', `${base}services/${service}/`)).filter((card) => card !== undefined);
+      const cards = names
+        .map((service) => deps.cards.serviceCard(service, '', `${base}services/${service}/`))
+        .filter((card) => card !== undefined);
       this.serveCatalogue(req, res, { services: cards.map(cardJson) });
     });
 
@@ -93,7 +100,10 @@ export class A2aHttpServer {
       const { identity } = this.call(req);
       const decision = deps.auth.authorize({ identity, action: 'admin', resource: '*' });
       if (decision.allowed) next();
-      else res.status(403).json({ error: { code: 'GW_PERMISSION_DENIED', message: `"${identity.id}" may not admin "*": ${decision.reason}` } });
+      else
+        res
+          .status(403)
+          .json({ error: { code: 'GW_PERMISSION_DENIED', message: `"${identity.id}" may not admin "*": ${decision.reason}` } });
     });
     admin.use(express.json({ limit: 64 * 1024 }));
     admin.get('/remote-agents', (_req, res) => {
@@ -103,11 +113,22 @@ export class A2aHttpServer {
       deps.remotes.add(req.body).then((added) => res.status(201).json(added), next);
     });
     admin.delete('/remote-agents/:service', (req, res, next) => {
-      deps.remotes.remove(String(req.params.service)).then((removed) => (removed ? res.status(204).end() : res.status(404).json({ error: { code: 'GW_NOT_FOUND', message: `no remote agent for service "${String(req.params.service)}"` } })), next);
+      deps.remotes
+        .remove(String(req.params.service))
+        .then(
+          (removed) =>
+            removed
+              ? res.status(204).end()
+              : res
+                  .status(404)
+                  .json({ error: { code: 'GW_NOT_FOUND', message: `no remote agent for service "${String(req.params.service)}"` } }),
+          next,
+        );
     });
     app.use('/admin', admin);
 
-    const cardHandler = (card: AgentCard) => agentCardHandler({ agentCardProvider: async () => card, cache: { maxAge: deps.cardMaxAgeSeconds }, legacyCompat: { enabled: true } });
+    const cardHandler = (card: AgentCard) =>
+      agentCardHandler({ agentCardProvider: async () => card, cache: { maxAge: deps.cardMaxAgeSeconds }, legacyCompat: { enabled: true } });
     const rpc = jsonRpcHandler({
       requestHandler: deps.handler,
       userBuilder: async (req) => {
@@ -132,9 +153,15 @@ export class A2aHttpServer {
         return;
       }
       const call = this.call(req);
-      const card = call.target!.kind === 'agent' ? deps.cards.agentCard(call.target!.agentId, call.base) : deps.cards.serviceCard(call.target!.service, call.target!.versionRange, call.base);
+      const card =
+        call.target!.kind === 'agent'
+          ? deps.cards.agentCard(call.target!.agentId, call.base)
+          : deps.cards.serviceCard(call.target!.service, call.target!.versionRange, call.base);
       if (!card) {
-        const name = call.target!.kind === 'agent' ? `agent "${call.target!.agentId}" is not registered` : `service "${call.target!.service}" has no instance`;
+        const name =
+          call.target!.kind === 'agent'
+            ? `agent "${call.target!.agentId}" is not registered`
+            : `service "${call.target!.service}" has no instance`;
         res.status(404).json({ error: { code: 'GW_NOT_FOUND', message: name } });
         return;
       }
@@ -143,20 +170,60 @@ export class A2aHttpServer {
     target.use(express.json({ limit: deps.maxBodyBytes, type: () => true }));
     target.use('/rest', rest);
     target.use(rpc);
-    app.use('/agents/:agentId', (req, _res, next) => this.target(req, { kind: 'agent', agentId: String(req.params.agentId) }, `agents/${encodeURIComponent(String(req.params.agentId))}/`, next), target);
-    app.use('/services/:service', (req, _res, next) => {
-      const range = typeof req.query.version === 'string' ? req.query.version : '';
-      const query = range ? `?version=${encodeURIComponent(range)}` : '';
-      this.target(req, { kind: 'service', service: String(req.params.service), versionRange: range }, `services/${String(req.params.service)}/${query}`, next);
-    }, target);
-    app.use((req, res) => res.status(404).json({ error: { code: 'GW_NOT_FOUND', message: `nothing at ${req.path}; agents are at /agents/<agentId>/, services at /services/<service>/` } }));
+    app.use(
+      '/agents/:agentId',
+      (req, _res, next) =>
+        this.target(
+          req,
+          { kind: 'agent', agentId: String(req.params.agentId) },
+          `agents/${encodeURIComponent(String(req.params.agentId))}/`,
+          next,
+        ),
+      target,
+    );
+    app.use(
+      '/services/:service',
+      (req, _res, next) => {
+        const range = typeof req.query.version === 'string' ? req.query.version : '';
+        const query = range ? `?version=${encodeURIComponent(range)}` : '';
+        this.target(
+          req,
+          { kind: 'service', service: String(req.params.service), versionRange: range },
+          `services/${String(req.params.service)}/${query}`,
+          next,
+        );
+      },
+      target,
+    );
+    app.use((req, res) =>
+      res.status(404).json({
+        error: {
+          code: 'GW_NOT_FOUND',
+          message: `nothing at ${req.path}; agents are at /agents/<agentId>/, services at /services/<service>/`,
+        },
+      }),
+    );
     app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-      const status = (error as { status?: unknown; type?: unknown }).type === 'entity.too.large' ? 413 : (error as { type?: unknown }).type === 'entity.parse.failed' ? 400 : undefined;
+      const status =
+        (error as { status?: unknown; type?: unknown }).type === 'entity.too.large'
+          ? 413
+          : (error as { type?: unknown }).type === 'entity.parse.failed'
+            ? 400
+            : undefined;
       if (status === 413) {
         this.deps.onRefused('limit', 'maxBodyBytes', req.socket.remoteAddress ?? '');
-        res.status(413).json({ jsonrpc: '2.0', id: null, error: { code: -32600, message: `GW_RESOURCE_EXHAUSTED: the request body is larger than maxBodyBytes (${deps.maxBodyBytes} bytes)` } });
+        res.status(413).json({
+          jsonrpc: '2.0',
+          id: null,
+          error: {
+            code: -32600,
+            message: `GW_RESOURCE_EXHAUSTED: the request body is larger than maxBodyBytes (${deps.maxBodyBytes} bytes)`,
+          },
+        });
       } else if (status === 400) {
-        res.status(400).json({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'GW_INVALID_ARGUMENT: the request body is not valid JSON' } });
+        res
+          .status(400)
+          .json({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'GW_INVALID_ARGUMENT: the request body is not valid JSON' } });
       } else {
         const failure = toGatewayError(error);
         if (!res.headersSent) res.status(httpStatusOf(failure)).json(jsonRpcRefusal(failure));
@@ -168,16 +235,25 @@ export class A2aHttpServer {
     return this.inFlight;
   }
 
-  async listen(host: string, port: number, tls: { cert: Buffer; key: Buffer; ca?: Buffer; requireClientCert: boolean } | undefined): Promise<AddressInfo> {
+  async listen(
+    host: string,
+    port: number,
+    tls: { cert: Buffer; key: Buffer; ca?: Buffer; requireClientCert: boolean } | undefined,
+  ): Promise<AddressInfo> {
     const server = tls
-      ? https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.ca !== undefined, rejectUnauthorized: tls.requireClientCert }, this.app)
+      ? https.createServer(
+          { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.ca !== undefined, rejectUnauthorized: tls.requireClientCert },
+          this.app,
+        )
       : http.createServer(this.app);
     // Slow clients cannot hold sockets open forever; SSE streams are bounded by maxStreams.
     server.headersTimeout = 30_000;
     server.requestTimeout = 0;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) => reject(new GatewayError('GW_PLUGIN_START_FAILED', `cannot listen on ${host}:${port}: ${error.message}`, { cause: error })));
+      server.once('error', (error) =>
+        reject(new GatewayError('GW_PLUGIN_START_FAILED', `cannot listen on ${host}:${port}: ${error.message}`, { cause: error })),
+      );
       server.listen(port, host, () => resolve());
     });
     return server.address() as AddressInfo;
@@ -271,7 +347,9 @@ export class A2aHttpServer {
           if (this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
         });
         const protocol = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
-        const base = this.deps.publicUrl ? `${this.deps.publicUrl.replace(/\/+$/, '')}/` : `${protocol}://${req.headers.host ?? 'localhost'}/`;
+        const base = this.deps.publicUrl
+          ? `${this.deps.publicUrl.replace(/\/+$/, '')}/`
+          : `${protocol}://${req.headers.host ?? 'localhost'}/`;
         const call: CallInfo = { identity, base, peer };
         this.calls.set(req, call);
         next();

@@ -43,8 +43,16 @@ export class A2aTransport implements TransportService {
     const registry = services.get('registry');
     const router = services.get('router');
 
-    const calls = metrics.counter<'method' | 'code'>({ name: 'a2a_calls_total', help: 'A2A method calls, by method and outcome (gRPC status name or A2A error).', labelNames: ['method', 'code'] });
-    const limitHits = metrics.counter<'limit'>({ name: 'a2a_limit_hits_total', help: 'A2A calls refused by a limit (maxRequestsPerIdentity, maxStreams, maxStreamsPerIdentity, maxBodyBytes, tasks.maxTasks).', labelNames: ['limit'] });
+    const calls = metrics.counter<'method' | 'code'>({
+      name: 'a2a_calls_total',
+      help: 'A2A method calls, by method and outcome (gRPC status name or A2A error).',
+      labelNames: ['method', 'code'],
+    });
+    const limitHits = metrics.counter<'limit'>({
+      name: 'a2a_limit_hits_total',
+      help: 'A2A calls refused by a limit (maxRequestsPerIdentity, maxStreams, maxStreamsPerIdentity, maxBodyBytes, tasks.maxTasks).',
+      labelNames: ['limit'],
+    });
     const onLimit = (limit: string): void => {
       limitHits.inc({ limit });
       hooks.limitReached.call({ limit: `transport.a2a.${limit}`, policy: 'reject', plugin: ctx.name });
@@ -61,22 +69,44 @@ export class A2aTransport implements TransportService {
       requestTimeoutMs: options.requestTimeoutMs,
       remember: (scope, messageId, taskId) => this.store.rememberMessage(scope, messageId, taskId),
     });
-    const cards = new AgentCards(registry, auth, { provider: options.provider, gatewayId: ctx.gateway.id, gatewayVersion: ctx.gateway.version, pushNotifications: options.push.enabled });
+    const cards = new AgentCards(registry, auth, {
+      provider: options.provider,
+      gatewayId: ctx.gateway.id,
+      gatewayVersion: ctx.gateway.version,
+      pushNotifications: options.push.enabled,
+    });
     if (options.push.enabled) {
-      const pushes = metrics.counter<'outcome'>({ name: 'a2a_push_notifications_total', help: 'A2A push notifications, by outcome (delivered, retried, dropped_attempts, dropped_maxPending, dropped_refused).', labelNames: ['outcome'] });
+      const pushes = metrics.counter<'outcome'>({
+        name: 'a2a_push_notifications_total',
+        help: 'A2A push notifications, by outcome (delivered, retried, dropped_attempts, dropped_maxPending, dropped_refused).',
+        labelNames: ['outcome'],
+      });
       const configs = new PushConfigStore(this.store.database('push-configs'), options.push);
-      this.push = new DurablePushSender(this.store.rootDatabase, this.store.database('push-outbox'), configs, options.push, {
-        delivered: () => pushes.inc({ outcome: 'delivered' }),
-        retried: () => pushes.inc({ outcome: 'retried' }),
-        dropped: (reason) => {
-          pushes.inc({ outcome: `dropped_${reason}` });
-          if (reason === 'maxPending') onLimit('push.maxPending');
+      this.push = new DurablePushSender(
+        this.store.rootDatabase,
+        this.store.database('push-outbox'),
+        configs,
+        options.push,
+        {
+          delivered: () => pushes.inc({ outcome: 'delivered' }),
+          retried: () => pushes.inc({ outcome: 'retried' }),
+          dropped: (reason) => {
+            pushes.inc({ outcome: `dropped_${reason}` });
+            if (reason === 'maxPending') onLimit('push.maxPending');
+          },
         },
-      }, this.logger);
+        this.logger,
+      );
       this.pushConfigs = configs;
       this.store.onRemoved = (taskId) => configs.removeAll(taskId);
       const sender = this.push;
-      metrics.gauge({ name: 'a2a_push_pending', help: 'A2A push notifications in the durable outbox, not yet delivered.', collect() { this.set(sender.pending); } });
+      metrics.gauge({
+        name: 'a2a_push_pending',
+        help: 'A2A push notifications in the durable outbox, not yet delivered.',
+        collect() {
+          this.set(sender.pending);
+        },
+      });
     }
     const handler = (this.handler = new GatewayRequestHandler(
       {
@@ -114,19 +144,41 @@ export class A2aTransport implements TransportService {
       onRefused: (_stage, limit) => onLimit(limit),
     });
     const remoteStore = this.store.database<RemoteAgentOption[], string>('remote-agents');
-    this.remotes = new RemoteAgents({ registry, router, logger: this.logger, gatewayId: ctx.gateway.id, requestTimeoutMs: options.requestTimeoutMs }, options.remoteAgents, {
-      load: () => remoteStore.get('added') ?? [],
-      save: async (added) => {
-        await remoteStore.put('added', added);
+    this.remotes = new RemoteAgents(
+      { registry, router, logger: this.logger, gatewayId: ctx.gateway.id, requestTimeoutMs: options.requestTimeoutMs },
+      options.remoteAgents,
+      {
+        load: () => remoteStore.get('added') ?? [],
+        save: async (added) => {
+          await remoteStore.put('added', added);
+        },
       },
-    });
+    );
 
     const store = this.store;
     const executor = this.executor;
     const limits = this.limits;
-    metrics.gauge({ name: 'a2a_tasks_stored', help: 'A2A tasks in the durable task store.', collect() { this.set(store.size); } });
-    metrics.gauge({ name: 'a2a_tasks_running', help: 'A2A tasks waiting for their agent.', collect() { this.set(executor.runningTasks); } });
-    metrics.gauge({ name: 'a2a_streams_open', help: 'Open A2A SSE streams.', collect() { this.set(limits.streamsOpen); } });
+    metrics.gauge({
+      name: 'a2a_tasks_stored',
+      help: 'A2A tasks in the durable task store.',
+      collect() {
+        this.set(store.size);
+      },
+    });
+    metrics.gauge({
+      name: 'a2a_tasks_running',
+      help: 'A2A tasks waiting for their agent.',
+      collect() {
+        this.set(executor.runningTasks);
+      },
+    });
+    metrics.gauge({
+      name: 'a2a_streams_open',
+      help: 'Open A2A SSE streams.',
+      collect() {
+        this.set(limits.streamsOpen);
+      },
+    });
   }
 
   addresses(): string[] {
@@ -141,12 +193,19 @@ export class A2aTransport implements TransportService {
     const { options, services } = this.ctx;
     const auth = services.get('auth');
     if (auth.loopbackOnly() && !isLoopbackHost(options.host)) {
-      throw new GatewayError('GW_CONFIG_INVALID', `host: "${options.host}" is not a loopback address, and the auth plugin runs in open mode (no mtls or jwt); configure auth or listen on 127.0.0.1`, { field: 'host' });
+      throw new GatewayError(
+        'GW_CONFIG_INVALID',
+        `host: "${options.host}" is not a loopback address, and the auth plugin runs in open mode (no mtls or jwt); configure auth or listen on 127.0.0.1`,
+        { field: 'host' },
+      );
     }
     let tls;
     if (options.tls) {
       const settings = auth.serverTls();
-      if (!settings) throw new GatewayError('GW_CONFIG_INVALID', 'tls: is true but the auth plugin provides no TLS material (configure auth.mtls)', { field: 'tls' });
+      if (!settings)
+        throw new GatewayError('GW_CONFIG_INVALID', 'tls: is true but the auth plugin provides no TLS material (configure auth.mtls)', {
+          field: 'tls',
+        });
       tls = { cert: settings.certChain, key: settings.privateKey, ca: settings.clientCa, requireClientCert: settings.requireClientCert };
     }
     const interrupted = await this.store.open();

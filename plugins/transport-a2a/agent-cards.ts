@@ -50,9 +50,15 @@ export class AgentCards {
   /** The gateway's own card: what it is and which services it reaches, as skills. */
   gatewayCard(base: string, maxEntries: number): AgentCard {
     const services = new Map<string, AgentRecord>();
-    for (const record of this.registry.discover({ limit: maxEntries })) if (!services.has(record.service)) services.set(record.service, record);
+    for (const record of this.registry.discover({ limit: maxEntries }))
+      if (!services.has(record.service)) services.set(record.service, record);
     return {
-      ...this.skeleton(base, 'OpenClaw Gateway', `Agent registry and router (gateway ${this.settings.gatewayId}). Every agent is at ${base}agents/<agentId>/, every service at ${base}services/<service>/; GET ${base}agents and ${base}services list their cards.`, this.settings.gatewayVersion),
+      ...this.skeleton(
+        base,
+        'OpenClaw Gateway',
+        `Agent registry and router (gateway ${this.settings.gatewayId}). Every agent is at ${base}agents/<agentId>/, every service at ${base}services/<service>/; GET ${base}agents and ${base}services list their cards.`,
+        this.settings.gatewayVersion,
+      ),
       supportedInterfaces: [],
       skills: [...services.values()].map((record) => ({
         id: `service:${record.service}`,
@@ -69,19 +75,35 @@ export class AgentCards {
 
   /** What the SDK checks a request's A2A-Version against: JSON-RPC in v1.0 and v0.3. */
   protocolCard(): AgentCard {
-    return this.skeleton('http://localhost/', 'OpenClaw Gateway', 'A2A access to the agents of an OpenClaw Gateway', this.settings.gatewayVersion, '', GRPC_PLACEHOLDER);
+    return this.skeleton(
+      'http://localhost/',
+      'OpenClaw Gateway',
+      'A2A access to the agents of an OpenClaw Gateway',
+      this.settings.gatewayVersion,
+      '',
+      GRPC_PLACEHOLDER,
+    );
   }
 
   /** Agents for the catalogue, filtered by capability and `key:value` tags. */
   agents(filter: { capabilities: string[]; tags: Record<string, string> }, limit: number): AgentRecord[] {
-    return this.registry.discover({ capabilities: filter.capabilities, tags: filter.tags, limit }).filter((record) => record.state !== 'terminated');
+    return this.registry
+      .discover({ capabilities: filter.capabilities, tags: filter.tags, limit })
+      .filter((record) => record.state !== 'terminated');
   }
 
   private card(name: string, records: readonly AgentRecord[], base: string, tenant: string): AgentCard {
     const newest = records.reduce((best, record) => (semver.compare(record.version, best.version) > 0 ? record : best));
     const a2a = records.every((record) => record.capabilities.includes(A2A_CAPABILITY));
     const modes = a2a ? ['text/plain', 'application/json', A2A_CONTENT_TYPE] : ['text/plain', 'application/json'];
-    const card = this.skeleton(base, name, newest.profile?.description || describe(newest, records.length), newest.version, tenant, this.grpcAddress?.());
+    const card = this.skeleton(
+      base,
+      name,
+      newest.profile?.description || describe(newest, records.length),
+      newest.version,
+      tenant,
+      this.grpcAddress?.(),
+    );
     card.skills = skillsOf(records);
     card.defaultInputModes = modes;
     card.defaultOutputModes = modes;
@@ -119,10 +141,20 @@ export class AgentCards {
     const securityRequirements: AgentCard['securityRequirements'] = [];
     for (const scheme of schemes) {
       if (scheme === 'mtls') {
-        securitySchemes.mtls = { scheme: { $case: 'mtlsSecurityScheme', value: { description: 'a client certificate signed by the gateway CA (SPIFFE id in the SAN)' } } };
+        securitySchemes.mtls = {
+          scheme: {
+            $case: 'mtlsSecurityScheme',
+            value: { description: 'a client certificate signed by the gateway CA (SPIFFE id in the SAN)' },
+          },
+        };
         securityRequirements.push({ schemes: { mtls: { list: [] } } });
       } else if (scheme === 'bearer-jwt') {
-        securitySchemes.bearer = { scheme: { $case: 'httpAuthSecurityScheme', value: { description: 'a JWT from the gateway\'s issuer', scheme: 'Bearer', bearerFormat: 'JWT' } } };
+        securitySchemes.bearer = {
+          scheme: {
+            $case: 'httpAuthSecurityScheme',
+            value: { description: "a JWT from the gateway's issuer", scheme: 'Bearer', bearerFormat: 'JWT' },
+          },
+        };
         securityRequirements.push({ schemes: { bearer: { list: [] } } });
       }
     }
@@ -167,7 +199,16 @@ function skillsOf(records: readonly AgentRecord[]): AgentSkill[] {
     const capabilities = record.capabilities.filter((capability) => capability !== A2A_CAPABILITY);
     for (const capability of capabilities.length > 0 ? capabilities : [record.service]) {
       if (skills.has(capability)) continue;
-      skills.set(capability, { id: capability, name: capability, description: `${capability} (service ${record.service})`, tags, examples: [], inputModes: [], outputModes: [], securityRequirements: [] });
+      skills.set(capability, {
+        id: capability,
+        name: capability,
+        description: `${capability} (service ${record.service})`,
+        tags,
+        examples: [],
+        inputModes: [],
+        outputModes: [],
+        securityRequirements: [],
+      });
     }
   }
   return [...skills.values()];

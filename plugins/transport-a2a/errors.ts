@@ -61,8 +61,10 @@ export function toA2aError(error: unknown, binding: 'jsonrpc' | 'rest' | 'grpc' 
   if (error instanceof A2AError) return error;
   const failure = toGatewayError(error);
   const message = `${failure.code}: ${failure.message}`;
-  if (binding === 'grpc') return failure.status === Status.INVALID_ARGUMENT ? new GrpcRequestMalformedError({ message }) : new GatewayGrpcError(failure);
-  if (binding === 'rest') return failure.status === Status.INVALID_ARGUMENT ? new RestRequestMalformedError({ message }) : new GatewayRestError(failure);
+  if (binding === 'grpc')
+    return failure.status === Status.INVALID_ARGUMENT ? new GrpcRequestMalformedError({ message }) : new GatewayGrpcError(failure);
+  if (binding === 'rest')
+    return failure.status === Status.INVALID_ARGUMENT ? new RestRequestMalformedError({ message }) : new GatewayRestError(failure);
   if (failure.status === Status.INVALID_ARGUMENT) return new RequestMalformedError(message);
   return new GatewayA2aError(failure);
 }
@@ -92,6 +94,11 @@ export function httpStatusOf(error: GatewayError): number {
 
 /** A JSON-RPC error body for a refusal made before the SDK saw the call. */
 export function jsonRpcRefusal(error: GatewayError, id: unknown = null): Record<string, unknown> {
-  const code = error.status === Status.INVALID_ARGUMENT ? -32600 : error.status === Status.INTERNAL ? -32603 : GATEWAY_ERROR_BASE - error.status;
-  return { jsonrpc: '2.0', id: typeof id === 'string' || typeof id === 'number' ? id : null, error: { code, message: `${error.code}: ${error.message}` } };
+  const code =
+    error.status === Status.INVALID_ARGUMENT ? -32600 : error.status === Status.INTERNAL ? -32603 : GATEWAY_ERROR_BASE - error.status;
+  return {
+    jsonrpc: '2.0',
+    id: typeof id === 'string' || typeof id === 'number' ? id : null,
+    error: { code, message: `${error.code}: ${error.message}` },
+  };
 }

@@ -12,13 +12,7 @@
  */
 import { TaskState, type Message, type Task } from '@a2a-js/sdk';
 import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
-import {
-  GatewayError,
-  toGatewayError,
-  type MessageEnvelope,
-  type RegistryService,
-  type RouterService,
-} from '../../kernel';
+import { GatewayError, toGatewayError, type MessageEnvelope, type RegistryService, type RouterService } from '../../kernel';
 import type { AgentEvents } from './agent-events';
 import { userOf, type A2aTarget, type TaskScope } from './caller';
 import { A2A_CAPABILITY, a2aPayload, agentMessage, parseAgentEvent, plainPayload, replyParts, type Payload } from './message-mapping';
@@ -59,12 +53,26 @@ export class GatewayExecutor implements AgentExecutor {
     const { taskId, contextId } = request;
     const message = request.userMessage;
     const status = (state: TaskState, reply?: Message) =>
-      bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: { state, message: reply, timestamp: new Date().toISOString() }, metadata: undefined }));
+      bus.publish(
+        AgentEvent.statusUpdate({
+          taskId,
+          contextId,
+          status: { state, message: reply, timestamp: new Date().toISOString() },
+          metadata: undefined,
+        }),
+      );
 
     const existing = request.task;
     const task: Task = existing
       ? { ...existing, status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: new Date().toISOString() } }
-      : { id: taskId, contextId, status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: new Date().toISOString() }, artifacts: [], history: [message], metadata: undefined };
+      : {
+          id: taskId,
+          contextId,
+          status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: new Date().toISOString() },
+          artifacts: [],
+          history: [message],
+          metadata: undefined,
+        };
     bus.publish(AgentEvent.task(task));
     if (message.messageId) await this.deps.remember(user.scope, message.messageId, taskId);
 
@@ -101,9 +109,17 @@ export class GatewayExecutor implements AgentExecutor {
     } catch (error) {
       if (abort.signal.aborted || this.stopping) return;
       const failure = toGatewayError(error);
-      status(TaskState.TASK_STATE_FAILED, agentMessage(taskId, contextId, [
-        { content: { $case: 'text', value: `${failure.code}: ${failure.message}` }, mediaType: 'text/plain', filename: '', metadata: undefined },
-      ]));
+      status(
+        TaskState.TASK_STATE_FAILED,
+        agentMessage(taskId, contextId, [
+          {
+            content: { $case: 'text', value: `${failure.code}: ${failure.message}` },
+            mediaType: 'text/plain',
+            filename: '',
+            metadata: undefined,
+          },
+        ]),
+      );
     } finally {
       subscription?.release();
       this.running.delete(taskId);
@@ -126,7 +142,11 @@ export class GatewayExecutor implements AgentExecutor {
   /** True when the target's agents declare `a2a`: every routable instance of a service must. */
   private speaksA2a(target: A2aTarget): boolean {
     if (target.kind === 'agent') return this.deps.registry.get(target.agentId)?.capabilities.includes(A2A_CAPABILITY) ?? false;
-    const instances = this.deps.registry.discover({ service: target.service, versionRange: target.versionRange || undefined, routableOnly: true });
+    const instances = this.deps.registry.discover({
+      service: target.service,
+      versionRange: target.versionRange || undefined,
+      routableOnly: true,
+    });
     return instances.length > 0 && instances.every((instance) => instance.capabilities.includes(A2A_CAPABILITY));
   }
 
@@ -146,24 +166,53 @@ export class GatewayExecutor implements AgentExecutor {
     switch (payload.$case) {
       case 'message': {
         const reply = { ...payload.value, taskId, contextId };
-        bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: { state: final ? TaskState.TASK_STATE_COMPLETED : TaskState.TASK_STATE_WORKING, message: reply, timestamp: now }, metadata: undefined }));
+        bus.publish(
+          AgentEvent.statusUpdate({
+            taskId,
+            contextId,
+            status: { state: final ? TaskState.TASK_STATE_COMPLETED : TaskState.TASK_STATE_WORKING, message: reply, timestamp: now },
+            metadata: undefined,
+          }),
+        );
         return final ? TaskState.TASK_STATE_COMPLETED : TaskState.TASK_STATE_WORKING;
       }
       case 'artifactUpdate':
         bus.publish(AgentEvent.artifactUpdate({ ...payload.value, taskId, contextId }));
-        if (final) bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: { state: TaskState.TASK_STATE_COMPLETED, message: undefined, timestamp: now }, metadata: undefined }));
+        if (final)
+          bus.publish(
+            AgentEvent.statusUpdate({
+              taskId,
+              contextId,
+              status: { state: TaskState.TASK_STATE_COMPLETED, message: undefined, timestamp: now },
+              metadata: undefined,
+            }),
+          );
         return final ? TaskState.TASK_STATE_COMPLETED : undefined;
       case 'task': {
         for (const artifact of payload.value.artifacts) {
           bus.publish(AgentEvent.artifactUpdate({ taskId, contextId, artifact, append: false, lastChunk: true, metadata: undefined }));
         }
         const state = settled(payload.value.status?.state, final);
-        bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: { state, message: payload.value.status?.message, timestamp: now }, metadata: undefined }));
+        bus.publish(
+          AgentEvent.statusUpdate({
+            taskId,
+            contextId,
+            status: { state, message: payload.value.status?.message, timestamp: now },
+            metadata: undefined,
+          }),
+        );
         return state;
       }
       case 'statusUpdate': {
         const state = settled(payload.value.status?.state, final);
-        bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: { state, message: payload.value.status?.message, timestamp: now }, metadata: payload.value.metadata }));
+        bus.publish(
+          AgentEvent.statusUpdate({
+            taskId,
+            contextId,
+            status: { state, message: payload.value.status?.message, timestamp: now },
+            metadata: payload.value.metadata,
+          }),
+        );
         return state;
       }
     }
@@ -174,7 +223,8 @@ export class GatewayExecutor implements AgentExecutor {
 function settled(state: TaskState | undefined, final: boolean): TaskState {
   const given = state ?? TaskState.TASK_STATE_WORKING;
   if (!final) return given;
-  if (TERMINAL_STATES.has(given) || given === TaskState.TASK_STATE_INPUT_REQUIRED || given === TaskState.TASK_STATE_AUTH_REQUIRED) return given;
+  if (TERMINAL_STATES.has(given) || given === TaskState.TASK_STATE_INPUT_REQUIRED || given === TaskState.TASK_STATE_AUTH_REQUIRED)
+    return given;
   return TaskState.TASK_STATE_COMPLETED;
 }
 

@@ -15,7 +15,11 @@ import type { GatewayRequestHandler } from './request-handler';
 
 const KEPT: ReadonlySet<StatusCode> = new Set([Status.UNAUTHENTICATED, Status.PERMISSION_DENIED, Status.RESOURCE_EXHAUSTED]);
 
-export function a2aGrpcService(handler: GatewayRequestHandler, auth: AuthService, draining: () => boolean): { definition: object; implementation: object } {
+export function a2aGrpcService(
+  handler: GatewayRequestHandler,
+  auth: AuthService,
+  draining: () => boolean,
+): { definition: object; implementation: object } {
   const implementation = grpcService({
     requestHandler: handler,
     userBuilder: async (call) => {
@@ -24,7 +28,8 @@ export function a2aGrpcService(handler: GatewayRequestHandler, auth: AuthService
         const surface = call as unknown as ServerUnaryCall<{ tenant?: string }, unknown>;
         const target = targetOfTenant(surface.request?.tenant ?? '');
         const metadata: Record<string, string> = {};
-        for (const [key, value] of Object.entries(surface.metadata.getMap())) metadata[key] = typeof value === 'string' ? value : value.toString('base64');
+        for (const [key, value] of Object.entries(surface.metadata.getMap()))
+          metadata[key] = typeof value === 'string' ? value : value.toString('base64');
         let identity;
         try {
           identity = await auth.authenticate({ metadata, peer: surface.getPeer(), method: surface.getPath?.() ?? '/a2a.v1.A2AService' });
@@ -46,7 +51,12 @@ function targetOfTenant(tenant: string): A2aTarget {
   if (tenant.startsWith('services/') && tenant.length > 'services/'.length) {
     const rest = tenant.slice('services/'.length);
     const at = rest.indexOf('@');
-    return at < 0 ? { kind: 'service', service: rest, versionRange: '' } : { kind: 'service', service: rest.slice(0, at), versionRange: rest.slice(at + 1) };
+    return at < 0
+      ? { kind: 'service', service: rest, versionRange: '' }
+      : { kind: 'service', service: rest.slice(0, at), versionRange: rest.slice(at + 1) };
   }
-  throw new GatewayError('GW_INVALID_ARGUMENT', `tenant: "${tenant.slice(0, 128)}" names no target; use "agents/<agentId>" or "services/<service>[@<range>]" (the card's GRPC interface has it)`);
+  throw new GatewayError(
+    'GW_INVALID_ARGUMENT',
+    `tenant: "${tenant.slice(0, 128)}" names no target; use "agents/<agentId>" or "services/<service>[@<range>]" (the card's GRPC interface has it)`,
+  );
 }

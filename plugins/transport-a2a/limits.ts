@@ -30,7 +30,10 @@ export class A2aLimits {
     const count = this.requests.get(identity) ?? 0;
     if (count >= this.settings.maxRequestsPerIdentity) {
       this.onLimit('maxRequestsPerIdentity');
-      throw new GatewayError('GW_RESOURCE_EXHAUSTED', `"${identity}" has ${count} A2A calls in flight (maxRequestsPerIdentity); wait for some to finish`);
+      throw new GatewayError(
+        'GW_RESOURCE_EXHAUSTED',
+        `"${identity}" has ${count} A2A calls in flight (maxRequestsPerIdentity); wait for some to finish`,
+      );
     }
     this.requests.set(identity, count + 1);
     return once(() => decrement(this.requests, identity));
@@ -39,12 +42,18 @@ export class A2aLimits {
   openStream(identity: string): () => void {
     if (this.openStreams >= this.settings.maxStreams) {
       this.onLimit('maxStreams');
-      throw new GatewayError('GW_RESOURCE_EXHAUSTED', `the gateway has ${this.openStreams} A2A streams open (maxStreams); retry later or poll GetTask`);
+      throw new GatewayError(
+        'GW_RESOURCE_EXHAUSTED',
+        `the gateway has ${this.openStreams} A2A streams open (maxStreams); retry later or poll GetTask`,
+      );
     }
     const count = this.streams.get(identity) ?? 0;
     if (count >= this.settings.maxStreamsPerIdentity) {
       this.onLimit('maxStreamsPerIdentity');
-      throw new GatewayError('GW_RESOURCE_EXHAUSTED', `"${identity}" has ${count} A2A streams open (maxStreamsPerIdentity); close one or poll GetTask`);
+      throw new GatewayError(
+        'GW_RESOURCE_EXHAUSTED',
+        `"${identity}" has ${count} A2A streams open (maxStreamsPerIdentity); close one or poll GetTask`,
+      );
     }
     this.streams.set(identity, count + 1);
     this.openStreams++;

@@ -39,11 +39,15 @@ export function plainPayload(message: Message): Payload {
     for (const value of data) texts.push(JSON.stringify(value));
     return { payload: Buffer.from(texts.join('\n'), 'utf8'), contentType: 'text/plain' };
   }
-  if (data.length > 0) return { payload: Buffer.from(JSON.stringify(data.length === 1 ? data[0] : data), 'utf8'), contentType: 'application/json' };
+  if (data.length > 0)
+    return { payload: Buffer.from(JSON.stringify(data.length === 1 ? data[0] : data), 'utf8'), contentType: 'application/json' };
   if (files.length === 1 && files[0].content?.$case === 'raw') {
     return { payload: Buffer.from(files[0].content.value), contentType: files[0].mediaType || 'application/octet-stream' };
   }
-  throw new GatewayError('GW_INVALID_ARGUMENT', 'message.parts: needs a text, data or single file part for an agent without the a2a capability');
+  throw new GatewayError(
+    'GW_INVALID_ARGUMENT',
+    'message.parts: needs a text, data or single file part for an agent without the a2a capability',
+  );
 }
 
 export function a2aPayload(message: Message, taskId: string, contextId: string, task: Task | undefined): Payload {
@@ -57,7 +61,16 @@ export function replyParts(payload: Uint8Array, contentType: string): Part[] {
   const type = contentType.split(';', 1)[0].trim().toLowerCase();
   if (type === 'application/json') {
     try {
-      return [{ content: { $case: 'data', value: JSON.parse(bytes.toString('utf8')) }, mediaType: 'application/json', filename: '', metadata: undefined }];
+      // JSON data parts carry any JSON value.
+      const value = JSON.parse(bytes.toString('utf8')) as unknown;
+      return [
+        {
+          content: { $case: 'data', value },
+          mediaType: 'application/json',
+          filename: '',
+          metadata: undefined,
+        },
+      ];
     } catch {
       // not JSON after all: fall through to text
     }
@@ -67,11 +80,27 @@ export function replyParts(payload: Uint8Array, contentType: string): Part[] {
   if (isText && Buffer.byteLength(text, 'utf8') === bytes.length && !text.includes('\uFFFD')) {
     return [{ content: { $case: 'text', value: text }, mediaType: 'text/plain', filename: '', metadata: undefined }];
   }
-  return [{ content: { $case: 'raw', value: Buffer.from(bytes) }, mediaType: type || 'application/octet-stream', filename: '', metadata: undefined }];
+  return [
+    {
+      content: { $case: 'raw', value: Buffer.from(bytes) },
+      mediaType: type || 'application/octet-stream',
+      filename: '',
+      metadata: undefined,
+    },
+  ];
 }
 
 export function agentMessage(taskId: string, contextId: string, parts: Part[]): Message {
-  return { messageId: randomUUID(), contextId, taskId, role: Role.ROLE_AGENT, parts, metadata: undefined, extensions: [], referenceTaskIds: [] };
+  return {
+    messageId: randomUUID(),
+    contextId,
+    taskId,
+    role: Role.ROLE_AGENT,
+    parts,
+    metadata: undefined,
+    extensions: [],
+    referenceTaskIds: [],
+  };
 }
 
 /** An a2a agent's event (answer or streamed), checked to be one StreamResponse for this task. */
@@ -82,10 +111,12 @@ export function parseAgentEvent(payload: Uint8Array, taskId: string): StreamResp
   } catch (error) {
     throw new GatewayError('GW_INVALID_ARGUMENT', `the agent's A2A event is not JSON: ${(error as Error).message}`);
   }
-  const event = StreamResponse.fromJSON(json as never);
+  const event = StreamResponse.fromJSON(json);
   const payloadCase = event.payload?.$case;
-  if (!payloadCase) throw new GatewayError('GW_INVALID_ARGUMENT', "the agent's A2A event has none of task, message, statusUpdate, artifactUpdate");
+  if (!payloadCase)
+    throw new GatewayError('GW_INVALID_ARGUMENT', "the agent's A2A event has none of task, message, statusUpdate, artifactUpdate");
   const eventTaskId = payloadCase === 'task' ? event.payload!.value.id : (event.payload!.value as { taskId: string }).taskId;
-  if (eventTaskId !== '' && eventTaskId !== taskId) throw new GatewayError('GW_INVALID_ARGUMENT', `the agent's A2A event is for task "${eventTaskId}", not "${taskId}"`);
+  if (eventTaskId !== '' && eventTaskId !== taskId)
+    throw new GatewayError('GW_INVALID_ARGUMENT', `the agent's A2A event is for task "${eventTaskId}", not "${taskId}"`);
   return event;
 }

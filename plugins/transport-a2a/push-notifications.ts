@@ -18,7 +18,13 @@ import { randomUUID } from 'node:crypto';
 import type { Database, RootDatabase } from 'lmdb';
 import type { Logger } from 'pino';
 import { StreamResponse, Task, TaskPushNotificationConfig } from '@a2a-js/sdk';
-import { V1PushNotificationSerializer, type PushNotificationSender, type PushNotificationStore, type ServerCallContext, type StoredPushNotificationConfig } from '@a2a-js/sdk/server';
+import {
+  V1PushNotificationSerializer,
+  type PushNotificationSender,
+  type PushNotificationStore,
+  type ServerCallContext,
+  type StoredPushNotificationConfig,
+} from '@a2a-js/sdk/server';
 import { V03PushNotificationSerializer } from '@a2a-js/sdk/compat/v0_3/server';
 import { GatewayError, isGatewayError } from '../../kernel';
 import { scopeOf, type TaskScope } from './caller';
@@ -71,10 +77,18 @@ export class PushConfigStore implements PushNotificationStore {
     const id = config.id || randomUUID();
     const existing = this.entries(taskId, scope);
     if (!existing.some((entry) => entry.id === id) && existing.length >= this.options.maxConfigsPerTask) {
-      throw new GatewayError('GW_RESOURCE_EXHAUSTED', `task "${taskId}" has ${existing.length} push configs (push.maxConfigsPerTask); delete one first`);
+      throw new GatewayError(
+        'GW_RESOURCE_EXHAUSTED',
+        `task "${taskId}" has ${existing.length} push configs (push.maxConfigsPerTask); delete one first`,
+      );
     }
     config.id = id;
-    await this.configs.put(configKey(taskId, id), { owner: scope.owner, target: scope.target, wireVersion: context.requestedVersion || '0.3', config: TaskPushNotificationConfig.toJSON({ ...config, taskId }) });
+    await this.configs.put(configKey(taskId, id), {
+      owner: scope.owner,
+      target: scope.target,
+      wireVersion: context.requestedVersion || '0.3',
+      config: TaskPushNotificationConfig.toJSON({ ...config, taskId }),
+    });
   }
 
   async load(taskId: string, context: ServerCallContext): Promise<TaskPushNotificationConfig[]> {
@@ -94,13 +108,14 @@ export class PushConfigStore implements PushNotificationStore {
 
   /** Every config of a task, whoever owns it (the task store removes them with the task). */
   removeAll(taskId: string): void {
-    for (const { key } of this.configs.getRange(rangeOf(taskId))) this.configs.remove(key);
+    for (const { key } of this.configs.getRange(rangeOf(taskId))) void this.configs.remove(key);
   }
 
   stored(taskId: string, scope: TaskScope): StoredPushNotificationConfig[] {
     const found: StoredPushNotificationConfig[] = [];
     for (const { value } of this.configs.getRange(rangeOf(taskId))) {
-      if (value.owner === scope.owner && value.target === scope.target) found.push({ config: TaskPushNotificationConfig.fromJSON(value.config as never), wireVersion: value.wireVersion });
+      if (value.owner === scope.owner && value.target === scope.target)
+        found.push({ config: TaskPushNotificationConfig.fromJSON(value.config), wireVersion: value.wireVersion });
     }
     return found;
   }
@@ -160,9 +175,18 @@ export class DurablePushSender implements PushNotificationSender {
       for (const { config, wireVersion } of configs) {
         const { body, contentType } = (wireVersion === '1.0' ? this.v1 : this.v03).serialize(event, task);
         const headers: Record<string, string> = {};
-        if (config.authentication?.scheme && config.authentication.credentials) headers.authorization = `${config.authentication.scheme} ${config.authentication.credentials}`;
+        if (config.authentication?.scheme && config.authentication.credentials)
+          headers.authorization = `${config.authentication.scheme} ${config.authentication.credentials}`;
         else if (config.token) headers['x-a2a-notification-token'] = config.token;
-        this.outbox.put(++this.sequence, { destination: `${taskId}/${config.id}`, url: config.url, headers, body, contentType, attempts: 0, nextAt: 0 });
+        void this.outbox.put(++this.sequence, {
+          destination: `${taskId}/${config.id}`,
+          url: config.url,
+          headers,
+          body,
+          contentType,
+          attempts: 0,
+          nextAt: 0,
+        });
         this.count++;
       }
     });
@@ -274,13 +298,18 @@ async function checkUrl(url: string, allowPrivate: boolean): Promise<void> {
   } catch {
     throw new GatewayError('GW_INVALID_ARGUMENT', `push notification url: "${url.slice(0, 128)}" is not a URL`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new GatewayError('GW_INVALID_ARGUMENT', 'push notification url: must be http or https');
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new GatewayError('GW_INVALID_ARGUMENT', 'push notification url: must be http or https');
   if (allowPrivate) return;
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
   const addresses = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((entry) => entry.address);
   if (addresses.length === 0) throw new GatewayError('GW_INVALID_ARGUMENT', `push notification url: host "${host}" does not resolve`);
   const inside = addresses.find(isPrivateAddress);
-  if (inside) throw new GatewayError('GW_PERMISSION_DENIED', `push notification url: "${host}" is a private address (${inside}); set push.allowPrivateNetworks to allow it`);
+  if (inside)
+    throw new GatewayError(
+      'GW_PERMISSION_DENIED',
+      `push notification url: "${host}" is a private address (${inside}); set push.allowPrivateNetworks to allow it`,
+    );
 }
 
 function isPrivateAddress(address: string): boolean {
@@ -289,5 +318,13 @@ function isPrivateAddress(address: string): boolean {
   const parts = v4.split('.').map(Number);
   if (parts.length !== 4) return false;
   const [a, b] = parts as [number, number];
-  return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+  return (
+    a === 10 ||
+    a === 127 ||
+    a === 0 ||
+    (a === 169 && b === 254) ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 100 && b >= 64 && b <= 127)
+  );
 }

@@ -13,7 +13,17 @@ import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcT
 import { Role, type Message, type Part, type Task } from '@a2a-js/sdk';
 import { randomUUID } from 'node:crypto';
 import semver from 'semver';
-import { GatewayError, invalidArgument, toGatewayError, type EventSink, type MessageEnvelope, type OutboundEvent, type RegistryService, type RouterService, type RouterSession } from '../../kernel';
+import {
+  GatewayError,
+  invalidArgument,
+  toGatewayError,
+  type EventSink,
+  type MessageEnvelope,
+  type OutboundEvent,
+  type RegistryService,
+  type RouterService,
+  type RouterSession,
+} from '../../kernel';
 import type { RemoteAgentOption } from './schema';
 
 const RETRY_MS = 30_000;
@@ -37,7 +47,10 @@ class RemoteAgent {
   private stopped = false;
   private failing = false;
 
-  constructor(private readonly deps: RemoteDeps, private readonly option: RemoteAgentOption) {
+  constructor(
+    private readonly deps: RemoteDeps,
+    private readonly option: RemoteAgentOption,
+  ) {
     this.agentId = `a2a-remote-${option.service}`;
   }
 
@@ -46,7 +59,8 @@ class RemoteAgent {
       await this.connect();
       this.failing = false;
     } catch (error) {
-      if (!this.failing) this.deps.logger.warn({ err: error, cardUrl: this.option.cardUrl }, 'remote A2A agent unreachable; retrying every 30 s');
+      if (!this.failing)
+        this.deps.logger.warn({ err: error, cardUrl: this.option.cardUrl }, 'remote A2A agent unreachable; retrying every 30 s');
       this.failing = true;
       if (!this.stopped) this.retry = setTimeout(() => void this.start(), RETRY_MS).unref();
     }
@@ -54,7 +68,8 @@ class RemoteAgent {
 
   private async connect(): Promise<void> {
     const headers = this.option.headers;
-    const fetchWithHeaders: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers } });
+    const fetchWithHeaders: typeof fetch = (input, init) =>
+      fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers } });
     const factory = new ClientFactory(
       ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
         cardResolver: new DefaultAgentCardResolver({ fetchImpl: fetchWithHeaders }),
@@ -74,7 +89,13 @@ class RemoteAgent {
         leaseTtlMs: 0,
         profile: {
           description: card.description.slice(0, 1024),
-          skills: card.skills.slice(0, 32).map((skill) => ({ id: skill.id, name: skill.name, description: skill.description.slice(0, 1024), tags: skill.tags.slice(0, 16), examples: skill.examples.slice(0, 16) })),
+          skills: card.skills.slice(0, 32).map((skill) => ({
+            id: skill.id,
+            name: skill.name,
+            description: skill.description.slice(0, 1024),
+            tags: skill.tags.slice(0, 16),
+            examples: skill.examples.slice(0, 16),
+          })),
         },
       },
       { managed: false },
@@ -84,9 +105,14 @@ class RemoteAgent {
     this.deps.registry.attachSession(this.agentId, this.session.id);
     const renewEvery = Math.max(1000, Math.floor(record.leaseTtlMs / 3));
     this.renewal = setInterval(() => {
-      this.deps.registry.renew(this.agentId).catch((error: unknown) => this.deps.logger.warn({ err: error, agentId: this.agentId }, 'remote A2A agent lease renewal failed'));
+      this.deps.registry
+        .renew(this.agentId)
+        .catch((error: unknown) => this.deps.logger.warn({ err: error, agentId: this.agentId }, 'remote A2A agent lease renewal failed'));
     }, renewEvery).unref();
-    this.deps.logger.info({ agentId: this.agentId, service: this.option.service, cardUrl: this.option.cardUrl }, 'remote A2A agent registered');
+    this.deps.logger.info(
+      { agentId: this.agentId, service: this.option.service, cardUrl: this.option.cardUrl },
+      'remote A2A agent registered',
+    );
   }
 
   private onEvents(events: readonly OutboundEvent[]): boolean {
@@ -109,8 +135,20 @@ class RemoteAgent {
     const timer = setTimeout(() => abort.abort(), this.deps.requestTimeoutMs).unref();
     try {
       const text = Buffer.from(message.payload.buffer, message.payload.byteOffset, message.payload.byteLength).toString('utf8');
-      const outgoing: Message = { messageId: randomUUID(), contextId: '', taskId: '', role: Role.ROLE_USER, parts: [{ content: { $case: 'text', value: text }, mediaType: 'text/plain', filename: '', metadata: undefined }], metadata: undefined, extensions: [], referenceTaskIds: [] };
-      const result = await this.client.sendMessage({ tenant: '', message: outgoing, configuration: undefined, metadata: undefined }, { signal: abort.signal });
+      const outgoing: Message = {
+        messageId: randomUUID(),
+        contextId: '',
+        taskId: '',
+        role: Role.ROLE_USER,
+        parts: [{ content: { $case: 'text', value: text }, mediaType: 'text/plain', filename: '', metadata: undefined }],
+        metadata: undefined,
+        extensions: [],
+        referenceTaskIds: [],
+      };
+      const result = await this.client.sendMessage(
+        { tenant: '', message: outgoing, configuration: undefined, metadata: undefined },
+        { signal: abort.signal },
+      );
       await this.reply(message, answerText(result), 'text/plain', false);
     } catch (error) {
       await this.reply(message, `GW_UNAVAILABLE: the remote A2A agent failed: ${toGatewayError(error).message}`, 'text/plain', true);
@@ -122,13 +160,29 @@ class RemoteAgent {
 
   private async reply(request: MessageEnvelope, text: string, contentType: string, failed: boolean): Promise<void> {
     const reply: MessageEnvelope = {
-      id: '', topic: request.replyTo, agentId: '', service: '', versionRange: '', payload: Buffer.from(text, 'utf8'),
-      headers: failed ? { 'a2a-remote-error': 'true' } : {}, durable: false, senderId: this.agentId, key: '', hops: request.hops + 1, maxHops: 0,
-      correlationId: request.correlationId, replyTo: '', contentType, createdAt: Date.now(), ttlMs: 0,
+      id: '',
+      topic: request.replyTo,
+      agentId: '',
+      service: '',
+      versionRange: '',
+      payload: Buffer.from(text, 'utf8'),
+      headers: failed ? { 'a2a-remote-error': 'true' } : {},
+      durable: false,
+      senderId: this.agentId,
+      key: '',
+      hops: request.hops + 1,
+      maxHops: 0,
+      correlationId: request.correlationId,
+      replyTo: '',
+      contentType,
+      createdAt: Date.now(),
+      ttlMs: 0,
     };
-    await this.deps.router.send(reply, { peer: 'transport-a2a:remote', agentId: this.agentId }).catch((error: unknown) =>
-      this.deps.logger.warn({ err: error, agentId: this.agentId }, 'reply from a remote A2A agent could not be routed'),
-    );
+    await this.deps.router
+      .send(reply, { peer: 'transport-a2a:remote', agentId: this.agentId })
+      .catch((error: unknown) =>
+        this.deps.logger.warn({ err: error, agentId: this.agentId }, 'reply from a remote A2A agent could not be routed'),
+      );
   }
 
   async stop(): Promise<void> {
@@ -143,7 +197,10 @@ class RemoteAgent {
 
 /** The text of a remote answer: its message, or its task's status message and artifacts. */
 function answerText(result: Message | Task): string {
-  const texts = (parts: Part[]) => parts.flatMap((part) => (part.content?.$case === 'text' ? [part.content.value] : part.content?.$case === 'data' ? [JSON.stringify(part.content.value)] : []));
+  const texts = (parts: Part[]) =>
+    parts.flatMap((part) =>
+      part.content?.$case === 'text' ? [part.content.value] : part.content?.$case === 'data' ? [JSON.stringify(part.content.value)] : [],
+    );
   if ('messageId' in result) return texts(result.parts).join('\n');
   const out = [...texts(result.status?.message?.parts ?? []), ...result.artifacts.flatMap((artifact) => texts(artifact.parts))];
   if (out.length === 0) {
@@ -176,20 +233,33 @@ export class RemoteAgents {
 
   async start(): Promise<void> {
     for (const option of this.persistence?.load() ?? []) {
-      if (!this.agents.has(option.service)) this.agents.set(option.service, { agent: new RemoteAgent(this.deps, option), option, added: true });
+      if (!this.agents.has(option.service))
+        this.agents.set(option.service, { agent: new RemoteAgent(this.deps, option), option, added: true });
     }
     await Promise.all([...this.agents.values()].map(({ agent }) => agent.start()));
   }
 
   list(): Array<{ service: string; cardUrl: string; agentId: string; configured: boolean }> {
-    return [...this.agents.values()].map(({ agent, option, added }) => ({ service: option.service, cardUrl: option.cardUrl, agentId: agent.agentId, configured: !added }));
+    return [...this.agents.values()].map(({ agent, option, added }) => ({
+      service: option.service,
+      cardUrl: option.cardUrl,
+      agentId: agent.agentId,
+      configured: !added,
+    }));
   }
 
   /** An operator adds a remote agent (admin): registered now, and again after a restart. */
   async add(raw: unknown): Promise<{ agentId: string }> {
     const option = checkOption(raw);
-    if (this.agents.has(option.service)) throw new GatewayError('GW_ALREADY_EXISTS', `service: a remote agent for "${option.service}" exists; remove it first`, { field: 'service' });
-    if (this.agents.size >= MAX_REMOTE_AGENTS) throw new GatewayError('GW_RESOURCE_EXHAUSTED', `${this.agents.size} remote agents are configured (the limit is ${MAX_REMOTE_AGENTS})`);
+    if (this.agents.has(option.service))
+      throw new GatewayError('GW_ALREADY_EXISTS', `service: a remote agent for "${option.service}" exists; remove it first`, {
+        field: 'service',
+      });
+    if (this.agents.size >= MAX_REMOTE_AGENTS)
+      throw new GatewayError(
+        'GW_RESOURCE_EXHAUSTED',
+        `${this.agents.size} remote agents are configured (the limit is ${MAX_REMOTE_AGENTS})`,
+      );
     const agent = new RemoteAgent(this.deps, option);
     this.agents.set(option.service, { agent, option, added: true });
     await this.persist();
@@ -201,7 +271,10 @@ export class RemoteAgents {
   async remove(service: string): Promise<boolean> {
     const entry = this.agents.get(service);
     if (!entry) return false;
-    if (!entry.added) throw new GatewayError('GW_FAILED_PRECONDITION', `service: "${service}" is configured in remoteAgents; change the config instead`, { field: 'service' });
+    if (!entry.added)
+      throw new GatewayError('GW_FAILED_PRECONDITION', `service: "${service}" is configured in remoteAgents; change the config instead`, {
+        field: 'service',
+      });
     this.agents.delete(service);
     await this.persist();
     await entry.agent.stop();
@@ -213,16 +286,22 @@ export class RemoteAgents {
   }
 
   private persist(): Promise<void> {
-    return this.persistence?.save([...this.agents.values()].filter((entry) => entry.added).map((entry) => entry.option)) ?? Promise.resolve();
+    return (
+      this.persistence?.save([...this.agents.values()].filter((entry) => entry.added).map((entry) => entry.option)) ?? Promise.resolve()
+    );
   }
 }
 
 function checkOption(raw: unknown): RemoteAgentOption {
-  if (raw === null || typeof raw !== 'object') throw invalidArgument('body', 'must be {"cardUrl": "...", "service": "...", "headers": {...}}');
+  if (raw === null || typeof raw !== 'object')
+    throw invalidArgument('body', 'must be {"cardUrl": "...", "service": "...", "headers": {...}}');
   const { cardUrl, service, headers = {} } = raw as Record<string, unknown>;
-  if (typeof cardUrl !== 'string' || !/^https?:\/\/\S+$/.test(cardUrl) || cardUrl.length > 2048) throw invalidArgument('cardUrl', 'must be an http(s) URL of an agent card');
-  if (typeof service !== 'string' || !SERVICE_NAME.test(service) || service.length > 128) throw invalidArgument('service', 'must be a service name ([a-z0-9][a-z0-9._-]*)');
-  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) throw invalidArgument('headers', 'must be an object of strings');
+  if (typeof cardUrl !== 'string' || !/^https?:\/\/\S+$/.test(cardUrl) || cardUrl.length > 2048)
+    throw invalidArgument('cardUrl', 'must be an http(s) URL of an agent card');
+  if (typeof service !== 'string' || !SERVICE_NAME.test(service) || service.length > 128)
+    throw invalidArgument('service', 'must be a service name ([a-z0-9][a-z0-9._-]*)');
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers))
+    throw invalidArgument('headers', 'must be an object of strings');
   const copy: Record<string, string> = {};
   for (const [key, value] of Object.entries(headers as Record<string, unknown>)) {
     if (typeof value !== 'string') throw invalidArgument(`headers.${key}`, 'must be a string');

@@ -57,9 +57,13 @@ export class GatewayRequestHandler implements A2ARequestHandler {
 
   getAuthenticatedExtendedAgentCard(_params: Params<'getAuthenticatedExtendedAgentCard'>, context: ServerCallContext): Promise<AgentCard> {
     return this.call('GetExtendedAgentCard', context, async (user) => {
-      if (!user.isAuthenticated && !this.deps.auth.loopbackOnly()) throw new GatewayError('GW_UNAUTHENTICATED', 'the extended card is for authenticated callers');
+      if (!user.isAuthenticated && !this.deps.auth.loopbackOnly())
+        throw new GatewayError('GW_UNAUTHENTICATED', 'the extended card is for authenticated callers');
       const base = user.base;
-      const card = user.target.kind === 'agent' ? this.deps.cards.agentCard(user.target.agentId, base) : this.deps.cards.serviceCard(user.target.service, user.target.versionRange, base);
+      const card =
+        user.target.kind === 'agent'
+          ? this.deps.cards.agentCard(user.target.agentId, base)
+          : this.deps.cards.serviceCard(user.target.service, user.target.versionRange, base);
       if (!card) throw gone(user.target);
       card.description = `${card.description} (seen by ${user.identity.id})`;
       return card;
@@ -92,7 +96,8 @@ export class GatewayRequestHandler implements A2ARequestHandler {
       const previous = await this.previousTask(user, params.message, context);
       if (previous) {
         yield { payload: { $case: 'task' as const, value: previous } };
-        if (!TERMINAL_STATES.has(previous.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED)) yield* this.inner.resubscribe({ tenant: '', id: previous.id }, context);
+        if (!TERMINAL_STATES.has(previous.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED))
+          yield* this.inner.resubscribe({ tenant: '', id: previous.id }, context);
         return;
       }
       this.ensureReachable(user.target);
@@ -150,7 +155,11 @@ export class GatewayRequestHandler implements A2ARequestHandler {
     }
   }
 
-  private async *stream<T>(method: string, context: ServerCallContext, body: (this: GatewayRequestHandler, user: GatewayUser) => AsyncGenerator<T>): AsyncGenerator<T, void, undefined> {
+  private async *stream<T>(
+    method: string,
+    context: ServerCallContext,
+    body: (this: GatewayRequestHandler, user: GatewayUser) => AsyncGenerator<T>,
+  ): AsyncGenerator<T, void, undefined> {
     let release: (() => void) | undefined;
     const startedAt = performance.now();
     const binding = bindingOf(context);
@@ -172,7 +181,8 @@ export class GatewayRequestHandler implements A2ARequestHandler {
     const user = userOf(context);
     const resource = targetName(user.target);
     const decision = this.deps.auth.authorize({ identity: user.identity, action: 'request', resource });
-    if (!decision.allowed) throw new GatewayError('GW_PERMISSION_DENIED', `"${user.identity.id}" may not request "${resource}": ${decision.reason}`);
+    if (!decision.allowed)
+      throw new GatewayError('GW_PERMISSION_DENIED', `"${user.identity.id}" may not request "${resource}": ${decision.reason}`);
     return user;
   }
 
@@ -180,7 +190,9 @@ export class GatewayRequestHandler implements A2ARequestHandler {
     if (target.kind === 'agent') {
       const record = this.deps.registry.get(target.agentId);
       if (!record || record.state === 'terminated') throw gone(target);
-    } else if (this.deps.registry.discover({ service: target.service, versionRange: target.versionRange || undefined, limit: 1 }).length === 0) {
+    } else if (
+      this.deps.registry.discover({ service: target.service, versionRange: target.versionRange || undefined, limit: 1 }).length === 0
+    ) {
       throw gone(target);
     }
   }
@@ -201,6 +213,8 @@ function bindingOf(context: ServerCallContext): 'jsonrpc' | 'rest' | 'grpc' {
 function gone(target: A2aTarget): GatewayError {
   return target.kind === 'agent'
     ? new GatewayError('GW_NOT_FOUND', `agent "${target.agentId}" is not registered`)
-    : new GatewayError('GW_NOT_FOUND', `service "${target.service}" has no instance${target.versionRange ? ` in ${target.versionRange}` : ''}`);
+    : new GatewayError(
+        'GW_NOT_FOUND',
+        `service "${target.service}" has no instance${target.versionRange ? ` in ${target.versionRange}` : ''}`,
+      );
 }
-

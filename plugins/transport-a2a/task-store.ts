@@ -63,7 +63,10 @@ export class LmdbTaskStore implements TaskStore {
   /** Told when a task is removed (its push configs go with it). */
   onRemoved?: (taskId: string) => void;
 
-  constructor(directory: string, private readonly limits: TaskStoreLimits) {
+  constructor(
+    directory: string,
+    private readonly limits: TaskStoreLimits,
+  ) {
     // Tasks hold payloads and identities: private like every store of the gateway.
     tightenOwnDir(path.dirname(directory));
     tightenOwnDir(directory);
@@ -86,7 +89,10 @@ export class LmdbTaskStore implements TaskStore {
         task.status = {
           state: TaskState.TASK_STATE_FAILED,
           timestamp: new Date().toISOString(),
-          message: agentText(task, 'GW_UNAVAILABLE: the gateway restarted while this task ran; the agent never answered. Send the message again.'),
+          message: agentText(
+            task,
+            'GW_UNAVAILABLE: the gateway restarted while this task ran; the agent never answered. Send the message again.',
+          ),
         };
         await this.write(key, value.owner, value.target, task);
         interrupted++;
@@ -137,7 +143,9 @@ export class LmdbTaskStore implements TaskStore {
     const after = params.statusTimestampAfter ? Date.parse(params.statusTimestampAfter) : Number.NaN;
     const cursor = decodeCursor(params.pageToken);
     // Newest first: start below the cursor (or at the top of the scope) and walk down.
-    const start: ScopeKey = cursor ? [scope.owner, scope.target, cursor[0], cursor[1]] : [scope.owner, scope.target, Number.MAX_SAFE_INTEGER, ''];
+    const start: ScopeKey = cursor
+      ? [scope.owner, scope.target, cursor[0], cursor[1]]
+      : [scope.owner, scope.target, Number.MAX_SAFE_INTEGER, ''];
     const end: ScopeKey = [scope.owner, scope.target, -1, ''];
     const tasks: Task[] = [];
     let total = 0;
@@ -204,22 +212,32 @@ export class LmdbTaskStore implements TaskStore {
       }
     }
     this.onFull?.();
-    throw new GatewayError('GW_RESOURCE_EXHAUSTED', `the task store holds ${this.count} unfinished tasks (tasks.maxTasks); retry when some finish`);
+    throw new GatewayError(
+      'GW_RESOURCE_EXHAUSTED',
+      `the task store holds ${this.count} unfinished tasks (tasks.maxTasks); retry when some finish`,
+    );
   }
 
   private async write(taskId: string, owner: string, target: string, task: Task): Promise<void> {
     if (task.history.length > this.limits.maxHistory) task.history = task.history.slice(-this.limits.maxHistory);
     const previous = this.tasks.get(taskId);
     const updatedAt = Math.max(Date.now(), previous ? previous.updatedAt : 0);
-    const record: StoredTask = { owner, target, updatedAt, state: task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED, contextId: task.contextId, task: Task.toJSON(task) };
+    const record: StoredTask = {
+      owner,
+      target,
+      updatedAt,
+      state: task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED,
+      contextId: task.contextId,
+      task: Task.toJSON(task),
+    };
     // Issued in one turn, lmdb-js commits these together in one batch (atomic, one sync for
     // every task written in the same turn) instead of one transaction each.
     if (previous) {
-      this.byScope.remove([previous.owner, previous.target, previous.updatedAt, taskId]);
-      this.byAge.remove([previous.updatedAt, taskId]);
+      void this.byScope.remove([previous.owner, previous.target, previous.updatedAt, taskId]);
+      void this.byAge.remove([previous.updatedAt, taskId]);
     }
-    this.tasks.put(taskId, record);
-    this.byScope.put([owner, target, updatedAt, taskId], taskId);
+    void this.tasks.put(taskId, record);
+    void this.byScope.put([owner, target, updatedAt, taskId], taskId);
     const written = this.byAge.put([updatedAt, taskId], taskId);
     if (!previous) this.count++;
     await written;
@@ -228,11 +246,11 @@ export class LmdbTaskStore implements TaskStore {
   private async remove(taskId: string, stored: StoredTask): Promise<void> {
     const task = Task.fromJSON(stored.task);
     await this.root.transaction(() => {
-      this.tasks.remove(taskId);
-      this.byScope.remove([stored.owner, stored.target, stored.updatedAt, taskId]);
-      this.byAge.remove([stored.updatedAt, taskId]);
+      void this.tasks.remove(taskId);
+      void this.byScope.remove([stored.owner, stored.target, stored.updatedAt, taskId]);
+      void this.byAge.remove([stored.updatedAt, taskId]);
       for (const message of task.history) {
-        if (message.messageId) this.messages.remove(messageKey({ owner: stored.owner, target: stored.target }, message.messageId));
+        if (message.messageId) void this.messages.remove(messageKey({ owner: stored.owner, target: stored.target }, message.messageId));
       }
     });
     this.count--;

@@ -54,7 +54,7 @@ export function adminServiceHandlers(deps: AdminServiceDeps): UntypedServiceImpl
     action: (request: Request, identity: Identity) => Promise<Response> | Response,
     target: (request: Request) => string = () => '*',
   ) {
-    return guard.unary<Request, Response>(method, async (request, identity, call) => {
+    return guard.unary<Request, Response>(method, async (request, identity, _call) => {
       guard.authorize(identity, 'admin', '*', 'method');
       try {
         const response = await action(request, identity);
@@ -62,14 +62,22 @@ export function adminServiceHandlers(deps: AdminServiceDeps): UntypedServiceImpl
         return response;
       } catch (error) {
         const failure = toGatewayError(error);
-        hooks.audit.call({ actor: identity.id, action: method, target: target(request), outcome: 'failed', detail: failure.message, at: Date.now() });
+        hooks.audit.call({
+          actor: identity.id,
+          action: method,
+          target: target(request),
+          outcome: 'failed',
+          detail: failure.message,
+          at: Date.now(),
+        });
         throw failure;
       }
     });
   }
 
   function supervisor(): SupervisorService {
-    if (!deps.supervisor) throw new GatewayError('GW_UNIMPLEMENTED', 'no supervisor plugin is configured; managed agents are not available');
+    if (!deps.supervisor)
+      throw new GatewayError('GW_UNIMPLEMENTED', 'no supervisor plugin is configured; managed agents are not available');
     return deps.supervisor;
   }
 
@@ -115,9 +123,11 @@ export function adminServiceHandlers(deps: AdminServiceDeps): UntypedServiceImpl
     ),
     pushPolicy: admin<PolicyDocument, AdminResult>('PushPolicy', async (request, identity) => {
       if (request.json === '') throw new GatewayError('GW_INVALID_ARGUMENT', 'json: is required', { field: 'json' });
-      if (request.json.length > MAX_POLICY_BYTES) throw new GatewayError('GW_INVALID_ARGUMENT', `json: is larger than ${MAX_POLICY_BYTES} bytes`, { field: 'json' });
+      if (request.json.length > MAX_POLICY_BYTES)
+        throw new GatewayError('GW_INVALID_ARGUMENT', `json: is larger than ${MAX_POLICY_BYTES} bytes`, { field: 'json' });
       const auth = deps.auth as AuthService & Partial<PolicyPushing>;
-      if (typeof auth.pushPolicy !== 'function') throw new GatewayError('GW_UNIMPLEMENTED', 'the configured auth plugin does not accept policies at runtime');
+      if (typeof auth.pushPolicy !== 'function')
+        throw new GatewayError('GW_UNIMPLEMENTED', 'the configured auth plugin does not accept policies at runtime');
       const { version } = await auth.pushPolicy(request.json, identity.id);
       return { ok: true, message: `policy ${version} active` };
     }),

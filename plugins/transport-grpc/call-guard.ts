@@ -22,7 +22,11 @@ import { refuseMalformed } from './strict-decoding';
 export const TRANSPORT_NAME = 'grpc';
 
 /** Refusals of `authenticate` passed on as they are; anything else becomes UNAUTHENTICATED. */
-const KEPT_AUTHENTICATE_STATUSES: ReadonlySet<StatusCode> = new Set([Status.UNAUTHENTICATED, Status.PERMISSION_DENIED, Status.RESOURCE_EXHAUSTED]);
+const KEPT_AUTHENTICATE_STATUSES: ReadonlySet<StatusCode> = new Set([
+  Status.UNAUTHENTICATED,
+  Status.PERMISSION_DENIED,
+  Status.RESOURCE_EXHAUSTED,
+]);
 
 /** What every kind of server call (unary or streaming) offers for authentication. */
 export type ServerSurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, 'getPeer' | 'getPath' | 'metadata' | 'getAuthContext'>;
@@ -86,7 +90,9 @@ export class CallGuard {
   authorize(identity: Identity, action: AuthAction, resource: string, field: string): void {
     const decision = this.deps.auth.authorize({ identity, action, resource });
     if (decision.allowed) return;
-    throw new GatewayError('GW_PERMISSION_DENIED', `${field}: "${identity.id}" may not ${action} "${resource}": ${decision.reason}`, { field });
+    throw new GatewayError('GW_PERMISSION_DENIED', `${field}: "${identity.id}" may not ${action} "${resource}": ${decision.reason}`, {
+      field,
+    });
   }
 
   /** Wraps a unary handler with the gate, auth, error mapping and the rpcCompleted observation. */
@@ -114,7 +120,7 @@ export class CallGuard {
         },
         (error: unknown) => {
           const serviceError = toServiceError(error);
-          callback(serviceError as never);
+          callback(serviceError);
           finish(serviceError.code);
         },
       );

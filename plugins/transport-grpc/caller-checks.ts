@@ -51,9 +51,13 @@ export function checkAckAgent(registry: RegistryService, identity: Identity, age
   if (agentId === '') return;
   const agent = registry.get(agentId);
   if (agent && agent.identity !== undefined && agent.identity !== identity.id) {
-    throw new GatewayError('GW_PERMISSION_DENIED', `agent_id: "${identity.id}" may not ack for "${agentId}": that agent was registered by another identity`, {
-      field: 'agent_id',
-    });
+    throw new GatewayError(
+      'GW_PERMISSION_DENIED',
+      `agent_id: "${identity.id}" may not ack for "${agentId}": that agent was registered by another identity`,
+      {
+        field: 'agent_id',
+      },
+    );
   }
 }
 

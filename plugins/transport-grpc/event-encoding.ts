@@ -43,14 +43,14 @@ export class EventEncoder {
     const count = events.length;
     let i = 0;
     while (i < count) {
-      const event = events[i]!;
+      const event = events[i];
       if (event.kind !== 'delivery') {
         out.push(this.single(event));
         i++;
         continue;
       }
       let end = i + 1;
-      while (end < count && events[end]!.kind === 'delivery') end++;
+      while (end < count && events[end].kind === 'delivery') end++;
       const batched = end - i > 1;
       if (!batched && event.delivery.shared === true) {
         // The cached bytes are the whole frame: no copy at all.

@@ -49,15 +49,7 @@ import { peerOf, type CallGuard } from './call-guard';
 import { toServiceError } from './error-status';
 import { isMalformed } from './strict-decoding';
 import { acceptEnvelope, envelopeToProto, healthToProto, recordToProto, stateToProto } from './proto-mapping';
-import {
-  checkAck,
-  checkAgentId,
-  checkAgentInfo,
-  checkBatch,
-  checkDiscover,
-  checkHealth,
-  checkMessage,
-} from './request-validation';
+import { checkAck, checkAgentId, checkAgentInfo, checkBatch, checkDiscover, checkHealth, checkMessage } from './request-validation';
 import type { IdentityQuotas } from './identity-quotas';
 import { checkAckAgent, checkSender, discoverable, INSTANCE_TOKEN_HEADER, SenderCheck } from './caller-checks';
 import type { SessionStreams } from './session-streams';
@@ -120,7 +112,15 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
   function sendResult(outcome: SendOutcome): SendResult {
     if (outcome.error) {
       const failure = toGatewayError(outcome.error);
-      return { messageId: outcome.messageId, duplicate: false, receivers: 0, stored: false, errorCode: failure.status, errorMessage: `${failure.code}: ${failure.message}`, original: OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN };
+      return {
+        messageId: outcome.messageId,
+        duplicate: false,
+        receivers: 0,
+        stored: false,
+        errorCode: failure.status,
+        errorMessage: `${failure.code}: ${failure.message}`,
+        original: OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN,
+      };
     }
     return {
       messageId: outcome.messageId,
@@ -135,7 +135,15 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
 
   function failedResult(message: Message, error: unknown): SendResult {
     const failure = toGatewayError(error);
-    return { messageId: message.id, duplicate: false, receivers: 0, stored: false, errorCode: failure.status, errorMessage: `${failure.code}: ${failure.message}`, original: OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN };
+    return {
+      messageId: message.id,
+      duplicate: false,
+      receivers: 0,
+      stored: false,
+      errorCode: failure.status,
+      errorMessage: `${failure.code}: ${failure.message}`,
+      original: OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN,
+    };
   }
 
   /**
@@ -148,7 +156,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
    */
   async function publishBatch(messages: Message[], identity: Identity, peer: string, feedback?: PublishFeedback): Promise<BatchResult> {
     checkBatch(messages, deps.maxBatchMessages);
-    const results: SendResult[] = new Array(messages.length);
+    const results: SendResult[] = new Array<SendResult>(messages.length);
     const senders = new SenderCheck(registry, identity);
     // Messages past the identity's publish tokens are refused in place, in order.
     const admitted = deps.quotas.takePublishTokens(identity, messages.length);
@@ -200,14 +208,19 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       if (info.agentId !== '') {
         const existing = registry.get(info.agentId);
         if (existing && existing.identity !== undefined && existing.identity !== identity.id) {
-          throw new GatewayError('GW_ALREADY_EXISTS', `agent.agent_id: "${info.agentId}" is registered by another identity`, { field: 'agent.agent_id' });
+          throw new GatewayError('GW_ALREADY_EXISTS', `agent.agent_id: "${info.agentId}" is registered by another identity`, {
+            field: 'agent.agent_id',
+          });
         }
       }
       const instanceToken = call.metadata.get(INSTANCE_TOKEN_HEADER)[0];
       const release = deps.quotas.beginRegistration(identity, info.agentId);
       let registration;
       try {
-        registration = await registry.register(info, typeof instanceToken === 'string' && instanceToken !== '' ? { identity, instanceToken } : { identity });
+        registration = await registry.register(
+          info,
+          typeof instanceToken === 'string' && instanceToken !== '' ? { identity, instanceToken } : { identity },
+        );
         deps.quotas.registered(registration.record);
       } finally {
         release();
@@ -222,9 +235,10 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       };
     }),
 
-    deregisterAgent: guard.unary<DeregisterRequest, DeregisterResult>('DeregisterAgent', async (request, identity, call) => {
+    deregisterAgent: guard.unary<DeregisterRequest, DeregisterResult>('DeregisterAgent', async (request, identity, _call) => {
       checkAgentId(request.agentId, 'agent_id');
-      if (request.reason.length > 256) throw new GatewayError('GW_INVALID_ARGUMENT', 'reason: is longer than 256 characters', { field: 'reason' });
+      if (request.reason.length > 256)
+        throw new GatewayError('GW_INVALID_ARGUMENT', 'reason: is longer than 256 characters', { field: 'reason' });
       const agent = ownAgent(request.agentId, identity, 'agent_id');
       guard.authorize(identity, 'register', agent.service, 'agent_id');
       const removed = await registry.deregister(request.agentId, request.reason || 'deregistered by the agent');
@@ -304,37 +318,47 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       checkAck(request, deps.maxBatchMessages);
       checkAckAgent(registry, identity, request.agentId);
       const items: AckItem[] = request.acks.map((item) =>
-        item.reason ? { deliveryTag: item.deliveryTag, kind: ACK_KINDS[item.kind], reason: item.reason } : { deliveryTag: item.deliveryTag, kind: ACK_KINDS[item.kind] },
+        item.reason
+          ? { deliveryTag: item.deliveryTag, kind: ACK_KINDS[item.kind], reason: item.reason }
+          : { deliveryTag: item.deliveryTag, kind: ACK_KINDS[item.kind] },
       );
       const outcomes = router.ack(items, caller(identity, peerOf(call), request.agentId));
       return { outcomes: outcomes.map((outcome) => ({ deliveryTag: outcome.deliveryTag, result: outcome.result })) };
     }),
 
-    healthCheck: guard.unary<HealthRequest, HealthStatus>('HealthCheck', (request, identity) => {
-      checkHealth(request);
-      const status: HealthStatus = {
-        status: deps.draining() ? HealthStatus_Status.STATUS_DRAINING : HealthStatus_Status.STATUS_SERVING,
-        gatewayId: gateway.id,
-        version: gateway.version,
-        agentHealth: 0,
-        agentState: 0,
-        uptimeMs: Date.now() - gateway.startedAt,
-      };
-      if (request.agentId === '') return status;
-      const agent = registry.get(request.agentId);
-      authorizeAgentView(identity, request.agentId, agent);
-      if (!agent) throw new GatewayError('GW_NOT_FOUND', `agent_id: agent "${request.agentId}" is not registered`, { field: 'agent_id' });
-      if (request.probeId !== '') {
-        // Only the agent itself may answer its probes: anybody else could keep a hung agent in routing.
-        if (agent.identity !== identity.id) {
-          throw new GatewayError('GW_PERMISSION_DENIED', `probe_id: "${identity.id}" may not answer the probes of "${request.agentId}": that agent was registered by another identity`, { field: 'probe_id' });
+    healthCheck: guard.unary<HealthRequest, HealthStatus>(
+      'HealthCheck',
+      (request, identity) => {
+        checkHealth(request);
+        const status: HealthStatus = {
+          status: deps.draining() ? HealthStatus_Status.STATUS_DRAINING : HealthStatus_Status.STATUS_SERVING,
+          gatewayId: gateway.id,
+          version: gateway.version,
+          agentHealth: 0,
+          agentState: 0,
+          uptimeMs: Date.now() - gateway.startedAt,
+        };
+        if (request.agentId === '') return status;
+        const agent = registry.get(request.agentId);
+        authorizeAgentView(identity, request.agentId, agent);
+        if (!agent) throw new GatewayError('GW_NOT_FOUND', `agent_id: agent "${request.agentId}" is not registered`, { field: 'agent_id' });
+        if (request.probeId !== '') {
+          // Only the agent itself may answer its probes: anybody else could keep a hung agent in routing.
+          if (agent.identity !== identity.id) {
+            throw new GatewayError(
+              'GW_PERMISSION_DENIED',
+              `probe_id: "${identity.id}" may not answer the probes of "${request.agentId}": that agent was registered by another identity`,
+              { field: 'probe_id' },
+            );
+          }
+          deps.hooks.probeAnswered.call(request.agentId, request.probeId);
         }
-        deps.hooks.probeAnswered.call(request.agentId, request.probeId);
-      }
-      status.agentHealth = healthToProto(agent.health);
-      status.agentState = stateToProto(agent.state);
-      return status;
-    }, { servedWhileDraining: true }),
+        status.agentHealth = healthToProto(agent.health);
+        status.agentState = stateToProto(agent.state);
+        return status;
+      },
+      { servedWhileDraining: true },
+    ),
 
     subscribe: deps.streams.handle,
 

@@ -5,13 +5,7 @@
 import { chmod } from 'node:fs/promises';
 import { Server, ServerCredentials, type ChannelOptions, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import {
-  GatewayError,
-  isGatewayError,
-  type PluginContext,
-  type SupervisorService,
-  type TransportService,
-} from '../../kernel';
+import { GatewayError, isGatewayError, type PluginContext, type SupervisorService, type TransportService } from '../../kernel';
 import { AdminServiceService, GatewayServiceService } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { adminServiceHandlers } from './admin-service';
 import { CallGuard } from './call-guard';
@@ -70,7 +64,10 @@ export class GrpcTransport implements TransportService {
     this.quotas.attach();
     const connectionLimit = options.quotas.connectionsPerPeer;
     this.connections = new ConnectionLimits(connectionLimit, (address, open) =>
-      this.quotas.refuse('connectionsPerPeer', `${address} has ${open} connections open; quotas.connectionsPerPeer allows ${connectionLimit}. Share one channel per process`),
+      this.quotas.refuse(
+        'connectionsPerPeer',
+        `${address} has ${open} connections open; quotas.connectionsPerPeer allows ${connectionLimit}. Share one channel per process`,
+      ),
     );
     this.guard = new CallGuard({ auth, hooks, draining: () => this.draining, admitPeer: (peer) => this.connections.admit(peer) });
     this.streams = new SessionStreams(
@@ -139,7 +136,9 @@ export class GrpcTransport implements TransportService {
     // The checks `validate` ran: the same verdict at start, before anything is bound.
     const [problem] = await listenProblems(options.listen, this.ctx.gateway.dataDir, auth.loopbackOnly());
     if (problem) {
-      throw new GatewayError('GW_PLUGIN_START_FAILED', `listen[${problem.index}]: ${problem.message}`, { field: `listen[${problem.index}]` });
+      throw new GatewayError('GW_PLUGIN_START_FAILED', `listen[${problem.index}]: ${problem.message}`, {
+        field: `listen[${problem.index}]`,
+      });
     }
     const targets = bindTargets(options.listen, this.ctx.gateway.dataDir, auth.loopbackOnly());
     const credentials = serverCredentials(auth.serverTls());
@@ -180,7 +179,10 @@ export class GrpcTransport implements TransportService {
         onStrikeOut: () => this.streams.limitHit('transport.grpc.maxPingStrikes', 'goaway'),
       });
     });
-    if (!tapped) this.logger.warn('this @grpc/grpc-js version hides its HTTP/2 sessions: keepalive ping strikes and quotas.connectionsPerPeer are not enforced');
+    if (!tapped)
+      this.logger.warn(
+        'this @grpc/grpc-js version hides its HTTP/2 sessions: keepalive ping strikes and quotas.connectionsPerPeer are not enforced',
+      );
   }
 
   /** Stop accepting new calls, report NOT_SERVING, let in-flight unary calls finish by the deadline. */
@@ -250,5 +252,9 @@ function channelOptions(options: TransportGrpcOptions): ChannelOptions {
 
 function serverCredentials(tls: ReturnType<import('../../kernel').AuthService['serverTls']>): ServerCredentials {
   if (!tls) return ServerCredentials.createInsecure();
-  return ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.certChain, private_key: tls.privateKey }], tls.requireClientCert);
+  return ServerCredentials.createSsl(
+    tls.clientCa ?? null,
+    [{ cert_chain: tls.certChain, private_key: tls.privateKey }],
+    tls.requireClientCert,
+  );
 }

@@ -15,7 +15,7 @@ export const ADMIN_SERVICE = 'openclaw.gateway.v1.AdminService';
 const SERVED = ['', GATEWAY_SERVICE, ADMIN_SERVICE];
 
 export class ServingHealth {
-  private readonly health = new HealthImplementation(Object.fromEntries(SERVED.map((name) => [name, 'NOT_SERVING' as ServingStatus])));
+  private readonly health = new HealthImplementation(Object.fromEntries(SERVED.map((name) => [name, 'NOT_SERVING'])));
 
   addToServer(server: Server): void {
     this.health.addToServer(server);

@@ -58,6 +58,7 @@ export class IdentityQuotas {
       help: 'Calls or messages refused by a per-identity or per-peer quota, by quota',
       labelNames: ['quota'] as const,
     });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the gauge as `this`
     const quotas = this;
     deps.metrics.gauge({
       name: 'transport_grpc_quota_identities',
@@ -90,7 +91,10 @@ export class IdentityQuotas {
     const limit = this.options.agentsPerIdentity;
     const inFlight = this.registering.get(identity.id) ?? 0;
     if ((held?.size ?? 0) + inFlight >= limit) {
-      throw this.refuse('agentsPerIdentity', `identity "${identity.id}" has ${held?.size ?? 0} agents registered; quotas.agentsPerIdentity allows ${limit}. Deregister some or raise the quota`);
+      throw this.refuse(
+        'agentsPerIdentity',
+        `identity "${identity.id}" has ${held?.size ?? 0} agents registered; quotas.agentsPerIdentity allows ${limit}. Deregister some or raise the quota`,
+      );
     }
     this.registering.set(identity.id, inFlight + 1);
     let released = false;
@@ -115,7 +119,10 @@ export class IdentityQuotas {
   openStream(identity: Identity, topics: number): () => void {
     const streams = this.streams.get(identity.id) ?? 0;
     if (streams >= this.options.streamsPerIdentity) {
-      throw this.refuse('streamsPerIdentity', `identity "${identity.id}" has ${streams} streams open; quotas.streamsPerIdentity allows ${this.options.streamsPerIdentity}. Close some or raise the quota`);
+      throw this.refuse(
+        'streamsPerIdentity',
+        `identity "${identity.id}" has ${streams} streams open; quotas.streamsPerIdentity allows ${this.options.streamsPerIdentity}. Close some or raise the quota`,
+      );
     }
     const subscriptions = this.subscriptions.get(identity.id) ?? 0;
     if (topics > 0 && subscriptions + topics > this.options.subscriptionsPerIdentity) {
@@ -177,7 +184,10 @@ export class IdentityQuotas {
   refuse(quota: QuotaName, message: string, count = 1, details?: Record<string, unknown>): GatewayError {
     this.rejections.inc({ quota }, count);
     this.limitEvent(quota, 'reject', message);
-    return new GatewayError('GW_RESOURCE_EXHAUSTED', `quotas.${quota}: ${message}`, { field: `quotas.${quota}`, ...(details ? { details } : {}) });
+    return new GatewayError('GW_RESOURCE_EXHAUSTED', `quotas.${quota}: ${message}`, {
+      field: `quotas.${quota}`,
+      ...(details ? { details } : {}),
+    });
   }
 
   private limitEvent(quota: QuotaName, policy: string, detail: string): void {

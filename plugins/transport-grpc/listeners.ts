@@ -80,7 +80,12 @@ export async function socketFolderProblem(socketPath: string, dataDir: string): 
 async function createFolder(folder: string): Promise<void> {
   const missing: string[] = [];
   let current = folder;
-  while (!(await lstat(current).then(() => true, () => false))) {
+  while (
+    !(await lstat(current).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     missing.unshift(current);
     const parent = path.dirname(current);
     if (parent === current) break;

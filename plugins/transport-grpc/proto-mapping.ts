@@ -74,7 +74,9 @@ export function envelopeToProto(envelope: MessageEnvelope): Message {
     agentId: envelope.agentId,
     service: envelope.service,
     versionRange: envelope.versionRange,
-    payload: Buffer.isBuffer(envelope.payload) ? envelope.payload : Buffer.from(envelope.payload.buffer, envelope.payload.byteOffset, envelope.payload.byteLength),
+    payload: Buffer.isBuffer(envelope.payload)
+      ? envelope.payload
+      : Buffer.from(envelope.payload.buffer, envelope.payload.byteOffset, envelope.payload.byteLength),
     headers: envelope.headers,
     durable: envelope.durable,
     senderId: envelope.senderId,

@@ -78,7 +78,8 @@ function checkTags(tags: Record<string, string>, field: string): void {
   for (const key in tags) {
     if (++count > MAX_TAGS) throw invalidArgument(field, `has more than ${MAX_TAGS} entries`);
     if (key === '' || key.length > MAX_TAG_KEY) throw invalidArgument(`${field}.${clip(key)}`, `key must be 1..${MAX_TAG_KEY} characters`);
-    if (tags[key].length > MAX_TAG_VALUE) throw invalidArgument(`${field}.${clip(key)}`, `value is longer than ${MAX_TAG_VALUE} characters`);
+    if (tags[key].length > MAX_TAG_VALUE)
+      throw invalidArgument(`${field}.${clip(key)}`, `value is longer than ${MAX_TAG_VALUE} characters`);
   }
 }
 
@@ -96,7 +97,8 @@ export function checkAgentInfo(info: AgentInfo): void {
   if (info.agentId !== '') checkAgentId(info.agentId, 'agent.agent_id');
   checkServiceName(info.service, 'agent.service');
   if (info.version === '') throw invalidArgument('agent.version', 'is required');
-  if (semver.valid(info.version) === null) throw invalidArgument('agent.version', `"${clip(info.version)}" is not a semantic version (e.g. 1.4.2)`);
+  if (semver.valid(info.version) === null)
+    throw invalidArgument('agent.version', `"${clip(info.version)}" is not a semantic version (e.g. 1.4.2)`);
   checkTags(info.tags, 'agent.tags');
   checkCapabilities(info.capabilities, 'agent.capabilities');
 }
@@ -107,9 +109,7 @@ export function checkMessage(message: Message, prefix: string): void {
   if (targets !== 1) {
     throw invalidArgument(
       targets === 0 ? `${prefix}.topic` : `${prefix}.target`,
-      targets === 0
-        ? 'exactly one of topic, agent_id or service is required'
-        : 'exactly one of topic, agent_id or service may be set',
+      targets === 0 ? 'exactly one of topic, agent_id or service is required' : 'exactly one of topic, agent_id or service may be set',
     );
   }
   if (message.topic !== '') checkTopic(message.topic, `${prefix}.topic`);
@@ -123,7 +123,8 @@ export function checkMessage(message: Message, prefix: string): void {
   if (message.senderId !== '') checkAgentId(message.senderId, `${prefix}.sender_id`);
   if (message.correlationId.length > MAX_ID) throw invalidArgument(`${prefix}.correlation_id`, `is longer than ${MAX_ID} characters`);
   if (message.replyTo !== '') {
-    if (!message.replyTo.startsWith(REPLY_TOPIC_PREFIX)) throw invalidArgument(`${prefix}.reply_to`, `must start with "${REPLY_TOPIC_PREFIX}"`);
+    if (!message.replyTo.startsWith(REPLY_TOPIC_PREFIX))
+      throw invalidArgument(`${prefix}.reply_to`, `must start with "${REPLY_TOPIC_PREFIX}"`);
     checkTopic(message.replyTo, `${prefix}.reply_to`);
   }
   if (message.maxHops > MAX_HOPS_LIMIT) throw invalidArgument(`${prefix}.max_hops`, `must be at most ${MAX_HOPS_LIMIT}`);
@@ -132,7 +133,8 @@ export function checkMessage(message: Message, prefix: string): void {
   let headers = 0;
   for (const name in message.headers) {
     if (++headers > MAX_HEADERS) throw invalidArgument(`${prefix}.headers`, `has more than ${MAX_HEADERS} entries`);
-    if (name === '' || name.length > MAX_TAG_KEY) throw invalidArgument(`${prefix}.headers`, `header names must be 1..${MAX_TAG_KEY} characters`);
+    if (name === '' || name.length > MAX_TAG_KEY)
+      throw invalidArgument(`${prefix}.headers`, `header names must be 1..${MAX_TAG_KEY} characters`);
     if (message.headers[name].length > MAX_HEADER_VALUE) {
       throw invalidArgument(`${prefix}.headers.${clip(name)}`, `is longer than ${MAX_HEADER_VALUE} characters`);
     }
@@ -157,7 +159,8 @@ export function checkAck(request: AckRequest, maxAcks: number): void {
   if (request.acks.length > maxAcks) throw invalidArgument('acks', `has more than ${maxAcks} items`);
   for (let i = 0; i < request.acks.length; i++) {
     const item = request.acks[i];
-    if (item.deliveryTag === '' || item.deliveryTag.length > 256) throw invalidArgument(`acks[${i}].delivery_tag`, 'must be 1..256 characters');
+    if (item.deliveryTag === '' || item.deliveryTag.length > 256)
+      throw invalidArgument(`acks[${i}].delivery_tag`, 'must be 1..256 characters');
     if (item.kind < 0 || item.kind > 2) throw invalidArgument(`acks[${i}].kind`, 'must be ACK, NACK or IN_PROGRESS');
   }
 }

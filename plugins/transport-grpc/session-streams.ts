@@ -126,7 +126,10 @@ export class SessionStreams {
     guard.admit();
     if (this.streams.size >= this.options.maxSubscribeStreams) {
       this.limitHit('transport.grpc.maxSubscribeStreams', 'reject', `${this.streams.size} streams`);
-      throw new GatewayError('GW_RESOURCE_EXHAUSTED', `the gateway serves at most ${this.options.maxSubscribeStreams} Subscribe streams; retry later`);
+      throw new GatewayError(
+        'GW_RESOURCE_EXHAUSTED',
+        `the gateway serves at most ${this.options.maxSubscribeStreams} Subscribe streams; retry later`,
+      );
     }
     const request = call.request;
     refuseMalformed(request);
@@ -138,10 +141,22 @@ export class SessionStreams {
     }
     if (request.agentId !== '') {
       const agent = registry.get(request.agentId);
-      if (!agent) throw new GatewayError('GW_NOT_FOUND', `agent_id: agent "${request.agentId}" is not registered; call RegisterAgent first`, { field: 'agent_id' });
+      if (!agent)
+        throw new GatewayError('GW_NOT_FOUND', `agent_id: agent "${request.agentId}" is not registered; call RegisterAgent first`, {
+          field: 'agent_id',
+        });
       if (agent.identity !== undefined && agent.identity !== identity.id) {
-        hooks.authFailed.call({ stage: 'authorize', reason: 'inbox belongs to another identity', peer, identity: identity.id, action: 'subscribe', resource: request.agentId });
-        throw new GatewayError('GW_PERMISSION_DENIED', `agent_id: agent "${request.agentId}" was registered by another identity`, { field: 'agent_id' });
+        hooks.authFailed.call({
+          stage: 'authorize',
+          reason: 'inbox belongs to another identity',
+          peer,
+          identity: identity.id,
+          action: 'subscribe',
+          resource: request.agentId,
+        });
+        throw new GatewayError('GW_PERMISSION_DENIED', `agent_id: agent "${request.agentId}" was registered by another identity`, {
+          field: 'agent_id',
+        });
       }
     }
     if (call.cancelled) throw new GatewayError('GW_CANCELLED', 'the client went away before the session opened');
@@ -231,7 +246,10 @@ export class SessionStreams {
           resource: spec.pattern,
         });
         stream.end(
-          new GatewayError('GW_PERMISSION_DENIED', `"${stream.identity.id}" may no longer subscribe to "${spec.pattern}" after a policy change: ${decision.reason}`),
+          new GatewayError(
+            'GW_PERMISSION_DENIED',
+            `"${stream.identity.id}" may no longer subscribe to "${spec.pattern}" after a policy change: ${decision.reason}`,
+          ),
         );
         break;
       }

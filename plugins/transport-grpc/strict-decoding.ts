@@ -60,10 +60,16 @@ function malformed(error: unknown, typeName: string): MalformedRequest {
   if (error instanceof InvalidStringField) {
     refusal = new GatewayError('GW_INVALID_ARGUMENT', error.message, { field: error.field });
   } else if (isUtf8Error(error)) {
-    refusal = new GatewayError('GW_INVALID_ARGUMENT', `request: a string field of ${typeName} is not valid UTF-8 (proto3 string fields must be UTF-8)`, { field: 'request' });
+    refusal = new GatewayError(
+      'GW_INVALID_ARGUMENT',
+      `request: a string field of ${typeName} is not valid UTF-8 (proto3 string fields must be UTF-8)`,
+      { field: 'request' },
+    );
   } else {
     const reason = error instanceof Error ? error.message : String(error);
-    refusal = new GatewayError('GW_INVALID_ARGUMENT', `request: is not a valid protobuf ${typeName} (${reason.slice(0, 200)})`, { field: 'request' });
+    refusal = new GatewayError('GW_INVALID_ARGUMENT', `request: is not a valid protobuf ${typeName} (${reason.slice(0, 200)})`, {
+      field: 'request',
+    });
   }
   return { [MALFORMED]: true, error: refusal };
 }
@@ -86,7 +92,10 @@ export function tolerantDeserializer<T>(decode: (bytes: Buffer) => T, typeName: 
  * nested message and map entry strict too. `custom` replaces the decoder of a method outright
  * (request-decoding.ts, already strict).
  */
-export function strictService<S extends ServiceDefinition>(definition: S, custom: Partial<Record<keyof S, (bytes: Buffer) => unknown>> = {}): S {
+export function strictService<S extends ServiceDefinition>(
+  definition: S,
+  custom: Partial<Record<keyof S, (bytes: Buffer) => unknown>> = {},
+): S {
   const strict: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(definition)) {
     const original = method.requestDeserialize as (bytes: Buffer) => unknown;

@@ -52,7 +52,9 @@ export class SubscribeStream implements EventSink {
     const request = call.request;
     this.agentId = request.agentId;
     this.wantsRegistryEvents = request.registryEvents;
-    this.specs = request.topics.map((topic) => (topic.queueGroup ? { pattern: topic.pattern, queueGroup: topic.queueGroup } : { pattern: topic.pattern }));
+    this.specs = request.topics.map((topic) =>
+      topic.queueGroup ? { pattern: topic.pattern, queueGroup: topic.queueGroup } : { pattern: topic.pattern },
+    );
     call.on('drain', () => {
       this.writable = true;
       this.flushRegistry();

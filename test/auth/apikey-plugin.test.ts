@@ -7,7 +7,7 @@ import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startGateway, type Gateway } from '../../kernel';
+import { startGateway, type Gateway } from '../../index';
 import { GatewayConnection, statusOf } from './grpc-client';
 import { rejectionOf, tempDir } from './harness';
 
@@ -83,7 +83,7 @@ describe('third-party auth plugin loaded by package name', () => {
       }),
     );
     gateway = await startGateway({ cwd: project, logLevel: 'silent' });
-    address = gateway.transports()[0]!.addresses()[0]!;
+    address = gateway.transports()[0].addresses()[0]!;
   });
 
   afterAll(async () => {

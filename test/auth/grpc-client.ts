@@ -34,7 +34,11 @@ export class GatewayConnection {
   readonly gateway: GatewayServiceClient;
   readonly admin: AdminServiceClient;
 
-  constructor(address: string, channelCredentials: ChannelCredentials, private readonly metadata = new Metadata()) {
+  constructor(
+    address: string,
+    channelCredentials: ChannelCredentials,
+    private readonly metadata = new Metadata(),
+  ) {
     // Certificates name `localhost`; the override keeps the address numeric.
     const options = { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' };
     this.gateway = new GatewayServiceClient(address, channelCredentials, options);

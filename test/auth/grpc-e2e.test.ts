@@ -6,7 +6,7 @@
 import { status, type ClientReadableStream } from '@grpc/grpc-js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startGateway, type Gateway } from '../../kernel';
+import { startGateway, type Gateway } from '../../index';
 import type { Event } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import { bearer, GatewayConnection, mtlsCredentials, statusOf } from './grpc-client';
@@ -20,18 +20,17 @@ const OPERATOR = 'spiffe://example.org/operator/alice';
 function policy(plannerTopics: string[]): string {
   return JSON.stringify({
     version: `e2e-${plannerTopics.join('+') || 'none'}`,
-    identities: [
-      { id: PLANNER, services: ['planner'] },
-      { id: BILLING, services: ['billing'] },
-      { id: OPERATOR },
-    ],
+    identities: [{ id: PLANNER, services: ['planner'] }, { id: BILLING, services: ['billing'] }, { id: OPERATOR }],
     rbac: {
       roles: {
         planner: [
           { actions: ['register'], resources: ['planner'] },
           { actions: ['publish', 'subscribe'], resources: plannerTopics.length > 0 ? plannerTopics : ['nothing.granted'] },
         ],
-        billing: [{ actions: ['register'], resources: ['billing'] }, { actions: ['publish'], resources: ['tasks.>'] }],
+        billing: [
+          { actions: ['register'], resources: ['billing'] },
+          { actions: ['publish'], resources: ['tasks.>'] },
+        ],
         operator: [{ actions: ['admin'], resources: ['>'] }],
       },
       bindings: [
@@ -48,7 +47,9 @@ function watch(stream: ClientReadableStream<Event>) {
   const events: Event[] = [];
   const ended: { code?: number; details?: string; done: boolean } = { done: false };
   stream.on('data', (event: Event) => void events.push(event));
-  stream.on('error', (error: { code: number; details: string }) => Object.assign(ended, { code: error.code, details: error.details, done: true }));
+  stream.on('error', (error: { code: number; details: string }) =>
+    Object.assign(ended, { code: error.code, details: error.details, done: true }),
+  );
   stream.on('end', () => (ended.done = true));
   return { events, ended };
 }
@@ -72,12 +73,23 @@ describe('auth-standard over real gRPC with mTLS', () => {
     dir = tempDir('auth-e2e-');
     ca = createCa(dir, 'ca');
     otherCa = createCa(dir, 'other-ca');
-    const server = ca.issue('server', { altNames: [['DNS', 'localhost'], ['IP', '127.0.0.1']], serverAuth: true });
+    const server = ca.issue('server', {
+      altNames: [
+        ['DNS', 'localhost'],
+        ['IP', '127.0.0.1'],
+      ],
+      serverAuth: true,
+    });
     leaves.planner = ca.issue('planner', { altNames: [['URI', PLANNER]] });
     leaves.billing = ca.issue('billing', { altNames: [['URI', BILLING]] });
     leaves.operator = ca.issue('operator', { altNames: [['URI', OPERATOR]] });
     leaves.stranger = ca.issue('stranger', { altNames: [['URI', 'spiffe://example.org/agent/stranger']] });
-    leaves.twoUris = ca.issue('two-uris', { altNames: [['URI', PLANNER], ['URI', BILLING]] });
+    leaves.twoUris = ca.issue('two-uris', {
+      altNames: [
+        ['URI', PLANNER],
+        ['URI', BILLING],
+      ],
+    });
     leaves.foreign = ca.issue('foreign', { altNames: [['URI', 'spiffe://evil.org/agent/planner']] });
     leaves.caLeaf = ca.issue('ca-leaf', { ca: true, altNames: [['URI', PLANNER]] });
     leaves.expired = ca.issue('expired', {
@@ -109,7 +121,7 @@ describe('auth-standard over real gRPC with mTLS', () => {
         ],
       },
     });
-    address = gateway.transports()[0]!.addresses()[0]!;
+    address = gateway.transports()[0].addresses()[0]!;
   });
 
   afterAll(async () => {
@@ -125,12 +137,18 @@ describe('auth-standard over real gRPC with mTLS', () => {
   /** authFailed events fired while `run` goes, so a test sees how often one refusal is reported. */
   async function authFailures(run: () => Promise<unknown>): Promise<string[]> {
     const seen: string[] = [];
-    const tap = { name: `count-${Math.random()}`, fn: (failure: { stage: string; reason: string }) => void seen.push(`${failure.stage}: ${failure.reason}`) };
+    const tap = {
+      name: `count-${Math.random()}`,
+      fn: (failure: { stage: string; reason: string }) => void seen.push(`${failure.stage}: ${failure.reason}`),
+    };
     gateway.hooks.authFailed.tap(tap.name, tap.fn);
     try {
       await run();
     } finally {
-      gateway.hooks.authFailed.taps.splice(gateway.hooks.authFailed.taps.findIndex((t) => t.name === tap.name), 1);
+      gateway.hooks.authFailed.taps.splice(
+        gateway.hooks.authFailed.taps.findIndex((t) => t.name === tap.name),
+        1,
+      );
     }
     return seen;
   }
@@ -152,7 +170,7 @@ describe('auth-standard over real gRPC with mTLS', () => {
       refused = await statusOf(connect(leaves.stranger).register('stranger-1', 'stranger'));
     });
     expect(refused.code).toBe(status.PERMISSION_DENIED);
-    expect(refused.details).toContain('not in the policy\'s identity allow-list');
+    expect(refused.details).toContain("not in the policy's identity allow-list");
     expect(failures).toEqual([expect.stringMatching(/^authenticate: .*allow-list/)]);
   });
 
@@ -180,10 +198,14 @@ describe('auth-standard over real gRPC with mTLS', () => {
     const billing = connect(leaves.billing);
     const subscription = watch(planner.subscribe(['tasks.>']));
     // Proves the subscription is live: a message published to it arrives.
-    await eventually(async () => {
-      await billing.publish('tasks.eu', 'before');
-      expect(subscription.events.length).toBeGreaterThan(0);
-    }, 10_000, 200);
+    await eventually(
+      async () => {
+        await billing.publish('tasks.eu', 'before');
+        expect(subscription.events.length).toBeGreaterThan(0);
+      },
+      10_000,
+      200,
+    );
 
     // How fast is the watcher's debounce plus one re-check; measured there, not asserted here.
     writeFileSync(path.join(dir, 'policy.json'), policy(['reports.>']));
@@ -241,10 +263,19 @@ describe('auth-standard over real gRPC with TLS and JWT bearer tokens', () => {
   beforeAll(async () => {
     dir = tempDir('auth-jwt-e2e-');
     ca = createCa(dir, 'ca');
-    const server = ca.issue('server', { altNames: [['DNS', 'localhost'], ['IP', '127.0.0.1']], serverAuth: true });
+    const server = ca.issue('server', {
+      altNames: [
+        ['DNS', 'localhost'],
+        ['IP', '127.0.0.1'],
+      ],
+      serverAuth: true,
+    });
     const keys = await generateKeyPair('ES256');
     privateKey = keys.privateKey;
-    writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'e2e', alg: 'ES256' }] }));
+    writeFileSync(
+      path.join(dir, 'jwks.json'),
+      JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'e2e', alg: 'ES256' }] }),
+    );
     gateway = await startGateway({
       logLevel: 'silent',
       cwd: dir,
@@ -257,7 +288,13 @@ describe('auth-standard over real gRPC with TLS and JWT bearer tokens', () => {
           {
             use: 'auth-standard',
             options: {
-              mtls: { certFile: server.certFile, keyFile: server.keyFile, caFile: ca.certFile, trustDomain: 'example.org', requireClientCert: false },
+              mtls: {
+                certFile: server.certFile,
+                keyFile: server.keyFile,
+                caFile: ca.certFile,
+                trustDomain: 'example.org',
+                requireClientCert: false,
+              },
               jwt: { jwksFile: 'jwks.json', issuer: 'https://idp.test', audience: 'openclaw', algorithms: ['ES256'] },
               policy: { identities: [{ id: 'svc-reporter', services: ['reporter'] }] },
             },
@@ -265,7 +302,7 @@ describe('auth-standard over real gRPC with TLS and JWT bearer tokens', () => {
         ],
       },
     });
-    address = gateway.transports()[0]!.addresses()[0]!;
+    address = gateway.transports()[0].addresses()[0]!;
   });
 
   afterAll(async () => {
@@ -284,6 +321,6 @@ describe('auth-standard over real gRPC with TLS and JWT bearer tokens', () => {
     expect(expired.details).toContain('bearer token expired');
     const stranger = await statusOf(connect(await sign('svc-unknown', 600)).register('x-3', 'reporter'));
     expect([status.PERMISSION_DENIED, status.UNAUTHENTICATED]).toContain(stranger.code);
-    expect(stranger.details).toContain('not in the policy\'s identity allow-list');
+    expect(stranger.details).toContain("not in the policy's identity allow-list");
   });
 });

@@ -6,7 +6,7 @@
 import { tempDir as selfRemovingTempDir } from '../helpers/temp-dir';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
-import { startGateway, type AuthService, type Gateway, type PluginDefinition, type PluginKind } from '../../kernel';
+import { startGateway, type AuthService, type Gateway, type PluginDefinition, type PluginKind } from '../../index';
 
 function standIn(kind: PluginKind, service: unknown): PluginDefinition {
   return { name: `stand-in-${kind}`, kind, version: '0.0.0', schema: { type: 'object' }, setup: () => ({ service }) };

@@ -88,7 +88,7 @@ describe('auth-standard JWT bearer tokens (JWKS file)', () => {
     expect(identity.id).toBe('agent-7');
     expect(identity.method).toBe('jwt');
     expect(identity.claims.groups).toEqual(['ops']);
-    const exp = JSON.parse(Buffer.from(bearer.split('.')[1]!, 'base64url').toString()).exp as number;
+    const exp = JSON.parse(Buffer.from(bearer.split('.')[1], 'base64url').toString()).exp as number;
     expect(identity.expiresAt).toBe(exp * 1000);
     expect(await auth.authenticate(call(bearer))).toBe(identity);
   });
@@ -117,7 +117,11 @@ describe('auth-standard JWT bearer tokens (JWKS file)', () => {
     ['nbf in the future', () => token({ key: first, notBeforeSec: 120 }), 'claim "nbf"'],
     ['wrong audience', () => token({ key: first, audience: 'someone-else' }), 'claim "aud"'],
     ['wrong issuer', () => token({ key: first, issuer: 'https://evil.test' }), 'claim "iss"'],
-    ['unknown kid', () => token({ key: first, kid: 'nobody-knows-me' }), 'no key in the key set matches the bearer token (kid "nobody-knows-me"'],
+    [
+      'unknown kid',
+      () => token({ key: first, kid: 'nobody-knows-me' }),
+      'no key in the key set matches the bearer token (kid "nobody-knows-me"',
+    ],
     ['bad signature', async () => (await token({ key: first })).replace(/\.[^.]+$/, `.${'A'.repeat(342)}`), 'signature is invalid'],
   ])('%s is refused with GW_UNAUTHENTICATED and a reason', async (_label, make, reason) => {
     const error = await rejectionOf(auth.authenticate(call(await make())));

@@ -8,7 +8,15 @@ describe('auth-standard bounded structures', () => {
       {
         policy: {
           identities: [{ id: '*', services: ['svc.*'] }],
-          rbac: { roles: { pub: [{ actions: ['publish'], resources: ['t.*'] }, { actions: ['register'], resources: ['>'] }] }, bindings: [{ role: 'pub', identities: ['*'] }] },
+          rbac: {
+            roles: {
+              pub: [
+                { actions: ['publish'], resources: ['t.*'] },
+                { actions: ['register'], resources: ['>'] },
+              ],
+            },
+            bindings: [{ role: 'pub', identities: ['*'] }],
+          },
         },
         decisionCache: { maxIdentities: 2, maxEntriesPerIdentity: 2 },
         failureLimit: { maxPeers: 2, maxFailures: 100 },

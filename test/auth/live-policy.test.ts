@@ -53,7 +53,7 @@ describe('auth-standard live policy file', () => {
         'policy.change:ok:version v2 from file',
         'policy.change:ok:version v3 from file',
       ]);
-      expect(audit[1]!.target).toBe(policyFile);
+      expect(audit[1].target).toBe(policyFile);
     } finally {
       await gateway.stop();
     }

@@ -22,7 +22,13 @@ describe('auth-standard mTLS identities (SPIFFE)', () => {
     dir = tempDir();
     ca = createCa(dir, 'ca');
     otherCa = createCa(dir, 'other-ca');
-    server = ca.issue('server', { altNames: [['DNS', 'localhost'], ['IP', '127.0.0.1']], serverAuth: true });
+    server = ca.issue('server', {
+      altNames: [
+        ['DNS', 'localhost'],
+        ['IP', '127.0.0.1'],
+      ],
+      serverAuth: true,
+    });
     ({ gateway, auth } = await startAuthOnly(
       {
         mtls: { certFile: server.certFile, keyFile: server.keyFile, caFile: path.relative(dir, ca.certFile), trustDomain: 'example.org' },
@@ -43,7 +49,12 @@ describe('auth-standard mTLS identities (SPIFFE)', () => {
   });
 
   test('exactly one SPIFFE URI SAN in the trust domain is the identity', async () => {
-    const leaf = ca.issue('planner', { altNames: [['URI', 'spiffe://example.org/agent/planner'], ['DNS', 'planner.local']] });
+    const leaf = ca.issue('planner', {
+      altNames: [
+        ['URI', 'spiffe://example.org/agent/planner'],
+        ['DNS', 'planner.local'],
+      ],
+    });
     const identity = await auth.authenticate(call(leaf));
     expect(identity).toMatchObject({ id: 'spiffe://example.org/agent/planner', method: 'mtls' });
     expect(identity.claims.subject).toContain('CN=planner');
@@ -51,17 +62,61 @@ describe('auth-standard mTLS identities (SPIFFE)', () => {
   });
 
   test.each<[string, () => Issued, string]>([
-    ['two URI SANs', () => ca.issue('two-uris', { altNames: [['URI', 'spiffe://example.org/a'], ['URI', 'spiffe://example.org/b']] }), 'exactly one URI SAN (a SPIFFE ID), found 2'],
+    [
+      'two URI SANs',
+      () =>
+        ca.issue('two-uris', {
+          altNames: [
+            ['URI', 'spiffe://example.org/a'],
+            ['URI', 'spiffe://example.org/b'],
+          ],
+        }),
+      'exactly one URI SAN (a SPIFFE ID), found 2',
+    ],
     ['no URI SAN', () => ca.issue('no-uri', { altNames: [['DNS', 'agent.local']] }), 'exactly one URI SAN (a SPIFFE ID), found 0'],
     ['no SAN at all', () => ca.issue('no-san', {}), 'found 0'],
-    ['a foreign trust domain', () => ca.issue('foreign', { altNames: [['URI', 'spiffe://evil.org/agent/planner']] }), 'trust domain "evil.org", expected "example.org"'],
+    [
+      'a foreign trust domain',
+      () => ca.issue('foreign', { altNames: [['URI', 'spiffe://evil.org/agent/planner']] }),
+      'trust domain "evil.org", expected "example.org"',
+    ],
     ['a URI that is not SPIFFE', () => ca.issue('https-uri', { altNames: [['URI', 'https://example.org/agent']] }), 'is not a SPIFFE ID'],
     ['a trust-domain-only SPIFFE ID', () => ca.issue('td-only', { altNames: [['URI', 'spiffe://example.org']] }), 'has no workload path'],
-    ['a SAN smuggling a second URI after a comma', () => ca.issue('smuggle', { altNames: [['URI', 'spiffe://example.org/a, URI:spiffe://example.org/b']] }), 'invalid path'],
-    ['a CA certificate as leaf', () => ca.issue('ca-leaf', { ca: true, altNames: [['URI', 'spiffe://example.org/agent/ca']] }), 'is a CA certificate'],
-    ['an expired certificate', () => ca.issue('expired', { altNames: [['URI', 'spiffe://example.org/agent/old']], startDate: opensslDate(Date.now() - 10 * 86_400_000), endDate: opensslDate(Date.now() - 86_400_000) }), 'expired at'],
-    ['a not-yet-valid certificate', () => ca.issue('future', { altNames: [['URI', 'spiffe://example.org/agent/new']], startDate: opensslDate(Date.now() + 86_400_000), endDate: opensslDate(Date.now() + 10 * 86_400_000) }), 'is not valid before'],
-    ['a certificate from another CA', () => otherCa.issue('stranger', { altNames: [['URI', 'spiffe://example.org/agent/planner']] }), 'does not chain to a CA in mtls.caFile'],
+    [
+      'a SAN smuggling a second URI after a comma',
+      () => ca.issue('smuggle', { altNames: [['URI', 'spiffe://example.org/a, URI:spiffe://example.org/b']] }),
+      'invalid path',
+    ],
+    [
+      'a CA certificate as leaf',
+      () => ca.issue('ca-leaf', { ca: true, altNames: [['URI', 'spiffe://example.org/agent/ca']] }),
+      'is a CA certificate',
+    ],
+    [
+      'an expired certificate',
+      () =>
+        ca.issue('expired', {
+          altNames: [['URI', 'spiffe://example.org/agent/old']],
+          startDate: opensslDate(Date.now() - 10 * 86_400_000),
+          endDate: opensslDate(Date.now() - 86_400_000),
+        }),
+      'expired at',
+    ],
+    [
+      'a not-yet-valid certificate',
+      () =>
+        ca.issue('future', {
+          altNames: [['URI', 'spiffe://example.org/agent/new']],
+          startDate: opensslDate(Date.now() + 86_400_000),
+          endDate: opensslDate(Date.now() + 10 * 86_400_000),
+        }),
+      'is not valid before',
+    ],
+    [
+      'a certificate from another CA',
+      () => otherCa.issue('stranger', { altNames: [['URI', 'spiffe://example.org/agent/planner']] }),
+      'does not chain to a CA in mtls.caFile',
+    ],
   ])('%s is refused with GW_UNAUTHENTICATED', async (_label, make, reason) => {
     const failures: string[] = [];
     gateway.hooks.authFailed.tap('mtls-test', (failure) => void failures.push(failure.reason));
@@ -99,9 +154,19 @@ describe('auth-standard mTLS configuration', () => {
     );
     try {
       expect(auth.serverTls()!.requireClientCert).toBe(false);
-      const one = ca.issue('dns-one', { altNames: [['DNS', 'worker-3.agents.internal'], ['URI', 'spiffe://example.org/x']] });
+      const one = ca.issue('dns-one', {
+        altNames: [
+          ['DNS', 'worker-3.agents.internal'],
+          ['URI', 'spiffe://example.org/x'],
+        ],
+      });
       expect((await auth.authenticate(call(one))).id).toBe('worker-3.agents.internal');
-      const two = ca.issue('dns-two', { altNames: [['DNS', 'a.internal'], ['DNS', 'b.internal']] });
+      const two = ca.issue('dns-two', {
+        altNames: [
+          ['DNS', 'a.internal'],
+          ['DNS', 'b.internal'],
+        ],
+      });
       expect((await rejectionOf(auth.authenticate(call(two)))).message).toContain('exactly one DNS SAN, found 2');
     } finally {
       await gateway.stop();
@@ -109,7 +174,9 @@ describe('auth-standard mTLS configuration', () => {
   });
 
   test('SPIFFE mode without a trust domain does not start, naming the option', async () => {
-    const error = await rejectionOf(startAuthOnly({ mtls: { certFile: server.certFile, keyFile: server.keyFile, caFile: ca.certFile } }, dir));
+    const error = await rejectionOf(
+      startAuthOnly({ mtls: { certFile: server.certFile, keyFile: server.keyFile, caFile: ca.certFile } }, dir),
+    );
     expect(error.code).toBe('GW_PLUGIN_SETUP_FAILED');
     expect(error.message).toContain('mtls.trustDomain');
   });

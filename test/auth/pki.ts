@@ -82,8 +82,28 @@ export function createCa(root: string, name: string): CertificateAuthority {
   const keyFile = path.join(dir, 'ca.key');
   const certFile = path.join(dir, 'ca.pem');
   openssl(
-    ['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile,
-      '-out', certFile, '-days', '30', '-subj', `/CN=${name}`, '-config', 'ca.cnf', '-extensions', 'ca_ext'],
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '30',
+      '-subj',
+      `/CN=${name}`,
+      '-config',
+      'ca.cnf',
+      '-extensions',
+      'ca_ext',
+    ],
     dir,
   );
   const ca: CertificateAuthority = {
@@ -107,13 +127,49 @@ export function createCa(root: string, name: string): CertificateAuthority {
       const leafKey = path.join(dir, `${leafName}.key`);
       const csr = path.join(dir, `${leafName}.csr`);
       const leafCert = path.join(dir, `${leafName}.pem`);
-      openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', leafKey,
-        '-out', csr, '-subj', `/CN=${leafName}`, '-config', 'ca.cnf'], dir);
+      openssl(
+        [
+          'req',
+          '-new',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          leafKey,
+          '-out',
+          csr,
+          '-subj',
+          `/CN=${leafName}`,
+          '-config',
+          'ca.cnf',
+        ],
+        dir,
+      );
       const now = Date.now();
-      openssl(['ca', '-batch', '-config', 'ca.cnf', '-notext', '-in', csr, '-out', leafCert,
-        '-startdate', spec.startDate ?? opensslDate(now - 86_400_000),
-        '-enddate', spec.endDate ?? opensslDate(now + 30 * 86_400_000),
-        '-extfile', extFile, '-extensions', 'leaf'], dir);
+      openssl(
+        [
+          'ca',
+          '-batch',
+          '-config',
+          'ca.cnf',
+          '-notext',
+          '-in',
+          csr,
+          '-out',
+          leafCert,
+          '-startdate',
+          spec.startDate ?? opensslDate(now - 86_400_000),
+          '-enddate',
+          spec.endDate ?? opensslDate(now + 30 * 86_400_000),
+          '-extfile',
+          extFile,
+          '-extensions',
+          'leaf',
+        ],
+        dir,
+      );
       return { certFile: leafCert, keyFile: leafKey, cert: readFileSync(leafCert), key: readFileSync(leafKey), der: derOf(leafCert, dir) };
     },
   };

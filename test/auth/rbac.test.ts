@@ -9,11 +9,7 @@ const stranger: Identity = { id: 'spiffe://example.org/agent/stranger', method: 
 
 const policy = {
   version: 'rbac-test-1',
-  identities: [
-    { id: planner.id, services: ['planner', 'planner.*'] },
-    { id: billing.id, services: ['billing'] },
-    { id: 'alice' },
-  ],
+  identities: [{ id: planner.id, services: ['planner', 'planner.*'] }, { id: billing.id, services: ['billing'] }, { id: 'alice' }],
   rbac: {
     roles: {
       agent: [
@@ -71,7 +67,7 @@ describe('auth-standard RBAC and identity allow-list', () => {
 
   test('denials say why, naming the identity and the resource', () => {
     expect(decide(planner, 'register', 'billing').reason).toContain('may not register as service "billing"');
-    expect(decide(stranger, 'connect', '*').reason).toContain('not in the policy\'s identity allow-list');
+    expect(decide(stranger, 'connect', '*').reason).toContain("not in the policy's identity allow-list");
     expect(decide(planner, 'publish', 'payments.eu').reason).toContain('publish on "payments.eu"');
   });
 
@@ -116,15 +112,26 @@ describe('auth-standard RBAC and identity allow-list', () => {
   test.each([
     ['not JSON', '{"rbac": ', 'policy/: is not valid JSON'],
     ['unknown property', '{"rbak": {}}', 'policy/rbak: unknown property'],
-    ['unknown action', '{"rbac": {"roles": {"r": [{"actions": ["fly"], "resources": [">"]}]}, "bindings": []}}', 'policy/rbac/roles/r/0/actions/0'],
-    ['binding of an undefined role', '{"rbac": {"roles": {}, "bindings": [{"role": "ghost", "identities": ["x"]}]}}', 'policy/rbac/bindings/0/role: binds unknown role "ghost"'],
+    [
+      'unknown action',
+      '{"rbac": {"roles": {"r": [{"actions": ["fly"], "resources": [">"]}]}, "bindings": []}}',
+      'policy/rbac/roles/r/0/actions/0',
+    ],
+    [
+      'binding of an undefined role',
+      '{"rbac": {"roles": {}, "bindings": [{"role": "ghost", "identities": ["x"]}]}}',
+      'policy/rbac/bindings/0/role: binds unknown role "ghost"',
+    ],
     ['malformed pattern', '{"identities": [{"id": "a", "services": ["a.>.b"]}]}', 'policy/identities/0/services/0: pattern "a.>.b"'],
-  ])('an invalid pushed policy (%s) is refused with GW_INVALID_ARGUMENT naming the path; the old one stays', async (_label, json, message) => {
-    const error = await rejectionOf(auth.pushPolicy!(json, 'alice'));
-    expect(error.code).toBe('GW_INVALID_ARGUMENT');
-    expect(error.message).toContain(message);
-    expect(decide(planner, 'publish', 'tasks.a').allowed).toBe(true);
-  });
+  ])(
+    'an invalid pushed policy (%s) is refused with GW_INVALID_ARGUMENT naming the path; the old one stays',
+    async (_label, json, message) => {
+      const error = await rejectionOf(auth.pushPolicy!(json, 'alice'));
+      expect(error.code).toBe('GW_INVALID_ARGUMENT');
+      expect(error.message).toContain(message);
+      expect(decide(planner, 'publish', 'tasks.a').allowed).toBe(true);
+    },
+  );
 
   test('with RBAC disabled every allow-listed identity may act, but the service allow-list still holds', async () => {
     await auth.pushPolicy!(JSON.stringify({ ...policy, rbac: { ...policy.rbac, enabled: false } }), 'alice');

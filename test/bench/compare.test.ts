@@ -20,7 +20,10 @@ function row(scenario: string, metric: string, value: number, cpu: number, raw?:
 }
 
 function compare(...files: string[]) {
-  const result = spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), 'bench/compare.ts', ...files], { cwd: ROOT, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), 'bench/compare.ts', ...files], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   return { code: result.status, out: `${result.stdout}${result.stderr}` };
 }
 
@@ -36,9 +39,25 @@ describe('bench --compare', () => {
     const after = path.join(dir, 'after.json');
     writeFileSync(
       before,
-      JSON.stringify({ startedAt: 'yesterday', scenarios: [{ id: 'relay', title: 't', durationMs: 1, rows: [row('relay-batched', 'routed', 400_000, 2, 500_000), row('gone', 'old metric', 5, 1)] }] }),
+      JSON.stringify({
+        startedAt: 'yesterday',
+        scenarios: [
+          {
+            id: 'relay',
+            title: 't',
+            durationMs: 1,
+            rows: [row('relay-batched', 'routed', 400_000, 2, 500_000), row('gone', 'old metric', 5, 1)],
+          },
+        ],
+      }),
     );
-    writeFileSync(after, JSON.stringify({ startedAt: 'today', scenarios: [{ id: 'relay', title: 't', durationMs: 1, rows: [row('relay-batched', 'routed', 600_000, 1.5, 500_000)] }] }));
+    writeFileSync(
+      after,
+      JSON.stringify({
+        startedAt: 'today',
+        scenarios: [{ id: 'relay', title: 't', durationMs: 1, rows: [row('relay-batched', 'routed', 600_000, 1.5, 500_000)] }],
+      }),
+    );
 
     const { code, out } = compare(before, after);
     expect(code).toBe(0);

@@ -76,7 +76,7 @@ describe('npm run bench -- --quick', () => {
     const compared = await runTsx(['bench/compare.ts', out, out]);
     expect(compared.code).toBe(0);
     const rowNames = new Set(report.scenarios.flatMap((s) => s.rows.map((r) => r.scenario)));
-    const lines = compared.output.split('\n').filter((line) => rowNames.has(line.split(' ')[0]!));
+    const lines = compared.output.split('\n').filter((line) => rowNames.has(line.split(' ')[0]));
     expect(lines.length).toBe(report.scenarios.reduce((n, s) => n + s.rows.length, 0));
     for (const line of lines) expect(line).toMatch(/1\.00×|–/);
   }, 600_000);

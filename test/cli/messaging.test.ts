@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import { connect, type Agent } from '../../sdk';
-import { startGateway, type Gateway } from '../../kernel';
+import { startGateway, type Gateway } from '../../index';
 import { createCa } from '../auth/pki';
 import { tempDir } from '../auth/harness';
 import { CLI, collect, runCli, spawnCli, waitForOutput } from '../helpers/cli';
@@ -42,7 +42,17 @@ describe('CLI messaging commands against a running gateway', () => {
 
   test('publish delivers to topic subscribers, with headers, and prints the result', async () => {
     const listener = await open().subscribe('cli.orders.*');
-    const result = await runCli(['publish', 'cli.orders.created', '{"n":1}', '--target', gw.address, '-H', 'traceparent=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', '--content-type', 'application/json']);
+    const result = await runCli([
+      'publish',
+      'cli.orders.created',
+      '{"n":1}',
+      '--target',
+      gw.address,
+      '-H',
+      'traceparent=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      '--content-type',
+      'application/json',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^published to cli\.orders\.created: id \S+ receivers 1\n$/);
@@ -76,7 +86,19 @@ describe('CLI messaging commands against a running gateway', () => {
     expect(byId.stdout).toMatch(/^sent to agent cli-worker-1: id \S+ receivers 1\n$/);
     expect((await nextItem(inbox)).text()).toBe('hello agent');
 
-    const byService = await runCli(['send', 'hello service', '--service', 'cli-worker', '--version-range', '^1.0.0', '--durable', '--id', 'cli-durable-1', '--target', gw.address]);
+    const byService = await runCli([
+      'send',
+      'hello service',
+      '--service',
+      'cli-worker',
+      '--version-range',
+      '^1.0.0',
+      '--durable',
+      '--id',
+      'cli-durable-1',
+      '--target',
+      gw.address,
+    ]);
     expect(byService.code).toBe(0);
     expect(byService.stdout).toBe('sent to service cli-worker: id cli-durable-1 receivers 1 (stored)\n');
     const durable = await nextItem(inbox);
@@ -143,7 +165,12 @@ describe('CLI messaging commands against a running gateway', () => {
     await open().publish('cli.count', 'only one', { headers: { k: 'v' } });
     const result = await done;
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ topic: 'cli.count', payload: 'only one', headers: { k: 'v' }, subscription: 'cli.count' });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      topic: 'cli.count',
+      payload: 'only one',
+      headers: { k: 'v' },
+      subscription: 'cli.count',
+    });
   });
 
   test('subscribe --registry-events prints agents coming and going', async () => {
@@ -154,7 +181,10 @@ describe('CLI messaging commands against a running gateway', () => {
     const visitor = connect(gw.address);
     await visitor.register({ agentId: 'cli-visitor', service: 'cli-visit', version: '3.1.0' });
     await visitor.close();
-    const visits = () => printed().split('\n').filter((line) => line.includes(' cli-visitor '));
+    const visits = () =>
+      printed()
+        .split('\n')
+        .filter((line) => line.includes(' cli-visitor '));
     await eventually(() => visits().length >= 2, 20_000, `both registry events; printed:\n${printed()}`);
     child.kill('SIGINT');
     expect((await done).code).toBe(0);
@@ -185,7 +215,9 @@ describe('CLI messaging commands against a running gateway', () => {
   test('an unreachable gateway fails within --timeout with a hint', async () => {
     const published = await runCli(['publish', 't', 'x', '--target', 'unix:/nonexistent/gw.sock', '--timeout', '2000']);
     expect(published.code).toBe(1);
-    expect(published.stderr).toMatch(/^error: SendMessage failed: (UNAVAILABLE: cannot reach a gateway at unix:\/nonexistent\/gw\.sock|DEADLINE_EXCEEDED)/);
+    expect(published.stderr).toMatch(
+      /^error: SendMessage failed: (UNAVAILABLE: cannot reach a gateway at unix:\/nonexistent\/gw\.sock|DEADLINE_EXCEEDED)/,
+    );
     const subscribed = await runCli(['subscribe', 't', '--target', 'unix:/nonexistent/gw.sock', '--timeout', '2000']);
     expect(subscribed.code).toBe(1);
     expect(subscribed.stderr).toMatch(/^error: Subscribe failed: UNAVAILABLE: cannot reach a gateway at unix:\/nonexistent\/gw\.sock/);
@@ -211,10 +243,19 @@ describe('CLI messaging commands with --ca and --token', () => {
     dir = tempDir('cli-messaging-tls-');
     const ca = createCa(dir, 'ca');
     caFile = ca.certFile;
-    const server = ca.issue('server', { altNames: [['DNS', 'localhost'], ['IP', '127.0.0.1']], serverAuth: true });
+    const server = ca.issue('server', {
+      altNames: [
+        ['DNS', 'localhost'],
+        ['IP', '127.0.0.1'],
+      ],
+      serverAuth: true,
+    });
     const keys = await generateKeyPair('ES256');
     privateKey = keys.privateKey;
-    fs.writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'cli', alg: 'ES256' }] }));
+    fs.writeFileSync(
+      path.join(dir, 'jwks.json'),
+      JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'cli', alg: 'ES256' }] }),
+    );
     gateway = await startGateway({
       logLevel: 'silent',
       cwd: dir,
@@ -227,14 +268,20 @@ describe('CLI messaging commands with --ca and --token', () => {
           {
             use: 'auth-standard',
             options: {
-              mtls: { certFile: server.certFile, keyFile: server.keyFile, caFile: ca.certFile, trustDomain: 'example.org', requireClientCert: false },
+              mtls: {
+                certFile: server.certFile,
+                keyFile: server.keyFile,
+                caFile: ca.certFile,
+                trustDomain: 'example.org',
+                requireClientCert: false,
+              },
               jwt: { jwksFile: 'jwks.json', issuer: 'https://idp.test', audience: 'openclaw', algorithms: ['ES256'] },
             },
           },
         ],
       },
     });
-    target = gateway.transports()[0]!.addresses()[0]!;
+    target = gateway.transports()[0].addresses()[0]!;
   });
 
   afterAll(async () => {
@@ -247,7 +294,9 @@ describe('CLI messaging commands with --ca and --token', () => {
     const child = spawnCli(['subscribe', 'secure.>', '--count', '1', '--target', target, '--ca', caFile, '--token', token]);
     const done = collect(child);
     await waitForOutput(child, /subscribed to secure\.>/);
-    const published = await runCli(['publish', 'secure.news', 'over tls', '--target', target, '--ca', caFile], { env: { OPENCLAW_TOKEN: token } });
+    const published = await runCli(['publish', 'secure.news', 'over tls', '--target', target, '--ca', caFile], {
+      env: { OPENCLAW_TOKEN: token },
+    });
     expect(published.stderr).toBe('');
     expect(published.stdout).toMatch(/^published to secure\.news: id \S+ receivers 1\n$/);
     const result = await done;

@@ -10,7 +10,11 @@ export interface ClusterMember {
   id: string;
 }
 
-export async function startMember(env: NatsEnv, router: Record<string, unknown> = {}, registry: Record<string, unknown> = {}): Promise<ClusterMember> {
+export async function startMember(
+  env: NatsEnv,
+  router: Record<string, unknown> = {},
+  registry: Record<string, unknown> = {},
+): Promise<ClusterMember> {
   const common = { servers: [env.url], prefix: env.prefix };
   const gw = await startTestGateway({
     plugins: {
@@ -21,7 +25,11 @@ export async function startMember(env: NatsEnv, router: Record<string, unknown> 
   return { gw, registry: gw.gateway.service('registry')!, router: gw.gateway.service('router')!, id: gw.gateway.info.id };
 }
 
-export async function eventually<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -41,7 +41,9 @@ maybe('router-nats and registry-nats through a NATS restart', () => {
 
     await server.stop();
     // While NATS is away nothing durable can be promised.
-    await expect(router.send(message({ agentId: 'keeper', durable: true, text: 'during' }), caller)).rejects.toMatchObject({ code: 'GW_UNAVAILABLE' });
+    await expect(router.send(message({ agentId: 'keeper', durable: true, text: 'during' }), caller)).rejects.toMatchObject({
+      code: 'GW_UNAVAILABLE',
+    });
 
     await server.restart();
     // Reconnected by itself (backoff); the stream came back from the server's file store.

@@ -3,11 +3,18 @@
  * of the agents; ownership moves with the agent; a stopped gateway's agents leave the view; bad
  * input and unreachable NATS fail with stable codes.
  */
-import { startGateway, type AgentInfo, type LimitEvent, type RegistryService } from '../../kernel';
+import { startGateway, type AgentInfo, type LimitEvent, type RegistryService } from '../../index';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { natsEnv, type NatsEnv } from './nats-env';
 
-const info = (agentId: string, service = 'planner', version = '1.0.0'): AgentInfo => ({ agentId, service, version, tags: { zone: 'a' }, capabilities: ['plan'], leaseTtlMs: 60_000 });
+const info = (agentId: string, service = 'planner', version = '1.0.0'): AgentInfo => ({
+  agentId,
+  service,
+  version,
+  tags: { zone: 'a' },
+  capabilities: ['plan'],
+  leaseTtlMs: 60_000,
+});
 
 async function eventually<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -33,7 +40,9 @@ describe('registry-nats', () => {
   });
 
   async function clusterGateway(options: Record<string, unknown> = {}): Promise<{ gw: TestGateway; registry: RegistryService }> {
-    const gw = await startTestGateway({ plugins: { registry: { use: 'registry-nats', options: { servers: [env.url], prefix: env.prefix, ...options } } } });
+    const gw = await startTestGateway({
+      plugins: { registry: { use: 'registry-nats', options: { servers: [env.url], prefix: env.prefix, ...options } } },
+    });
     gateways.push(gw);
     return { gw, registry: gw.gateway.service('registry')! };
   }
@@ -45,7 +54,9 @@ describe('registry-nats', () => {
     expect(record.gatewayId).toBe(a.gw.gateway.info.id);
     const seen = await eventually(() => b.registry.get('shared-1'));
     expect(seen).toMatchObject({ service: 'planner', version: '1.2.0', gatewayId: a.gw.gateway.info.id, tags: { zone: 'a' } });
-    expect(b.registry.discover({ service: 'planner', versionRange: '^1.1.0', routableOnly: true }).map((r) => r.agentId)).toEqual(['shared-1']);
+    expect(b.registry.discover({ service: 'planner', versionRange: '^1.1.0', routableOnly: true }).map((r) => r.agentId)).toEqual([
+      'shared-1',
+    ]);
     expect(b.registry.discover({ service: 'planner', versionRange: '^2.0.0' })).toEqual([]);
     expect(b.registry.discover({ capabilities: ['plan'], tags: { zone: 'a' } })).toHaveLength(1);
 
@@ -53,14 +64,16 @@ describe('registry-nats', () => {
     a.registry.setHealth('shared-1', 'degraded', 'test');
     await eventually(() => (b.registry.get('shared-1')?.health === 'degraded' ? true : undefined));
     expect(b.registry.discover({ service: 'planner', routableOnly: true })).toEqual([]);
-    expect(() => b.registry.setState('shared-1', 'maintenance', 'x')).toThrow(expect.objectContaining({ code: 'GW_NOT_FOUND', field: 'agent_id' }));
+    expect(() => b.registry.setState('shared-1', 'maintenance', 'x')).toThrow(
+      expect.objectContaining({ code: 'GW_NOT_FOUND', field: 'agent_id' }),
+    );
 
     await a.registry.deregister('shared-1', 'done');
     await eventually(() => (b.registry.get('shared-1') === undefined ? true : undefined));
     expect(b.registry.size()).toBe(0);
   });
 
-  it('moves an agent that registers at another gateway, and drops a stopped gateway\'s agents', async () => {
+  it("moves an agent that registers at another gateway, and drops a stopped gateway's agents", async () => {
     const a = await clusterGateway();
     const b = await clusterGateway();
     const left: string[] = [];
@@ -90,8 +103,14 @@ describe('registry-nats', () => {
     const limits: LimitEvent[] = [];
     const a = await clusterGateway({ maxInstances: 2 });
     a.gw.gateway.hooks.limitReached.tap('test', (event) => limits.push(event));
-    await expect(a.registry.register({ ...info('bad'), version: 'one' }, {})).rejects.toMatchObject({ code: 'GW_INVALID_ARGUMENT', field: 'version' });
-    await expect(a.registry.register({ ...info('bad id with spaces') }, {})).rejects.toMatchObject({ code: 'GW_INVALID_ARGUMENT', field: 'agent_id' });
+    await expect(a.registry.register({ ...info('bad'), version: 'one' }, {})).rejects.toMatchObject({
+      code: 'GW_INVALID_ARGUMENT',
+      field: 'version',
+    });
+    await expect(a.registry.register({ ...info('bad id with spaces') }, {})).rejects.toMatchObject({
+      code: 'GW_INVALID_ARGUMENT',
+      field: 'agent_id',
+    });
     expect(() => a.registry.discover({ versionRange: 'not a range' })).toThrow(expect.objectContaining({ field: 'version_range' }));
     await a.registry.register(info('one'), {});
     await a.registry.register(info('two'), {});
@@ -112,7 +131,10 @@ describe('registry-nats', () => {
       },
       logLevel: 'silent',
     });
-    const error = await promise.then(() => undefined, (caught: unknown) => caught as Error & { code?: string });
+    const error = await promise.then(
+      () => undefined,
+      (caught: unknown) => caught as Error & { code?: string },
+    );
     expect(error).toBeDefined();
     expect(String(error)).toContain('127.0.0.1:1');
     const codes = [error!.code, (error as { cause?: { code?: string } }).cause?.code];

@@ -21,24 +21,41 @@ describe('router-nats: dedupe that helps a retrying producer', () => {
   });
 
   it('a durable topic message nobody took can be retried with the same id until stored', async () => {
-    expect(await gw.router.send(message({ id: 'nd-1', topic: 'nd.x', durable: true, text: 'first' }), caller)).toMatchObject({ stored: false, receivers: 0, duplicate: false });
+    expect(await gw.router.send(message({ id: 'nd-1', topic: 'nd.x', durable: true, text: 'first' }), caller)).toMatchObject({
+      stored: false,
+      receivers: 0,
+      duplicate: false,
+    });
     const sink = new RecordingSink();
     const session = gw.router.openSession(sink, { caller });
     session.subscribe({ pattern: 'nd.*', queueGroup: 'workers' });
     // The producer retries with the same id: once the group's consumer exists it is stored, never a "duplicate".
-    const stored = await eventually(async () => {
-      const outcome = await gw.router.send(message({ id: 'nd-1', topic: 'nd.x', durable: true, text: 'first' }), caller);
-      expect(outcome.duplicate).toBe(false);
-      return outcome.stored ? outcome : undefined;
-    }, 15_000, 'the retry stored');
+    const stored = await eventually(
+      async () => {
+        const outcome = await gw.router.send(message({ id: 'nd-1', topic: 'nd.x', durable: true, text: 'first' }), caller);
+        expect(outcome.duplicate).toBe(false);
+        return outcome.stored ? outcome : undefined;
+      },
+      15_000,
+      'the retry stored',
+    );
     expect(stored).toMatchObject({ stored: true, receivers: 1 });
-    expect(await gw.router.send(message({ id: 'nd-1', topic: 'nd.x', durable: true, text: 'first' }), caller)).toMatchObject({ duplicate: true, original: 'stored' });
+    expect(await gw.router.send(message({ id: 'nd-1', topic: 'nd.x', durable: true, text: 'first' }), caller)).toMatchObject({
+      duplicate: true,
+      original: 'stored',
+    });
     await eventually(() => sink.texts().includes('first'), 10_000, 'delivered');
     session.close('done');
   });
 
   it('an at-most-once message nobody took does not burn its id', async () => {
-    expect(await gw.router.send(message({ id: 'am-1', topic: 'am.x', text: 'x' }), caller)).toMatchObject({ receivers: 0, duplicate: false });
-    expect(await gw.router.send(message({ id: 'am-1', topic: 'am.x', text: 'x' }), caller)).toMatchObject({ receivers: 0, duplicate: false });
+    expect(await gw.router.send(message({ id: 'am-1', topic: 'am.x', text: 'x' }), caller)).toMatchObject({
+      receivers: 0,
+      duplicate: false,
+    });
+    expect(await gw.router.send(message({ id: 'am-1', topic: 'am.x', text: 'x' }), caller)).toMatchObject({
+      receivers: 0,
+      duplicate: false,
+    });
   });
 });

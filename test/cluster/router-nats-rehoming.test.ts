@@ -46,9 +46,17 @@ describe('router-nats: service messages of a departed instance', () => {
     await eventually(() => fresh.deliveries.length === 3, 10_000, 'service messages at up-2');
     expect(fresh.texts().sort()).toEqual(['s1', 's2', 's3']);
     expect(fresh.deliveries.every((d) => d.subscription === 'service:up' && d.deliveryTag !== '')).toBe(true);
-    for (const delivery of fresh.deliveries) expect(b.router.ack([{ deliveryTag: delivery.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
+    for (const delivery of fresh.deliveries)
+      expect(b.router.ack([{ deliveryTag: delivery.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('acked');
     // Counted when the pass ends, which may be just after the copies arrived.
-    await eventually(async () => (await a.gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_router_nats_durable_rehomed_total')).includes('openclaw_router_nats_durable_rehomed_total 3'), 10_000, 'the re-homed count');
+    await eventually(
+      async () =>
+        (await a.gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_router_nats_durable_rehomed_total')).includes(
+          'openclaw_router_nats_durable_rehomed_total 3',
+        ),
+      10_000,
+      'the re-homed count',
+    );
 
     // up-1 comes back: only the message sent to its own id waits for it.
     await a.registry.register(agentInfo('up-1', 'up'), {});
@@ -57,7 +65,7 @@ describe('router-nats: service messages of a departed instance', () => {
     await eventually(() => back.deliveries.length === 1, 10_000, 'the direct message');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(back.deliveries.map((d) => [Buffer.from(d.message.payload).toString(), d.attempt])).toEqual([['direct', 1]]);
-    a.router.ack([{ deliveryTag: back.deliveries[0]!.deliveryTag, kind: 'ack' }], caller);
+    a.router.ack([{ deliveryTag: back.deliveries[0].deliveryTag, kind: 'ack' }], caller);
     backSession.close('done');
     freshSession.close('done');
   });
@@ -79,7 +87,7 @@ describe('router-nats: service messages of a departed instance', () => {
     const freshSession = b.router.openSession(fresh, { agentId: 'solo-2', caller: agentCaller('solo-2') });
     await eventually(() => fresh.deliveries.length === 1, 10_000, 'the job at solo-2');
     expect(fresh.texts()).toEqual(['job']);
-    expect(b.router.ack([{ deliveryTag: fresh.deliveries[0]!.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
+    expect(b.router.ack([{ deliveryTag: fresh.deliveries[0].deliveryTag, kind: 'ack' }], caller)[0].result).toBe('acked');
     freshSession.close('done');
   });
 
@@ -109,7 +117,7 @@ describe('router-nats: service messages of a departed instance', () => {
       await eventually(() => back.deliveries.length === 1, 10_000, 'the message back at blip-1');
       expect(back.texts()).toEqual(['mine']);
       expect(other.deliveries).toHaveLength(0);
-      c.router.ack([{ deliveryTag: back.deliveries[0]!.deliveryTag, kind: 'ack' }], caller);
+      c.router.ack([{ deliveryTag: back.deliveries[0].deliveryTag, kind: 'ack' }], caller);
       backSession.close('done');
       otherSession.close('done');
     } finally {
@@ -150,7 +158,7 @@ describe('router-nats: service messages of a departed instance', () => {
     await eventually(() => b.registry.get('live-1'));
     await b.router.send(message({ agentId: 'live-1', durable: true, text: 'before' }), caller);
     await eventually(() => sink.deliveries.length === 1, 10_000, 'first delivery');
-    a.router.ack([{ deliveryTag: sink.deliveries[0]!.deliveryTag, kind: 'ack' }], caller);
+    a.router.ack([{ deliveryTag: sink.deliveries[0].deliveryTag, kind: 'ack' }], caller);
 
     // As an operator, or a re-homing pass on a gateway that took A for lost, would.
     const jsm = await env.nc.jetstreamManager();

@@ -49,10 +49,12 @@ describe('three gateway processes on NATS', () => {
       router: { durable: { ackTimeoutMs: 3000, backoffBaseMs: 20 } },
       logLevel: 'error',
     };
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', SCRIPT, JSON.stringify(settings)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', SCRIPT, JSON.stringify(settings)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const output = await waitForOutput(child, /READY (\S+) (\S+)/, 60_000);
     const [, address, id] = /READY (\S+) (\S+)/.exec(output)!;
-    const member = { child, address: address!, id: id! };
+    const member = { child, address: address, id: id };
     members.push(member);
     return member;
   }
@@ -192,7 +194,7 @@ describe('three gateway processes on NATS', () => {
     const goneAfterMs = await eventually(
       async () => ((await observer.discover({ service: 'idle' })).length === 0 ? Date.now() - killedAt : undefined),
       10_000,
-      'the dead gateway\'s agents to leave the registry',
+      "the dead gateway's agents to leave the registry",
     );
     // 750 ms detection + polling; generous for a loaded machine.
     expect(goneAfterMs).toBeLessThan(2500);

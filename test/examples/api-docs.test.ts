@@ -24,15 +24,19 @@ describe('docs/api.md', () => {
     for (const [, name] of proto.matchAll(/^message (\w+) \{/gm)) expect(docs).toContain(`### ${name}\n`);
     for (const [, name] of proto.matchAll(/^enum (\w+) \{/gm)) expect(docs).toContain(`### ${name}\n`);
     expect(docs).toContain('| `Subscribe` | [SubscribeRequest](#subscriberequest) | stream [Event](#event) |');
-    expect(docs).toContain('| `durable` | 8 | `bool` | At-least-once: stored and synced before SendMessage returns, acked by the receiver. |');
+    expect(docs).toContain(
+      '| `durable` | 8 | `bool` | At-least-once: stored and synced before SendMessage returns, acked by the receiver. |',
+    );
     expect(docs).toContain('| `kind` | 1 | [RegistryEvent.Kind](#registryeventkind) |');
   });
 
   test('a comment changed in the proto changes the rendered docs (nothing is hand-written)', () => {
     const proto = readFileSync(PROTO_FILE, 'utf8');
-    const edited = proto.replace('// Renews an agent\'s lease.', '// Keeps an agent alive (edited comment).');
+    const edited = proto.replace("// Renews an agent's lease.", '// Keeps an agent alive (edited comment).');
     expect(edited).not.toBe(proto);
-    expect(renderApiDocs(edited)).toContain('| `Heartbeat` | [HeartbeatRequest](#heartbeatrequest) | [HeartbeatResult](#heartbeatresult) | Keeps an agent alive (edited comment).');
+    expect(renderApiDocs(edited)).toContain(
+      '| `Heartbeat` | [HeartbeatRequest](#heartbeatrequest) | [HeartbeatResult](#heartbeatresult) | Keeps an agent alive (edited comment).',
+    );
   });
 
   test('the script run by `npm run docs:api` passes its own --check', async () => {

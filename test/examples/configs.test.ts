@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { validateConfig, type GatewayConfig, type ValidatedConfig } from '../../kernel';
+import { validateConfig, type ValidatedConfig } from '../../index';
 import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/temp-dir';
 import { repoRoot } from './package-project';
@@ -35,7 +35,12 @@ function optionsOf(config: ValidatedConfig, name: string): Record<string, any> {
 describe('example configs', () => {
   test('minimal.config.ts: the four required kinds, in-process', async () => {
     const config = await validateExample('minimal.config.ts');
-    expect(kinds(config)).toEqual({ registry: 'registry-memory', router: 'router-embedded', auth: 'auth-standard', transport: 'transport-grpc' });
+    expect(kinds(config)).toEqual({
+      registry: 'registry-memory',
+      router: 'router-embedded',
+      auth: 'auth-standard',
+      transport: 'transport-grpc',
+    });
     // Defaults from the plugins' schemas are applied.
     expect(optionsOf(config, 'router-embedded').durable.maxAttempts).toBe(5);
     await validateWithCli('minimal.config.ts');
@@ -46,7 +51,8 @@ describe('example configs', () => {
     // start would): give it a folder of its own instead of /etc/openclaw and /run/openclaw.
     const etc = tempDir('ocgw-etc-');
     fs.mkdirSync(path.join(etc, 'tls'));
-    for (const file of ['server.pem', 'server.key', 'ca.pem']) fs.writeFileSync(path.join(etc, 'tls', file), 'placeholder: validate only reads it\n');
+    for (const file of ['server.pem', 'server.key', 'ca.pem'])
+      fs.writeFileSync(path.join(etc, 'tls', file), 'placeholder: validate only reads it\n');
     const env = { OPENCLAW_ETC: etc, OPENCLAW_SOCKET: path.join(etc, 'gateway.sock') };
     Object.assign(process.env, env);
     const config = await validateExample('production.config.ts').finally(() => {
@@ -74,7 +80,12 @@ describe('example configs', () => {
 
   test('cluster.config.ts: registry and router on NATS JetStream', async () => {
     const config = await validateExample('cluster.config.ts');
-    expect(kinds(config)).toMatchObject({ registry: 'registry-nats', router: 'router-nats', auth: 'auth-standard', transport: 'transport-grpc' });
+    expect(kinds(config)).toMatchObject({
+      registry: 'registry-nats',
+      router: 'router-nats',
+      auth: 'auth-standard',
+      transport: 'transport-grpc',
+    });
     expect(optionsOf(config, 'registry-nats').servers).toEqual(['nats://127.0.0.1:4222']);
     expect(optionsOf(config, 'router-nats').durable.replicas).toBe(1);
     await validateWithCli('cluster.config.ts');

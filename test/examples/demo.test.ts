@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { connect, type Agent } from '../../sdk';
 import { collect, runCli, spawnCli, waitForOutput } from '../helpers/cli';
-import { eventually, nextItem, repoRoot } from './package-project';
+import { eventually, nextItem } from './package-project';
 
 interface AgentRow {
   agentId: string;
@@ -78,7 +78,10 @@ describe('the demo started by the CLI with the embedded defaults', () => {
     const withDemo = await runCli(['plugins', '--defaults'], { cwd: home, env: { OPENCLAW_DATA_DIR: path.join(home, 'data') } });
     expect(withDemo.stdout).toMatch(/supervisor\s+supervisor/);
     expect(withDemo.stdout).toMatch(/sandbox-(bubblewrap|process)\s+sandbox/);
-    const without = await runCli(['plugins', '--defaults'], { cwd: home, env: { OPENCLAW_DEMO: '0', OPENCLAW_DATA_DIR: path.join(home, 'data') } });
+    const without = await runCli(['plugins', '--defaults'], {
+      cwd: home,
+      env: { OPENCLAW_DEMO: '0', OPENCLAW_DATA_DIR: path.join(home, 'data') },
+    });
     expect(without.code).toBe(0);
     expect(without.stdout).not.toContain('supervisor');
     expect(without.stdout).toContain('transport-grpc');
@@ -119,7 +122,16 @@ describe('the demo started by the CLI with the embedded defaults', () => {
     const client = await new ClientFactory().createFromUrl(`${a2aUrl}/services/demo-worker/`);
     const result = await client.sendMessage({
       tenant: '',
-      message: { messageId: 'demo-a2a-1', contextId: '', taskId: '', role: Role.ROLE_USER, parts: [{ content: { $case: 'text', value: 'from a2a' }, mediaType: 'text/plain', filename: '', metadata: undefined }], metadata: undefined, extensions: [], referenceTaskIds: [] },
+      message: {
+        messageId: 'demo-a2a-1',
+        contextId: '',
+        taskId: '',
+        role: Role.ROLE_USER,
+        parts: [{ content: { $case: 'text', value: 'from a2a' }, mediaType: 'text/plain', filename: '', metadata: undefined }],
+        metadata: undefined,
+        extensions: [],
+        referenceTaskIds: [],
+      },
       configuration: undefined,
       metadata: undefined,
     });

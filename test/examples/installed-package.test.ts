@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startGateway, type Gateway } from '../../kernel';
+import { startGateway, type Gateway } from '../../index';
 import { connect, GatewayClientError, type Agent } from '../../sdk';
 import { collect, waitForOutput, type CliResult } from '../helpers/cli';
 import { checkoutCopy, installProject, npmPack, outsiderEnv, tarballFiles } from '../helpers/packed-package';
@@ -31,7 +31,12 @@ let project: string;
 const children: ChildProcess[] = [];
 const agents: Agent[] = [];
 
-function spawnIn(cwd: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult> } {
+function spawnIn(
+  cwd: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; done: Promise<CliResult> } {
   // Its own process group, signalled as a whole the way a terminal's Ctrl-C reaches npx and the
   // gateway it runs.
   const child = spawn(command, args, { cwd, env: outsiderEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -47,7 +52,7 @@ async function startAndListen(cwd: string, command: string, args: string[], env:
     const result = await done;
     throw new Error(`${error.message}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
   });
-  const address = /listening on [^\n]*?(\d+\.\d+\.\d+\.\d+:\d+)/.exec(output)![1]!;
+  const address = /listening on [^\n]*?(\d+\.\d+\.\d+\.\d+:\d+)/.exec(output)![1];
   return {
     address,
     output: () => output,
@@ -139,7 +144,9 @@ async function expectRefusedWithCode(address: string): Promise<void> {
   const agent = connect(address);
   agents.push(agent);
   expect((await agent.publish('alerts.disk', 'fine')).receivers).toBe(0);
-  const error = (await agent.publish('alerts.disk', 'x', { headers: { 'x-priority': 'urgent' } }).catch((e: unknown) => e)) as GatewayClientError;
+  const error = (await agent
+    .publish('alerts.disk', 'x', { headers: { 'x-priority': 'urgent' } })
+    .catch((e: unknown) => e)) as GatewayClientError;
   expect(error).toBeInstanceOf(GatewayClientError);
   expect(error.code).toBe('GW_INVALID_ARGUMENT');
   expect(error.status).toBe(3);
@@ -150,9 +157,23 @@ describe('the packed package', () => {
   test('ships its compiled code, the launcher and the proto files, and no sources or tests', async () => {
     const files = await tarballFiles(tarball);
     expect(files).toEqual(
-      expect.arrayContaining(['package.json', 'README.md', 'bin/openclaw-gateway.js', 'dist/kernel/index.js', 'dist/kernel/index.d.ts', 'dist/bin/cli.js', 'dist/plugins/index.js', 'dist/config/default.config.js', 'proto/openclaw/gateway/v1/gateway.proto']),
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'bin/openclaw-gateway.js',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/kernel/index.js',
+        'dist/support/nats/nats-connection.js',
+        'dist/bin/cli.js',
+        'dist/plugins/index.js',
+        'dist/config/default.config.js',
+        'proto/openclaw/gateway/v1/gateway.proto',
+      ]),
     );
-    expect(files.filter((file) => /^(kernel|plugins|sdk|test|bench)\//.test(file) || (/\.ts$/.test(file) && !file.endsWith('.d.ts')))).toEqual([]);
+    expect(
+      files.filter((file) => /^(kernel|plugins|sdk|test|bench)\//.test(file) || (/\.ts$/.test(file) && !file.endsWith('.d.ts'))),
+    ).toEqual([]);
   });
 
   test('npx openclaw-gateway start runs a gateway.config.ts with a local TypeScript plugin and a plugin package', async () => {
@@ -180,7 +201,7 @@ describe('the packed package', () => {
       fs.cpSync(path.join(project, 'node_modules', 'openclaw-gateway'), nested, { recursive: true });
       const manifest = JSON.parse(fs.readFileSync(path.join(nested, 'package.json'), 'utf8')) as { version: string };
       fs.writeFileSync(path.join(nested, 'package.json'), JSON.stringify({ ...manifest, version: '0.0.9-nested' }));
-      expect(require.resolve('openclaw-gateway', { paths: [pluginDir] })).toBe(path.join(nested, 'dist', 'kernel', 'index.js'));
+      expect(require.resolve('openclaw-gateway', { paths: [pluginDir] })).toBe(path.join(nested, 'dist', 'index.js'));
     });
 
     test('a GatewayError from the nested copy reaches a gRPC client with its code (gateway from this source tree)', async () => {
@@ -191,10 +212,18 @@ describe('the packed package', () => {
           logLevel: 'silent',
           config: {
             gateway: { dataDir: path.join(project, 'data-in-process'), processMetrics: false, drainTimeoutMs: 2000 },
-            plugins: ['registry-memory', { use: PLUGIN_PACKAGE, options: {} }, 'auth-standard', { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: 0 }] } }],
+            plugins: [
+              'registry-memory',
+              { use: PLUGIN_PACKAGE, options: {} },
+              'auth-standard',
+              { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: 0 }] } },
+            ],
           },
         });
-        const address = gateway.transports()[0]!.addresses().find((a) => !a.startsWith('unix:'))!;
+        const address = gateway
+          .transports()[0]
+          .addresses()
+          .find((a) => !a.startsWith('unix:'))!;
         await expectRefusedWithCode(address);
       } finally {
         await Promise.all(agents.splice(0).map((agent) => agent.close()));

@@ -22,7 +22,7 @@ export function projectWithPackage(packageName: string, exampleDir: string): Pac
   mkdirSync(path.dirname(installed), { recursive: true });
   cpSync(path.join(repoRoot, 'examples', exampleDir), installed, { recursive: true });
   const gatewayPackage = path.join(dir, 'node_modules', 'openclaw-gateway');
-  if (existsSync(path.join(repoRoot, 'dist', 'kernel', 'index.js'))) {
+  if (existsSync(path.join(repoRoot, 'dist', 'index.js'))) {
     symlinkSync(repoRoot, gatewayPackage, 'dir');
   } else {
     mkdirSync(gatewayPackage);
@@ -33,7 +33,11 @@ export function projectWithPackage(packageName: string, exampleDir: string): Pac
 }
 
 /** The next item of an SDK subscription, or a clear failure after `timeoutMs`. */
-export async function nextItem<T>(subscription: { next(): Promise<IteratorResult<T>> }, timeoutMs = 10_000, what = 'a delivery'): Promise<T> {
+export async function nextItem<T>(
+  subscription: { next(): Promise<IteratorResult<T>> },
+  timeoutMs = 10_000,
+  what = 'a delivery',
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
@@ -48,7 +52,11 @@ export async function nextItem<T>(subscription: { next(): Promise<IteratorResult
 }
 
 /** Polls `check` until it returns a value (not undefined/false) or the time is up. */
-export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, what = 'a condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  what = 'a condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -26,7 +26,12 @@ async function startGatewayProcess(dir: string, name: string): Promise<GatewayPr
     configFile,
     JSON.stringify({
       gateway: { dataDir: path.join(dir, `data-${name}`), drainTimeoutMs: 1000, logFormat: 'json' },
-      plugins: ['registry-memory', 'router-embedded', 'auth-standard', { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: PORT }] } }],
+      plugins: [
+        'registry-memory',
+        'router-embedded',
+        'auth-standard',
+        { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: PORT }] } },
+      ],
     }),
   );
   const child = spawnCli(['start', '-c', configFile], { cwd: dir });
@@ -64,7 +69,20 @@ describe('Python agent reconnects to a restarted gateway', () => {
   });
 
   test('no gateway yet, gateway killed, new gateway on the same address: it logs, backs off, re-registers and answers', async () => {
-    agent = new PythonAgent(['--target', TARGET, '--agent-id', 'py-phoenix', '--service', 'py-phoenix', '--stubs', stubs, '--retry-initial-ms', '100', '--retry-max-ms', '1000']);
+    agent = new PythonAgent([
+      '--target',
+      TARGET,
+      '--agent-id',
+      'py-phoenix',
+      '--service',
+      'py-phoenix',
+      '--stubs',
+      stubs,
+      '--retry-initial-ms',
+      '100',
+      '--retry-max-ms',
+      '1000',
+    ]);
     // Nothing listens yet: it says why, and keeps trying, with growing (capped, jittered) delays.
     await agent.waitFor((line) => line.event === 'register_failed' && line.code === 'UNAVAILABLE', 'a failed registration', 60_000);
     await agent.waitFor((line) => line.event === 'reconnecting' && Number(line.attempt) >= 3, 'several reconnect attempts', 30_000);
@@ -78,13 +96,17 @@ describe('Python agent reconnects to a restarted gateway', () => {
     expect(first.stderr).toBe('');
     expect(first.stdout).toBe('python:one\n');
 
-    await gateways[0]!.kill('SIGKILL');
+    await gateways[0].kill('SIGKILL');
     const ended = await agent.waitFor((line) => line.event === 'stream_ended', 'the logged end of its session', 30_000);
     expect(ended.code).toBe('UNAVAILABLE');
     expect(String(ended.details)).not.toBe('');
 
     gateways.push(await startGatewayProcess(dir, 'second'));
-    await agent.waitFor(() => agent!.count('subscribed') >= 2 && agent!.count('registered') >= 2, 'its second registration and session', 60_000);
+    await agent.waitFor(
+      () => agent!.count('subscribed') >= 2 && agent!.count('registered') >= 2,
+      'its second registration and session',
+      60_000,
+    );
     const second = await runCli(['request', 'two', '--service', 'py-phoenix', '--target', TARGET]);
     expect(second.stderr).toBe('');
     expect(second.stdout).toBe('python:two\n');

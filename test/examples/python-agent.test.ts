@@ -32,7 +32,20 @@ describe('Python agent (grpcio, no SDK)', () => {
       plugins: { router: { use: 'router-embedded', options: { durable: { ackTimeoutMs: ACK_TIMEOUT_MS } } } },
     });
     stubs = mkdtempSync(path.join(os.tmpdir(), 'ocgw-py-stubs-'));
-    python = new PythonAgent(['--target', gw.address, '--agent-id', 'py-1', '--service', 'py-echo', '--version', '1.2.0', '--topic', 'jobs.>', '--stubs', stubs]);
+    python = new PythonAgent([
+      '--target',
+      gw.address,
+      '--agent-id',
+      'py-1',
+      '--service',
+      'py-echo',
+      '--version',
+      '1.2.0',
+      '--topic',
+      'jobs.>',
+      '--stubs',
+      stubs,
+    ]);
     await python.waitFor((line) => line.event === 'subscribed', 'its Subscribe session', 60_000);
   }, 90_000);
 
@@ -50,7 +63,13 @@ describe('Python agent (grpcio, no SDK)', () => {
     expect(python.find((line) => line.event === 'registered')).toMatchObject({ agent_id: 'py-1' });
     const found = await open().discover({ service: 'py-echo', versionRange: '^1.2.0', routableOnly: true });
     expect(found).toHaveLength(1);
-    expect(found[0]!.info).toMatchObject({ agentId: 'py-1', service: 'py-echo', version: '1.2.0', tags: { lang: 'python' }, capabilities: ['echo'] });
+    expect(found[0].info).toMatchObject({
+      agentId: 'py-1',
+      service: 'py-echo',
+      version: '1.2.0',
+      tags: { lang: 'python' },
+      capabilities: ['echo'],
+    });
   });
 
   test('it answers a request sent to its service', async () => {
@@ -62,7 +81,10 @@ describe('Python agent (grpcio, no SDK)', () => {
   test('it acks a durable message, which is then not redelivered', async () => {
     const sent = await open().send({ agentId: 'py-1', payload: 'keep me', durable: true, id: 'py-durable-1' });
     expect(sent.stored).toBe(true);
-    const delivered = await python.waitFor((line) => line.event === 'delivery' && line.message_id === 'py-durable-1', 'the durable delivery');
+    const delivered = await python.waitFor(
+      (line) => line.event === 'delivery' && line.message_id === 'py-durable-1',
+      'the durable delivery',
+    );
     expect(delivered).toMatchObject({ durable: true, attempt: 1, payload: 'keep me' });
     const acked = await python.waitFor((line) => line.event === 'acked' && line.tag === delivered.tag, 'the ack');
     expect(acked.result).toBe('acked');
@@ -79,7 +101,10 @@ describe('Python agent (grpcio, no SDK)', () => {
     const sent = await open().publish('jobs.build.42', 'compile');
     expect(sent.receivers).toBe(2);
     expect((await nextItem(echo)).text()).toBe('compile');
-    await python.waitFor((line) => line.event === 'delivery' && line.topic === 'jobs.build.42' && line.payload === 'compile', 'the topic delivery');
+    await python.waitFor(
+      (line) => line.event === 'delivery' && line.topic === 'jobs.build.42' && line.payload === 'compile',
+      'the topic delivery',
+    );
   });
 
   // Last: it stops the agent.

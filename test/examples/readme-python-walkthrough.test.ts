@@ -23,7 +23,7 @@ function walkthroughLines(): string[] {
   const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
   const block = /<!-- walkthrough: python[^>]*-->\s*```sh\n([\s\S]*?)```/.exec(readme);
   if (!block) throw new Error('README.md has no python walkthrough block');
-  return block[1]!
+  return block[1]
     .split('\n')
     .map((line) => line.replace(/\s+#\s.*$/, '').trim())
     .filter(Boolean);
@@ -47,7 +47,11 @@ describe("README's Python walk-through", () => {
   });
   /** A README line through the shell, from the repository root; `exec` so signals reach the program. */
   const shell = (line: string): ChildProcess => {
-    const child = spawn('/bin/sh', ['-c', `exec ${line.replace(/^python3 /, `${PYTHON} `)}`], { cwd: repoRoot, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', `exec ${line.replace(/^python3 /, `${PYTHON} `)}`], {
+      cwd: repoRoot,
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     return child;
   };
@@ -79,29 +83,33 @@ describe("README's Python walk-through", () => {
     expect(gatewayLine).toBe('OPENCLAW_DEMO=0 npm start');
 
     let gateway = await startGateway();
-    const agent = shell(agentLine!);
+    const agent = shell(agentLine);
     let agentOutput = '';
     agent.stdout!.on('data', (chunk: Buffer) => (agentOutput += chunk.toString()));
     agent.stderr!.on('data', (chunk: Buffer) => (agentOutput += chunk.toString()));
     await eventually(() => agentOutput.includes('"event": "subscribed"'), 60_000, `the agent's session; output:\n${agentOutput}`);
 
-    const subscriber = shell(subscribeLine!);
+    const subscriber = shell(subscribeLine);
     let subscribed = '';
     subscriber.stdout!.on('data', (chunk: Buffer) => (subscribed += chunk.toString()));
     const subscriberDone = collect(subscriber);
     await waitForOutput(subscriber, /subscribed to jobs\.>/);
 
-    const reply = await collect(shell(requestLine!));
+    const reply = await collect(shell(requestLine));
     expect(reply.stderr).toBe('');
     expect(reply.stdout).toBe('python:hello\n');
 
-    const sent = await collect(shell(sendLine!));
+    const sent = await collect(shell(sendLine));
     expect(sent.stdout).toMatch(/^sent to agent py-1: id \S+ receivers 1\n$/);
     await eventually(() => /"event": "delivery".*"payload": "for your inbox"/.test(agentOutput), 20_000, 'the inbox delivery at the agent');
 
-    const published = await collect(shell(publishLine!));
+    const published = await collect(shell(publishLine));
     expect(published.stdout).toMatch(/^published to jobs\.build\.42: id \S+ receivers 2\n$/);
-    await eventually(() => /"event": "delivery".*"topic": "jobs\.build\.42".*"payload": "compile"/.test(agentOutput), 20_000, 'the topic delivery at the agent');
+    await eventually(
+      () => /"event": "delivery".*"topic": "jobs\.build\.42".*"payload": "compile"/.test(agentOutput),
+      20_000,
+      'the topic delivery at the agent',
+    );
     await eventually(() => subscribed === '[#1] jobs.build.42: compile\n', 20_000, `the subscriber's line; printed:\n${subscribed}`);
     expect(await stopped(subscriber, 'SIGINT')).toBe(0);
     await subscriberDone;
@@ -110,8 +118,12 @@ describe("README's Python walk-through", () => {
     expect(await stopped(gateway, 'SIGINT')).toBe(0);
     await eventually(() => agentOutput.includes('"event": "stream_ended"'), 30_000, `the agent noticing; output:\n${agentOutput}`);
     gateway = await startGateway();
-    await eventually(() => (agentOutput.match(/"event": "subscribed"/g) ?? []).length >= 2, 60_000, `the agent's second session; output:\n${agentOutput}`);
-    const again = await collect(shell(requestLine!));
+    await eventually(
+      () => (agentOutput.match(/"event": "subscribed"/g) ?? []).length >= 2,
+      60_000,
+      `the agent's second session; output:\n${agentOutput}`,
+    );
+    const again = await collect(shell(requestLine));
     expect(again.stdout).toBe('python:hello\n');
     expect(agent.exitCode).toBeNull();
 

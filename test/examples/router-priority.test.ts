@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startGateway, type Gateway, type LimitEvent } from '../../kernel';
+import { startGateway, type Gateway, type LimitEvent } from '../../index';
 import { connect, GatewayClientError, type Agent, type AgentDelivery, type Subscription } from '../../sdk';
 import { eventually, nextItem, projectWithPackage, type PackageProject } from './package-project';
 
@@ -51,7 +51,10 @@ describe('third-party router plugin loaded by package name', () => {
     );
     gateway = await startGateway({ cwd: project.dir, logLevel: 'silent' });
     gateway.hooks.limitReached.tap('test', (event) => void limits.push(event));
-    address = gateway.transports()[0]!.addresses().find((a) => !a.startsWith('unix:'))!;
+    address = gateway
+      .transports()[0]
+      .addresses()
+      .find((a) => !a.startsWith('unix:'))!;
   });
 
   afterEach(async () => {
@@ -146,7 +149,7 @@ describe('third-party router plugin loaded by package name', () => {
       agentId: 'prio-durable-1',
       acks: [{ deliveryTag: first.deliveryTag, kind: 0, reason: '' }],
     });
-    expect(acked.outcomes[0]!.result).toBe('unknown');
+    expect(acked.outcomes[0].result).toBe('unknown');
     // Three ack timeouts later nothing came back.
     const more = await nextItem(inbox, 1500).catch(() => 'nothing');
     expect(more).toBe('nothing');
@@ -166,7 +169,11 @@ describe('third-party router plugin loaded by package name', () => {
     }
     const dead = await nextItem(dlq, 10_000, 'the dead letter');
     expect(dead.text()).toBe('poison');
-    expect(dead.message.headers).toMatchObject({ 'x-dead-letter-reason': 'nack: cannot parse', 'x-dead-letter-attempts': '3', 'x-original-id': 'poison-1' });
+    expect(dead.message.headers).toMatchObject({
+      'x-dead-letter-reason': 'nack: cannot parse',
+      'x-dead-letter-attempts': '3',
+      'x-original-id': 'poison-1',
+    });
   });
 
   test('durable messages for an agent whose session is gone wait for it and arrive when it reconnects', async () => {
@@ -220,7 +227,9 @@ describe('third-party router plugin loaded by package name', () => {
 
   test('a bad priority header is refused with the field to fix', async () => {
     const publisher = open();
-    const error = (await publisher.publish('orders.x', 'x', { headers: { 'x-priority': 'urgent' } }).catch((e: unknown) => e)) as GatewayClientError;
+    const error = (await publisher
+      .publish('orders.x', 'x', { headers: { 'x-priority': 'urgent' } })
+      .catch((e: unknown) => e)) as GatewayClientError;
     expect(error.code).toBe('GW_INVALID_ARGUMENT');
     expect(error.message).toContain('message.headers.x-priority');
   });

@@ -19,7 +19,7 @@ function processesUsing(runDir, exclude) {
     const pid = Number(entry);
     if (exclude.has(pid)) continue;
     let environ;
-    let cmdline = '';
+    let cmdline;
     try {
       environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
       cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ').trim();

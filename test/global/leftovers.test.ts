@@ -17,7 +17,10 @@ function jestOn(fixture: string) {
     globalSetup: '<rootDir>/test/global/setup.js',
     globalTeardown: '<rootDir>/test/global/teardown.js',
   };
-  return run(process.execPath, [require.resolve('jest/bin/jest'), '--config', JSON.stringify(config), '--ci'], { cwd: repoRoot, env: { OPENCLAW_ALLOW_LEFTOVERS: '' } });
+  return run(process.execPath, [require.resolve('jest/bin/jest'), '--config', JSON.stringify(config), '--ci'], {
+    cwd: repoRoot,
+    env: { OPENCLAW_ALLOW_LEFTOVERS: '' },
+  });
 }
 
 describe('tests leave nothing behind', () => {

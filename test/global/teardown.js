@@ -27,7 +27,8 @@ module.exports = async function globalTeardown() {
   fs.rmSync(runDir, { recursive: true, force: true });
   const problems = [];
   if (leftovers.length > 0) problems.push(`temp files or folders left behind by tests: ${leftovers.sort().join(', ')}`);
-  if (processes.length > 0) problems.push(`processes left running by tests (now killed): ${processes.map((p) => `${p.pid} ${p.cmdline}`).join('; ')}`);
+  if (processes.length > 0)
+    problems.push(`processes left running by tests (now killed): ${processes.map((p) => `${p.pid} ${p.cmdline}`).join('; ')}`);
   if (problems.length > 0 && process.env.OPENCLAW_ALLOW_LEFTOVERS !== '1') {
     throw new Error(`Tests leave nothing behind, but:\n  ${problems.join('\n  ')}`);
   }

@@ -43,17 +43,24 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
       gateway: { dataDir, drainTimeoutMs: 2000, logFormat: 'json' },
       plugins: [
         ...(options.plugins ?? ['registry-memory', 'router-embedded', 'auth-standard']),
-        { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: 0 }, { socket: path.join(dataDir, 'gw.sock') }], ...options.transport } },
+        {
+          use: 'transport-grpc',
+          options: { listen: [{ host: '127.0.0.1', port: 0 }, { socket: path.join(dataDir, 'gw.sock') }], ...options.transport },
+        },
       ],
     }),
   );
   if (options.user) fs.chownSync(dir, options.user.uid, options.user.gid);
-  const child = spawn('/bin/sh', ['-c', `umask ${options.umask ?? '022'} && exec "$0" "$@"`, process.execPath, CLI, 'start', '-c', configFile], {
-    cwd: dir,
-    env: { ...process.env, OPENCLAW_FROM_SOURCE: '1', FORCE_COLOR: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
-  });
+  const child = spawn(
+    '/bin/sh',
+    ['-c', `umask ${options.umask ?? '022'} && exec "$0" "$@"`, process.execPath, CLI, 'start', '-c', configFile],
+    {
+      cwd: dir,
+      env: { ...process.env, OPENCLAW_FROM_SOURCE: '1', FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
+    },
+  );
   let seen = '';
   child.stdout?.on('data', (chunk: Buffer) => (seen += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (seen += chunk.toString()));
@@ -69,7 +76,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
   };
   try {
     const started = await waitForOutput(child, /"listening on 127\.0\.0\.1:\d+/, 60_000);
-    const grpcAddress = /"listening on (127\.0\.0\.1:\d+)/.exec(started)![1]!;
+    const grpcAddress = /"listening on (127\.0\.0\.1:\d+)/.exec(started)![1];
     return { child, grpcAddress, dir, dataDir, output: () => seen, stop };
   } catch (error) {
     await stop();

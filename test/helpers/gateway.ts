@@ -14,7 +14,7 @@
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { startGateway, type Gateway, type GatewaySettings, type PluginEntry } from '../../kernel';
+import { startGateway, type Gateway, type GatewaySettings, type PluginEntry } from '../../index';
 import { tempDir } from './temp-dir';
 
 export type OverridableKind = 'registry' | 'router' | 'auth';
@@ -79,7 +79,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     config: { gateway: { dataDir, drainTimeoutMs: 3000, processMetrics: false, ...options.gateway }, plugins },
     logLevel: 'silent',
   });
-  const tcp = gateway.transports()[0].addresses().find((address) => !address.startsWith('unix:'));
+  const tcp = gateway
+    .transports()[0]
+    .addresses()
+    .find((address) => !address.startsWith('unix:'));
   if (!tcp) throw new Error('the transport reported no TCP address');
   const port = Number(tcp.slice(tcp.lastIndexOf(':') + 1));
   return {

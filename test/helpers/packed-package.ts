@@ -12,7 +12,23 @@ import { tempDir } from './temp-dir';
 export const repoRoot = path.resolve(__dirname, '../..');
 
 /** What a checkout needs to build and pack; everything else stays behind. */
-const CHECKOUT_ENTRIES = ['package.json', 'package-lock.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'kernel', 'plugins', 'proto', 'sdk', 'config', 'bin', 'examples', 'docs'];
+const CHECKOUT_ENTRIES = [
+  'package.json',
+  'package-lock.json',
+  'README.md',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'index.ts',
+  'kernel',
+  'plugins',
+  'support',
+  'proto',
+  'sdk',
+  'config',
+  'bin',
+  'examples',
+  'docs',
+];
 
 export interface CommandResult {
   code: number | null;

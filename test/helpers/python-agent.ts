@@ -47,10 +47,15 @@ export class PythonProcess {
   }
 
   waitFor(predicate: (line: AgentLine) => boolean, what: string, timeoutMs = 20_000): Promise<AgentLine> {
-    return eventually(() => {
-      if (this.child.exitCode !== null) throw new Error(`the Python process exited (${this.child.exitCode}) before ${what}:\n${this.output}`);
-      return this.find(predicate);
-    }, timeoutMs, `${what}; output so far:\n${this.output}`);
+    return eventually(
+      () => {
+        if (this.child.exitCode !== null)
+          throw new Error(`the Python process exited (${this.child.exitCode}) before ${what}:\n${this.output}`);
+        return this.find(predicate);
+      },
+      timeoutMs,
+      `${what}; output so far:\n${this.output}`,
+    );
   }
 
   /** Resolves with the exit code once the process ended by itself. */

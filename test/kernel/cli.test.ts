@@ -27,7 +27,12 @@ describe('openclaw-gateway CLI', () => {
       path.join(project, 'gateway.config.json'),
       JSON.stringify({
         gateway: { logLevel: 'loud' },
-        plugins: [localPlugins[0], localPlugins[1], { use: localPlugins[3], options: { port: 99999, colour: 'red' } }, 'missing-plugin-xyz'],
+        plugins: [
+          localPlugins[0],
+          localPlugins[1],
+          { use: localPlugins[3], options: { port: 99999, colour: 'red' } },
+          'missing-plugin-xyz',
+        ],
       }),
     );
     const result = await runCli(['validate'], { cwd: project });
@@ -37,8 +42,12 @@ describe('openclaw-gateway CLI', () => {
     expect(lines).toEqual(
       expect.arrayContaining([
         expect.stringMatching(new RegExp(`GW_CONFIG_INVALID ${file} at /gateway/logLevel: must be one of .*"info".* \\(got "loud"\\)`)),
-        expect.stringContaining(`GW_PLUGIN_OPTIONS_INVALID ${file} plugin "local-transport" at /plugins/2/options/port: expected a value that must be <= 65535 (got 99999)`),
-        expect.stringContaining(`GW_PLUGIN_OPTIONS_INVALID ${file} plugin "local-transport" at /plugins/2/options/colour: unknown property`),
+        expect.stringContaining(
+          `GW_PLUGIN_OPTIONS_INVALID ${file} plugin "local-transport" at /plugins/2/options/port: expected a value that must be <= 65535 (got 99999)`,
+        ),
+        expect.stringContaining(
+          `GW_PLUGIN_OPTIONS_INVALID ${file} plugin "local-transport" at /plugins/2/options/colour: unknown property`,
+        ),
         expect.stringContaining(`GW_PLUGIN_NOT_FOUND ${file} plugin "missing-plugin-xyz" at /plugins/3: cannot find plugin`),
       ]),
     );
@@ -46,7 +55,11 @@ describe('openclaw-gateway CLI', () => {
   });
 
   test.each([
-    ['gateway.config.ts', (p: string[]) => `import { defineConfig } from ${JSON.stringify(KERNEL_TYPES)};\nexport default defineConfig({ plugins: ${JSON.stringify(p)} });\n`],
+    [
+      'gateway.config.ts',
+      (p: string[]) =>
+        `import { defineConfig } from ${JSON.stringify(KERNEL_TYPES)};\nexport default defineConfig({ plugins: ${JSON.stringify(p)} });\n`,
+    ],
     ['gateway.config.js', (p: string[]) => `module.exports = { plugins: ${JSON.stringify(p)} };`],
     ['gateway.config.mjs', (p: string[]) => `export default { plugins: ${JSON.stringify(p)} };`],
     ['gateway.config.json', (p: string[]) => JSON.stringify({ plugins: p })],
@@ -68,16 +81,22 @@ describe('openclaw-gateway CLI', () => {
     fs.writeFileSync(path.join(project, 'custom.json'), JSON.stringify({ plugins: localPlugins }));
     const result = await runCli(['plugins', '-c', 'custom.json'], { cwd: project });
     expect(result.code).toBe(0);
-    const rows = result.stdout.trim().split('\n').slice(2).map((line) => line.split(/\s+/).slice(0, 3).join(' '));
-    expect(rows).toEqual(['local-registry registry 0.0.1', 'local-router router 0.0.1', 'local-auth auth 0.0.1', 'local-transport transport 0.0.1']);
+    const rows = result.stdout
+      .trim()
+      .split('\n')
+      .slice(2)
+      .map((line) => line.split(/\s+/).slice(0, 3).join(' '));
+    expect(rows).toEqual([
+      'local-registry registry 0.0.1',
+      'local-router router 0.0.1',
+      'local-auth auth 0.0.1',
+      'local-transport transport 0.0.1',
+    ]);
   });
 
   test('start runs until SIGTERM, then drains in reverse order and exits 0', async () => {
     const project = tempProject('start');
-    fs.writeFileSync(
-      path.join(project, 'gateway.config.json'),
-      JSON.stringify({ gateway: { logFormat: 'json' }, plugins: localPlugins }),
-    );
+    fs.writeFileSync(path.join(project, 'gateway.config.json'), JSON.stringify({ gateway: { logFormat: 'json' }, plugins: localPlugins }));
     const child = spawnCli(['start'], { cwd: project });
     const done = collect(child);
     await waitForOutput(child, /listening on/);
@@ -88,7 +107,9 @@ describe('openclaw-gateway CLI', () => {
       .split('\n')
       .filter(Boolean)
       .map((line) => JSON.parse(line) as { msg: string });
-    const order = messages.map((m) => m.msg).filter((m) => ['gateway ready', 'draining', 'transport draining', 'gateway stopped'].includes(m));
+    const order = messages
+      .map((m) => m.msg)
+      .filter((m) => ['gateway ready', 'draining', 'transport draining', 'gateway stopped'].includes(m));
     expect(order).toEqual(['gateway ready', 'draining', 'transport draining', 'gateway stopped']);
   });
 
@@ -96,7 +117,10 @@ describe('openclaw-gateway CLI', () => {
     const project = tempProject('startfail');
     fs.writeFileSync(
       path.join(project, 'gateway.config.json'),
-      JSON.stringify({ gateway: { logFormat: 'json', logLevel: 'silent' }, plugins: [...localPlugins.slice(0, 3), { use: localPlugins[3], options: { failStart: true } }] }),
+      JSON.stringify({
+        gateway: { logFormat: 'json', logLevel: 'silent' },
+        plugins: [...localPlugins.slice(0, 3), { use: localPlugins[3], options: { failStart: true } }],
+      }),
     );
     const result = await runCli(['start'], { cwd: project });
     expect(result.code).toBe(1);

@@ -29,14 +29,14 @@ describe('config validation', () => {
     const issues = await issuesOf(
       validateConfig({
         config: {
-          gateway: { drainTimeoutMs: -5 } as never,
+          gateway: { drainTimeoutMs: -5 },
           plugins: [
             { use: 'no-such-plugin-anywhere' },
-            { use: { ...registry!, schema: strictSchema }, options: { port: 70000, mode: 'turbo', colour: 'blue' } },
+            { use: { ...registry, schema: strictSchema }, options: { port: 70000, mode: 'turbo', colour: 'blue' } },
             recordingPlugin(journal, { kind: 'registry', name: 'second-registry' }),
-            { use: { ...router!, kind: 'teleporter' as never } },
-            transport!,
-            auth!,
+            { use: { ...router, kind: 'teleporter' as never } },
+            transport,
+            auth,
           ],
         },
       }),
@@ -47,7 +47,11 @@ describe('config validation', () => {
       expect.objectContaining({ file: '<inline>', path: '/gateway/drainTimeoutMs', message: expect.stringContaining('>= 0') }),
     ]);
     expect(byCode('GW_PLUGIN_NOT_FOUND')).toEqual([
-      expect.objectContaining({ plugin: 'no-such-plugin-anywhere', path: '/plugins/0/use', message: expect.stringContaining('cannot find plugin') }),
+      expect.objectContaining({
+        plugin: 'no-such-plugin-anywhere',
+        path: '/plugins/0/use',
+        message: expect.stringContaining('cannot find plugin'),
+      }),
     ]);
     expect(byCode('GW_PLUGIN_KIND_UNKNOWN')).toEqual([
       expect.objectContaining({ plugin: 'router-x', path: '/plugins/3/use', message: expect.stringContaining('"teleporter"') }),
@@ -58,9 +62,21 @@ describe('config validation', () => {
     const optionIssues = byCode('GW_PLUGIN_OPTIONS_INVALID');
     expect(optionIssues).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ plugin: 'registry-x', path: '/plugins/1/options/port', message: 'expected a value that must be <= 65535 (got 70000)' }),
-        expect.objectContaining({ plugin: 'registry-x', path: '/plugins/1/options/mode', message: 'must be one of "fast", "safe" (got "turbo")' }),
-        expect.objectContaining({ plugin: 'registry-x', path: '/plugins/1/options/colour', message: 'unknown property (not allowed by the schema)' }),
+        expect.objectContaining({
+          plugin: 'registry-x',
+          path: '/plugins/1/options/port',
+          message: 'expected a value that must be <= 65535 (got 70000)',
+        }),
+        expect.objectContaining({
+          plugin: 'registry-x',
+          path: '/plugins/1/options/mode',
+          message: 'must be one of "fast", "safe" (got "turbo")',
+        }),
+        expect.objectContaining({
+          plugin: 'registry-x',
+          path: '/plugins/1/options/colour',
+          message: 'unknown property (not allowed by the schema)',
+        }),
       ]),
     );
     // transport depends on the router kind, whose only candidate failed: that error is the one to
@@ -79,11 +95,14 @@ describe('config validation', () => {
 
   test('dependency cycles are rejected with the cycle spelled out', async () => {
     const journal: Journal = [];
-    const plugins = requiredSet(journal, { registry: { dependencies: [{ kind: 'auth' }] }, auth: { dependencies: [{ kind: 'transport' }] } });
+    const plugins = requiredSet(journal, {
+      registry: { dependencies: [{ kind: 'auth' }] },
+      auth: { dependencies: [{ kind: 'transport' }] },
+    });
     const issues = await issuesOf(validateConfig({ config: { plugins } }));
     expect(issues).toHaveLength(1);
-    expect(issues[0]!.code).toBe('GW_PLUGIN_DEPENDENCY_CYCLE');
-    expect(issues[0]!.message).toMatch(/dependency cycle: .*transport-x \(transport\).*->.*transport-x \(transport\)/);
+    expect(issues[0].code).toBe('GW_PLUGIN_DEPENDENCY_CYCLE');
+    expect(issues[0].message).toMatch(/dependency cycle: .*transport-x \(transport\).*->.*transport-x \(transport\)/);
   });
 
   test('a plugin depending on an unconfigured kind is rejected; an optional one is not', async () => {
@@ -104,16 +123,16 @@ describe('config validation', () => {
       logLevel: 'silent',
       config: {
         plugins: [
-          transport!,
-          router!,
-          auth!,
+          transport,
+          router,
+          auth,
           {
             use: {
-              ...registry!,
+              ...registry,
               schema: strictSchema,
               setup: (ctx) => {
                 seenOptions = ctx.options;
-                return registry!.setup(ctx);
+                return registry.setup(ctx);
               },
             },
             options: { port: 80 },
@@ -146,7 +165,8 @@ describe('third-party plugins', () => {
     fs.mkdirSync(scope, { recursive: true });
     fs.symlinkSync(path.resolve(__dirname, '../fixtures/third-party-plugin'), path.join(scope, 'openclaw-audit-monitor'), 'dir');
     fs.mkdirSync(path.join(project, 'local'));
-    for (const kind of ['registry', 'router', 'auth']) fs.writeFileSync(path.join(project, 'local', `${kind}.js`), requiredKindModule(kind));
+    for (const kind of ['registry', 'router', 'auth'])
+      fs.writeFileSync(path.join(project, 'local', `${kind}.js`), requiredKindModule(kind));
     fs.writeFileSync(path.join(project, 'local', 'transport.js'), requiredKindModule('transport', ['registry', 'router']));
     const journalFile = path.join(project, 'journal.txt');
     fs.writeFileSync(
@@ -159,9 +179,13 @@ describe('third-party plugins', () => {
 
     const gateway = await startGateway({ cwd: project, logLevel: 'silent' });
     expect(gateway.plugins()).toEqual(
-      expect.arrayContaining([{ name: 'acme-audit-monitor', kind: 'monitor', version: '2.3.0', source: 'npm:@acme/openclaw-audit-monitor' }]),
+      expect.arrayContaining([
+        { name: 'acme-audit-monitor', kind: 'monitor', version: '2.3.0', source: 'npm:@acme/openclaw-audit-monitor' },
+      ]),
     );
-    expect(gateway.plugins().find((p) => p.kind === 'registry')!.source).toBe(`file:${path.join(fs.realpathSync(project), 'local', 'registry.js')}`);
+    expect(gateway.plugins().find((p) => p.kind === 'registry')!.source).toBe(
+      `file:${path.join(fs.realpathSync(project), 'local', 'registry.js')}`,
+    );
     const metrics = await gateway.metrics.registry.getSingleMetricAsString('openclaw_acme_ready_total');
     expect(metrics).toContain('openclaw_acme_ready_total 1');
     await gateway.stop();
@@ -171,14 +195,31 @@ describe('third-party plugins', () => {
   test("a third-party plugin's options are validated against its own schema", async () => {
     const project = tempDir('ocg-thirdparty-bad-');
     fs.mkdirSync(path.join(project, 'node_modules', '@acme'), { recursive: true });
-    fs.symlinkSync(path.resolve(__dirname, '../fixtures/third-party-plugin'), path.join(project, 'node_modules', '@acme', 'openclaw-audit-monitor'), 'dir');
+    fs.symlinkSync(
+      path.resolve(__dirname, '../fixtures/third-party-plugin'),
+      path.join(project, 'node_modules', '@acme', 'openclaw-audit-monitor'),
+      'dir',
+    );
     const journal: Journal = [];
     const issues = await issuesOf(
-      validateConfig({ cwd: project, config: { plugins: [...requiredSet(journal), { use: '@acme/openclaw-audit-monitor', options: { prefix: 7 } }] } }),
+      validateConfig({
+        cwd: project,
+        config: { plugins: [...requiredSet(journal), { use: '@acme/openclaw-audit-monitor', options: { prefix: 7 } }] },
+      }),
     );
     expect(issues).toEqual([
-      expect.objectContaining({ code: 'GW_PLUGIN_OPTIONS_INVALID', plugin: 'acme-audit-monitor', path: '/plugins/4/options/journalFile', message: 'is required' }),
-      expect.objectContaining({ code: 'GW_PLUGIN_OPTIONS_INVALID', plugin: 'acme-audit-monitor', path: '/plugins/4/options/prefix', message: 'expected string (got 7)' }),
+      expect.objectContaining({
+        code: 'GW_PLUGIN_OPTIONS_INVALID',
+        plugin: 'acme-audit-monitor',
+        path: '/plugins/4/options/journalFile',
+        message: 'is required',
+      }),
+      expect.objectContaining({
+        code: 'GW_PLUGIN_OPTIONS_INVALID',
+        plugin: 'acme-audit-monitor',
+        path: '/plugins/4/options/prefix',
+        message: 'expected string (got 7)',
+      }),
     ]);
   });
 });

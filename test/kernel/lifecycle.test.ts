@@ -95,7 +95,7 @@ describe('kernel lifecycle', () => {
   test('a drain that overruns the timeout still stops every plugin', async () => {
     const journal: Journal = [];
     const plugins = requiredSet(journal);
-    const slowRouter = plugins[1]!;
+    const slowRouter = plugins[1];
     const setup = slowRouter.setup;
     slowRouter.setup = async (ctx) => ({ ...(await setup(ctx)), drain: () => new Promise<void>(() => undefined) });
     const gateway = await startGateway({ logLevel: 'silent', config: { gateway: { drainTimeoutMs: 200 }, plugins } });

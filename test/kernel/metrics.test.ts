@@ -2,7 +2,12 @@ import { createMetricsFactory } from '../../kernel';
 
 test('fast counters are plain numbers published at scrape time, one series per value', async () => {
   const metrics = createMetricsFactory({ processMetrics: false });
-  const spec = { name: 'demo_messages_total', help: 'Demo.', labelNames: ['result'], series: { ok: { result: 'ok' }, failed: { result: 'failed' } } };
+  const spec = {
+    name: 'demo_messages_total',
+    help: 'Demo.',
+    labelNames: ['result'],
+    series: { ok: { result: 'ok' }, failed: { result: 'failed' } },
+  };
   const counts = metrics.fastCounter(spec);
   expect(metrics.fastCounter(spec)).toBe(counts);
   let text = await metrics.registry.metrics();

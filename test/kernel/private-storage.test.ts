@@ -45,7 +45,7 @@ describe('private data at rest (gateway process with umask 000)', () => {
           { ...emptyMessage(), topic: 'private.durable', durable: true, payload: Buffer.from('secret payload') },
           new Metadata(),
           { deadline: Date.now() + 10_000 },
-          (error, reply) => (error ? reject(error) : resolve(reply!)),
+          (error, reply) => (error ? reject(error) : resolve(reply)),
         ),
       );
       expect(sent.messageId).not.toBe('');
@@ -53,7 +53,12 @@ describe('private data at rest (gateway process with umask 000)', () => {
       client.close();
     }
     const data = modesBelow(gw.dataDir);
-    expect(data).toMatchObject({ '.': '700', 'router-embedded': '700', 'router-embedded/data.mdb': '600', 'router-embedded/lock.mdb': '600' });
+    expect(data).toMatchObject({
+      '.': '700',
+      'router-embedded': '700',
+      'router-embedded/data.mdb': '600',
+      'router-embedded/lock.mdb': '600',
+    });
     for (const [entry, found] of Object.entries(data)) {
       const isDir = fs.statSync(path.join(gw.dataDir, entry)).isDirectory();
       expect(`${entry} ${found}`).toBe(`${entry} ${isDir ? '700' : '600'}`);
@@ -97,7 +102,22 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_00
 
 function emptyMessage() {
   return {
-    id: '', topic: '', agentId: '', service: '', versionRange: '', payload: Buffer.alloc(0), headers: {}, durable: false, senderId: '',
-    key: '', hops: 0, maxHops: 0, correlationId: '', replyTo: '', contentType: '', createdAtMs: 0, ttlMs: 0,
+    id: '',
+    topic: '',
+    agentId: '',
+    service: '',
+    versionRange: '',
+    payload: Buffer.alloc(0),
+    headers: {},
+    durable: false,
+    senderId: '',
+    key: '',
+    hops: 0,
+    maxHops: 0,
+    correlationId: '',
+    replyTo: '',
+    contentType: '',
+    createdAtMs: 0,
+    ttlMs: 0,
   };
 }

@@ -25,7 +25,8 @@ export function recordingPlugin(journal: Journal, spec: RecordingOptions): Plugi
     setup(ctx) {
       journal.push(`setup:${spec.name}`);
       for (const dependency of spec.dependencies ?? []) {
-        if (!dependency.optional) journal.push(`saw:${spec.name}<-${(ctx.services.get(dependency.kind) as unknown as { name: string }).name}`);
+        if (!dependency.optional)
+          journal.push(`saw:${spec.name}<-${(ctx.services.get(dependency.kind) as unknown as { name: string }).name}`);
       }
       if (spec.failOn === 'setup') throw new Error(`${spec.name} cannot set up`);
       return {
@@ -48,7 +49,12 @@ export function recordingPlugin(journal: Journal, spec: RecordingOptions): Plugi
 /** The four required kinds, with the usual dependency shape (transport needs registry/router/auth). */
 export function requiredSet(journal: Journal, overrides: Partial<Record<PluginKind, Partial<RecordingOptions>>> = {}) {
   return [
-    recordingPlugin(journal, { kind: 'transport', name: 'transport-x', dependencies: [{ kind: 'router' }, { kind: 'registry' }, { kind: 'auth' }], ...overrides.transport }),
+    recordingPlugin(journal, {
+      kind: 'transport',
+      name: 'transport-x',
+      dependencies: [{ kind: 'router' }, { kind: 'registry' }, { kind: 'auth' }],
+      ...overrides.transport,
+    }),
     recordingPlugin(journal, { kind: 'router', name: 'router-x', dependencies: [{ kind: 'registry' }], ...overrides.router }),
     recordingPlugin(journal, { kind: 'auth', name: 'auth-x', ...overrides.auth }),
     recordingPlugin(journal, { kind: 'registry', name: 'registry-x', ...overrides.registry }),

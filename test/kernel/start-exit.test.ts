@@ -52,7 +52,9 @@ describe('start and stop of the real process', () => {
     const dir = project([{ host: '127.0.0.1', port: 0 }, { socket: '/proc/openclaw-missing/gw.sock' }]);
     const result = await start(dir).done;
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/GW_CONFIG_INVALID .* plugin "transport-grpc" at \/plugins\/3\/options\/listen\/1\/socket: the socket's folder "\/proc\/openclaw-missing" does not exist/);
+    expect(result.stderr).toMatch(
+      /GW_CONFIG_INVALID .* plugin "transport-grpc" at \/plugins\/3\/options\/listen\/1\/socket: the socket's folder "\/proc\/openclaw-missing" does not exist/,
+    );
     expect(result.stdout).not.toContain('gateway ready');
   }, 90_000);
 

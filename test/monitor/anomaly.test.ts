@@ -34,7 +34,8 @@ describe('anomaly rules', () => {
       hooks.messageDelivered.call(ok, { message: ok, deliveryTag: '', attempt: 1, subscription: 'inbox', ackDeadline: 0 });
     }
     for (let i = 0; i < 6; i += 1) hooks.messageDropped.call(envelope({ agentId: 'flaky' }), 'subscriber-queue-full');
-    for (let i = 0; i < 2; i += 1) hooks.messageDeadLettered.call({ message: envelope({ agentId: 'flaky' }), reason: 'nacked', attempts: 3, at: Date.now() });
+    for (let i = 0; i < 2; i += 1)
+      hooks.messageDeadLettered.call({ message: envelope({ agentId: 'flaky' }), reason: 'nacked', attempts: 3, at: Date.now() });
 
     const [event] = await eventually(() => events.length > 0 && events, 10_000, 'an error-rate anomaly');
     expect(event).toMatchObject({ rule: 'error-rate', agentId: 'flaky', value: 0.8, threshold: 0.5, action: 'degrade' });
@@ -49,7 +50,10 @@ describe('anomaly rules', () => {
 
   test('p99 request→reply latency is attributed to the replying agent', async () => {
     gateway = await startMonitoredGateway({
-      anomaly: { ...fast, rules: [{ name: 'slow-replies', type: 'p99-latency', threshold: 0.1, windowMs: 10_000, minSamples: 1, action: 'degrade' }] },
+      anomaly: {
+        ...fast,
+        rules: [{ name: 'slow-replies', type: 'p99-latency', threshold: 0.1, windowMs: 10_000, minSamples: 1, action: 'degrade' }],
+      },
     });
     const events = collect(gateway);
     const { hooks } = gateway.gw;
@@ -61,7 +65,7 @@ describe('anomaly rules', () => {
 
     const [event] = await eventually(() => events.length > 0 && events, 10_000, 'a latency anomaly');
     expect(event).toMatchObject({ rule: 'slow-replies', agentId: 'sluggish', action: 'degrade' });
-    expect(event!.value).toBeGreaterThanOrEqual(0.2);
+    expect(event.value).toBeGreaterThanOrEqual(0.2);
     expect(events.map((e) => e.agentId)).not.toContain('quick');
   });
 
@@ -100,7 +104,10 @@ describe('anomaly rules', () => {
 
   test('RSS growth of an agent process (pid tag) fires', async () => {
     gateway = await startMonitoredGateway({
-      anomaly: { ...fast, rules: [{ type: 'rss-growth', threshold: 48 * 1024 * 1024, windowMs: 60_000, minSamples: 2, action: 'restart' }] },
+      anomaly: {
+        ...fast,
+        rules: [{ type: 'rss-growth', threshold: 48 * 1024 * 1024, windowMs: 60_000, minSamples: 2, action: 'restart' }],
+      },
     });
     const events = collect(gateway);
     const child: ChildProcess = spawn(process.execPath, [path.join(__dirname, '../fixtures/monitor/growing-memory.js'), '160'], {
@@ -112,7 +119,7 @@ describe('anomaly rules', () => {
       await gateway.registry.register(agentInfo('not-a-pid', { tags: { pid: '../../etc' } }), {});
       const [event] = await eventually(() => events.length > 0 && events, 20_000, 'an rss-growth anomaly');
       expect(event).toMatchObject({ rule: 'rss-growth', agentId: 'leaky', action: 'restart' });
-      expect(event!.value).toBeGreaterThanOrEqual(48 * 1024 * 1024);
+      expect(event.value).toBeGreaterThanOrEqual(48 * 1024 * 1024);
     } finally {
       child.kill('SIGTERM');
     }

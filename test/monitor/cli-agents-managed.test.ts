@@ -30,14 +30,16 @@ describe('openclaw-gateway agents with a supervisor', () => {
   test('lists the managed instance, restarts it, drains it, upgrades it and stops it', async () => {
     const listed = await runCli(['agents', '--managed', '--target', sg.address]);
     expect(listed.code).toBe(0);
-    expect(rowsOf(listed.stdout).map((row) => row.slice(0, 6))).toEqual([['echo-1', 'echo', '1.0.0', 'running', expect.stringMatching(/healthy|unknown/), 'yes']]);
+    expect(rowsOf(listed.stdout).map((row) => row.slice(0, 6))).toEqual([
+      ['echo-1', 'echo', '1.0.0', 'running', expect.stringMatching(/healthy|unknown/), 'yes'],
+    ]);
 
-    const firstPid = sg.supervisor.status('echo-1')[0]!.pid;
+    const firstPid = sg.supervisor.status('echo-1')[0].pid;
     const restarted = await runCli(['agents', 'restart', 'echo-1', '--target', sg.address]);
     expect(restarted.stderr).toBe('');
     expect(restarted.code).toBe(0);
     expect(restarted.stdout.trim()).toBe('RestartAgent echo-1: done');
-    const afterRestart = sg.supervisor.status('echo-1')[0]!;
+    const afterRestart = sg.supervisor.status('echo-1')[0];
     expect(afterRestart).toMatchObject({ state: 'running', restarts: 1 });
     expect(afterRestart.pid).not.toBe(firstPid);
     expect(sg.events.states('echo-1')).toContain('running→initializing');
@@ -51,7 +53,11 @@ describe('openclaw-gateway agents with a supervisor', () => {
     expect(upgraded.stderr).toBe('');
     expect(upgraded.code).toBe(0);
     expect(upgraded.stdout.trim()).toBe('UpgradeAgent echo: every instance runs the new version');
-    const json = JSON.parse((await runCli(['agents', '--managed', '--json', '--target', sg.address])).stdout) as Array<{ service: string; version: string; state: string }>;
+    const json = JSON.parse((await runCli(['agents', '--managed', '--json', '--target', sg.address])).stdout) as Array<{
+      service: string;
+      version: string;
+      state: string;
+    }>;
     expect(json.filter((agent) => agent.state === 'running')).toEqual([expect.objectContaining({ service: 'echo', version: '1.1.0' })]);
 
     const running = json.find((agent) => agent.state === 'running') as unknown as { agentId: string };

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
-import { startGateway, type Gateway } from '../../kernel';
+import { startGateway, type Gateway } from '../../index';
 import { createCa, type CertificateAuthority } from '../auth/pki';
 import { tempDir } from '../auth/harness';
 import { runCli } from '../helpers/cli';
@@ -46,7 +46,13 @@ describe('CLI against a gateway with TLS, JWT and RBAC', () => {
           {
             use: 'auth-standard',
             options: {
-              mtls: { certFile: server.certFile, keyFile: server.keyFile, caFile: ca.certFile, trustDomain: 'example.org', requireClientCert },
+              mtls: {
+                certFile: server.certFile,
+                keyFile: server.keyFile,
+                caFile: ca.certFile,
+                trustDomain: 'example.org',
+                requireClientCert,
+              },
               jwt: { jwksFile: 'jwks.json', issuer: 'https://idp.test', audience: 'openclaw', algorithms: ['ES256'] },
               policy: {
                 identities: [{ id: 'ops-cli' }, { id: 'intern' }, { id: OPERATOR_CERT_ID }],
@@ -65,12 +71,21 @@ describe('CLI against a gateway with TLS, JWT and RBAC', () => {
   beforeAll(async () => {
     dir = tempDir('monitor-cli-secure-');
     ca = createCa(dir, 'ca');
-    server = ca.issue('server', { altNames: [['DNS', 'localhost'], ['IP', '127.0.0.1']], serverAuth: true });
+    server = ca.issue('server', {
+      altNames: [
+        ['DNS', 'localhost'],
+        ['IP', '127.0.0.1'],
+      ],
+      serverAuth: true,
+    });
     const keys = await generateKeyPair('ES256');
     privateKey = keys.privateKey;
-    fs.writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'cli', alg: 'ES256' }] }));
+    fs.writeFileSync(
+      path.join(dir, 'jwks.json'),
+      JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'cli', alg: 'ES256' }] }),
+    );
     gateway = await startSecured(false);
-    target = gateway.transports()[0]!.addresses()[0]!;
+    target = gateway.transports()[0].addresses()[0]!;
   });
 
   afterAll(async () => {
@@ -95,15 +110,25 @@ describe('CLI against a gateway with TLS, JWT and RBAC', () => {
   test('--cert and --key: an mTLS client certificate bound to the operator role', async () => {
     // grpc-js asks for client certificates only when it also requires them.
     mtlsOnly = await startSecured(true);
-    const mtlsTarget = mtlsOnly.transports()[0]!.addresses()[0]!;
+    const mtlsTarget = mtlsOnly.transports()[0].addresses()[0];
     const client = ca.issue('alice', { altNames: [['URI', OPERATOR_CERT_ID]] });
-    const result = await runCli(['status', '--target', mtlsTarget, '--ca', ca.certFile, '--cert', client.certFile, '--key', client.keyFile]);
+    const result = await runCli([
+      'status',
+      '--target',
+      mtlsTarget,
+      '--ca',
+      ca.certFile,
+      '--cert',
+      client.certFile,
+      '--key',
+      client.keyFile,
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(mtlsOnly.info.id);
   });
 
-  test('no credentials, no admin role, or no TLS: the gateway\'s reason and exit 1', async () => {
+  test("no credentials, no admin role, or no TLS: the gateway's reason and exit 1", async () => {
     const anonymous = await runCli(['status', '--target', target, '--ca', ca.certFile]);
     expect(anonymous.code).toBe(1);
     expect(anonymous.stderr).toMatch(/^error: GatewayStatus failed: UNAUTHENTICATED GW_UNAUTHENTICATED: /);

@@ -53,15 +53,15 @@ describe('openclaw-gateway status / agents against a running gateway', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const [summary, addresses, plugins] = result.stdout.trim().split('\n\n');
-    expect(summary!.split('\n')[0]).toMatch(/^GATEWAY\s+VERSION\s+STAGE\s+UPTIME\s+AGENTS$/);
-    const [gatewayId, version, stage, uptime, agentCount] = rowsOf(summary!)[0]!;
+    expect(summary.split('\n')[0]).toMatch(/^GATEWAY\s+VERSION\s+STAGE\s+UPTIME\s+AGENTS$/);
+    const [gatewayId, version, stage, uptime, agentCount] = rowsOf(summary)[0];
     expect(gatewayId).toBe(gw.gateway.info.id);
     expect(version).toMatch(/^\d+\.\d+\.\d+/);
     expect(stage).toBe('ready');
     expect(uptime).toMatch(/^\d+s$|^\d+m \d+s$/);
     expect(agentCount).toBe('3');
-    expect(rowsOf(addresses!).map((row) => row[0])).toEqual(expect.arrayContaining([gw.address, `unix:${gw.socketPath}`]));
-    expect(rowsOf(plugins!)).toEqual(
+    expect(rowsOf(addresses).map((row) => row[0])).toEqual(expect.arrayContaining([gw.address, `unix:${gw.socketPath}`]));
+    expect(rowsOf(plugins)).toEqual(
       expect.arrayContaining([
         ['registry-memory', 'registry', expect.any(String)],
         ['router-embedded', 'router', expect.any(String)],
@@ -133,9 +133,9 @@ describe('openclaw-gateway status / agents against a running gateway', () => {
     // The connection options also work before the subcommand.
     const before = await runCli(['agents', '--target', gw.address, 'drain', 'worker-1']);
     expect(before.stderr).toContain('DrainAgent failed: UNIMPLEMENTED');
-   }, 120_000); // six CLI processes, each compiling through tsx: slow on a loaded machine
+  }, 120_000); // six CLI processes, each compiling through tsx: slow on a loaded machine
 
-  test('a bad argument is the gateway\'s INVALID_ARGUMENT with the field', async () => {
+  test("a bad argument is the gateway's INVALID_ARGUMENT with the field", async () => {
     const result = await runCli(['agents', 'restart', 'not a valid id!', '--target', gw.address]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: RestartAgent failed: INVALID_ARGUMENT GW_INVALID_ARGUMENT: agent_id: /);

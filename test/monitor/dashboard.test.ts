@@ -34,7 +34,6 @@ interface BrowserGlobals {
   document: { querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }> };
 }
 
-
 /** Drains a subscription in the background: nacks deliveries marked `x-test: fail`, acks other durable ones. */
 function consume(subscription: Subscription<AgentDelivery>): Promise<void> {
   return (async () => {
@@ -79,7 +78,7 @@ function acceptedLineEnd(page: Page): Promise<{ y: number; baseline: number }> {
       const chart = canvas as unknown as BrowserCanvas;
       const pixels = chart.getContext('2d').getImageData(0, 0, chart.width, chart.height).data;
       const matches = (i: number) =>
-        Math.abs(pixels[i]! - rgb[0]!) < 8 && Math.abs(pixels[i + 1]! - rgb[1]!) < 8 && Math.abs(pixels[i + 2]! - rgb[2]!) < 8;
+        Math.abs(pixels[i] - rgb[0]) < 8 && Math.abs(pixels[i + 1] - rgb[1]) < 8 && Math.abs(pixels[i + 2] - rgb[2]) < 8;
       let right = -1;
       for (let i = 0; i < pixels.length; i += 4) if (matches(i)) right = Math.max(right, (i / 4) % chart.width);
       let y = chart.height;
@@ -131,7 +130,16 @@ describe('dashboard in headless Chromium', () => {
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const pageErrors: string[] = [];
@@ -144,7 +152,14 @@ describe('dashboard in headless Chromium', () => {
     expect(await page.textContent('#gateway-id')).toBe(gw.gateway.info.id);
     expect(await page.textContent('#stage')).toBe('ready');
     await page.waitForSelector('#agents tr[data-agent-id="worker-1"]');
-    expect(await agentRow(page, 'planner-1')).toMatchObject({ Agent: 'planner-1', Service: 'planner', Version: '2.0.0', State: 'running', Health: 'healthy', Managed: 'no' });
+    expect(await agentRow(page, 'planner-1')).toMatchObject({
+      Agent: 'planner-1',
+      Service: 'planner',
+      Version: '2.0.0',
+      State: 'running',
+      Health: 'healthy',
+      Managed: 'no',
+    });
     expect(await agentRow(page, 'worker-1')).toMatchObject({ Service: 'worker', Version: '1.4.2', State: 'running', Health: 'unknown' });
     const jobsRow = page.locator('#targets tr[data-target="topic:jobs.build"] td');
     expect(await jobsRow.nth(3).textContent()).toBe('5');
@@ -165,7 +180,9 @@ describe('dashboard in headless Chromium', () => {
     // Traffic moves the rates, the totals and the chart.
     // The burst of 5 is over by now: the newest point of the line sits on the zero line.
     await page.waitForFunction(
-      () => (globalThis as unknown as BrowserGlobals).document.querySelectorAll('#targets tr[data-target="topic:jobs.build"] td')[2]?.textContent === '0',
+      () =>
+        (globalThis as unknown as BrowserGlobals).document.querySelectorAll('#targets tr[data-target="topic:jobs.build"] td')[2]
+          ?.textContent === '0',
       undefined,
       { timeout: 10_000 },
     );
@@ -183,8 +200,10 @@ describe('dashboard in headless Chromium', () => {
     try {
       await page.waitForFunction(
         () => {
-          const cells = (globalThis as unknown as BrowserGlobals).document.querySelectorAll('#targets tr[data-target="topic:jobs.build"] td');
-          return cells.length === 4 && Number(cells[2]!.textContent) > 0 && Number(cells[3]!.textContent) > 5;
+          const cells = (globalThis as unknown as BrowserGlobals).document.querySelectorAll(
+            '#targets tr[data-target="topic:jobs.build"] td',
+          );
+          return cells.length === 4 && Number(cells[2].textContent) > 0 && Number(cells[3].textContent) > 5;
         },
         undefined,
         { timeout: 15_000 },

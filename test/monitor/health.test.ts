@@ -47,14 +47,18 @@ describe('monitor health and readiness', () => {
 
     drainer.release();
     await stopped;
-    await eventually(async () => {
-      try {
-        await fetch(`${url}/healthz`);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 5000, 'the monitor port to close after stop');
+    await eventually(
+      async () => {
+        try {
+          await fetch(`${url}/healthz`);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      5000,
+      'the monitor port to close after stop',
+    );
   });
 
   test('bad requests get a GW_* code naming what to fix', async () => {

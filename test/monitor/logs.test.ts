@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import pino from 'pino';
-import { startGateway, type Gateway } from '../../kernel';
+import { startGateway, type Gateway } from '../../index';
 import { GatewayServiceClient } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { connect } from '../../sdk';
 import { CLI, spawnCli, waitForOutput } from '../helpers/cli';
@@ -57,7 +57,7 @@ describe('gateway logs', () => {
           ],
         },
       });
-      address = gateway.transports()[0]!.addresses()[0]!;
+      address = gateway.transports()[0].addresses()[0]!;
 
       const worker = agent();
       await worker.register({ agentId: 'worker-1', service: 'worker', version: '1.0.0' });
@@ -65,32 +65,49 @@ describe('gateway logs', () => {
       const metadata = new Metadata();
       metadata.set('x-request-id', 'req-7f3a');
       await new Promise<void>((resolve, reject) =>
-        client.discover({ service: 'worker', versionRange: '', tags: {}, capabilities: [], routableOnly: false, limit: 0 }, metadata, (error) =>
-          error ? reject(error) : resolve(),
+        client.discover(
+          { service: 'worker', versionRange: '', tags: {}, capabilities: [], routableOnly: false, limit: 0 },
+          metadata,
+          (error) => (error ? reject(error) : resolve()),
         ),
       );
       client.close();
       await worker.close({ deregister: true });
 
-      const access = await eventually(() => {
-        const found = lines.filter((line) => line.log === 'access');
-        return found.some((line) => line.method === 'Discover') && found.some((line) => line.method === 'DeregisterAgent') && found;
-      }, 5000, 'access log lines');
+      const access = await eventually(
+        () => {
+          const found = lines.filter((line) => line.log === 'access');
+          return found.some((line) => line.method === 'Discover') && found.some((line) => line.method === 'DeregisterAgent') && found;
+        },
+        5000,
+        'access log lines',
+      );
       // Every access line names its plugin, a request id, the peer, method, code and duration.
       for (const line of access) {
-        expect(line).toMatchObject({ level: DEBUG, plugin: 'monitor-prometheus', requestId: expect.any(String), code: expect.any(String), transport: 'grpc' });
+        expect(line).toMatchObject({
+          level: DEBUG,
+          plugin: 'monitor-prometheus',
+          requestId: expect.any(String),
+          code: expect.any(String),
+          transport: 'grpc',
+        });
         expect(typeof line.durationMs).toBe('number');
       }
       for (const method of ['RegisterAgent', 'Discover']) {
         const line = access.find((candidate) => candidate.method === method);
         expect(line).toMatchObject({ code: 'OK', peer: expect.stringMatching(/127\.0\.0\.1/) });
       }
-      expect(access.find((line) => line.method === 'RegisterAgent')).toMatchObject({ agentId: 'worker-1', requestId: expect.stringMatching(/^rpc-\d+$/) });
+      expect(access.find((line) => line.method === 'RegisterAgent')).toMatchObject({
+        agentId: 'worker-1',
+        requestId: expect.stringMatching(/^rpc-\d+$/),
+      });
       expect(access.find((line) => line.method === 'DeregisterAgent')).toMatchObject({ agentId: 'worker-1' });
       expect(access.find((line) => line.method === 'Discover')).toMatchObject({ requestId: 'req-7f3a' });
 
       // Levels per plugin: registry-memory turned up to debug, router-embedded down to warn, the rest at the root's info.
-      expect(lines).toContainEqual(expect.objectContaining({ level: DEBUG, plugin: 'registry-memory', msg: 'agent registered', agentId: 'worker-1' }));
+      expect(lines).toContainEqual(
+        expect.objectContaining({ level: DEBUG, plugin: 'registry-memory', msg: 'agent registered', agentId: 'worker-1' }),
+      );
       expect(lines.filter((line) => line.plugin === 'router-embedded' && line.level < 40)).toEqual([]);
       expect(lines).toContainEqual(expect.objectContaining({ level: INFO, plugin: 'transport-grpc', msg: 'gRPC transport listening' }));
       const debugFrom = new Set(lines.filter((line) => line.level === DEBUG).map((line) => line.plugin));

@@ -41,8 +41,20 @@ describe('monitor metrics', () => {
     }
     const durable = envelope({ agentId: 'worker-1', durable: true });
     gw.hooks.messageAccepted.call(durable);
-    gw.hooks.messageDelivered.call(durable, { message: durable, deliveryTag: 't1', attempt: 1, subscription: 'inbox', ackDeadline: Date.now() + 1000 });
-    gw.hooks.messageDelivered.call(durable, { message: durable, deliveryTag: 't2', attempt: 2, subscription: 'inbox', ackDeadline: Date.now() + 1000 });
+    gw.hooks.messageDelivered.call(durable, {
+      message: durable,
+      deliveryTag: 't1',
+      attempt: 1,
+      subscription: 'inbox',
+      ackDeadline: Date.now() + 1000,
+    });
+    gw.hooks.messageDelivered.call(durable, {
+      message: durable,
+      deliveryTag: 't2',
+      attempt: 2,
+      subscription: 'inbox',
+      ackDeadline: Date.now() + 1000,
+    });
     gw.hooks.messageDropped.call(envelope({ service: 'summarizer' }), 'subscriber-queue-full');
     gw.hooks.messageDeadLettered.call({ message: durable, reason: 'max-attempts', attempts: 5, at: Date.now() });
     gw.hooks.rpcCompleted.call({ method: 'SendMessage', code: 'OK', durationSeconds: 0.003, transport: 'grpc' });
@@ -82,7 +94,9 @@ describe('monitor metrics', () => {
     expect(series).toHaveLength(6);
     expect(sampleValue(exposition, 'openclaw_gateway_messages_dropped_total{reason="other"}')).toBe(35);
     expect(limits).toEqual(['monitor.metricLabelValues:fold-into-other']);
-    expect(sampleValue(exposition, 'openclaw_gateway_limits_reached_total{limit="monitor.metricLabelValues",policy="fold-into-other"}')).toBe(1);
+    expect(
+      sampleValue(exposition, 'openclaw_gateway_limits_reached_total{limit="monitor.metricLabelValues",policy="fold-into-other"}'),
+    ).toBe(1);
   });
 
   test('promtool accepts the exposition', async () => {

@@ -15,7 +15,7 @@ type HealthCheck = (request: { service: string }, callback: (error: Error | null
 type HealthClient = Client & { check: HealthCheck };
 
 function healthClient(address: string): HealthClient {
-  const definition = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as GrpcObject;
+  const definition = loadPackageDefinition(loadSync(healthProtoPath, { enums: String }));
   const Health = ((definition.grpc as GrpcObject).health as GrpcObject).v1 as GrpcObject;
   return new (Health.Health as ServiceClientConstructor)(address, credentials.createInsecure()) as unknown as HealthClient;
 }

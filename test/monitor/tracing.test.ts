@@ -13,12 +13,12 @@ describe('trace propagation', () => {
     try {
       const first = envelope({ topic: 'plan' });
       gateway.gw.hooks.messageAccepted.call(first);
-      const [, traceId, firstSpan] = TRACEPARENT.exec(first.headers.traceparent!)!;
+      const [, traceId, firstSpan] = TRACEPARENT.exec(first.headers.traceparent)!;
 
       // The receiving agent forwards with the traceparent it got: the next hop stays in the trace.
-      const second = envelope({ topic: 'execute', headers: { traceparent: first.headers.traceparent!, 'x-app': 'kept' } });
+      const second = envelope({ topic: 'execute', headers: { traceparent: first.headers.traceparent, 'x-app': 'kept' } });
       gateway.gw.hooks.messageAccepted.call(second);
-      const [, secondTrace, secondSpan] = TRACEPARENT.exec(second.headers.traceparent!)!;
+      const [, secondTrace, secondSpan] = TRACEPARENT.exec(second.headers.traceparent)!;
       expect(secondTrace).toBe(traceId);
       expect(secondSpan).not.toBe(firstSpan);
       expect(second.headers['x-app']).toBe('kept');
@@ -31,10 +31,10 @@ describe('trace propagation', () => {
 
       // Routers fire the deliveries of a fan-out before messageAccepted: the hop is stamped on the
       // first delivery, before the subscriber's session encodes it, and only once.
-      const fanOut = envelope({ topic: 'news', headers: { traceparent: first.headers.traceparent! } });
+      const fanOut = envelope({ topic: 'news', headers: { traceparent: first.headers.traceparent } });
       const delivery = { message: fanOut, deliveryTag: '', attempt: 1, subscription: 'news', ackDeadline: 0, shared: true };
       gateway.gw.hooks.messageDelivered.call(fanOut, delivery);
-      const stamped = fanOut.headers.traceparent!;
+      const stamped = fanOut.headers.traceparent;
       expect(TRACEPARENT.exec(stamped)![1]).toBe(traceId);
       expect(TRACEPARENT.exec(stamped)![2]).not.toBe(firstSpan);
       gateway.gw.hooks.messageDelivered.call(fanOut, delivery);
@@ -70,7 +70,7 @@ describe('trace propagation', () => {
       await sender.send({ agentId: 'worker', payload: 'plan step 1', headers: { traceparent: `00-${senderTrace}-${senderSpan}-01` } });
 
       const delivered = (await inbox.next()).value as AgentDelivery;
-      const [, traceId, hopSpan] = TRACEPARENT.exec(delivered.message.headers.traceparent!)!;
+      const [, traceId, hopSpan] = TRACEPARENT.exec(delivered.message.headers.traceparent)!;
       expect(traceId).toBe(senderTrace);
       expect(hopSpan).not.toBe(senderSpan);
 
@@ -85,7 +85,9 @@ describe('trace propagation', () => {
       expect(span.attributes).toContainEqual({ key: 'messaging.destination.name', value: { stringValue: 'worker' } });
 
       const metrics = await (await fetch(`${gateway.monitorUrl}/metrics`)).text();
-      expect(sampleValue(metrics, 'openclaw_gateway_trace_spans_exported_total{exporter="otlp-http",outcome="ok"}')).toBeGreaterThanOrEqual(1);
+      expect(sampleValue(metrics, 'openclaw_gateway_trace_spans_exported_total{exporter="otlp-http",outcome="ok"}')).toBeGreaterThanOrEqual(
+        1,
+      );
     } finally {
       await Promise.all([worker.close(), sender.close()]);
       await gateway.stop();

@@ -12,7 +12,10 @@ describe('registry-memory: duplicate agent ids', () => {
     env = await startRegistryGateway();
     const events: string[] = [];
     env.gateway.hooks.agentRegistered.tap('test', (agent) => void events.push(`registered:${agent.agentId}@${agent.version}`));
-    env.gateway.hooks.agentDeregistered.tap('test', (agent, reason) => void events.push(`gone:${agent.agentId}@${agent.version}:${reason}`));
+    env.gateway.hooks.agentDeregistered.tap(
+      'test',
+      (agent, reason) => void events.push(`gone:${agent.agentId}@${agent.version}:${reason}`),
+    );
 
     const first = await env.registry.register(agentInfo('worker', 'svc', '1.0.0'), { identity: identity('spiffe://x/worker') });
     const second = await env.registry.register(agentInfo('worker', 'svc', '1.1.0'), { identity: identity('spiffe://x/worker') });

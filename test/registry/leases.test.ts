@@ -6,7 +6,10 @@ const SHORT = { sweepIntervalMs: 50, minLeaseTtlMs: 100, defaultLeaseTtlMs: 300 
 
 function journal(env: RegistryGateway): string[] {
   const events: string[] = [];
-  env.gateway.hooks.healthChanged.tap('test', (change) => void events.push(`health:${change.agentId}:${change.from}->${change.to}:${change.reason}`));
+  env.gateway.hooks.healthChanged.tap(
+    'test',
+    (change) => void events.push(`health:${change.agentId}:${change.from}->${change.to}:${change.reason}`),
+  );
   env.gateway.hooks.agentDeregistered.tap('test', (agent, reason) => void events.push(`gone:${agent.agentId}:${reason}`));
   return events;
 }
@@ -24,7 +27,10 @@ describe('registry-memory: leases', () => {
     const { record } = await env.registry.register(agentInfo('lapse', 'svc', '1.0.0', { leaseTtlMs: 300 }), {});
     expect(env.registry.discover({ service: 'svc', routableOnly: true })).toHaveLength(1);
 
-    await eventually(() => env!.registry.get('lapse')?.health === 'unhealthy' || env!.registry.get('lapse') === undefined, 'the lease to lapse');
+    await eventually(
+      () => env!.registry.get('lapse')?.health === 'unhealthy' || env!.registry.get('lapse') === undefined,
+      'the lease to lapse',
+    );
     // Out of routing while in its grace period (unless the machine stalled past the whole grace).
     if (env.registry.get('lapse')) {
       expect(env.registry.discover({ service: 'svc', routableOnly: true })).toHaveLength(0);

@@ -36,7 +36,12 @@ describe('registry-memory: lifecycle and admission', () => {
     // Initializing agents are not routable until the supervisor says they are running.
     expect(env.registry.discover({ service: 'svc', routableOnly: true }).map((a) => a.agentId)).toEqual(['self-1']);
     env.registry.setState('managed-1', 'running', 'ready check passed');
-    expect(env.registry.discover({ service: 'svc', routableOnly: true }).map((a) => a.agentId).sort()).toEqual(['managed-1', 'self-1']);
+    expect(
+      env.registry
+        .discover({ service: 'svc', routableOnly: true })
+        .map((a) => a.agentId)
+        .sort(),
+    ).toEqual(['managed-1', 'self-1']);
     expect(await metricValue(env.gateway, 'openclaw_registry_agents', { state: 'running' })).toBe(2);
   });
 
@@ -106,8 +111,12 @@ describe('registry-memory: lifecycle and admission', () => {
     const { record } = await env.registry.register(agentInfo('same', 'svc'), {});
     expect(env.registry.setState('same', 'running', 'again')).toBe(record);
     expect(changes).toEqual([]);
-    expect(() => env.registry.setState('same', 'flying' as AgentState, 'x')).toThrow(expect.objectContaining({ code: 'GW_INVALID_ARGUMENT', field: 'state' }));
-    expect(() => env.registry.setState('ghost', 'running', 'x')).toThrow(expect.objectContaining({ code: 'GW_NOT_FOUND', field: 'agent_id' }));
+    expect(() => env.registry.setState('same', 'flying' as AgentState, 'x')).toThrow(
+      expect.objectContaining({ code: 'GW_INVALID_ARGUMENT', field: 'state' }),
+    );
+    expect(() => env.registry.setState('ghost', 'running', 'x')).toThrow(
+      expect.objectContaining({ code: 'GW_NOT_FOUND', field: 'agent_id' }),
+    );
     expect(() => env.registry.setHealth('ghost', 'healthy', 'x')).toThrow(expect.objectContaining({ code: 'GW_NOT_FOUND' }));
   });
 

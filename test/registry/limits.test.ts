@@ -23,7 +23,9 @@ describe('registry-memory: limits', () => {
     expect(env.registry.size()).toBe(3);
 
     // Replacing an existing registration does not need room; freeing one makes room.
-    await expect(env.registry.register(agentInfo('a', 'svc', '1.0.1'), { identity: identity('owner') })).resolves.toMatchObject({ replaced: true });
+    await expect(env.registry.register(agentInfo('a', 'svc', '1.0.1'), { identity: identity('owner') })).resolves.toMatchObject({
+      replaced: true,
+    });
     await env.registry.deregister('b', 'bye');
     await expect(env.registry.register(agentInfo('d', 'svc'), {})).resolves.toMatchObject({ replaced: false });
   });
@@ -41,7 +43,9 @@ describe('registry-memory: limits', () => {
     await refused({ tags: { ['k'.repeat(17)]: 'v' } }, `tags.${'k'.repeat(17)}`, 'the limit is 16');
     await refused({ capabilities: ['a', 'b', 'c'] }, 'capabilities', 'has 3 entries; the limit is 2');
     await refused({ capabilities: ['c'.repeat(17)] }, 'capabilities[0]', 'the limit is 16');
-    await expect(env.registry.register(agentInfo('x', 'svc', '1.0.0', { tags: { a: '1', b: '2' }, capabilities: ['p', 'p'] }), {})).resolves.toMatchObject({
+    await expect(
+      env.registry.register(agentInfo('x', 'svc', '1.0.0', { tags: { a: '1', b: '2' }, capabilities: ['p', 'p'] }), {}),
+    ).resolves.toMatchObject({
       record: { capabilities: ['p'] },
     });
     // Queries are bounded the same way: a query with more tags than any agent may have is refused.
@@ -59,7 +63,8 @@ describe('registry-memory: limits', () => {
   test('the range cache is bounded: evictions are counted and reported once per sweep', async () => {
     env = await startRegistryGateway({ rangeCacheSize: 2, sweepIntervalMs: 50 });
     await env.registry.register(agentInfo('r', 'svc', '1.5.0'), {});
-    for (const range of ['^1', '^1.1', '^1.2', '^1.3', '^1']) expect(env.registry.discover({ service: 'svc', versionRange: range })).toHaveLength(1);
+    for (const range of ['^1', '^1.1', '^1.2', '^1.3', '^1'])
+      expect(env.registry.discover({ service: 'svc', versionRange: range })).toHaveLength(1);
     expect(await metricValue(env.gateway, 'openclaw_registry_range_cache_evictions_total')).toBe(3);
     const deadline = Date.now() + 10_000;
     while (!env.limits.some((event) => event.limit === 'registry.rangeCacheSize') && Date.now() < deadline) {

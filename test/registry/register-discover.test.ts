@@ -115,11 +115,21 @@ describe('registry-memory: register, discover, deregister', () => {
   });
 
   test('discover filters by tags, capabilities and routability, and honours limit', async () => {
-    await env.registry.register(agentInfo('eu-gpu', 'vision', '1.0.0', { tags: { zone: 'eu', tier: 'gpu' }, capabilities: ['ocr', 'detect'] }), {});
+    await env.registry.register(
+      agentInfo('eu-gpu', 'vision', '1.0.0', { tags: { zone: 'eu', tier: 'gpu' }, capabilities: ['ocr', 'detect'] }),
+      {},
+    );
     await env.registry.register(agentInfo('eu-cpu', 'vision', '1.0.0', { tags: { zone: 'eu', tier: 'cpu' }, capabilities: ['ocr'] }), {});
-    await env.registry.register(agentInfo('us-gpu', 'vision', '1.1.0', { tags: { zone: 'us', tier: 'gpu' }, capabilities: ['detect'] }), {});
+    await env.registry.register(
+      agentInfo('us-gpu', 'vision', '1.1.0', { tags: { zone: 'us', tier: 'gpu' }, capabilities: ['detect'] }),
+      {},
+    );
     await env.registry.register(agentInfo('other', 'speech', '1.0.0', { tags: { zone: 'eu' }, capabilities: ['ocr'] }), {});
-    const ids = (query: Parameters<typeof env.registry.discover>[0]) => env.registry.discover(query).map((agent) => agent.agentId).sort();
+    const ids = (query: Parameters<typeof env.registry.discover>[0]) =>
+      env.registry
+        .discover(query)
+        .map((agent) => agent.agentId)
+        .sort();
 
     expect(ids({ service: 'vision', tags: { zone: 'eu' } })).toEqual(['eu-cpu', 'eu-gpu']);
     expect(ids({ service: 'vision', tags: { zone: 'eu', tier: 'gpu' } })).toEqual(['eu-gpu']);

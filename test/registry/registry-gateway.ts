@@ -16,7 +16,7 @@ import {
   type PluginEntry,
   type RegistryService,
   type TransportService,
-} from '../../kernel';
+} from '../../index';
 
 function openAuth() {
   return definePlugin<Record<string, unknown>, AuthService>({

@@ -17,8 +17,8 @@ describe('registry-memory: discovery over 10,000 instances', () => {
   beforeAll(async () => {
     env = await startRegistryGateway({ maxDiscoverResults: 20_000, defaultLeaseTtlMs: 300_000, maxLeaseTtlMs: 300_000 });
     for (let i = 0; i < 10_000; i++) {
-      const info = agentInfo(`agent-${i}`, SERVICES[i % SERVICES.length]!, VERSIONS[(i * 7 + (i >> 3)) % VERSIONS.length]!, {
-        tags: { zone: ZONES[i % ZONES.length]!, shard: String(i % 10) },
+      const info = agentInfo(`agent-${i}`, SERVICES[i % SERVICES.length], VERSIONS[(i * 7 + (i >> 3)) % VERSIONS.length], {
+        tags: { zone: ZONES[i % ZONES.length], shard: String(i % 10) },
         capabilities: CAPABILITIES.filter((_, c) => (i >> c) % 2 === 1),
       });
       const { record } = await env.registry.register(info, {});
@@ -30,13 +30,18 @@ describe('registry-memory: discovery over 10,000 instances', () => {
       await env.registry.deregister(`agent-${i}`, 'churn');
       expected.delete(`agent-${i}`);
     }
-    for (let i = 1; i < 10_000; i += 17) if (expected.has(`agent-${i}`)) expected.set(`agent-${i}`, env.registry.setHealth(`agent-${i}`, 'degraded', 'test'));
-    for (let i = 2; i < 10_000; i += 19) if (expected.has(`agent-${i}`)) expected.set(`agent-${i}`, env.registry.setState(`agent-${i}`, 'maintenance', 'test'));
+    for (let i = 1; i < 10_000; i += 17)
+      if (expected.has(`agent-${i}`)) expected.set(`agent-${i}`, env.registry.setHealth(`agent-${i}`, 'degraded', 'test'));
+    for (let i = 2; i < 10_000; i += 19)
+      if (expected.has(`agent-${i}`)) expected.set(`agent-${i}`, env.registry.setState(`agent-${i}`, 'maintenance', 'test'));
   }, 120_000);
   afterAll(() => env.close());
 
   function reference(filter: (record: AgentRecord) => boolean): string[] {
-    return [...expected.values()].filter(filter).map((record) => record.agentId).sort();
+    return [...expected.values()]
+      .filter(filter)
+      .map((record) => record.agentId)
+      .sort();
   }
   function ids(records: AgentRecord[]): string[] {
     return records.map((record) => record.agentId).sort();
@@ -64,9 +69,20 @@ describe('registry-memory: discovery over 10,000 instances', () => {
   });
 
   test('tags and capabilities narrow the answer exactly', () => {
-    const found = env.registry.discover({ service: 'vision', tags: { zone: 'eu', shard: '3' }, capabilities: ['ocr', 'gpu'], routableOnly: true });
+    const found = env.registry.discover({
+      service: 'vision',
+      tags: { zone: 'eu', shard: '3' },
+      capabilities: ['ocr', 'gpu'],
+      routableOnly: true,
+    });
     const want = reference(
-      (r) => r.service === 'vision' && r.tags.zone === 'eu' && r.tags.shard === '3' && r.capabilities.includes('ocr') && r.capabilities.includes('gpu') && routable(r),
+      (r) =>
+        r.service === 'vision' &&
+        r.tags.zone === 'eu' &&
+        r.tags.shard === '3' &&
+        r.capabilities.includes('ocr') &&
+        r.capabilities.includes('gpu') &&
+        routable(r),
     );
     expect(want.length).toBeGreaterThan(0);
     expect(ids(found)).toEqual(want);

@@ -49,6 +49,8 @@ describe('registry-memory: sessions', () => {
   test('attaching an unknown agent or an empty session id is refused', async () => {
     expect(() => env.registry.attachSession('ghost', 's')).toThrow(expect.objectContaining({ code: 'GW_NOT_FOUND', field: 'agent_id' }));
     await env.registry.register(agentInfo('real', 'svc'), {});
-    expect(() => env.registry.attachSession('real', '')).toThrow(expect.objectContaining({ code: 'GW_INVALID_ARGUMENT', field: 'session_id' }));
+    expect(() => env.registry.attachSession('real', '')).toThrow(
+      expect.objectContaining({ code: 'GW_INVALID_ARGUMENT', field: 'session_id' }),
+    );
   });
 });

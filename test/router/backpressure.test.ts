@@ -20,7 +20,10 @@ describe('router-embedded: backpressure', () => {
     // The slow consumer's stream is full from the first write on and never drains.
     slow.paused = true;
     for (let round = 0; round < 50; round++) {
-      await env.router.sendBatch(Array.from({ length: 20 }, (_, i) => message({ topic: 'feed', text: String(round * 20 + i) })), caller);
+      await env.router.sendBatch(
+        Array.from({ length: 20 }, (_, i) => message({ topic: 'feed', text: String(round * 20 + i) })),
+        caller,
+      );
       await settle();
     }
     return { fast, slow, limits, drops };
@@ -39,7 +42,10 @@ describe('router-embedded: backpressure', () => {
     // Once the stream drains, the newest events arrive, in order.
     slow.resume();
     await settle();
-    expect(slow.texts()).toEqual([...Array.from({ length: 8 }, (_, i) => String(i)), ...Array.from({ length: 16 }, (_, i) => String(984 + i))]);
+    expect(slow.texts()).toEqual([
+      ...Array.from({ length: 8 }, (_, i) => String(i)),
+      ...Array.from({ length: 16 }, (_, i) => String(984 + i)),
+    ]);
   });
 
   test('drop-newest: the slow consumer keeps the oldest queued events', async () => {
@@ -67,7 +73,12 @@ describe('router-embedded: backpressure', () => {
     env.router.openSession(sink, { agentId: 'slowpoke', caller: agentCaller('slowpoke') });
     const results: string[] = [];
     for (let i = 0; i < 20; i++) {
-      results.push(await env.router.send(message({ agentId: 'slowpoke' }), caller).then(() => 'ok', (e: GatewayError) => e.code));
+      results.push(
+        await env.router.send(message({ agentId: 'slowpoke' }), caller).then(
+          () => 'ok',
+          (e: GatewayError) => e.code,
+        ),
+      );
       await settle();
     }
     // One written to the (then full) stream, four queued, the rest pushed back.
@@ -79,6 +90,8 @@ describe('router-embedded: backpressure', () => {
     env = await startRouterGateway({ maxSessions: 2 });
     env.router.openSession(new RecordingSink(), { caller });
     env.router.openSession(new RecordingSink(), { caller });
-    expect(() => env.router.openSession(new RecordingSink(), { caller })).toThrow(expect.objectContaining({ code: 'GW_RESOURCE_EXHAUSTED' }));
+    expect(() => env.router.openSession(new RecordingSink(), { caller })).toThrow(
+      expect.objectContaining({ code: 'GW_RESOURCE_EXHAUSTED' }),
+    );
   });
 });

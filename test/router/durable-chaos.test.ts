@@ -19,7 +19,9 @@ const KILLS = 4;
 
 test('kill -9 four times during a durable queue-group stream: every message delivered, none lost to dedupe', async () => {
   const dataDir = tempDataDir('chaos');
-  const gateway = new GatewayProcess(dataDir, PORT, { durable: { ackTimeoutMs: 3_000, maxAttempts: 100, backoffBaseMs: 50, backoffMaxMs: 500 } });
+  const gateway = new GatewayProcess(dataDir, PORT, {
+    durable: { ackTimeoutMs: 3_000, maxAttempts: 100, backoffBaseMs: 50, backoffMaxMs: 500 },
+  });
   const client = grpcClient(gateway.address);
   const delivered = new Map<string, number>();
   const accepted = new Set<string>();
@@ -32,13 +34,21 @@ test('kill -9 four times during a durable queue-group stream: every message deli
   const member = async (): Promise<void> => {
     while (running) {
       await new Promise<void>((resolve) => {
-        const stream = client.subscribe({ agentId: '', topics: [{ pattern: 'chaos.>', queueGroup: 'workers' }], registryEvents: false, maxBatch: 0 });
+        const stream = client.subscribe({
+          agentId: '',
+          topics: [{ pattern: 'chaos.>', queueGroup: 'workers' }],
+          registryEvents: false,
+          maxBatch: 0,
+        });
         cancels.push(() => stream.cancel());
         stream.on('data', (event) => {
           for (const delivery of deliveriesOf(event)) {
             const id = delivery.message!.id;
             delivered.set(id, (delivered.get(id) ?? 0) + 1);
-            client.ack({ agentId: '', acks: [{ deliveryTag: delivery.deliveryTag, kind: AckKind.ACK_KIND_ACK, reason: '' }] }, () => undefined);
+            client.ack(
+              { agentId: '', acks: [{ deliveryTag: delivery.deliveryTag, kind: AckKind.ACK_KIND_ACK, reason: '' }] },
+              () => undefined,
+            );
           }
         });
         stream.on('error', () => resolve());
@@ -52,12 +62,20 @@ test('kill -9 four times during a durable queue-group stream: every message deli
     for (let i = 0; i < PER_PRODUCER; i++) {
       const id = `p${p}-${i}`;
       for (;;) {
-        const result = await unary(client, 'sendMessage', Message.fromPartial({ id, topic: 'chaos.work', durable: true, payload: Buffer.from(id) }), {
-          deadline: Date.now() + 5_000,
-        }).catch(() => undefined);
+        const result = await unary(
+          client,
+          'sendMessage',
+          Message.fromPartial({ id, topic: 'chaos.work', durable: true, payload: Buffer.from(id) }),
+          {
+            deadline: Date.now() + 5_000,
+          },
+        ).catch(() => undefined);
         if (result?.stored) storedAnswers++;
         else if (result?.duplicate) {
-          if (result.original !== OriginalOutcome.ORIGINAL_OUTCOME_STORED && result.original !== OriginalOutcome.ORIGINAL_OUTCOME_DELIVERED) {
+          if (
+            result.original !== OriginalOutcome.ORIGINAL_OUTCOME_STORED &&
+            result.original !== OriginalOutcome.ORIGINAL_OUTCOME_DELIVERED
+          ) {
             unexpected.push(`${id}: duplicate with outcome ${result.original}`);
           }
           duplicateAnswers++;

@@ -43,7 +43,8 @@ describe('router-embedded: dedupe outcomes and durable queue groups', () => {
   test('a retry of a message nobody took is stored; duplicates report stored, delivered and dead-lettered', async () => {
     gw = await startTestGateway({ dataDir, plugins: { router: ROUTER } });
     client = grpcClient(gw.address);
-    const send = (id: string, topic: string) => unary(client!, 'sendMessage', Message.fromPartial({ id, topic, durable: true, payload: Buffer.from(id) }));
+    const send = (id: string, topic: string) =>
+      unary(client!, 'sendMessage', Message.fromPartial({ id, topic, durable: true, payload: Buffer.from(id) }));
 
     // No receiver yet: not stored, and the id is not burned.
     expect(await send('order-1', 'orders.new')).toMatchObject({ stored: false, receivers: 0, duplicate: false });
@@ -54,7 +55,7 @@ describe('router-embedded: dedupe outcomes and durable queue groups', () => {
     await waitFor(() => received.length === 1, 10_000, 'the retried message delivered');
     // Not acked yet: the original is stored.
     expect(await send('order-1', 'orders.new')).toMatchObject({ duplicate: true, original: OriginalOutcome.ORIGINAL_OUTCOME_STORED });
-    await ack(client, received[0]!);
+    await ack(client, received[0]);
     expect(await send('order-1', 'orders.new')).toMatchObject({ duplicate: true, original: OriginalOutcome.ORIGINAL_OUTCOME_DELIVERED });
 
     // Never acked: dead-lettered after its attempts; the duplicate says so.
@@ -83,7 +84,9 @@ describe('router-embedded: dedupe outcomes and durable queue groups', () => {
     // No member has resubscribed yet: the group is known from the store, so these wait for it.
     const ids = ['job-1', 'job-2', 'job-3'];
     for (const id of ids) {
-      expect(await unary(client, 'sendMessage', Message.fromPartial({ id, topic: 'jobs.build', durable: true, payload: Buffer.from(id) }))).toMatchObject({
+      expect(
+        await unary(client, 'sendMessage', Message.fromPartial({ id, topic: 'jobs.build', durable: true, payload: Buffer.from(id) })),
+      ).toMatchObject({
         stored: true,
         receivers: 1,
       });
@@ -113,7 +116,9 @@ describe('router-embedded: dedupe outcomes and durable queue groups', () => {
     await sleep(300);
     joined.cancel();
     await sleep(1_500);
-    expect(await unary(client, 'sendMessage', Message.fromPartial({ id: 'late', topic: 'retired.x', durable: true, payload: Buffer.from('x') }))).toMatchObject({
+    expect(
+      await unary(client, 'sendMessage', Message.fromPartial({ id: 'late', topic: 'retired.x', durable: true, payload: Buffer.from('x') })),
+    ).toMatchObject({
       stored: false,
       receivers: 0,
     });

@@ -22,13 +22,23 @@ test('a Python producer: a retry of an untaken message is routed again; a duplic
     const grpc = grpcClient(gw.address);
     client.close = () => grpc.close();
     // One member of a queue group stays subscribed without acking: messages for it stay stored.
-    const member = grpc.subscribe({ agentId: '', topics: [{ pattern: 'py.>', queueGroup: 'workers' }], registryEvents: false, maxBatch: 0 });
+    const member = grpc.subscribe({
+      agentId: '',
+      topics: [{ pattern: 'py.>', queueGroup: 'workers' }],
+      registryEvents: false,
+      maxBatch: 0,
+    });
     member.on('error', () => undefined);
     member.on('data', () => undefined);
     await sleep(300);
 
-    const { stdout } = await run('/usr/bin/python3', [PRODUCER, gw.address, 'n-1:nobody.x', 'n-1:nobody.x', 'p-1:py.job', 'p-1:py.job'], { timeout: 60_000 });
-    const results = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const { stdout } = await run('/usr/bin/python3', [PRODUCER, gw.address, 'n-1:nobody.x', 'n-1:nobody.x', 'p-1:py.job', 'p-1:py.job'], {
+      timeout: 60_000,
+    });
+    const results = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(results).toEqual([
       { id: 'n-1', stored: false, duplicate: false, receivers: 0, original: 'ORIGINAL_OUTCOME_UNKNOWN' },
       // Not a duplicate: nobody took the first one, so its id was not remembered.

@@ -15,9 +15,13 @@ class MemberProcess {
   readonly lines: string[] = [];
   readonly child: ChildProcess;
   constructor(address: string) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../fixtures/group-member.ts'), address, 'work.*', 'workers'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    this.child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, '../fixtures/group-member.ts'), address, 'work.*', 'workers'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let rest = '';
     this.child.stdout!.on('data', (chunk: Buffer) => {
       const text = rest + chunk.toString();
@@ -46,7 +50,12 @@ describe('router-embedded: a hung queue-group member', () => {
   const limits: string[] = [];
   beforeAll(async () => {
     gw = await startTestGateway({
-      plugins: { router: { use: 'router-embedded', options: { durable: { ackTimeoutMs: 700, maxAttempts: 3, backoffBaseMs: 20, backoffMaxMs: 100 } } } },
+      plugins: {
+        router: {
+          use: 'router-embedded',
+          options: { durable: { ackTimeoutMs: 700, maxAttempts: 3, backoffBaseMs: 20, backoffMaxMs: 100 } },
+        },
+      },
     });
     gw.gateway.hooks.limitReached.tap('hung-member-test', (event) => void limits.push(event.limit));
   });
@@ -75,7 +84,9 @@ describe('router-embedded: a hung queue-group member', () => {
       hung.child.kill('SIGSTOP');
       const ids = Array.from({ length: 10 }, (_, i) => `w-${i}`);
       for (const id of ids) {
-        expect(await unary(client, 'sendMessage', Message.fromPartial({ id, topic: 'work.item', durable: true, payload: Buffer.from(id) }))).toMatchObject({ stored: true });
+        expect(
+          await unary(client, 'sendMessage', Message.fromPartial({ id, topic: 'work.item', durable: true, payload: Buffer.from(id) })),
+        ).toMatchObject({ stored: true });
       }
       await waitFor(() => ids.every((id) => healthy.acked().includes(id)), 60_000, 'every message acked by the healthy member');
       await sleep(1_000);
@@ -91,7 +102,8 @@ describe('router-embedded: a hung queue-group member', () => {
       for (let i = 0; i < 200 && !/openclaw_router_paused_members 0/.test(await pausedNow()); i++) await sleep(50);
       expect(await pausedNow()).toMatch(/openclaw_router_paused_members 0/);
       const more = Array.from({ length: 6 }, (_, i) => `after-${i}`);
-      for (const id of more) await unary(client, 'sendMessage', Message.fromPartial({ id, topic: 'work.item', durable: true, payload: Buffer.from(id) }));
+      for (const id of more)
+        await unary(client, 'sendMessage', Message.fromPartial({ id, topic: 'work.item', durable: true, payload: Buffer.from(id) }));
       await waitFor(() => more.every((id) => healthy.acked().includes(id) || hung.acked().includes(id)), 30_000, 'later messages acked');
       expect(hung.acked().some((id) => more.includes(id))).toBe(true);
       expect(deadLetters).toEqual([]);

@@ -43,7 +43,9 @@ describe('router-embedded: the store byte limit', () => {
         const stored: string[] = [];
         const refused: SendResult[] = [];
         for (let batch = 0; refused.length === 0 && batch < 100; batch++) {
-          const messages = Array.from({ length: 50 }, (_, i) => Message.fromPartial({ id: `r${round}-${batch}-${i}`, topic: 'fill.x', durable: true, payload: PAYLOAD }));
+          const messages = Array.from({ length: 50 }, (_, i) =>
+            Message.fromPartial({ id: `r${round}-${batch}-${i}`, topic: 'fill.x', durable: true, payload: PAYLOAD }),
+          );
           const { results } = await unary(client, 'publishBatch', { messages });
           for (const result of results) {
             if (result.stored) stored.push(result.messageId);
@@ -54,12 +56,20 @@ describe('router-embedded: the store byte limit', () => {
       };
       const drain = async (expected: readonly string[]) => {
         const got = new Set<string>();
-        const stream = client.subscribe({ agentId: '', topics: [{ pattern: 'fill.*', queueGroup: 'g' }], registryEvents: false, maxBatch: 0 });
+        const stream = client.subscribe({
+          agentId: '',
+          topics: [{ pattern: 'fill.*', queueGroup: 'g' }],
+          registryEvents: false,
+          maxBatch: 0,
+        });
         stream.on('error', () => undefined);
         stream.on('data', (event) => {
           for (const delivery of deliveriesOf(event)) {
             got.add(delivery.message!.id);
-            client.ack({ agentId: '', acks: [{ deliveryTag: delivery.deliveryTag, kind: AckKind.ACK_KIND_ACK, reason: '' }] }, () => undefined);
+            client.ack(
+              { agentId: '', acks: [{ deliveryTag: delivery.deliveryTag, kind: AckKind.ACK_KIND_ACK, reason: '' }] },
+              () => undefined,
+            );
           }
         });
         await waitFor(() => got.size >= expected.length, 60_000, 'backlog drained');
@@ -77,7 +87,7 @@ describe('router-embedded: the store byte limit', () => {
           expect(result.errorCode).toBe(status.RESOURCE_EXHAUSTED);
           expect(result.errorMessage).toMatch(/GW_RESOURCE_EXHAUSTED.*maxStoreBytes/);
         }
-        firstRefused ||= refused[0]!.messageId;
+        firstRefused ||= refused[0].messageId;
         // A real bound on disk: the data file never outgrows the limit (plus lmdb's own pages).
         expect(statSync(dataFile).size).toBeLessThanOrEqual(LIMIT + 1024 * 1024);
         const got = await drain(stored);
@@ -89,7 +99,11 @@ describe('router-embedded: the store byte limit', () => {
       expect(metric).toMatch(/limit="router\.durable\.maxStoreBytes"\} [1-9]/);
 
       // The refused id was not remembered: once there is room its retry is stored, not a duplicate.
-      const retry = await unary(client, 'sendMessage', Message.fromPartial({ id: firstRefused, topic: 'fill.x', durable: true, payload: PAYLOAD }));
+      const retry = await unary(
+        client,
+        'sendMessage',
+        Message.fromPartial({ id: firstRefused, topic: 'fill.x', durable: true, payload: PAYLOAD }),
+      );
       expect(retry).toMatchObject({ stored: true, duplicate: false });
     } finally {
       client.close();

@@ -34,9 +34,13 @@ test('an old-format store is upgraded in place: pending messages delivered, old 
       env.router.openSession(sink, { agentId: 'worker', caller: { peer: 'test', agentId: 'worker' } });
       await waitFor(() => sink.deliveries.length === 3, 10_000, 'the old messages');
       expect(sink.texts().sort()).toEqual(['m1', 'm2', 'm3']);
-      for (const delivery of sink.deliveries) expect(env.router.ack([{ deliveryTag: delivery.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
+      for (const delivery of sink.deliveries)
+        expect(env.router.ack([{ deliveryTag: delivery.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('acked');
       // Acked now: the old id's outcome is known.
-      expect(await env.router.send(message({ id: 'old-2', agentId: 'worker', durable: true }), caller)).toMatchObject({ duplicate: true, original: 'delivered' });
+      expect(await env.router.send(message({ id: 'old-2', agentId: 'worker', durable: true }), caller)).toMatchObject({
+        duplicate: true,
+        original: 'delivered',
+      });
     } finally {
       await env.gw.stop();
     }

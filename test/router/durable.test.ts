@@ -1,5 +1,16 @@
 import type { DeadLetter } from '../../kernel';
-import { agentCaller, agentInfo, caller, message, RecordingSink, settle, startRouterGateway, tempDataDir, waitFor, type RouterGateway } from './helpers';
+import {
+  agentCaller,
+  agentInfo,
+  caller,
+  message,
+  RecordingSink,
+  settle,
+  startRouterGateway,
+  tempDataDir,
+  waitFor,
+  type RouterGateway,
+} from './helpers';
 
 const fast = { durable: { ackTimeoutMs: 300, maxAttempts: 3, backoffBaseMs: 20, backoffMaxMs: 100 } };
 
@@ -23,11 +34,13 @@ describe('router-embedded: at-least-once delivery', () => {
     const outcome = await env.router.send(message({ agentId: 'worker', durable: true, text: 'job' }), caller);
     expect(outcome).toMatchObject({ stored: true, receivers: 1, duplicate: false });
     await waitFor(() => sink.deliveries.length === 1, 5_000, 'delivery');
-    const delivery = sink.deliveries[0]!;
+    const delivery = sink.deliveries[0];
     expect(delivery.attempt).toBe(1);
     expect(delivery.deliveryTag).not.toBe('');
     expect(delivery.ackDeadline).toBeGreaterThan(Date.now());
-    expect(env.router.ack([{ deliveryTag: delivery.deliveryTag, kind: 'ack' }], caller)).toEqual([{ deliveryTag: delivery.deliveryTag, result: 'acked' }]);
+    expect(env.router.ack([{ deliveryTag: delivery.deliveryTag, kind: 'ack' }], caller)).toEqual([
+      { deliveryTag: delivery.deliveryTag, result: 'acked' },
+    ]);
     // Well past the ack timeout: nothing comes back.
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(sink.deliveries).toHaveLength(1);
@@ -41,12 +54,12 @@ describe('router-embedded: at-least-once delivery', () => {
     env.router.openSession(sink, { agentId: 'worker', caller: agentCaller('worker') });
     await env.router.send(message({ agentId: 'worker', durable: true, text: 'job' }), caller);
     await waitFor(() => sink.deliveries.length === 2, 5_000, 'redelivery');
-    const [first, second] = sink.deliveries as [typeof sink.deliveries[0], typeof sink.deliveries[0]];
+    const [first, second] = sink.deliveries as [(typeof sink.deliveries)[0], (typeof sink.deliveries)[0]];
     expect(second.attempt).toBe(2);
     expect(second.deliveryTag).not.toBe(first.deliveryTag);
-    expect(env.router.ack([{ deliveryTag: first.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('stale');
-    expect(env.router.ack([{ deliveryTag: second.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
-    expect(env.router.ack([{ deliveryTag: second.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('unknown');
+    expect(env.router.ack([{ deliveryTag: first.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('stale');
+    expect(env.router.ack([{ deliveryTag: second.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('acked');
+    expect(env.router.ack([{ deliveryTag: second.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('unknown');
     const redeliveries = await env.gw.metrics.registry.getSingleMetricAsString('openclaw_router_redeliveries_total');
     expect(redeliveries).toContain('openclaw_router_redeliveries_total 1');
   });
@@ -57,14 +70,14 @@ describe('router-embedded: at-least-once delivery', () => {
     env.router.openSession(sink, { agentId: 'worker', caller: agentCaller('worker') });
     await env.router.send(message({ agentId: 'worker', durable: true }), caller);
     await waitFor(() => sink.deliveries.length === 1, 5_000, 'delivery');
-    const tag = sink.deliveries[0]!.deliveryTag;
+    const tag = sink.deliveries[0].deliveryTag;
     // A long task: 5 × 150 ms = 750 ms, far past the 300 ms ack timeout.
     for (let i = 0; i < 5; i++) {
       await new Promise((resolve) => setTimeout(resolve, 150));
-      expect(env.router.ack([{ deliveryTag: tag, kind: 'in-progress' }], caller)[0]!.result).toBe('extended');
+      expect(env.router.ack([{ deliveryTag: tag, kind: 'in-progress' }], caller)[0].result).toBe('extended');
     }
     expect(sink.deliveries).toHaveLength(1);
-    expect(env.router.ack([{ deliveryTag: tag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
+    expect(env.router.ack([{ deliveryTag: tag, kind: 'ack' }], caller)[0].result).toBe('acked');
   });
 
   test('after maxAttempts the message goes to the dead-letter topic with the reason and attempt count', async () => {
@@ -76,16 +89,22 @@ describe('router-embedded: at-least-once delivery', () => {
     await env.router.send(message({ agentId: 'worker', durable: true, text: 'poison' }), caller);
     // Two nacks, then the third attempt times out.
     await waitFor(() => sink.deliveries.length === 1, 5_000, 'attempt 1');
-    expect(env.router.ack([{ deliveryTag: sink.deliveries[0]!.deliveryTag, kind: 'nack', reason: 'cannot parse' }], caller)[0]!.result).toBe('requeued');
+    expect(env.router.ack([{ deliveryTag: sink.deliveries[0].deliveryTag, kind: 'nack', reason: 'cannot parse' }], caller)[0].result).toBe(
+      'requeued',
+    );
     await waitFor(() => sink.deliveries.length === 2, 5_000, 'attempt 2');
-    env.router.ack([{ deliveryTag: sink.deliveries[1]!.deliveryTag, kind: 'nack', reason: 'cannot parse' }], caller);
+    env.router.ack([{ deliveryTag: sink.deliveries[1].deliveryTag, kind: 'nack', reason: 'cannot parse' }], caller);
     await waitFor(() => sink.deliveries.length === 3, 5_000, 'attempt 3');
     await waitFor(() => deadLetters.length === 1, 5_000, 'dead letter');
     expect(deadLetters[0]).toMatchObject({ reason: 'ack-timeout', attempts: 3 });
     await waitFor(() => dlq.deliveries.length === 1, 5_000, 'dead-letter topic');
-    const letter = dlq.deliveries[0]!.message;
+    const letter = dlq.deliveries[0].message;
     expect(Buffer.from(letter.payload).toString()).toBe('poison');
-    expect(letter.headers).toMatchObject({ 'x-dead-letter-reason': 'ack-timeout', 'x-dead-letter-attempts': '3', 'x-original-agent': 'worker' });
+    expect(letter.headers).toMatchObject({
+      'x-dead-letter-reason': 'ack-timeout',
+      'x-dead-letter-attempts': '3',
+      'x-original-agent': 'worker',
+    });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(sink.deliveries).toHaveLength(3);
   });
@@ -115,7 +134,7 @@ describe('router-embedded: at-least-once delivery', () => {
     // The ack timeout is a minute: arriving now proves it was not waited for.
     await waitFor(() => second.deliveries.length === 1, 5_000, 'redelivery to the other member');
     expect(second.deliveries[0]).toMatchObject({ attempt: 2, subscription: 'tasks.>' });
-    expect(Buffer.from(second.deliveries[0]!.message.payload).toString()).toBe('build');
+    expect(Buffer.from(second.deliveries[0].message.payload).toString()).toBe('build');
   });
 
   test('durable messages for an offline agent wait in its inbox and flow when its session opens', async () => {
@@ -135,7 +154,9 @@ describe('router-embedded: at-least-once delivery', () => {
     env.gw.hooks.limitReached.tap('test', (e) => void limits.push(`${e.limit}:${e.policy}`));
     await env.router.send(message({ agentId: 'worker', durable: true }), caller);
     await env.router.send(message({ agentId: 'worker', durable: true }), caller);
-    await expect(env.router.send(message({ agentId: 'worker', durable: true }), caller)).rejects.toMatchObject({ code: 'GW_RESOURCE_EXHAUSTED' });
+    await expect(env.router.send(message({ agentId: 'worker', durable: true }), caller)).rejects.toMatchObject({
+      code: 'GW_RESOURCE_EXHAUSTED',
+    });
     expect(limits).toContain('router.offlineInbox.maxMessages:reject');
     await env.gw.stop();
 
@@ -163,18 +184,26 @@ describe('router-embedded: at-least-once delivery', () => {
   test('global durable backlog is bounded: publishers get RESOURCE_EXHAUSTED', async () => {
     await start({ durable: { maxPending: 3 } });
     for (let i = 0; i < 3; i++) await env.router.send(message({ agentId: 'worker', durable: true }), caller);
-    await expect(env.router.send(message({ agentId: 'worker', durable: true }), caller)).rejects.toMatchObject({ code: 'GW_RESOURCE_EXHAUSTED' });
+    await expect(env.router.send(message({ agentId: 'worker', durable: true }), caller)).rejects.toMatchObject({
+      code: 'GW_RESOURCE_EXHAUSTED',
+    });
   });
 
   test('in-flight per receiver is bounded; acks let the next messages through', async () => {
     await start({ durable: { maxInFlightPerReceiver: 2, ackTimeoutMs: 60_000 } });
     const sink = new RecordingSink();
     env.router.openSession(sink, { agentId: 'worker', caller: agentCaller('worker') });
-    await env.router.sendBatch(Array.from({ length: 5 }, (_, i) => message({ agentId: 'worker', durable: true, text: String(i) })), caller);
+    await env.router.sendBatch(
+      Array.from({ length: 5 }, (_, i) => message({ agentId: 'worker', durable: true, text: String(i) })),
+      caller,
+    );
     await waitFor(() => sink.deliveries.length === 2, 5_000, 'first window');
     await settle();
     expect(sink.deliveries).toHaveLength(2);
-    env.router.ack(sink.deliveries.map((d) => ({ deliveryTag: d.deliveryTag, kind: 'ack' as const })), caller);
+    env.router.ack(
+      sink.deliveries.map((d) => ({ deliveryTag: d.deliveryTag, kind: 'ack' as const })),
+      caller,
+    );
     await waitFor(() => sink.deliveries.length === 4, 5_000, 'second window');
     expect(sink.texts()).toEqual(['0', '1', '2', '3']);
   });

@@ -20,11 +20,16 @@ describe('router-embedded over gRPC', () => {
     await gw?.stop();
   });
 
-  test.each(['orders..created', 'orders.*', 'orders.>', '.orders'])('SendMessage to topic "%s" fails with INVALID_ARGUMENT', async (topic) => {
-    const error = (await unary(client, 'sendMessage', Message.fromPartial({ topic, payload: Buffer.from('x') })).catch((e: unknown) => e)) as ServiceError;
-    expect(error.code).toBe(status.INVALID_ARGUMENT);
-    expect(error.details).toMatch(/topic/);
-  });
+  test.each(['orders..created', 'orders.*', 'orders.>', '.orders'])(
+    'SendMessage to topic "%s" fails with INVALID_ARGUMENT',
+    async (topic) => {
+      const error = (await unary(client, 'sendMessage', Message.fromPartial({ topic, payload: Buffer.from('x') })).catch(
+        (e: unknown) => e,
+      )) as ServiceError;
+      expect(error.code).toBe(status.INVALID_ARGUMENT);
+      expect(error.details).toMatch(/topic/);
+    },
+  );
 
   test('a Subscribe stream with a bad pattern fails with INVALID_ARGUMENT', async () => {
     const stream = client.subscribe({ agentId: '', topics: [{ pattern: 'a.>.b', queueGroup: '' }], registryEvents: false, maxBatch: 0 });
@@ -40,7 +45,8 @@ describe('router-embedded over gRPC', () => {
     const stream = client.subscribe({ agentId: '', topics: [{ pattern: 'orders.*', queueGroup: '' }], registryEvents: false, maxBatch: 0 });
     const received: string[] = [];
     stream.on('data', (event: Event) => {
-      const deliveries = event.kind?.$case === 'delivery' ? [event.kind.value] : event.kind?.$case === 'batch' ? event.kind.value.deliveries : [];
+      const deliveries =
+        event.kind?.$case === 'delivery' ? [event.kind.value] : event.kind?.$case === 'batch' ? event.kind.value.deliveries : [];
       for (const delivery of deliveries) received.push(Buffer.from(delivery.message!.payload).toString());
     });
     stream.on('error', () => undefined);

@@ -24,7 +24,7 @@ import {
   type RegistryService,
   type RouterService,
   type TransportService,
-} from '../../kernel';
+} from '../../index';
 
 export function testRegistryPlugin() {
   return definePlugin<Record<string, unknown>, RegistryService>({
@@ -109,7 +109,7 @@ export const openAuthPlugin = definePlugin<Record<string, unknown>, AuthService>
   setup: () => ({
     service: {
       authenticate: async () => ({ id: 'anonymous', method: 'open', claims: {} }),
-      authorize: () => ({ allowed: true, reason: 'open' }) as never,
+      authorize: () => ({ allowed: true, reason: 'open' }),
       serverTls: () => undefined,
       loopbackOnly: () => true,
       onPolicyChange: () => () => undefined,

@@ -10,7 +10,16 @@ class Responder extends RecordingSink {
     for (const event of events) {
       if (event.kind === 'delivery' && event.delivery.message.replyTo) {
         const request = event.delivery.message;
-        setImmediate(() => void this.reply(JSON.stringify({ replyTo: request.replyTo, correlationId: request.correlationId, text: Buffer.from(request.payload).toString() })));
+        setImmediate(
+          () =>
+            void this.reply(
+              JSON.stringify({
+                replyTo: request.replyTo,
+                correlationId: request.correlationId,
+                text: Buffer.from(request.payload).toString(),
+              }),
+            ),
+        );
       }
     }
     return super.write(events);
@@ -35,7 +44,7 @@ describe('router-embedded: request/reply', () => {
     env.router.openSession(responder, { agentId: 'echo', caller: agentCaller('echo') });
     const reply = await env.router.request(message({ service: 'echo', text: 'hello' }), caller, { deadline: Date.now() + 5_000 });
     expect(Buffer.from(reply.payload).toString()).toBe('HELLO');
-    const request = responder.deliveries[0]!.message;
+    const request = responder.deliveries[0].message;
     expect(request.replyTo).toBe(`_INBOX.${request.correlationId}`);
     expect(reply.correlationId).toBe(request.correlationId);
   });
@@ -45,11 +54,17 @@ describe('router-embedded: request/reply', () => {
     env.router.openSession(silent, { agentId: 'echo', caller: agentCaller('echo') });
     const dropped: string[] = [];
     env.gw.hooks.messageDropped.tap('test', (_m, reason) => void dropped.push(reason));
-    const error = await env.router.request(message({ agentId: 'echo', text: 'slow' }), caller, { deadline: Date.now() + 200 }).catch((e: unknown) => e);
+    const error = await env.router
+      .request(message({ agentId: 'echo', text: 'slow' }), caller, { deadline: Date.now() + 200 })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'GW_DEADLINE_EXCEEDED' });
     await waitFor(() => silent.events.some((e) => e.kind === 'cancel'), 5_000, 'cancel event');
-    const request = silent.deliveries[0]!.message;
-    expect(silent.events.find((e) => e.kind === 'cancel')).toEqual({ kind: 'cancel', correlationId: request.correlationId, reason: 'deadline' });
+    const request = silent.deliveries[0].message;
+    expect(silent.events.find((e) => e.kind === 'cancel')).toEqual({
+      kind: 'cancel',
+      correlationId: request.correlationId,
+      reason: 'deadline',
+    });
 
     const late = await env.router.send(message({ topic: request.replyTo, correlationId: request.correlationId }), agentCaller('echo'));
     expect(late.receivers).toBe(0);
@@ -65,7 +80,10 @@ describe('router-embedded: request/reply', () => {
     controller.abort();
     await expect(pending).rejects.toMatchObject({ code: 'GW_CANCELLED' });
     await waitFor(() => silent.events.some((e) => e.kind === 'cancel'), 5_000, 'cancel event');
-    expect(silent.events.find((e) => e.kind === 'cancel')).toMatchObject({ correlationId: silent.deliveries[0]!.message.correlationId, reason: 'cancelled' });
+    expect(silent.events.find((e) => e.kind === 'cancel')).toMatchObject({
+      correlationId: silent.deliveries[0].message.correlationId,
+      reason: 'cancelled',
+    });
   });
 
   test('a request nobody can receive fails at once with GW_UNAVAILABLE', async () => {
@@ -83,7 +101,9 @@ describe('router-embedded: request/reply', () => {
     const deadline = Date.now() + 500;
     const first = env.router.request(message({ agentId: 'echo' }), caller, { deadline }).catch((e: unknown) => e);
     const second = env.router.request(message({ agentId: 'echo' }), caller, { deadline }).catch((e: unknown) => e);
-    await expect(env.router.request(message({ agentId: 'echo' }), caller, { deadline })).rejects.toMatchObject({ code: 'GW_RESOURCE_EXHAUSTED' });
+    await expect(env.router.request(message({ agentId: 'echo' }), caller, { deadline })).rejects.toMatchObject({
+      code: 'GW_RESOURCE_EXHAUSTED',
+    });
     expect(await first).toMatchObject({ code: 'GW_DEADLINE_EXCEEDED' });
     expect(await second).toMatchObject({ code: 'GW_DEADLINE_EXCEEDED' });
   });
@@ -100,7 +120,9 @@ describe('router-embedded: request/reply', () => {
           for (const event of events) {
             if (event.kind !== 'delivery') continue;
             const hops = event.delivery.message.hops;
-            setImmediate(() => void env.router.send(message({ agentId: other, hops, maxHops: 5 }), agentCaller(self)).catch(() => undefined));
+            setImmediate(
+              () => void env.router.send(message({ agentId: other, hops, maxHops: 5 }), agentCaller(self)).catch(() => undefined),
+            );
           }
           return super.write(events);
         }

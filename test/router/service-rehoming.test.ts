@@ -5,7 +5,17 @@
  * that only lost its session gets `durable.rehomeAfterMs` to come back for its own messages.
  */
 import type { Delivery } from '../../kernel';
-import { agentCaller, agentInfo, caller, message, RecordingSink, startRouterGateway, tempDataDir, waitFor, type RouterGateway } from './helpers';
+import {
+  agentCaller,
+  agentInfo,
+  caller,
+  message,
+  RecordingSink,
+  startRouterGateway,
+  tempDataDir,
+  waitFor,
+  type RouterGateway,
+} from './helpers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -27,7 +37,7 @@ describe('router-embedded: service messages follow the service', () => {
     for (const delivery of sink.deliveries) {
       if (acked.has(delivery.deliveryTag)) continue;
       acked.add(delivery.deliveryTag);
-      expect(env.router.ack([{ deliveryTag: delivery.deliveryTag, kind: 'ack' }], caller)[0]!.result).toBe('acked');
+      expect(env.router.ack([{ deliveryTag: delivery.deliveryTag, kind: 'ack' }], caller)[0].result).toBe('acked');
     }
     return new Set(sink.texts());
   }
@@ -39,7 +49,10 @@ describe('router-embedded: service messages follow the service', () => {
     const first = new RecordingSink();
     const firstSession = env.router.openSession(first, { agentId: 'w-1', caller: agentCaller('w-1') });
     // Only w-1 has an inbox session: all five are admitted to it, two in flight, three waiting.
-    await env.router.sendBatch(Array.from({ length: 5 }, (_, i) => message({ service: 'svc', durable: true, text: String(i) })), caller);
+    await env.router.sendBatch(
+      Array.from({ length: 5 }, (_, i) => message({ service: 'svc', durable: true, text: String(i) })),
+      caller,
+    );
     await waitFor(() => first.deliveries.length === 2, 5_000, 'w-1 in-flight window');
 
     const second = new RecordingSink();

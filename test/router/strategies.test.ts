@@ -28,7 +28,7 @@ describe('router-embedded: service load balancing', () => {
     for (let i = 0; i < 30; i++) await env.router.send(message({ service: 'summarise', text: String(i) }), caller);
     await settle();
     expect(counts(started.sinks)).toEqual([10, 10, 10]);
-    expect(started.sinks.get('worker-1')!.deliveries[0]!.subscription).toBe('service:summarise');
+    expect(started.sinks.get('worker-1')!.deliveries[0].subscription).toBe('service:summarise');
   });
 
   test('only healthy running instances receive, and the cache follows registry changes', async () => {
@@ -52,7 +52,9 @@ describe('router-embedded: service load balancing', () => {
     for (let i = 0; i < 4; i++) await env.router.send(message({ service: 'summarise', versionRange: '>=1.2.0' }), caller);
     await settle();
     expect(counts(started.sinks)).toEqual([0, 2, 2]);
-    const none = await env.router.send(message({ service: 'summarise', versionRange: '^2.0.0' }), caller).catch((e: { code: string; field: string }) => e);
+    const none = await env.router
+      .send(message({ service: 'summarise', versionRange: '^2.0.0' }), caller)
+      .catch((e: { code: string; field: string }) => e);
     expect(none).toMatchObject({ code: 'GW_NOT_FOUND', field: 'service' });
   });
 
@@ -107,6 +109,9 @@ describe('router-embedded: service load balancing', () => {
   test('a message to an unknown agent or service is GW_NOT_FOUND naming the field', async () => {
     env = await startRouterGateway();
     await expect(env.router.send(message({ agentId: 'nobody' }), caller)).rejects.toMatchObject({ code: 'GW_NOT_FOUND', field: 'agentId' });
-    await expect(env.router.send(message({ service: 'nothing' }), caller)).rejects.toMatchObject({ code: 'GW_NOT_FOUND', field: 'service' });
+    await expect(env.router.send(message({ service: 'nothing' }), caller)).rejects.toMatchObject({
+      code: 'GW_NOT_FOUND',
+      field: 'service',
+    });
   });
 });

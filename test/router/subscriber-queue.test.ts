@@ -1,5 +1,5 @@
 import type { OutboundEvent } from '../../kernel';
-import { SubscriberQueue } from '../../plugins/router-embedded/subscriber-queue';
+import { SubscriberQueue } from '../../kernel';
 
 const notice = (n: number): OutboundEvent => ({ kind: 'notice', code: 'n', message: String(n) });
 const texts = (events: OutboundEvent[]) => events.map((e) => (e.kind === 'notice' ? e.message : '?'));

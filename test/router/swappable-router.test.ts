@@ -6,7 +6,10 @@ describe('the router kind is swappable', () => {
     const fixture = path.join(__dirname, '../fixtures/router-content');
     const env = await startRouterGateway({}, undefined, { use: fixture, options: { routeHeader: 'x-desk' } });
     try {
-      expect(env.gw.plugins().find((p) => p.kind === 'router')).toMatchObject({ name: 'router-content', source: expect.stringContaining('router-content') });
+      expect(env.gw.plugins().find((p) => p.kind === 'router')).toMatchObject({
+        name: 'router-content',
+        source: expect.stringContaining('router-content'),
+      });
       const desk = new RecordingSink();
       const listener = new RecordingSink();
       env.router.openSession(desk, { agentId: 'desk-7', caller: agentCaller('desk-7') });
@@ -18,9 +21,11 @@ describe('the router kind is swappable', () => {
       expect(routed.receivers).toBe(1);
       expect(plain.receivers).toBe(1);
       expect(desk.texts()).toEqual(['to desk']);
-      expect(desk.deliveries[0]!.subscription).toBe('header:x-desk');
+      expect(desk.deliveries[0].subscription).toBe('header:x-desk');
       expect(listener.texts()).toEqual(['to topic']);
-      await expect(env.router.request(message({ topic: 'x' }), caller, { deadline: Date.now() + 1000 })).rejects.toMatchObject({ code: 'GW_UNIMPLEMENTED' });
+      await expect(env.router.request(message({ topic: 'x' }), caller, { deadline: Date.now() + 1000 })).rejects.toMatchObject({
+        code: 'GW_UNIMPLEMENTED',
+      });
     } finally {
       await env.gw.stop();
     }
@@ -29,7 +34,10 @@ describe('the router kind is swappable', () => {
   test('the router is chosen by config: the same test drives the embedded router', async () => {
     const env = await startRouterGateway();
     try {
-      expect(env.gw.plugins().find((p) => p.kind === 'router')).toMatchObject({ name: 'router-embedded', source: expect.stringContaining('router-embedded') });
+      expect(env.gw.plugins().find((p) => p.kind === 'router')).toMatchObject({
+        name: 'router-embedded',
+        source: expect.stringContaining('router-embedded'),
+      });
       const listener = new RecordingSink();
       env.router.openSession(listener, { caller }).subscribe({ pattern: 'tickets.*' });
       await env.router.send(message({ topic: 'tickets.new', text: 'wildcards here' }), caller);

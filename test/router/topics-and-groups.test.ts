@@ -25,7 +25,7 @@ describe('router-embedded: topics, wildcards and queue groups', () => {
     expect(star.texts()).toEqual(['orders.eu.created', 'orders.us.created']);
     expect(rest.texts()).toEqual(['orders.eu.created', 'orders.us.created', 'orders.eu.created.late', 'orders.eu']);
     expect(exact.texts()).toEqual(['orders.eu.created']);
-    expect(star.deliveries[0]!.subscription).toBe('orders.*.created');
+    expect(star.deliveries[0].subscription).toBe('orders.*.created');
   });
 
   test('unsubscribe and session close stop deliveries', async () => {
@@ -74,7 +74,10 @@ describe('router-embedded: topics, wildcards and queue groups', () => {
   test('a burst is written in batches and an idle subscriber gets events without waiting for more', async () => {
     const sink = new RecordingSink();
     env.router.openSession(sink, { caller }).subscribe({ pattern: 'burst' });
-    await env.router.sendBatch(Array.from({ length: 10 }, (_, i) => message({ topic: 'burst', text: String(i) })), caller);
+    await env.router.sendBatch(
+      Array.from({ length: 10 }, (_, i) => message({ topic: 'burst', text: String(i) })),
+      caller,
+    );
     await settle();
     expect(sink.writes).toHaveLength(1);
     expect(sink.writes[0]).toHaveLength(10);
@@ -130,7 +133,9 @@ describe('router-embedded: topics, wildcards and queue groups', () => {
     const none = (await env.router.send(message({}), caller).catch((e: unknown) => e)) as GatewayError;
     expect(none.code).toBe('GW_INVALID_ARGUMENT');
     expect(none.message).toMatch(/exactly one of topic, agentId or service/);
-    const range = (await env.router.send(message({ service: 'svc', versionRange: 'not a range!' }), caller).catch((e: unknown) => e)) as GatewayError;
+    const range = (await env.router
+      .send(message({ service: 'svc', versionRange: 'not a range!' }), caller)
+      .catch((e: unknown) => e)) as GatewayError;
     expect(range.field).toBe('message.versionRange');
     const batch = (await env.router
       .sendBatch([message({ topic: 'ok' }), message({ topic: 'bad..topic' })], caller)

@@ -50,7 +50,12 @@ describe('sandbox-bubblewrap', () => {
 
   it('runs the agent in namespaces of its own, as the sandbox user, with only allow-listed env', async () => {
     process.env.OC_SECRET_TOKEN = 'must-not-leak';
-    const sandboxed = await node('ns', `setTimeout(() => console.log(JSON.stringify({ uid: process.getuid(), env: process.env })), 300)`, {}, { GIVEN: 'yes' });
+    const sandboxed = await node(
+      'ns',
+      `setTimeout(() => console.log(JSON.stringify({ uid: process.getuid(), env: process.env })), 300)`,
+      {},
+      { GIVEN: 'yes' },
+    );
     const [agentPid] = sandboxed.agentPids();
     expect(agentPid).toBeGreaterThan(0);
     for (const ns of ['user', 'pid', 'net', 'ipc', 'uts', 'mnt']) {
@@ -72,7 +77,8 @@ describe('sandbox-bubblewrap', () => {
     const allowedDir = mkdtempSync(path.join(os.tmpdir(), 'oc-allowed-'));
     tempDirs.push(allowedDir);
     writeFileSync(path.join(allowedDir, 'data.txt'), 'shared data');
-    const read = (file: string) => `try { console.log(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8')) } catch (e) { console.log('ERR ' + e.code) }`;
+    const read = (file: string) =>
+      `try { console.log(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8')) } catch (e) { console.log('ERR ' + e.code) }`;
     const denied = await outputOf(await node('fs1', read(secret), { readOnlyPaths: [allowedDir] }));
     expect(denied.stdout.trim()).toBe('ERR ENOENT');
     const allowed = await outputOf(await node('fs2', read(path.join(allowedDir, 'data.txt')), { readOnlyPaths: [allowedDir] }));
@@ -96,7 +102,9 @@ describe('sandbox-bubblewrap', () => {
       const viaSocket = await outputOf(await node('net2', connect('process.env.OPENCLAW_GATEWAY_SOCKET')));
       expect(viaSocket.stdout.trim()).toBe('GOT hello from gateway');
       // A spec naming the socket's host path gets the path inside instead.
-      const viaTarget = await outputOf(await node('net4', connect(`process.env.OPENCLAW_TARGET.slice(5)`), {}, { OPENCLAW_TARGET: `unix:${socketPath}` }));
+      const viaTarget = await outputOf(
+        await node('net4', connect(`process.env.OPENCLAW_TARGET.slice(5)`), {}, { OPENCLAW_TARGET: `unix:${socketPath}` }),
+      );
       expect(viaTarget.stdout.trim()).toBe('GOT hello from gateway');
       const online = await outputOf(await node('net3', connect(`${port}, '127.0.0.1'`), { network: true }));
       expect(online.stdout.trim()).toBe('GOT tcp ok');
@@ -106,7 +114,10 @@ describe('sandbox-bubblewrap', () => {
   });
 
   it('gives a private writable scratch dir at /tmp (nothing of the host in it) and removes it after exit', async () => {
-    const sandboxed = await node('scratch', `require('fs').writeFileSync('/tmp/note', 'n'); console.log(require('fs').readdirSync('/tmp').join(','))`);
+    const sandboxed = await node(
+      'scratch',
+      `require('fs').writeFileSync('/tmp/note', 'n'); console.log(require('fs').readdirSync('/tmp').join(','))`,
+    );
     expect(sandboxed.scratchDir && existsSync(sandboxed.scratchDir)).toBe(true);
     const out = await outputOf(sandboxed);
     expect(out.stdout.trim()).toBe('note');
@@ -125,7 +136,7 @@ describe('sandbox-bubblewrap', () => {
     expect(readFileSync(path.join(shared, 'from-agent'), 'utf8')).toBe('written inside');
     const seen = JSON.parse(out.stdout) as { root: string[]; run: string[] };
     // Top-level entries: those of the runtime paths (and node's prefix), the shared dir's, and the sandbox's own.
-    const top = (p: string) => p.split('/')[1]!;
+    const top = (p: string) => p.split('/')[1];
     const runtime = schema.properties.runtimePaths.default.filter((p) => existsSync(p)).map(top);
     const expected = new Set([...runtime, top(process.execPath), top(shared), 'dev', 'proc', 'run', 'tmp']);
     expect(seen.root).toEqual([...expected].sort());
@@ -136,7 +147,8 @@ describe('sandbox-bubblewrap', () => {
     // Either a pids cgroup was found (this host: root with a writable v1 pids hierarchy), or why not.
     const pids = logs.find((line) => line.msg.includes('limits.processes is a per-sandbox pids cgroup'));
     const none = logs.find((line) => line.msg.includes('no pids cgroup'));
-    if (pidsCgroupSupport().usable) expect(pids).toMatchObject({ cgroup: expect.stringMatching(/^\/sys\/fs\/cgroup\//), version: expect.any(Number) });
+    if (pidsCgroupSupport().usable)
+      expect(pids).toMatchObject({ cgroup: expect.stringMatching(/^\/sys\/fs\/cgroup\//), version: expect.any(Number) });
     else expect(none).toMatchObject({ why: expect.any(String) });
     expect(logs.find((line) => line.msg.includes('does not isolate'))).toMatchObject({ limitations: sandbox.limitations });
     expect(logs.find((line) => line.msg.includes('namespace self-check passed'))).toBeDefined();
@@ -144,7 +156,9 @@ describe('sandbox-bubblewrap', () => {
   });
 
   it('refuses a profile without network when no gateway socket exists', async () => {
-    await expect(sandbox.spawn({ agentId: 'nosock', command: process.execPath, args: ['-e', '1'], env: {}, profile: profile() })).rejects.toMatchObject({
+    await expect(
+      sandbox.spawn({ agentId: 'nosock', command: process.execPath, args: ['-e', '1'], env: {}, profile: profile() }),
+    ).rejects.toMatchObject({
       code: 'GW_FAILED_PRECONDITION',
       field: 'sandbox.network',
     });

@@ -18,8 +18,8 @@ interface Subject {
 }
 
 const subjects: Subject[] = [
-  { name: 'sandbox-bubblewrap', setUp: () => setUpPlugin<unknown, SandboxService>(bubblewrap as never, schemaDefaults(bubblewrapSchema)) },
-  { name: 'sandbox-process', setUp: () => setUpPlugin<unknown, SandboxService>(plainProcess as never, schemaDefaults(processSchema)) },
+  { name: 'sandbox-bubblewrap', setUp: () => setUpPlugin<unknown, SandboxService>(bubblewrap, schemaDefaults(bubblewrapSchema)) },
+  { name: 'sandbox-process', setUp: () => setUpPlugin<unknown, SandboxService>(plainProcess, schemaDefaults(processSchema)) },
 ];
 
 /** Running (a zombie waiting to be reaped counts as gone). */
@@ -48,7 +48,9 @@ function printed(sandboxed: SandboxedProcess, marker: string): Promise<string> {
       stdout += chunk.toString();
       if (stdout.includes(marker)) resolve(stdout);
     });
-    void sandboxed.exited.then((exit) => reject(new Error(`agent exited (${exit.code}, ${exit.signal}) before printing ${marker}: ${stdout}`)));
+    void sandboxed.exited.then((exit) =>
+      reject(new Error(`agent exited (${exit.code}, ${exit.signal}) before printing ${marker}: ${stdout}`)),
+    );
   });
 }
 
@@ -81,7 +83,12 @@ describe.each(subjects)('$name', (subject) => {
     process.env.OC_SECRET_TOKEN = 'must-not-leak';
     process.env.OC_ALLOWED = 'allowed';
     try {
-      const sandboxed = await run('env', `require('fs').writeFileSync(process.env.TMPDIR + '/note', 'n'); console.log(JSON.stringify(process.env))`, { envAllowList: ['PATH', 'OC_ALLOWED'] }, { GIVEN: 'yes' });
+      const sandboxed = await run(
+        'env',
+        `require('fs').writeFileSync(process.env.TMPDIR + '/note', 'n'); console.log(JSON.stringify(process.env))`,
+        { envAllowList: ['PATH', 'OC_ALLOWED'] },
+        { GIVEN: 'yes' },
+      );
       expect(existsSync(sandboxed.scratchDir!)).toBe(true);
       const out = await outputOf(sandboxed);
       expect(out.code).toBe(0);
@@ -100,7 +107,10 @@ describe.each(subjects)('$name', (subject) => {
 
   it("reports the agent's own exit code, and a signal death as that signal", async () => {
     expect(await (await run('code', 'process.exit(3)')).exited).toEqual({ code: 3, signal: null });
-    expect(await (await run('self-kill', `process.kill(process.pid, 'SIGTERM'); setInterval(() => {}, 1000)`)).exited).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(await (await run('self-kill', `process.kill(process.pid, 'SIGTERM'); setInterval(() => {}, 1000)`)).exited).toEqual({
+      code: null,
+      signal: 'SIGTERM',
+    });
   });
 
   it('stops a memory hog at its memory limit and lets a small agent run under the same limit', async () => {
@@ -108,7 +118,9 @@ describe.each(subjects)('$name', (subject) => {
     const out = await outputOf(await run('hog', hog, { limits: { memoryBytes: 256 * 1024 * 1024 } }));
     expect(out.stdout).not.toContain('survived');
     expect(out.code === 0 && out.signal === null).toBe(false);
-    const fine = await outputOf(await run('small', `console.log(Buffer.alloc(1024 * 1024).length)`, { limits: { memoryBytes: 256 * 1024 * 1024 } }));
+    const fine = await outputOf(
+      await run('small', `console.log(Buffer.alloc(1024 * 1024).length)`, { limits: { memoryBytes: 256 * 1024 * 1024 } }),
+    );
     expect(fine.stdout.trim()).toBe(String(1024 * 1024));
   });
 
@@ -123,7 +135,14 @@ describe.each(subjects)('$name', (subject) => {
     const reader = `console.log(require('fs').readFileSync('/proc/self/limits', 'utf8'))`;
     const limits = { memoryBytes: 512 * 1024 * 1024, cpuSeconds: 120, openFiles: 200, processes: 5000 };
     const out = await outputOf(await run('limits', reader, { limits }));
-    const row = (name: string) => out.stdout.split('\n').find((line) => line.startsWith(name))!.slice(26).trim().split(/\s+/).slice(0, 2);
+    const row = (name: string) =>
+      out.stdout
+        .split('\n')
+        .find((line) => line.startsWith(name))!
+        .slice(26)
+        .trim()
+        .split(/\s+/)
+        .slice(0, 2);
     expect(row('Max data size')).toEqual([String(limits.memoryBytes), String(limits.memoryBytes)]);
     expect(row('Max cpu time')).toEqual(['120', '120']);
     expect(row('Max open files')).toEqual(['200', '200']);
@@ -138,7 +157,10 @@ describe.each(subjects)('$name', (subject) => {
   });
 
   it('signal() delivers SIGTERM to the agent itself, which exits gracefully with code 0', async () => {
-    const sandboxed = await run('graceful', `process.on('SIGTERM', () => { console.log('graceful'); process.exit(0) }); setInterval(() => {}, 1000); console.log('ready')`);
+    const sandboxed = await run(
+      'graceful',
+      `process.on('SIGTERM', () => { console.log('graceful'); process.exit(0) }); setInterval(() => {}, 1000); console.log('ready')`,
+    );
     await printed(sandboxed, 'ready');
     const [agentPid] = sandboxed.agentPids();
     expect(readFileSync(`/proc/${agentPid}/cmdline`, 'utf8').split('\0')[0]).toBe(process.execPath);
@@ -149,13 +171,16 @@ describe.each(subjects)('$name', (subject) => {
   });
 
   it('kill() kills every process of an agent that ignores SIGTERM, its grandchild included', async () => {
-    const sandboxed = await run('stubborn', `process.on('SIGTERM', () => {}); ${FORK_GRANDCHILD} setInterval(() => {}, 1000); setTimeout(() => console.log('ready'), 50)`);
+    const sandboxed = await run(
+      'stubborn',
+      `process.on('SIGTERM', () => {}); ${FORK_GRANDCHILD} setInterval(() => {}, 1000); setTimeout(() => console.log('ready'), 50)`,
+    );
     await printed(sandboxed, 'ready');
     const pids = sandboxed.agentPids();
     expect(pids.length).toBe(2); // the agent and its sleep
     sandboxed.signal('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(alive(pids[0]!)).toBe(true);
+    expect(alive(pids[0])).toBe(true);
     sandboxed.kill();
     const exit = await sandboxed.exited;
     expect(exit.signal).toBe('SIGKILL');
@@ -164,7 +189,10 @@ describe.each(subjects)('$name', (subject) => {
   });
 
   it('kills what the agent left behind when it exits (the sandbox lives as long as the agent)', async () => {
-    const sandboxed = await run('leaver', `process.on('SIGUSR2', () => process.exit(0)); ${FORK_GRANDCHILD} setInterval(() => {}, 1000); setTimeout(() => console.log('ready'), 50)`);
+    const sandboxed = await run(
+      'leaver',
+      `process.on('SIGUSR2', () => process.exit(0)); ${FORK_GRANDCHILD} setInterval(() => {}, 1000); setTimeout(() => console.log('ready'), 50)`,
+    );
     await printed(sandboxed, 'ready');
     const pids = sandboxed.agentPids();
     expect(pids.length).toBe(2);
@@ -188,7 +216,7 @@ describe.each(subjects)('$name', (subject) => {
     expect(pids.length).toBe(1);
     await own.stop();
     expect(await sandboxed.exited).toEqual({ code: null, signal: 'SIGKILL' });
-    await waitUntil(() => !alive(pids[0]!), 'the agent is gone');
+    await waitUntil(() => !alive(pids[0]), 'the agent is gone');
   });
 
   it('counts spawns and exits in the sandbox metrics', async () => {

@@ -101,7 +101,9 @@ describe('a fork bomb in sandbox-bubblewrap under a root gateway', () => {
       const client = new GatewayServiceClient(gw.address, credentials.createInsecure());
       try {
         const health = await new Promise((resolve, reject) =>
-          client.healthCheck({ agentId: '', probeId: '' }, new Metadata(), { deadline: Date.now() + 10_000 }, (error, reply) => (error ? reject(error) : resolve(reply))),
+          client.healthCheck({ agentId: '', probeId: '' }, new Metadata(), { deadline: Date.now() + 10_000 }, (error, reply) =>
+            error ? reject(error) : resolve(reply),
+          ),
         );
         expect(health).toMatchObject({ status: HealthStatus_Status.STATUS_SERVING });
       } finally {
@@ -198,7 +200,15 @@ describe('managed fork bomb under a non-root gateway process (uid 65534, no cgro
           'router-embedded',
           'auth-standard',
           'sandbox-bubblewrap',
-          { use: 'supervisor', options: { agents: [agent('bomb', [`${marker}-b`, '1000']), agent('neighbour', [`${marker}-n`, '20', path.join(shared, 'go')], [shared])] } },
+          {
+            use: 'supervisor',
+            options: {
+              agents: [
+                agent('bomb', [`${marker}-b`, '1000']),
+                agent('neighbour', [`${marker}-n`, '20', path.join(shared, 'go')], [shared]),
+              ],
+            },
+          },
         ],
       });
       const reportOf = async (agentId: string) => {
@@ -224,7 +234,9 @@ describe('managed fork bomb under a non-root gateway process (uid 65534, no cgro
       const client = new GatewayServiceClient(gw.grpcAddress, credentials.createInsecure());
       try {
         const health = await new Promise((resolve, reject) =>
-          client.healthCheck({ agentId: '', probeId: '' }, new Metadata(), { deadline: Date.now() + 10_000 }, (error, reply) => (error ? reject(error) : resolve(reply))),
+          client.healthCheck({ agentId: '', probeId: '' }, new Metadata(), { deadline: Date.now() + 10_000 }, (error, reply) =>
+            error ? reject(error) : resolve(reply),
+          ),
         );
         expect(health).toMatchObject({ status: HealthStatus_Status.STATUS_SERVING });
       } finally {
@@ -245,7 +257,8 @@ function agentReport(output: string, agentPrefix: string): Record<string, number
     if (!line.startsWith('{')) continue;
     try {
       const entry = JSON.parse(line) as { agentId?: string; stream?: string; msg?: string };
-      if (entry.stream === 'stdout' && entry.agentId?.startsWith(agentPrefix) && entry.msg?.startsWith('{')) return JSON.parse(entry.msg) as Record<string, number>;
+      if (entry.stream === 'stdout' && entry.agentId?.startsWith(agentPrefix) && entry.msg?.startsWith('{'))
+        return JSON.parse(entry.msg) as Record<string, number>;
     } catch {
       // not a log line of ours
     }

@@ -33,10 +33,10 @@ async function startParent(sandbox: string, fork: boolean) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  parent.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  parent.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const report = await new Promise<{ pids: number[]; top: number; dataDir: string }>((resolve, reject) => {
     let stdout = '';
-    parent.stdout!.on('data', (chunk: Buffer) => {
+    parent.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       if (stdout.includes('\n')) resolve(JSON.parse(stdout) as { pids: number[]; top: number; dataDir: string });
     });

@@ -66,7 +66,10 @@ export async function setUpPlugin<O, S>(plugin: PluginDefinition<O, S>, options:
 }
 
 /** Collects a child's stdout and waits for its exit. */
-export async function outputOf(sandboxed: { child: import('node:child_process').ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }) {
+export async function outputOf(sandboxed: {
+  child: import('node:child_process').ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}) {
   let stdout = '';
   let stderr = '';
   sandboxed.child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

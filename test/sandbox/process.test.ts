@@ -15,7 +15,11 @@ describe('sandbox-process', () => {
       const warning = plugin.logs.find((line) => line.msg.includes('WITHOUT isolation'));
       expect(warning).toMatchObject({ level: 40, notIsolated: plugin.service.limitations });
       expect(plugin.service.limitations).toEqual(
-        expect.arrayContaining([expect.stringMatching(/^filesystem/), expect.stringMatching(/^network/), expect.stringMatching(/^processes/)]),
+        expect.arrayContaining([
+          expect.stringMatching(/^filesystem/),
+          expect.stringMatching(/^network/),
+          expect.stringMatching(/^processes/),
+        ]),
       );
     } finally {
       await plugin.stop();
@@ -23,7 +27,10 @@ describe('sandbox-process', () => {
   });
 
   it('says in the same warning that limits are off when told not to apply them', async () => {
-    const plugin = await setUpPlugin<ProcessSandboxOptions, SandboxService>(plainProcess, schemaDefaults<ProcessSandboxOptions>(schema, { applyLimits: false }));
+    const plugin = await setUpPlugin<ProcessSandboxOptions, SandboxService>(
+      plainProcess,
+      schemaDefaults<ProcessSandboxOptions>(schema, { applyLimits: false }),
+    );
     try {
       expect(plugin.service.limitations).toContain('applyLimits: false: profile limits are NOT applied');
       const hog = `const keep = []; for (let i = 0; i < 40; i++) keep.push(Buffer.alloc(8 * 1024 * 1024, 1)); console.log('survived')`;

@@ -133,6 +133,9 @@ describe.each([
     const error = await agent.publish('bad..topic', 'x').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GatewayClientError);
     expect(error).toMatchObject({ code: 'GW_INVALID_ARGUMENT', status: 3, field: 'message.topic' });
-    await expect(agent.register({ service: 'Bad Name', version: '1.0.0' })).rejects.toMatchObject({ code: 'GW_INVALID_ARGUMENT', field: 'agent.service' });
+    await expect(agent.register({ service: 'Bad Name', version: '1.0.0' })).rejects.toMatchObject({
+      code: 'GW_INVALID_ARGUMENT',
+      field: 'agent.service',
+    });
   });
 });

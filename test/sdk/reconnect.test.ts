@@ -41,7 +41,10 @@ describe('SDK sessions across drops and restarts', () => {
 
     // Ends the session without deregistering: the lease (60 s) is still valid.
     await worker.close({ deregister: false });
-    await eventually(async () => ((await observer.discover({ service: 'dropper', routableOnly: true })).length === 0 ? true : undefined), 5000);
+    await eventually(
+      async () => ((await observer.discover({ service: 'dropper', routableOnly: true })).length === 0 ? true : undefined),
+      5000,
+    );
     const record = gw.gateway.service('registry')!.get(agentId);
     expect(record === undefined || record.state !== 'running' || record.health === 'unhealthy').toBe(true);
   });

@@ -23,7 +23,9 @@ async function durableDelivery(gw: SecuredGateway, alice: Client, agentId: strin
 }
 
 function deliveries(events: Event[]) {
-  return events.flatMap((event) => (event.kind?.$case === 'delivery' ? [event.kind.value] : event.kind?.$case === 'batch' ? event.kind.value.deliveries : []));
+  return events.flatMap((event) =>
+    event.kind?.$case === 'delivery' ? [event.kind.value] : event.kind?.$case === 'batch' ? event.kind.value.deliveries : [],
+  );
 }
 
 const ack = (client: Client, agentId: string, tag: string, kind: AckKind) =>
@@ -49,7 +51,7 @@ async function attackAndRecover(gw: SecuredGateway, agentId: string): Promise<vo
   // A guessed tag (right shape, wrong secret) settles nothing, even for alice (router-nats calls
   // every tag of its own boot it does not hold `stale`, router-embedded `unknown`).
   const guessed = tag.replace(/[A-Za-z0-9_-]{22}$/, 'A'.repeat(22));
-  expect(['unknown', 'stale']).toContain((await ack(alice, agentId, guessed, AckKind.ACK_KIND_ACK)).outcomes[0]!.result);
+  expect(['unknown', 'stale']).toContain((await ack(alice, agentId, guessed, AckKind.ACK_KIND_ACK)).outcomes[0].result);
   // The delivery is still alice's, in flight on its first attempt: her ack settles it.
   expect((await ack(alice, agentId, tag, AckKind.ACK_KIND_ACK)).outcomes).toEqual([{ deliveryTag: tag, result: 'acked' }]);
   expect(deliveries(inbox.events)).toHaveLength(1);
@@ -100,7 +102,7 @@ print(json.dumps(out))
       { target: gw.address, token: await gw.token('mallory'), tag },
     );
     expect(result).toEqual({ ack: 'unknown', nack: 'unknown', extend: 'unknown', named: 'PERMISSION_DENIED' });
-    expect((await ack(alice, 'alice-py', tag, AckKind.ACK_KIND_ACK)).outcomes[0]!.result).toBe('acked');
+    expect((await ack(alice, 'alice-py', tag, AckKind.ACK_KIND_ACK)).outcomes[0].result).toBe('acked');
     inbox.stream.cancel();
   }, 90_000);
 

@@ -60,7 +60,9 @@ print(json.dumps(out))
       { target: gw.address, token: await gw.token('nobody') },
     );
     expect(result.all).toEqual([]);
-    expect(result.billing).toMatch(/^PERMISSION_DENIED GW_PERMISSION_DENIED: service: "nobody" may not discover "billing": identity "nobody" has no role/);
+    expect(result.billing).toMatch(
+      /^PERMISSION_DENIED GW_PERMISSION_DENIED: service: "nobody" may not discover "billing": identity "nobody" has no role/,
+    );
     expect(result.status).toMatch(/^PERMISSION_DENIED .*agent_id: "nobody" may not discover "billing-1"/);
     // An unknown id is refused the same way: no telling registered from unregistered ids.
     expect(result.missing).toMatch(/^PERMISSION_DENIED .*agent_id: "nobody" may not discover "no-such-agent"/);
@@ -71,7 +73,9 @@ print(json.dumps(out))
   test('a grant on one service shows that service only', async () => {
     const watcher = await gw.client('watcher');
     expect((await watcher.call<DiscoverResult>('discover', {})).agents.map((agent) => agent.info?.agentId)).toEqual(['billing-1']);
-    expect((await watcher.call<DiscoverResult>('discover', { service: 'billing' })).agents.map((agent) => agent.info?.agentId)).toEqual(['billing-1']);
+    expect((await watcher.call<DiscoverResult>('discover', { service: 'billing' })).agents.map((agent) => agent.info?.agentId)).toEqual([
+      'billing-1',
+    ]);
     expect((await failure(watcher.call('discover', { service: 'secret' }))).code).toBe(status.PERMISSION_DENIED);
     expect((await watcher.call<AgentStatus>('getAgentStatus', { agentId: 'billing-1' })).agent!.info!.service).toBe('billing');
     expect((await failure(watcher.call('getAgentStatus', { agentId: 'secret-1' }))).code).toBe(status.PERMISSION_DENIED);
@@ -84,13 +88,18 @@ print(json.dumps(out))
     expect(probe.details).toMatch(/probe_id: "watcher" may not answer the probes of "billing-1"/);
     // ops sees everything, ListAgents included.
     const ops = await gw.client('ops');
-    expect((await ops.call<DiscoverResult>('discover', {})).agents.map((agent) => agent.info?.agentId).sort()).toEqual(['billing-1', 'secret-1']);
+    expect((await ops.call<DiscoverResult>('discover', {})).agents.map((agent) => agent.info?.agentId).sort()).toEqual([
+      'billing-1',
+      'secret-1',
+    ]);
     const admin = new AdminServiceClient(gw.address, credentials.createInsecure());
     try {
       const metadata = new Metadata();
       metadata.set('authorization', `Bearer ${await gw.token('ops')}`);
       const listed = await new Promise<string[]>((resolve, reject) =>
-        admin.listAgents(ListAgentsRequest.fromPartial({}), metadata, (error, reply) => (error ? reject(error) : resolve(reply.agents.map((agent) => agent.info?.agentId ?? "")))),
+        admin.listAgents(ListAgentsRequest.fromPartial({}), metadata, (error, reply) =>
+          error ? reject(error) : resolve(reply.agents.map((agent) => agent.info?.agentId ?? '')),
+        ),
       );
       expect(listed.sort()).toEqual(['billing-1', 'secret-1']);
     } finally {
@@ -109,10 +118,18 @@ print(json.dumps(out))
     await ops.call('registerAgent', { agentId: 'secret-2', service: 'secret', version: '1.0.0' });
     await ops.call('registerAgent', { agentId: 'billing-2', service: 'billing', version: '1.0.0' });
     // One stream, in order: when billing-2's event arrived, secret-2's was already skipped.
-    await eventually(() => registryEvents(watched.events).some((event) => event.agent?.info?.agentId === 'billing-2') || undefined, 10_000, 'billing-2 event');
+    await eventually(
+      () => registryEvents(watched.events).some((event) => event.agent?.info?.agentId === 'billing-2') || undefined,
+      10_000,
+      'billing-2 event',
+    );
     expect(registryEvents(watched.events).map((event) => event.agent?.info?.agentId)).toEqual(['billing-2']);
     // ops (everything granted) got both, in order; by then the broadcast to `nobody` was decided too.
-    await eventually(() => registryEvents(all.events).some((event) => event.agent?.info?.agentId === 'billing-2') || undefined, 10_000, 'ops events');
+    await eventually(
+      () => registryEvents(all.events).some((event) => event.agent?.info?.agentId === 'billing-2') || undefined,
+      10_000,
+      'ops events',
+    );
     expect(registryEvents(all.events).map((event) => event.agent?.info?.agentId)).toEqual(['secret-2', 'billing-2']);
     expect(registryEvents(blind.events)).toEqual([]);
     for (const stream of [watched, blind, all]) stream.stream.cancel();

@@ -65,7 +65,10 @@ export interface SecuredOptions {
 export async function startSecuredGateway(options: SecuredOptions = {}): Promise<SecuredGateway> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ocgw-sec-'));
   const { privateKey, publicKey } = await generateKeyPair('ES256');
-  writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] }));
+  writeFileSync(
+    path.join(dir, 'jwks.json'),
+    JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] }),
+  );
   const clients: Client[] = [];
   let gw: TestGateway;
   try {
@@ -110,7 +113,14 @@ export async function startSecuredGateway(options: SecuredOptions = {}): Promise
 
 async function signToken(key: KeyLike, sub: string, claims: Record<string, unknown>): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setSubject(sub).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt(now).setExpirationTime(now + 600).sign(key);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setSubject(sub)
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 600)
+    .sign(key);
 }
 
 type Callback<T> = (error: ServiceError | null, response: T) => void;
@@ -127,9 +137,17 @@ export class Client {
   }
 
   call<T>(method: string, request: unknown): Promise<T> {
-    const invoke = (this.raw as unknown as Record<string, (request: unknown, metadata: Metadata, options: object, callback: Callback<T>) => void>)[method]!;
+    const invoke = (
+      this.raw as unknown as Record<string, (request: unknown, metadata: Metadata, options: object, callback: Callback<T>) => void>
+    )[method];
     return new Promise((resolve, reject) =>
-      invoke.call(this.raw, REQUEST_TYPES[method]!.fromPartial(request as never), this.metadata, { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(error) : resolve(response))),
+      invoke.call(
+        this.raw,
+        REQUEST_TYPES[method].fromPartial(request as never),
+        this.metadata,
+        { deadline: Date.now() + 10_000 },
+        (error, response) => (error ? reject(error) : resolve(response)),
+      ),
     );
   }
 
@@ -168,16 +186,21 @@ export function collect(stream: ClientReadableStream<Event>) {
   return { events, ended, live, stream };
 }
 
-export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const value = await check();
-      if (value !== undefined && value !== false) return value as T;
+      if (value !== undefined && value !== false) return value;
     } catch (error) {
       last = error;
     }
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the last failure, whatever it was
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -219,7 +242,7 @@ ${body}
       });
     });
     const lines = output.trim().split('\n');
-    return JSON.parse(lines[lines.length - 1]!);
+    return JSON.parse(lines[lines.length - 1]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

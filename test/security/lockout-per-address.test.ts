@@ -46,24 +46,30 @@ describe('lockout per client address', () => {
   });
 
   const target = (kind: 'ipv4' | 'ipv6' | 'unix'): string => {
-    const addresses = gw.gateway.transports()[0]!.addresses();
+    const addresses = gw.gateway.transports()[0].addresses();
     if (kind === 'unix') return addresses.find((address) => address.startsWith('unix:'))!;
-    const tcp = addresses.find((address) => (kind === 'ipv6' ? address.startsWith('::1:') || address.startsWith('[::1]') : address.startsWith('127.0.0.1:')))!;
+    const tcp = addresses.find((address) =>
+      kind === 'ipv6' ? address.startsWith('::1:') || address.startsWith('[::1]') : address.startsWith('127.0.0.1:'),
+    )!;
     return kind === 'ipv6' && !tcp.startsWith('[') ? `[::1]:${tcp.slice(tcp.lastIndexOf(':') + 1)}` : tcp;
   };
 
-  test.each(['ipv4', 'ipv6', 'unix'] as const)('%s: 12 bad tokens on 12 new connections lock the address out; other addresses still work', async (kind) => {
-    const bad = await runPython(ATTEMPTS, { target: target(kind), token: 'not.a.token', attempts: 12 });
-    expect(bad).toEqual([...Array(10).fill('UNAUTHENTICATED'), 'RESOURCE_EXHAUSTED', 'RESOURCE_EXHAUSTED']);
-    // Locked: even a good token from that address is refused until lockoutMs passes.
-    const good = await gw.token('alice');
-    expect(await runPython(ATTEMPTS, { target: target(kind), token: good, attempts: 1 })).toEqual(['RESOURCE_EXHAUSTED']);
-    // The addresses not yet tried are not affected.
-    for (const other of (['ipv4', 'ipv6', 'unix'] as const).filter((name) => name !== kind && !locked.has(name))) {
-      expect(await runPython(ATTEMPTS, { target: target(other), token: good, attempts: 1 })).toEqual(['OK']);
-    }
-    locked.add(kind);
-  }, 120_000);
+  test.each(['ipv4', 'ipv6', 'unix'] as const)(
+    '%s: 12 bad tokens on 12 new connections lock the address out; other addresses still work',
+    async (kind) => {
+      const bad = await runPython(ATTEMPTS, { target: target(kind), token: 'not.a.token', attempts: 12 });
+      expect(bad).toEqual([...Array(10).fill('UNAUTHENTICATED'), 'RESOURCE_EXHAUSTED', 'RESOURCE_EXHAUSTED']);
+      // Locked: even a good token from that address is refused until lockoutMs passes.
+      const good = await gw.token('alice');
+      expect(await runPython(ATTEMPTS, { target: target(kind), token: good, attempts: 1 })).toEqual(['RESOURCE_EXHAUSTED']);
+      // The addresses not yet tried are not affected.
+      for (const other of (['ipv4', 'ipv6', 'unix'] as const).filter((name) => name !== kind && !locked.has(name))) {
+        expect(await runPython(ATTEMPTS, { target: target(other), token: good, attempts: 1 })).toEqual(['OK']);
+      }
+      locked.add(kind);
+    },
+    120_000,
+  );
 
   test('the attempts really came over distinct connections, reported in canonical form', () => {
     const byKind = (prefix: string) => [...peers].filter((peer) => peer.startsWith(prefix));

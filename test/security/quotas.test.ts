@@ -5,7 +5,7 @@
  */
 import { status, type ClientReadableStream } from '@grpc/grpc-js';
 import { MessageBatch, type BatchResult, type Event, type RegistrationResult } from '../../proto/gen/openclaw/gateway/v1/gateway';
-import { collect, eventually, failure, runPython, startSecuredGateway, type SecuredGateway } from './harness';
+import { collect, eventually, runPython, startSecuredGateway, type SecuredGateway } from './harness';
 
 async function rejections(gw: SecuredGateway, quota: string): Promise<number> {
   const text = await gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_transport_grpc_quota_rejections_total');
@@ -33,15 +33,19 @@ describe('per-identity quotas', () => {
   test('agentsPerIdentity: concurrent registrations cannot slip past it; deregistering frees a slot; others unaffected', async () => {
     const alice = await gw.client('alice');
     const attempts = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => alice.call<RegistrationResult>('registerAgent', { agentId: `alice-${i}`, service: 'svc', version: '1.0.0' })),
+      Array.from({ length: 10 }, (_, i) =>
+        alice.call<RegistrationResult>('registerAgent', { agentId: `alice-${i}`, service: 'svc', version: '1.0.0' }),
+      ),
     );
     const registered = attempts.filter((attempt) => attempt.status === 'fulfilled');
     expect(registered).toHaveLength(3);
     const refused = attempts.find((attempt) => attempt.status === 'rejected') as PromiseRejectedResult;
     expect(refused.reason.code).toBe(status.RESOURCE_EXHAUSTED);
-    expect(refused.reason.details).toMatch(/^GW_RESOURCE_EXHAUSTED: quotas\.agentsPerIdentity: identity "alice" has \d agents registered; quotas\.agentsPerIdentity allows 3/);
+    expect(refused.reason.details).toMatch(
+      /^GW_RESOURCE_EXHAUSTED: quotas\.agentsPerIdentity: identity "alice" has \d agents registered; quotas\.agentsPerIdentity allows 3/,
+    );
     expect(gw.gateway.service('registry')!.size()).toBe(3);
-    const mine = (registered as PromiseFulfilledResult<RegistrationResult>[]).map((attempt) => attempt.value.agentId);
+    const mine = registered.map((attempt) => attempt.value.agentId);
     // Re-registering one it holds is not a new agent.
     await alice.call('registerAgent', { agentId: mine[0], service: 'svc', version: '1.0.1' });
     // Bob has his own quota.
@@ -69,39 +73,56 @@ describe('per-identity quotas', () => {
     const third = collect(carol.subscribe({ topics: [{ pattern: 'b' }] }));
     await eventually(() => third.ended.done || undefined, 10_000, 'the third stream to be refused');
     expect(third.ended.code).toBe(status.RESOURCE_EXHAUSTED);
-    expect(third.ended.details).toMatch(/quotas\.streamsPerIdentity: identity "carol" has 2 streams open; quotas\.streamsPerIdentity allows 2/);
+    expect(third.ended.details).toMatch(
+      /quotas\.streamsPerIdentity: identity "carol" has 2 streams open; quotas\.streamsPerIdentity allows 2/,
+    );
     publish.end();
-    await eventually(async () => {
-      const retry = collect(carol.subscribe({ topics: [{ pattern: 'c' }, { pattern: 'd' }] }));
-      await retry.live.catch(() => undefined);
-      if (retry.ended.done) return undefined;
-      return retry;
-    }, 10_000, 'a stream slot after PublishStream ended');
+    await eventually(
+      async () => {
+        const retry = collect(carol.subscribe({ topics: [{ pattern: 'c' }, { pattern: 'd' }] }));
+        await retry.live.catch(() => undefined);
+        if (retry.ended.done) return undefined;
+        return retry;
+      },
+      10_000,
+      'a stream slot after PublishStream ended',
+    );
     // a.> + c + d = 3 subscriptions held; one more topic is over subscriptionsPerIdentity.
     first.stream.cancel();
     const dave = await gw.client('dave');
     const tooMany = collect(dave.subscribe({ topics: [{ pattern: 'w' }, { pattern: 'x' }, { pattern: 'y' }, { pattern: 'z' }] }));
     await eventually(() => tooMany.ended.done || undefined, 10_000, 'the oversized subscription to be refused');
     expect(tooMany.ended.code).toBe(status.RESOURCE_EXHAUSTED);
-    expect(tooMany.ended.details).toMatch(/quotas\.subscriptionsPerIdentity: identity "dave" holds 0 topic subscriptions and asks for 4 more; quotas\.subscriptionsPerIdentity allows 3/);
+    expect(tooMany.ended.details).toMatch(
+      /quotas\.subscriptionsPerIdentity: identity "dave" holds 0 topic subscriptions and asks for 4 more; quotas\.subscriptionsPerIdentity allows 3/,
+    );
     expect(await rejections(gw, 'streamsPerIdentity')).toBeGreaterThanOrEqual(1);
     expect(await rejections(gw, 'subscriptionsPerIdentity')).toBeGreaterThanOrEqual(1);
   });
 
   test('publishRate: a burst of 5 lets 5 messages of a batch through, refuses the rest in place, then SendMessage', async () => {
     const erin = await gw.client('erin');
-    const batch = await erin.call<BatchResult>('publishBatch', { messages: Array.from({ length: 8 }, (_, i) => ({ topic: 'rate.t', payload: Buffer.from(String(i)) })) });
+    const batch = await erin.call<BatchResult>('publishBatch', {
+      messages: Array.from({ length: 8 }, (_, i) => ({ topic: 'rate.t', payload: Buffer.from(String(i)) })),
+    });
     expect(batch.results.map((result) => result.errorCode)).toEqual([0, 0, 0, 0, 0, ...Array(3).fill(status.RESOURCE_EXHAUSTED)]);
-    expect(batch.results[5]!.errorMessage).toMatch(/quotas\.publishRate: identity "erin" publishes faster than quotas\.publishRate allows \(1 messages\/s, burst 5\)/);
+    expect(batch.results[5].errorMessage).toMatch(
+      /quotas\.publishRate: identity "erin" publishes faster than quotas\.publishRate allows \(1 messages\/s, burst 5\)/,
+    );
     // Refilled at one a second: within a few calls one is refused.
     let refused: { code: number; details: string } | undefined;
     for (let i = 0; i < 5 && !refused; i++) {
-      refused = await erin.call('sendMessage', { topic: 'rate.t', payload: Buffer.from('x') }).then(() => undefined, (error) => error);
+      refused = await erin.call('sendMessage', { topic: 'rate.t', payload: Buffer.from('x') }).then(
+        () => undefined,
+        (error) => error,
+      );
     }
     expect(refused?.code).toBe(status.RESOURCE_EXHAUSTED);
     // Another identity's bucket is full.
     const frank = await gw.client('frank');
-    const own = await frank.call<BatchResult>('publishBatch', { messages: Array.from({ length: 5 }, () => ({ topic: 'rate.t', payload: Buffer.from('f') })) });
+    const own = await frank.call<BatchResult>('publishBatch', {
+      messages: Array.from({ length: 5 }, () => ({ topic: 'rate.t', payload: Buffer.from('f') })),
+    });
     expect(own.results.every((result) => result.errorCode === 0)).toBe(true);
     expect(await rejections(gw, 'publishRate')).toBeGreaterThanOrEqual(4);
   });
@@ -140,11 +161,13 @@ except grpc.RpcError as error:
     const args = { target: gw.address, token: await gw.token('three') };
     const result = await runPython(probe, args);
     expect(result.code).toBe('RESOURCE_EXHAUSTED');
-    expect(result.details).toMatch(/^GW_RESOURCE_EXHAUSTED: quotas\.connectionsPerPeer: ipv4:127\.0\.0\.1 has 3 connections open; quotas\.connectionsPerPeer allows 2/);
+    expect(result.details).toMatch(
+      /^GW_RESOURCE_EXHAUSTED: quotas\.connectionsPerPeer: ipv4:127\.0\.0\.1 has 3 connections open; quotas\.connectionsPerPeer allows 2/,
+    );
     expect(await rejections(gw, 'connectionsPerPeer')).toBe(1);
     // Once a held connection closes, a new one is served.
     held.shift()!.cancel();
-    clients[0]!.close();
+    clients[0].close();
     await eventually(async () => ((await runPython(probe, args)).code === 'OK' ? true : undefined), 20_000, 'a connection slot');
   }, 90_000);
 });

@@ -27,7 +27,9 @@ describe('sender_id belongs to the caller', () => {
     const mallory = await gw.client('mallory');
     const spoofed = await failure(mallory.call('sendMessage', { topic: 'news', senderId: 'alice-1', payload: Buffer.from('x') }));
     expect(spoofed.code).toBe(status.PERMISSION_DENIED);
-    expect(spoofed.details).toBe('GW_PERMISSION_DENIED: message.sender_id: "mallory" may not send as "alice-1": that agent was registered by another identity');
+    expect(spoofed.details).toBe(
+      'GW_PERMISSION_DENIED: message.sender_id: "mallory" may not send as "alice-1": that agent was registered by another identity',
+    );
     const unknown = await failure(mallory.call('sendMessage', { topic: 'news', senderId: 'nobody-yet', payload: Buffer.from('x') }));
     expect(unknown.code).toBe(status.PERMISSION_DENIED);
     expect(unknown.details).toMatch(/message\.sender_id: "nobody-yet" is not a registered agent/);
@@ -35,7 +37,9 @@ describe('sender_id belongs to the caller', () => {
     expect(request.code).toBe(status.PERMISSION_DENIED);
     expect(request.details).toMatch(/message\.sender_id: "mallory" may not send as "alice-1"/);
     // Her own agent, or no sender at all, is fine.
-    expect((await mallory.call<SendResult>('sendMessage', { topic: 'news', senderId: 'mallory-1', payload: Buffer.from('x') })).errorCode).toBe(0);
+    expect(
+      (await mallory.call<SendResult>('sendMessage', { topic: 'news', senderId: 'mallory-1', payload: Buffer.from('x') })).errorCode,
+    ).toBe(0);
     expect((await mallory.call<SendResult>('sendMessage', { topic: 'news', payload: Buffer.from('x') })).errorCode).toBe(0);
   });
 
@@ -48,7 +52,7 @@ describe('sender_id belongs to the caller', () => {
     ];
     const batch = await mallory.call<BatchResult>('publishBatch', { messages });
     expect(batch.results.map((result) => result.errorCode)).toEqual([0, status.PERMISSION_DENIED, 0]);
-    expect(batch.results[1]!.errorMessage).toMatch(/messages\[1\]\.sender_id: "mallory" may not send as "alice-1"/);
+    expect(batch.results[1].errorMessage).toMatch(/messages\[1\]\.sender_id: "mallory" may not send as "alice-1"/);
 
     const stream = mallory.raw.publishStream(mallory.metadata);
     const results: BatchResult[] = [];
@@ -60,8 +64,8 @@ describe('sender_id belongs to the caller', () => {
     stream.write(MessageBatch.fromPartial({ messages }));
     stream.end();
     await done;
-    expect(results[0]!.results.map((result) => result.errorCode)).toEqual([0, status.PERMISSION_DENIED, 0]);
-    expect(results[0]!.results[1]!.errorMessage).toMatch(/messages\[1\]\.sender_id/);
+    expect(results[0].results.map((result) => result.errorCode)).toEqual([0, status.PERMISSION_DENIED, 0]);
+    expect(results[0].results[1].errorMessage).toMatch(/messages\[1\]\.sender_id/);
   });
 });
 
@@ -95,10 +99,12 @@ print(json.dumps(out))
 `,
       { targets: [`unix:${sup.socketPath}`, sup.address] },
     );
-    const values = Object.values(attempts) as string[];
+    const values = Object.values<string>(attempts);
     expect(values).toHaveLength(6);
     for (const value of values) {
-      expect(value).toMatch(/^PERMISSION_DENIED GW_PERMISSION_DENIED: agent\.agent_id: "keeper-[12]" is reserved for a managed instance of "keeper"/);
+      expect(value).toMatch(
+        /^PERMISSION_DENIED GW_PERMISSION_DENIED: agent\.agent_id: "keeper-[12]" is reserved for a managed instance of "keeper"/,
+      );
     }
     // The managed registration is untouched: same record, still the supervisor's process.
     const after = registry.get('keeper-1')!;

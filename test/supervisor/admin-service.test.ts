@@ -60,7 +60,7 @@ describe('AdminService over gRPC with the supervisor', () => {
   });
 
   it('DrainAgent: maintenance, out of routing, the process keeps running; StartAgent brings it back', async () => {
-    const pid = gw.supervisor.status('ops-1')[0]!.pid!;
+    const pid = gw.supervisor.status('ops-1')[0].pid!;
     await unary(admin, 'drainAgent', { agentId: 'ops' });
     expect(gw.registry.get('ops-1')!.state).toBe('maintenance');
     expect(routable(gw.registry, 'ops')).toEqual([]);
@@ -73,24 +73,29 @@ describe('AdminService over gRPC with the supervisor', () => {
   });
 
   it('RestartAgent: running → initializing → running with a new process; resolves once running', async () => {
-    const before = gw.supervisor.status('ops-1')[0]!.pid!;
+    const before = gw.supervisor.status('ops-1')[0].pid!;
     await unary(admin, 'restartAgent', { agentId: 'ops-1' });
     const [after] = gw.supervisor.status('ops-1');
     expect(after).toMatchObject({ state: 'running', restarts: 1 });
-    expect(after!.pid).not.toBe(before);
+    expect(after.pid).not.toBe(before);
     expect(alive(before)).toBe(false);
     expect(gw.events.states('ops-1').slice(-2)).toEqual(['running→initializing', 'initializing→running']);
   });
 
   it('StopAgent: drained, SIGTERM, terminated, no restart; an agent ignoring SIGTERM is killed after stopTimeoutMs', async () => {
-    const pid = gw.supervisor.status('stubborn-1')[0]!.pid!;
+    const pid = gw.supervisor.status('stubborn-1')[0].pid!;
     await unary(admin, 'stopAgent', { agentId: 'stubborn' });
     expect(gw.supervisor.status('stubborn-1')[0]).toMatchObject({ state: 'terminated', pid: undefined });
     expect(alive(pid)).toBe(false);
-    expect(gw.events.states('stubborn-1')).toEqual(['created→initializing', 'initializing→running', 'running→maintenance', 'maintenance→terminated']);
+    expect(gw.events.states('stubborn-1')).toEqual([
+      'created→initializing',
+      'initializing→running',
+      'running→maintenance',
+      'maintenance→terminated',
+    ]);
     expect(gw.registry.get('stubborn-1')).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(gw.supervisor.status('stubborn-1')[0]!.state).toBe('terminated');
+    expect(gw.supervisor.status('stubborn-1')[0].state).toBe('terminated');
   });
 
   it('an illegal transition is refused: DrainAgent of a terminated agent is FAILED_PRECONDITION', async () => {
@@ -105,7 +110,7 @@ describe('AdminService over gRPC with the supervisor', () => {
 
   it('StartAgent of a terminated agent: a new incarnation, created → initializing → running', async () => {
     await unary(admin, 'startAgent', { agentId: 'stubborn-1' });
-    expect(gw.supervisor.status('stubborn-1')[0]!.state).toBe('running');
+    expect(gw.supervisor.status('stubborn-1')[0].state).toBe('running');
     expect(gw.events.states('stubborn-1').slice(-2)).toEqual(['created→initializing', 'initializing→running']);
   });
 
@@ -117,7 +122,9 @@ describe('AdminService over gRPC with the supervisor', () => {
     expect(status[0]).toMatchObject({ agentId: 'ops-2', state: 'running', version: '1.1.0' });
     expect(gw.events.states('ops-1').slice(-2)).toEqual(['running→upgrade', 'upgrade→terminated']);
     expect(routable(gw.registry, 'ops').map((agent) => `${agent.agentId}@${agent.version}`)).toEqual(['ops-2@1.1.0']);
-    const bad = (await unary(admin, 'upgradeAgent', { agentId: 'ops', command: '', args: [], version: 'not-semver' }).catch((e: ServiceError) => e)) as ServiceError;
+    const bad = (await unary(admin, 'upgradeAgent', { agentId: 'ops', command: '', args: [], version: 'not-semver' }).catch(
+      (e: ServiceError) => e,
+    )) as ServiceError;
     expect(bad.code).toBe(GrpcStatus.INVALID_ARGUMENT);
   });
 });

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { loadGateway, type AgentRecord, type Gateway, type PluginEntry, type RegistryService, type SupervisorService } from '../../kernel';
+import { loadGateway, type AgentRecord, type Gateway, type PluginEntry, type RegistryService, type SupervisorService } from '../../index';
 
 export const FIXTURE_AGENT = path.resolve(__dirname, '../fixtures/agents/managed-agent.js');
 export const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -34,10 +34,21 @@ export class EventLog {
       this.events.push({ kind: 'state', agentId: change.agentId, from: change.from, to: change.to, reason: change.reason, at: Date.now() }),
     );
     hooks.healthChanged.tap('test', (change) =>
-      this.events.push({ kind: 'health', agentId: change.agentId, from: change.from, to: change.to, reason: change.reason, at: Date.now() }),
+      this.events.push({
+        kind: 'health',
+        agentId: change.agentId,
+        from: change.from,
+        to: change.to,
+        reason: change.reason,
+        at: Date.now(),
+      }),
     );
-    hooks.agentRegistered.tap('test', (agent) => this.events.push({ kind: 'registered', agentId: agent.agentId, to: agent.state, at: Date.now() }));
-    hooks.agentDeregistered.tap('test', (agent, reason) => this.events.push({ kind: 'deregistered', agentId: agent.agentId, reason, at: Date.now() }));
+    hooks.agentRegistered.tap('test', (agent) =>
+      this.events.push({ kind: 'registered', agentId: agent.agentId, to: agent.state, at: Date.now() }),
+    );
+    hooks.agentDeregistered.tap('test', (agent, reason) =>
+      this.events.push({ kind: 'deregistered', agentId: agent.agentId, reason, at: Date.now() }),
+    );
     hooks.anomaly.tap('test', (event) =>
       this.events.push({ kind: 'anomaly', agentId: event.agentId, rule: event.rule, action: event.action, at: Date.now() }),
     );
@@ -56,7 +67,8 @@ export class EventLog {
     for (;;) {
       const found = this.events.find((event, index) => index >= 0 && event.at >= after && predicate(event));
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; events:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; events:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}`);
       await sleep(10);
     }
   }
@@ -150,7 +162,10 @@ export async function startSupervised(options: SupervisedOptions): Promise<Super
   });
   const events = new EventLog(gateway);
   await gateway.start();
-  const tcp = gateway.transports()[0]!.addresses().find((address) => !address.startsWith('unix:'))!;
+  const tcp = gateway
+    .transports()[0]
+    .addresses()
+    .find((address) => !address.startsWith('unix:'))!;
   return {
     gateway,
     address: tcp,

@@ -29,7 +29,7 @@ describe('supervisor lifecycle', () => {
     expect(routable(registry, 'life').map((agent) => agent.agentId)).toEqual(['life-1']);
     const [status] = supervisor.status('life');
     expect(status).toMatchObject({ agentId: 'life-1', specId: 'life', state: 'running', quarantined: false, restarts: 0 });
-    expect(alive(status!.pid!)).toBe(true);
+    expect(alive(status.pid!)).toBe(true);
   });
 
   it('an agent that registers but never answers a probe stays initializing (not routable) and is restarted after readinessTimeoutMs', async () => {
@@ -40,9 +40,9 @@ describe('supervisor lifecycle', () => {
     await events.waitFor((e) => e.kind === 'registered' && e.agentId === 'mute-1', 'mute-1 registered');
     expect(registry.get('mute-1')!.state).toBe('initializing');
     expect(routable(registry, 'mute')).toEqual([]);
-    await waitUntil(() => supervisor.status('mute-1')[0]!.restarts === 1, 'a restart after the readiness timeout');
+    await waitUntil(() => supervisor.status('mute-1')[0].restarts === 1, 'a restart after the readiness timeout');
     expect(events.states('mute-1')).toEqual(['created→initializing']);
-    expect(supervisor.status('mute-1')[0]!.state).toBe('initializing');
+    expect(supervisor.status('mute-1')[0].state).toBe('initializing');
   });
 });
 
@@ -58,13 +58,23 @@ describe('supervisor lifecycle in sandbox-bubblewrap', () => {
     const { events, supervisor, registry } = gw;
     await events.waitFor((e) => e.kind === 'state' && e.agentId === 'boxed-1' && e.to === 'running', 'boxed-1 running', 15_000);
     expect(routable(registry, 'boxed').map((agent) => agent.agentId)).toEqual(['boxed-1']);
-    const pid = supervisor.status('boxed-1')[0]!.pid!;
+    const pid = supervisor.status('boxed-1')[0].pid!;
     // The agent's own process, not bwrap's.
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('managed-agent.js');
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
-    await events.waitFor((e) => e.kind === 'state' && e.agentId === 'boxed-1' && e.to === 'running', 'boxed-1 running again', 15_000, killedAt);
-    expect(events.states('boxed-1')).toEqual(['created→initializing', 'initializing→running', 'running→initializing', 'initializing→running']);
+    await events.waitFor(
+      (e) => e.kind === 'state' && e.agentId === 'boxed-1' && e.to === 'running',
+      'boxed-1 running again',
+      15_000,
+      killedAt,
+    );
+    expect(events.states('boxed-1')).toEqual([
+      'created→initializing',
+      'initializing→running',
+      'running→initializing',
+      'initializing→running',
+    ]);
     expect(supervisor.status('boxed-1')[0]).toMatchObject({ state: 'running', restarts: 1 });
   });
 });
@@ -87,7 +97,7 @@ describe('supervisor lifecycle: the remaining transitions', () => {
     await events.waitFor((e) => e.kind === 'state' && e.agentId === 'once-1' && e.to === 'terminated', 'once-1 terminated');
     expect(events.states('once-1')).toEqual(['created→initializing', 'initializing→running', 'running→terminated']);
     expect(supervisor.status('once-1')[0]).toMatchObject({ state: 'terminated', quarantined: false, restarts: 0 });
-    expect(supervisor.status('once-1')[0]!.reason).toMatch(/restart policy never/);
+    expect(supervisor.status('once-1')[0].reason).toMatch(/restart policy never/);
 
     await events.waitFor((e) => e.kind === 'state' && e.agentId === 'drained-1' && e.to === 'running', 'drained-1 running');
     await supervisor.drain('drained');

@@ -45,7 +45,12 @@ async function startCliGateway(sandbox: 'sandbox-process' | 'sandbox-bubblewrap'
       'auth-standard',
       { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: 0 }, { socket: path.join(project, 'gw.sock') }] } },
       sandbox,
-      { use: 'supervisor', options: { agents: [fixtureAgent('calm', 'well', { replicas: 2 }), fixtureAgent('deaf', 'ignore-sigterm', { stopTimeoutMs: 500 })] } },
+      {
+        use: 'supervisor',
+        options: {
+          agents: [fixtureAgent('calm', 'well', { replicas: 2 }), fixtureAgent('deaf', 'ignore-sigterm', { stopTimeoutMs: 500 })],
+        },
+      },
     ],
   };
   writeFileSync(path.join(project, 'gateway.config.json'), JSON.stringify(config));
@@ -70,12 +75,16 @@ describe('no orphan agents when the gateway goes', () => {
     rmSync(project, { recursive: true, force: true });
   }, 60_000);
 
-  it.each(['sandbox-process', 'sandbox-bubblewrap'] as const)('SIGKILL of the gateway leaves no agent process (%s)', async (sandbox) => {
-    const { child, done, processes, project } = await startCliGateway(sandbox);
-    expect(processes.length).toBeGreaterThanOrEqual(3);
-    child.kill('SIGKILL');
-    await done;
-    await waitUntil(() => processes.every((pid) => !alive(pid)), 'every agent process is gone', 10_000);
-    rmSync(project, { recursive: true, force: true });
-  }, 60_000);
+  it.each(['sandbox-process', 'sandbox-bubblewrap'] as const)(
+    'SIGKILL of the gateway leaves no agent process (%s)',
+    async (sandbox) => {
+      const { child, done, processes, project } = await startCliGateway(sandbox);
+      expect(processes.length).toBeGreaterThanOrEqual(3);
+      child.kill('SIGKILL');
+      await done;
+      await waitUntil(() => processes.every((pid) => !alive(pid)), 'every agent process is gone', 10_000);
+      rmSync(project, { recursive: true, force: true });
+    },
+    60_000,
+  );
 });

@@ -22,8 +22,13 @@ describe('supervisor output capture', () => {
         }),
       ],
     });
-    const fromAgent = () => logs.lines.filter((line) => line.agentId === 'chatty-1' && (line.stream === 'stdout' || line.stream === 'stderr'));
-    await waitUntil(() => logs.lines.some((line) => /output line\(s\) dropped/.test(String(line.msg))), 'the dropped-lines warning', 10_000);
+    const fromAgent = () =>
+      logs.lines.filter((line) => line.agentId === 'chatty-1' && (line.stream === 'stdout' || line.stream === 'stderr'));
+    await waitUntil(
+      () => logs.lines.some((line) => /output line\(s\) dropped/.test(String(line.msg))),
+      'the dropped-lines warning',
+      10_000,
+    );
 
     const subscribed = fromAgent().find((line) => /^agent chatty-1 subscribed/.test(String(line.msg)))!;
     expect(subscribed).toMatchObject({ stream: 'stdout', plugin: 'supervisor', level: 30 });

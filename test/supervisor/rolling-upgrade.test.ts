@@ -7,7 +7,17 @@ import { credentials } from '@grpc/grpc-js';
 import { GatewayServiceClient, Message } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { natsEnv, type NatsEnv } from '../cluster/nats-env';
 import { unary } from '../transport/grpc-call';
-import { FIXTURE_AGENT, LogLines, alive, fixtureAgent, routable, sleep, startSupervised, waitUntil, type SupervisedGateway } from './harness';
+import {
+  FIXTURE_AGENT,
+  LogLines,
+  alive,
+  fixtureAgent,
+  routable,
+  sleep,
+  startSupervised,
+  waitUntil,
+  type SupervisedGateway,
+} from './harness';
 
 describe('supervisor rolling upgrade', () => {
   let gw: SupervisedGateway;
@@ -27,10 +37,14 @@ describe('supervisor rolling upgrade', () => {
   /** Waits until `pending()` reads 0. */
   async function nothingPending(pending: () => Promise<number>, timeoutMs: number): Promise<void> {
     const last = { value: -1 };
-    await waitUntil(() => {
-      void pending().then((n) => (last.value = n));
-      return last.value === 0;
-    }, 'nothing left pending', timeoutMs);
+    await waitUntil(
+      () => {
+        void pending().then((n) => (last.value = n));
+        return last.value === 0;
+      },
+      'nothing left pending',
+      timeoutMs,
+    );
   }
 
   /** Publishes durable messages to service `up` until `upgrade` resolves (and at least 20). */
@@ -41,7 +55,11 @@ describe('supervisor rolling upgrade', () => {
     const publisher = (async () => {
       for (let i = 0; publishing || i < 20; i++) {
         const id = `m-${i}`;
-        const result = await unary(client, 'sendMessage', Message.fromPartial({ id, service: 'up', durable: true, payload: Buffer.from(String(i)) }));
+        const result = await unary(
+          client,
+          'sendMessage',
+          Message.fromPartial({ id, service: 'up', durable: true, payload: Buffer.from(String(i)) }),
+        );
         expect(result.errorCode).toBe(0);
         sent.push(id);
         await sleep(5);
@@ -67,7 +85,11 @@ describe('supervisor rolling upgrade', () => {
   /** Service `up` with 2 replicas of the fixture agent, both routable; counts dead letters. */
   async function startReplicas(behaviour: string, nats?: { url: string; prefix: string }) {
     const logs = new LogLines();
-    gw = await startSupervised({ logger: logs.logger, ...(nats ? { nats } : {}), agents: [fixtureAgent('up', behaviour, { replicas: 2 })] });
+    gw = await startSupervised({
+      logger: logs.logger,
+      ...(nats ? { nats } : {}),
+      agents: [fixtureAgent('up', behaviour, { replicas: 2 })],
+    });
     const deadLetters = { count: 0 };
     gw.gateway.hooks.messageDeadLettered.tap('test', () => deadLetters.count++);
     await waitUntil(() => routable(gw.registry, 'up').length === 2, 'both replicas routable');
@@ -113,7 +135,11 @@ describe('supervisor rolling upgrade', () => {
 
     // The router's ack timeout (30 s by default) is far away: these arrive because the old
     // instances' inboxes were handed to the service's new instances when they stopped.
-    await waitUntil(() => sent.every((id) => receivedBy(logs, ['up-3', 'up-4']).has(id)), 'every message received by the new version', 10_000);
+    await waitUntil(
+      () => sent.every((id) => receivedBy(logs, ['up-3', 'up-4']).has(id)),
+      'every message received by the new version',
+      10_000,
+    );
     await nothingPending(durablePending, 10_000);
     expect(deadLetters.count).toBe(0);
   });
@@ -131,7 +157,11 @@ describe('supervisor rolling upgrade', () => {
       const { logs, deadLetters } = await startReplicas('no-ack', { url: nats.url, prefix: nats.prefix });
       const sent = await publishDuring(() => gw.supervisor.upgrade('up', { version: '2.0.0', args: [FIXTURE_AGENT, '--behaviour=well'] }));
       expect(receivedBy(logs, ['up-1', 'up-2']).size).toBeGreaterThan(0);
-      await waitUntil(() => sent.every((id) => receivedBy(logs, ['up-3', 'up-4']).has(id)), 'every message received by the new version', 10_000);
+      await waitUntil(
+        () => sent.every((id) => receivedBy(logs, ['up-3', 'up-4']).has(id)),
+        'every message received by the new version',
+        10_000,
+      );
       // Nothing left in the JetStream inbox stream: every message was acked (work queue).
       const jsm = await nats.nc.jetstreamManager();
       await nothingPending(async () => (await jsm.streams.info(`${nats.prefix}_inbox`)).state.messages, 10_000);

@@ -20,25 +20,37 @@ describe('supervisor self-healing', () => {
     await events.waitFor((e) => e.kind === 'state' && e.agentId === 'phoenix-1' && e.to === 'running', 'phoenix-1 running');
     const [before] = supervisor.status('phoenix-1');
     const exitedAt = Date.now();
-    process.kill(before!.pid!, 'SIGKILL');
+    process.kill(before.pid!, 'SIGKILL');
 
-    const restarted = await events.waitFor((e) => e.kind === 'state' && e.agentId === 'phoenix-1' && e.from === 'running' && e.to === 'initializing', 'running → initializing', 5000, exitedAt);
+    const restarted = await events.waitFor(
+      (e) => e.kind === 'state' && e.agentId === 'phoenix-1' && e.from === 'running' && e.to === 'initializing',
+      'running → initializing',
+      5000,
+      exitedAt,
+    );
     expect(restarted.reason).toMatch(/crash.*SIGKILL/);
-    const running = await events.waitFor((e) => e.kind === 'state' && e.agentId === 'phoenix-1' && e.to === 'running', 'running again', 5000, exitedAt);
+    const running = await events.waitFor(
+      (e) => e.kind === 'state' && e.agentId === 'phoenix-1' && e.to === 'running',
+      'running again',
+      5000,
+      exitedAt,
+    );
     // The functional requirement: a fast-starting agent is back within one second.
     expect(running.at - exitedAt).toBeLessThan(1000);
     expect(routable(registry, 'phoenix').map((agent) => agent.agentId)).toEqual(['phoenix-1']);
     const [after] = supervisor.status('phoenix-1');
     expect(after).toMatchObject({ state: 'running', restarts: 1 });
-    expect(after!.pid).not.toBe(before!.pid);
-    expect(alive(after!.pid!)).toBe(true);
+    expect(after.pid).not.toBe(before.pid);
+    expect(alive(after.pid!)).toBe(true);
     const text = await gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_managed_agent_restarts_total');
     expect(text).toContain('openclaw_managed_agent_restarts_total{reason="crash"} 1');
   });
 
   it('a crash loop stops the restarts: terminated, quarantined, alert through hooks.anomaly', async () => {
     gw = await startSupervised({
-      agents: [fixtureAgent('looper', 'crash-at-start', { restart: { initialDelayMs: 10, crashLoop: { maxRestarts: 3, windowMs: 60_000 } } })],
+      agents: [
+        fixtureAgent('looper', 'crash-at-start', { restart: { initialDelayMs: 10, crashLoop: { maxRestarts: 3, windowMs: 60_000 } } }),
+      ],
     });
     const { events, supervisor } = gw;
     const alert = await events.waitFor((e) => e.kind === 'anomaly' && e.agentId === 'looper-1', 'crash-loop alert');
@@ -48,14 +60,19 @@ describe('supervisor self-healing', () => {
     const text = await gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_managed_agent_crash_loops_total');
     expect(text).toContain('openclaw_managed_agent_crash_loops_total 1');
     // No more attempts once quarantined.
-    const restarts = supervisor.status('looper-1')[0]!.restarts;
+    const restarts = supervisor.status('looper-1')[0].restarts;
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(supervisor.status('looper-1')[0]!.restarts).toBe(restarts);
+    expect(supervisor.status('looper-1')[0].restarts).toBe(restarts);
 
     // An operator start is a new incarnation: created → initializing again, quarantine lifted.
     const started = supervisor.start('looper-1').catch((error: Error) => error);
     await events.waitFor((e) => e.kind === 'anomaly' && e.agentId === 'looper-1' && e !== alert, 'a second crash-loop alert');
-    expect(events.states('looper-1')).toEqual(['created→initializing', 'initializing→terminated', 'created→initializing', 'initializing→terminated']);
+    expect(events.states('looper-1')).toEqual([
+      'created→initializing',
+      'initializing→terminated',
+      'created→initializing',
+      'initializing→terminated',
+    ]);
     expect(await started).toMatchObject({ code: 'GW_UNAVAILABLE' });
   });
 
@@ -64,9 +81,14 @@ describe('supervisor self-healing', () => {
     gw = await startSupervised({
       logger: logs.logger,
       agents: [
-        fixtureAgent('flaky', 'crash-at-start', { restart: { initialDelayMs: 20, multiplier: 2, maxDelayMs: 100, crashLoop: { maxRestarts: 6, windowMs: 60_000 } } }),
+        fixtureAgent('flaky', 'crash-at-start', {
+          restart: { initialDelayMs: 20, multiplier: 2, maxDelayMs: 100, crashLoop: { maxRestarts: 6, windowMs: 60_000 } },
+        }),
         // Runs 400 ms before each crash, longer than resetAfterMs: every delay is the initial one.
-        fixtureAgent('steady', 'crash-after', { env: { CRASH_AFTER_MS: '400' }, restart: { initialDelayMs: 20, multiplier: 2, resetAfterMs: 300 } }),
+        fixtureAgent('steady', 'crash-after', {
+          env: { CRASH_AFTER_MS: '400' },
+          restart: { initialDelayMs: 20, multiplier: 2, resetAfterMs: 300 },
+        }),
       ],
     });
     const delays = (agentId: string) =>

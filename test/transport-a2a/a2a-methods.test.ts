@@ -61,12 +61,18 @@ describe('transport-a2a methods with the official client', () => {
   });
 
   test('agent and service cards come from the registry; a gone agent answers 404', async () => {
-    const card = (await (await fetch(`${gw.a2aUrl}/agents/smart-1/.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0' } })).json()) as any;
+    const card = (await (
+      await fetch(`${gw.a2aUrl}/agents/smart-1/.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0' } })
+    ).json()) as any;
     expect(card).toMatchObject({ name: 'smart-1', description: 'plans things', version: '2.0.0', capabilities: { streaming: true } });
     expect(card.skills).toEqual([expect.objectContaining({ id: 'plan', name: 'Planning', tags: ['planning'] })]);
-    expect(card.supportedInterfaces).toContainEqual(expect.objectContaining({ url: `${gw.a2aUrl}/agents/smart-1/`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }));
+    expect(card.supportedInterfaces).toContainEqual(
+      expect.objectContaining({ url: `${gw.a2aUrl}/agents/smart-1/`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }),
+    );
 
-    const service = (await (await fetch(`${gw.a2aUrl}/services/echo/.well-known/agent-card.json?version=%5E1`, { headers: { 'A2A-Version': '1.0' } })).json()) as any;
+    const service = (await (
+      await fetch(`${gw.a2aUrl}/services/echo/.well-known/agent-card.json?version=%5E1`, { headers: { 'A2A-Version': '1.0' } })
+    ).json()) as any;
     expect(service).toMatchObject({ name: 'echo', version: '1.2.0' });
     expect(service.skills[0]).toMatchObject({ id: 'echo', tags: ['lang:ts'] });
     expect(service.supportedInterfaces[0].url).toBe(`${gw.a2aUrl}/services/echo/?version=%5E1`);
@@ -84,8 +90,12 @@ describe('transport-a2a methods with the official client', () => {
   test('a profile that breaks the rules is refused at registration, naming the field', async () => {
     const bad = connect(gw.address);
     agents.push(bad);
-    await expect(bad.register({ service: 'bad', version: '1.0.0', profile: { skills: [{ id: 'has space', name: 'x' }] } })).rejects.toThrow(/profile\.skills\[0\]\.id/);
-    await expect(bad.register({ service: 'bad', version: '1.0.0', profile: { description: 'x'.repeat(2000) } })).rejects.toThrow(/profile\.description: is 2000 characters long; the limit is 1024/);
+    await expect(bad.register({ service: 'bad', version: '1.0.0', profile: { skills: [{ id: 'has space', name: 'x' }] } })).rejects.toThrow(
+      /profile\.skills\[0\]\.id/,
+    );
+    await expect(bad.register({ service: 'bad', version: '1.0.0', profile: { description: 'x'.repeat(2000) } })).rejects.toThrow(
+      /profile\.description: is 2000 characters long; the limit is 1024/,
+    );
   });
 
   test('the catalogue lists cards with ETag and Cache-Control, filtered by capability and tag', async () => {
@@ -146,7 +156,7 @@ describe('transport-a2a methods with the official client', () => {
     expect(states).toEqual([TaskState.TASK_STATE_WORKING, TaskState.TASK_STATE_WORKING, TaskState.TASK_STATE_COMPLETED]);
     const artifact = events.find((event) => event.payload?.$case === 'artifactUpdate');
     expect(artifact?.payload?.$case === 'artifactUpdate' && textOf(artifact.payload.value.artifact?.parts)).toBe('plan for trip');
-    const taskId = events[0]!.payload!.$case === 'task' ? events[0]!.payload!.value.id : '';
+    const taskId = events[0].payload!.$case === 'task' ? events[0].payload!.value.id : '';
     const stored = await a2a.getTask({ tenant: '', id: taskId, historyLength: undefined });
     expect(stored.artifacts.map((entry) => textOf(entry.parts))).toEqual(['plan for trip']);
   });
@@ -198,7 +208,9 @@ describe('transport-a2a methods with the official client', () => {
 
   test('the HTTP+JSON binding serves the same methods, with HTTP statuses for refusals', async () => {
     const { ClientFactory, ClientFactoryOptions } = await import('@a2a-js/sdk/client');
-    const factory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { preferredTransports: ['HTTP+JSON'] }));
+    const factory = new ClientFactory(
+      ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { preferredTransports: ['HTTP+JSON'] }),
+    );
     const rest = await factory.createFromUrl(`${gw.a2aUrl}/agents/echo-1/`);
     expect(rest.transport.protocolName).toBe('HTTP+JSON');
     const task = asTask(await rest.sendMessage(send(userMessage('over rest'))));
@@ -223,7 +235,12 @@ describe('transport-a2a methods with the official client', () => {
   test('the gRPC binding (A2AService on the gateway gRPC listener) serves the same methods', async () => {
     const { ClientFactory, ClientFactoryOptions } = await import('@a2a-js/sdk/client');
     const { GrpcTransportFactory } = await import('@a2a-js/sdk/client/grpc');
-    const factory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [new GrpcTransportFactory()], preferredTransports: ['GRPC'] }));
+    const factory = new ClientFactory(
+      ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+        transports: [new GrpcTransportFactory()],
+        preferredTransports: ['GRPC'],
+      }),
+    );
     const grpc = await factory.createFromUrl(`${gw.a2aUrl}/services/echo/`);
     expect(grpc.transport.protocolName).toBe('GRPC');
     const task = asTask(await grpc.sendMessage(send(userMessage('over grpc'))));
@@ -233,18 +250,37 @@ describe('transport-a2a methods with the official client', () => {
     const events: StreamResponse[] = [];
     for await (const event of smart.sendMessageStream(send(userMessage('grpc trip')))) events.push(event);
     expect(events.map((event) => event.payload?.$case)).toEqual(expect.arrayContaining(['task', 'artifactUpdate', 'statusUpdate']));
-    const card = await (await fetch(`${gw.a2aUrl}/agents/smart-1/.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0' } })).json() as { supportedInterfaces: Array<{ protocolBinding: string; url: string; tenant?: string }> };
-    expect(card.supportedInterfaces).toContainEqual(expect.objectContaining({ protocolBinding: 'GRPC', url: gw.address, tenant: 'agents/smart-1' }));
+    const card = (await (
+      await fetch(`${gw.a2aUrl}/agents/smart-1/.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0' } })
+    ).json()) as { supportedInterfaces: Array<{ protocolBinding: string; url: string; tenant?: string }> };
+    expect(card.supportedInterfaces).toContainEqual(
+      expect.objectContaining({ protocolBinding: 'GRPC', url: gw.address, tenant: 'agents/smart-1' }),
+    );
   });
 
   test('bad input gets JSON-RPC errors: unknown method, malformed params, unknown agent', async () => {
     const rpc = async (path: string, body: unknown) =>
-      (await fetch(`${gw.a2aUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' }, body: JSON.stringify(body) })).json() as Promise<any>;
+      (
+        await fetch(`${gw.a2aUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' },
+          body: JSON.stringify(body),
+        })
+      ).json() as Promise<any>;
     expect((await rpc('/agents/echo-1/', { jsonrpc: '2.0', id: 1, method: 'NoSuchMethod', params: {} })).error.code).toBe(-32601);
     expect((await rpc('/agents/echo-1/', { jsonrpc: '2.0', id: 2, method: 'GetTask', params: { id: '' } })).error.code).toBe(-32602);
-    const missing = await rpc('/agents/nobody/', { jsonrpc: '2.0', id: 3, method: 'SendMessage', params: { message: { messageId: 'm1', role: 'ROLE_USER', parts: [{ text: 'hi' }] } } });
+    const missing = await rpc('/agents/nobody/', {
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'SendMessage',
+      params: { message: { messageId: 'm1', role: 'ROLE_USER', parts: [{ text: 'hi' }] } },
+    });
     expect(missing.error).toMatchObject({ code: -32055, message: expect.stringContaining('GW_NOT_FOUND') });
-    const broken = await fetch(`${gw.a2aUrl}/agents/echo-1/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    const broken = await fetch(`${gw.a2aUrl}/agents/echo-1/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
     expect(((await broken.json()) as any).error.code).toBe(-32700);
   });
 });

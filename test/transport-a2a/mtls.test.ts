@@ -7,7 +7,7 @@ import https from 'node:https';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startGateway, type Gateway } from '../../kernel';
+import { startGateway, type Gateway } from '../../index';
 import { createCa, type CertificateAuthority, type Issued } from '../auth/pki';
 
 interface Reply {
@@ -48,7 +48,13 @@ describe('transport-a2a with mTLS', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'a2a-mtls-'));
     ca = createCa(dir, 'ca');
-    const server = ca.issue('server', { altNames: [['DNS', 'localhost'], ['IP', '127.0.0.1']], serverAuth: true });
+    const server = ca.issue('server', {
+      altNames: [
+        ['DNS', 'localhost'],
+        ['IP', '127.0.0.1'],
+      ],
+      serverAuth: true,
+    });
     client = ca.issue('client', { altNames: [['URI', 'spiffe://example.org/agent/client-1']] });
     gateway = await startGateway({
       logLevel: 'silent',
@@ -66,14 +72,17 @@ describe('transport-a2a with mTLS', () => {
               mtls: { certFile: server.certFile, keyFile: server.keyFile, caFile: ca.certFile, trustDomain: 'example.org' },
               policy: {
                 identities: [{ id: 'spiffe://example.org/agent/client-1' }],
-                rbac: { roles: { user: [{ actions: ['request'], resources: ['mt-1'] }] }, bindings: [{ role: 'user', identities: ['spiffe://example.org/agent/client-1'] }] },
+                rbac: {
+                  roles: { user: [{ actions: ['request'], resources: ['mt-1'] }] },
+                  bindings: [{ role: 'user', identities: ['spiffe://example.org/agent/client-1'] }],
+                },
               },
             },
           },
         ],
       },
     });
-    base = `https://${gateway.transports()[1]!.addresses()[0]}`;
+    base = `https://${gateway.transports()[1].addresses()[0]}`;
   }, 60_000);
 
   afterAll(async () => {
@@ -87,10 +96,23 @@ describe('transport-a2a with mTLS', () => {
     expect(card.body.securitySchemes.mtls).toEqual({ mtlsSecurityScheme: expect.objectContaining({ description: expect.any(String) }) });
     expect(card.body.securityRequirements).toEqual([{ schemes: { mtls: {} } }]);
 
-    const allowed = await request(`${base}/agents/mt-1/`, { cert: client, ca: ca.cert, method: 'POST', body: { jsonrpc: '2.0', id: 1, method: 'ListTasks', params: {} } });
+    const allowed = await request(`${base}/agents/mt-1/`, {
+      cert: client,
+      ca: ca.cert,
+      method: 'POST',
+      body: { jsonrpc: '2.0', id: 1, method: 'ListTasks', params: {} },
+    });
     expect(allowed.body.result).toMatchObject({ tasks: [] });
-    const refused = await request(`${base}/agents/other-1/`, { cert: client, ca: ca.cert, method: 'POST', body: { jsonrpc: '2.0', id: 2, method: 'ListTasks', params: {} } });
-    expect(refused.body.error).toMatchObject({ code: -32057, message: expect.stringContaining('spiffe://example.org/agent/client-1" may not request "other-1"') });
+    const refused = await request(`${base}/agents/other-1/`, {
+      cert: client,
+      ca: ca.cert,
+      method: 'POST',
+      body: { jsonrpc: '2.0', id: 2, method: 'ListTasks', params: {} },
+    });
+    expect(refused.body.error).toMatchObject({
+      code: -32057,
+      message: expect.stringContaining('spiffe://example.org/agent/client-1" may not request "other-1"'),
+    });
   });
 
   test('without a client certificate the TLS handshake is refused', async () => {

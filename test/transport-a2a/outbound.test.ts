@@ -17,7 +17,15 @@ describe('transport-a2a outbound: remote A2A agents as registry services', () =>
   beforeAll(async () => {
     remote = await startSdkAgent('remote:');
     gw = await startA2aGateway({
-      a2a: { remoteAgents: [{ cardUrl: `${remote.url}.well-known/agent-card.json`, service: 'sdk-echo', headers: { authorization: 'Bearer outbound-secret' } }] },
+      a2a: {
+        remoteAgents: [
+          {
+            cardUrl: `${remote.url}.well-known/agent-card.json`,
+            service: 'sdk-echo',
+            headers: { authorization: 'Bearer outbound-secret' },
+          },
+        ],
+      },
     });
     agent = connect(gw.address);
   }, 60_000);
@@ -31,7 +39,10 @@ describe('transport-a2a outbound: remote A2A agents as registry services', () =>
   test('a gRPC agent requests the remote service and gets its answer', async () => {
     const [record] = await agent.discover({ service: 'sdk-echo' });
     expect(record?.info).toMatchObject({ agentId: 'a2a-remote-sdk-echo', version: '3.1.0', capabilities: ['a2a-remote'] });
-    expect(record?.info?.profile).toMatchObject({ description: 'an echo agent on the A2A SDK alone', skills: [expect.objectContaining({ id: 'echo', name: 'Echo' })] });
+    expect(record?.info?.profile).toMatchObject({
+      description: 'an echo agent on the A2A SDK alone',
+      skills: [expect.objectContaining({ id: 'echo', name: 'Echo' })],
+    });
 
     const reply = await agent.request('sdk-echo', 'hello over there', { timeoutMs: 15_000 });
     expect(reply.payload.toString()).toBe('remote:hello over there');
@@ -50,7 +61,11 @@ describe('transport-a2a outbound: remote A2A agents as registry services', () =>
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'a2a-remote-'));
     let own = await startA2aGateway({ dataDir });
     const admin = (method: string, pathname: string, body?: unknown) =>
-      fetch(`${own.a2aUrl}/admin${pathname}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      fetch(`${own.a2aUrl}/admin${pathname}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     try {
       const bad = await admin('POST', '/remote-agents', { cardUrl: 'not a url', service: 'x' });
       expect(bad.status).toBe(400);
@@ -58,7 +73,9 @@ describe('transport-a2a outbound: remote A2A agents as registry services', () =>
       const added = await admin('POST', '/remote-agents', { cardUrl: `${second.url}.well-known/agent-card.json`, service: 'second-echo' });
       expect(added.status).toBe(201);
       expect(await added.json()).toEqual({ agentId: 'a2a-remote-second-echo' });
-      expect((await admin('POST', '/remote-agents', { cardUrl: `${second.url}.well-known/agent-card.json`, service: 'second-echo' })).status).toBe(409);
+      expect(
+        (await admin('POST', '/remote-agents', { cardUrl: `${second.url}.well-known/agent-card.json`, service: 'second-echo' })).status,
+      ).toBe(409);
 
       let caller = connect(own.address);
       expect((await caller.request('second-echo', 'hi', { timeoutMs: 15_000 })).payload.toString()).toBe('second:hi');
@@ -68,7 +85,9 @@ describe('transport-a2a outbound: remote A2A agents as registry services', () =>
       own = await startA2aGateway({ dataDir });
       caller = connect(own.address);
       expect((await caller.request('second-echo', 'again', { timeoutMs: 15_000 })).payload.toString()).toBe('second:again');
-      const listed = (await (await admin('GET', '/remote-agents')).json()) as { remoteAgents: Array<{ service: string; configured: boolean }> };
+      const listed = (await (await admin('GET', '/remote-agents')).json()) as {
+        remoteAgents: Array<{ service: string; configured: boolean }>;
+      };
       expect(listed.remoteAgents).toEqual([expect.objectContaining({ service: 'second-echo', configured: false })]);
       expect((await admin('DELETE', '/remote-agents/second-echo')).status).toBe(204);
       expect(await caller.discover({ service: 'second-echo' })).toEqual([]);
@@ -86,7 +105,9 @@ describe('transport-a2a outbound: remote A2A agents as registry services', () =>
   });
 
   test('an unreachable remote does not keep the gateway from starting', async () => {
-    const other = await startA2aGateway({ a2a: { remoteAgents: [{ cardUrl: 'http://127.0.0.1:9/.well-known/agent-card.json', service: 'unreachable' }] } });
+    const other = await startA2aGateway({
+      a2a: { remoteAgents: [{ cardUrl: 'http://127.0.0.1:9/.well-known/agent-card.json', service: 'unreachable' }] },
+    });
     try {
       // Retried in the background; until its card answers, the service has no instance.
       const probe = connect(other.address);

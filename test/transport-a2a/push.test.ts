@@ -49,13 +49,18 @@ async function startWebhook(port = 0, failFirst = 0) {
   };
 }
 
-const states = (received: Received[]) => received.flatMap((entry) => (entry.body.statusUpdate?.status?.state ? [entry.body.statusUpdate.status.state] : []));
+const states = (received: Received[]) =>
+  received.flatMap((entry) => (entry.body.statusUpdate?.status?.state ? [entry.body.statusUpdate.status.state] : []));
 
 function withPush(text: string, url: string, token: string) {
   return {
     tenant: '',
     message: userMessage(text),
-    configuration: { acceptedOutputModes: [], taskPushNotificationConfig: { tenant: '', id: '', taskId: '', url, token, authentication: undefined }, returnImmediately: false },
+    configuration: {
+      acceptedOutputModes: [],
+      taskPushNotificationConfig: { tenant: '', id: '', taskId: '', url, token, authentication: undefined },
+      returnImmediately: false,
+    },
     metadata: undefined,
   };
 }
@@ -93,7 +98,13 @@ describe('transport-a2a push notifications', () => {
       const a2a = await client(`${gw!.a2aUrl}/agents/echo-1/`);
       const task = asTask(await a2a.sendMessage(withPush('notify me', hook.url, 'tok-1')));
       expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
-      await eventually(() => states(hook.received).includes('TASK_STATE_COMPLETED') || undefined, 20_000, 'the completed notification').catch((error) => { throw new Error(`${error}: ${JSON.stringify(hook.received)} failures ${hook.failures()}`); });
+      await eventually(
+        () => states(hook.received).includes('TASK_STATE_COMPLETED') || undefined,
+        20_000,
+        'the completed notification',
+      ).catch((error) => {
+        throw new Error(`${error}: ${JSON.stringify(hook.received)} failures ${hook.failures()}`);
+      });
       expect(hook.failures()).toBe(2);
       const seen = states(hook.received);
       expect(seen.indexOf('TASK_STATE_WORKING')).toBeLessThan(seen.indexOf('TASK_STATE_COMPLETED'));
@@ -112,14 +123,25 @@ describe('transport-a2a push notifications', () => {
     const a2a = await client(`${gw!.a2aUrl}/agents/echo-1/`);
     const task = asTask(await a2a.sendMessage(withPush('while down', `http://127.0.0.1:${port}/hook`, 'tok-2')));
     expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
-    await eventually(async () => ((await gw!.gateway.metrics.registry.getSingleMetricAsString('openclaw_a2a_push_notifications_total')).includes('outcome="retried"') ? true : undefined), 10_000, 'a retried push');
+    await eventually(
+      async () =>
+        (await gw!.gateway.metrics.registry.getSingleMetricAsString('openclaw_a2a_push_notifications_total')).includes('outcome="retried"')
+          ? true
+          : undefined,
+      10_000,
+      'a retried push',
+    );
 
     await agent!.close();
     await gw!.stop();
     const back = await startWebhook(port);
     try {
       await startWithAgent();
-      await eventually(() => states(back.received).includes('TASK_STATE_COMPLETED') || undefined, 20_000, 'the completed notification after the restart');
+      await eventually(
+        () => states(back.received).includes('TASK_STATE_COMPLETED') || undefined,
+        20_000,
+        'the completed notification after the restart',
+      );
       expect(back.received.every((entry) => entry.token === 'tok-2')).toBe(true);
     } finally {
       await back.close();
@@ -132,7 +154,9 @@ describe('transport-a2a push notifications', () => {
     try {
       await echo.register({ agentId: 'echo-2', service: 'echo', version: '1.0.0' });
       const a2a = await client(`${strict.a2aUrl}/agents/echo-2/`);
-      await expect(a2a.sendMessage(withPush('x', 'http://127.0.0.1:9/hook', 't'))).rejects.toThrow(/GW_PERMISSION_DENIED: push notification url: "127.0.0.1" is a private address/);
+      await expect(a2a.sendMessage(withPush('x', 'http://127.0.0.1:9/hook', 't'))).rejects.toThrow(
+        /GW_PERMISSION_DENIED: push notification url: "127.0.0.1" is a private address/,
+      );
     } finally {
       await echo.close();
       await strict.stop();

@@ -28,10 +28,14 @@ describe('transport-a2a with the Python example agent, a v0.3 client and a resta
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'ocgw-a2a-'));
     stubs = await mkdtemp(path.join(os.tmpdir(), 'ocgw-a2a-stubs-'));
     gw = await startA2aGateway({ dataDir });
-    python = spawn(PYTHON, [AGENT, '--target', gw.address, '--agent-id', 'py-1', '--service', 'py-echo', '--version', '1.2.0', '--stubs', stubs], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONUNBUFFERED: '1' },
-    });
+    python = spawn(
+      PYTHON,
+      [AGENT, '--target', gw.address, '--agent-id', 'py-1', '--service', 'py-echo', '--version', '1.2.0', '--stubs', stubs],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PYTHONUNBUFFERED: '1' },
+      },
+    );
     python.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     python.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await eventually(() => output.includes('"subscribed"') || undefined, 60_000, `the Python agent's session; output:\n${output}`);
@@ -79,12 +83,17 @@ describe('transport-a2a with the Python example agent, a v0.3 client and a resta
       await fetch(`${gw!.a2aUrl}/services/py-echo/`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'message/send', params: { message: { kind: 'message', messageId: 'legacy-1', role: 'user', parts: [{ kind: 'text', text: 'raw' }] } } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'message/send',
+          params: { message: { kind: 'message', messageId: 'legacy-1', role: 'user', parts: [{ kind: 'text', text: 'raw' }] } },
+        }),
       })
     ).json()) as { result: { kind: string; status: { state: string; message: { parts: Array<{ text: string }> } } } };
     expect(raw.result.kind).toBe('task');
     expect(raw.result.status.state).toBe('completed');
-    expect(raw.result.status.message.parts[0]!.text).toBe('python:raw');
+    expect(raw.result.status.message.parts[0].text).toBe('python:raw');
   });
 
   test('tasks survive a gateway restart; one running at the stop is failed with the reason', async () => {
@@ -117,7 +126,11 @@ describe('transport-a2a with the Python example agent, a v0.3 client and a resta
     const failed = await heldAfter.getTask({ tenant: '', id: running.id, historyLength: undefined });
     expect(failed.status?.state).toBe(TaskState.TASK_STATE_FAILED);
     expect(textOf(failed.status?.message?.parts)).toMatch(/GW_UNAVAILABLE: the gateway restarted/);
-    const doneAfter = await new LegacyJsonRpcTransport({ endpoint: `${gw.a2aUrl}/agents/py-1/` }).getTask({ tenant: '', id: done.id, historyLength: undefined });
+    const doneAfter = await new LegacyJsonRpcTransport({ endpoint: `${gw.a2aUrl}/agents/py-1/` }).getTask({
+      tenant: '',
+      id: done.id,
+      historyLength: undefined,
+    });
     expect(textOf(doneAfter.status?.message?.parts)).toBe('python:before restart');
 
     const v1 = await rawRpc(`${gw.a2aUrl}/agents/holder-1/`, 'ListTasks', {});
@@ -125,7 +138,15 @@ describe('transport-a2a with the Python example agent, a v0.3 client and a resta
   }, 60_000);
 });
 
-async function rawRpc(url: string, method: string, params: unknown): Promise<{ result?: unknown; error?: { code: number; message: string } }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+async function rawRpc(
+  url: string,
+  method: string,
+  params: unknown,
+): Promise<{ result?: unknown; error?: { code: number; message: string } }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
   return (await response.json()) as { result?: unknown; error?: { code: number; message: string } };
 }

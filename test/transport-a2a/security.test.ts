@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import { TaskState } from '@a2a-js/sdk';
-import { startGateway, type Gateway } from '../../kernel';
+import { startGateway, type Gateway } from '../../index';
 import { A2aTask, connect, type Agent } from '../../sdk';
 import { asTask, client, eventually, send, userMessage } from './support';
 
@@ -43,20 +43,34 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
 
   const token = async (subject: string): Promise<string> => {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject(subject).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt(now).setExpirationTime(now + 600).sign(privateKey);
+    return new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setSubject(subject)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .sign(privateKey);
   };
   const rpc = async (url: string, method: string, params: unknown, bearer?: string) => {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'A2A-Version': '1.0' };
     if (bearer) headers.authorization = `Bearer ${bearer}`;
     const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-    return { status: response.status, headers: response.headers, body: (await response.json()) as { result?: unknown; error?: { code: number; message: string } } };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as { result?: unknown; error?: { code: number; message: string } },
+    };
   };
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'a2a-authz-'));
     const keys = await generateKeyPair('RS256');
     privateKey = keys.privateKey;
-    writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }));
+    writeFileSync(
+      path.join(dir, 'jwks.json'),
+      JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
+    );
     writeFileSync(path.join(dir, 'policy.json'), JSON.stringify(POLICY));
     gateway = await startGateway({
       logLevel: 'silent',
@@ -67,16 +81,22 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
           'registry-memory',
           'router-embedded',
           { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: 0 }] } },
-          { use: 'transport-a2a', options: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096, maxStreamsPerIdentity: 1, maxRequestsPerIdentity: 3 } },
-          { use: 'auth-standard', options: { jwt: { jwksFile: 'jwks.json', issuer: ISSUER, audience: AUDIENCE }, policyFile: 'policy.json' } },
+          {
+            use: 'transport-a2a',
+            options: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096, maxStreamsPerIdentity: 1, maxRequestsPerIdentity: 3 },
+          },
+          {
+            use: 'auth-standard',
+            options: { jwt: { jwksFile: 'jwks.json', issuer: ISSUER, audience: AUDIENCE }, policyFile: 'policy.json' },
+          },
         ],
       },
     });
     gateway.hooks.authFailed.tap('a2a-security-test', (failure) => {
       if (failure.stage === 'authorize') refusals.push({ action: failure.action, resource: failure.resource });
     });
-    a2aUrl = `http://${gateway.transports()[1]!.addresses()[0]}`;
-    const grpcAddress = gateway.transports()[0]!.addresses()[0]!;
+    a2aUrl = `http://${gateway.transports()[1].addresses()[0]}`;
+    const grpcAddress = gateway.transports()[0].addresses()[0];
     const workerToken = await token('worker');
 
     const guarded = connect(grpcAddress, { token: workerToken });
@@ -103,7 +123,9 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
     const card = await fetch(`${a2aUrl}/agents/guarded-1/.well-known/agent-card.json`);
     expect(card.status).toBe(401);
     expect(card.headers.get('www-authenticate')).toBe('Bearer');
-    const call = await rpc(`${a2aUrl}/agents/guarded-1/`, 'SendMessage', { message: { messageId: 'x', role: 'ROLE_USER', parts: [{ text: 'hi' }] } });
+    const call = await rpc(`${a2aUrl}/agents/guarded-1/`, 'SendMessage', {
+      message: { messageId: 'x', role: 'ROLE_USER', parts: [{ text: 'hi' }] },
+    });
     expect(call.status).toBe(401);
     expect(call.body.error).toMatchObject({ code: -32066, message: expect.stringContaining('GW_UNAUTHENTICATED') });
     const forged = await rpc(`${a2aUrl}/agents/guarded-1/`, 'GetTask', { id: 'x' }, 'not-a-jwt');
@@ -114,7 +136,10 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
     const callerToken = await token('caller');
     const a2a = await client(`${a2aUrl}/agents/guarded-1/`, callerToken);
     const card = await a2a.getAgentCard();
-    expect(card.securitySchemes.bearer?.scheme).toEqual({ $case: 'httpAuthSecurityScheme', value: expect.objectContaining({ scheme: 'Bearer', bearerFormat: 'JWT' }) });
+    expect(card.securitySchemes.bearer?.scheme).toEqual({
+      $case: 'httpAuthSecurityScheme',
+      value: expect.objectContaining({ scheme: 'Bearer', bearerFormat: 'JWT' }),
+    });
     const task = asTask(await a2a.sendMessage(send(userMessage('secret'))));
     expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
 
@@ -142,11 +167,17 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
       expect(body.error).toMatchObject({ code: -32057, message: expect.stringContaining('GW_PERMISSION_DENIED') });
       expect(body.error!.message).toContain('may not request "guarded-1"');
     }
-    const stream = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'A2A-Version': '1.0', authorization: `Bearer ${snoop}` }, body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'SubscribeToTask', params: { id: 'any' } }) });
+    const stream = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'A2A-Version': '1.0', authorization: `Bearer ${snoop}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'SubscribeToTask', params: { id: 'any' } }),
+    });
     expect(((await stream.json()) as { error: { code: number } }).error.code).toBe(-32057);
     expect(refusals).toContainEqual({ action: 'request', resource: 'guarded-1' });
     // The HTTP+JSON binding refuses with 403.
-    const rest = await fetch(`${a2aUrl}/agents/guarded-1/rest/tasks/any`, { headers: { 'A2A-Version': '1.0', authorization: `Bearer ${snoop}` } });
+    const rest = await fetch(`${a2aUrl}/agents/guarded-1/rest/tasks/any`, {
+      headers: { 'A2A-Version': '1.0', authorization: `Bearer ${snoop}` },
+    });
     expect(rest.status).toBe(403);
     expect(((await rest.json()) as { error: { message: string } }).error.message).toContain('GW_PERMISSION_DENIED');
     // So does the gRPC binding, with the gRPC status.
@@ -155,7 +186,9 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
     const { credentials, Metadata } = await import('@grpc/grpc-js');
     const metadata = new Metadata();
     metadata.set('authorization', `Bearer ${snoop}`);
-    const card = (await (await fetch(`${url}.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0', authorization: `Bearer ${snoop}` } })).json()) as never;
+    const card = (await (
+      await fetch(`${url}.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0', authorization: `Bearer ${snoop}` } })
+    ).json()) as never;
     const factory = new ClientFactory(
       ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
         transports: [new GrpcTransportFactory({ grpcChannelCredentials: credentials.createInsecure(), grpcCallOptions: {} })],
@@ -163,10 +196,18 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
       }),
     );
     const grpcClient = await factory.createFromAgentCard((await import('@a2a-js/sdk')).AgentCard.fromJSON(card));
-    await expect(grpcClient.getTask({ tenant: '', id: 'any', historyLength: undefined }, { serviceParameters: { authorization: `Bearer ${snoop}` } })).rejects.toThrow(/GW_PERMISSION_DENIED/);
-    await expect(grpcClient.getTask({ tenant: '', id: 'any', historyLength: undefined })).rejects.toThrow(/GW_UNAUTHENTICATED|UNAUTHENTICATED/);
+    await expect(
+      grpcClient.getTask({ tenant: '', id: 'any', historyLength: undefined }, { serviceParameters: { authorization: `Bearer ${snoop}` } }),
+    ).rejects.toThrow(/GW_PERMISSION_DENIED/);
+    await expect(grpcClient.getTask({ tenant: '', id: 'any', historyLength: undefined })).rejects.toThrow(
+      /GW_UNAUTHENTICATED|UNAUTHENTICATED/,
+    );
     // Adding remote agents is an admin action, as on the gRPC AdminService.
-    const admin = await fetch(`${a2aUrl}/admin/remote-agents`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${snoop}` }, body: JSON.stringify({ cardUrl: 'http://example.com/card.json', service: 'x' }) });
+    const admin = await fetch(`${a2aUrl}/admin/remote-agents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${snoop}` },
+      body: JSON.stringify({ cardUrl: 'http://example.com/card.json', service: 'x' }),
+    });
     expect(admin.status).toBe(403);
     expect(refusals).toContainEqual({ action: 'admin', resource: '*' });
     // The service URL is checked against the service name.
@@ -176,7 +217,12 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
 
   test('bounds: a body over maxBodyBytes is 413, a second SSE stream of one identity is refused', async () => {
     const callerToken = await token('caller');
-    const big = await rpc(`${a2aUrl}/agents/guarded-1/`, 'SendMessage', { message: { messageId: 'big', role: 'ROLE_USER', parts: [{ text: 'x'.repeat(8000) }] } }, callerToken);
+    const big = await rpc(
+      `${a2aUrl}/agents/guarded-1/`,
+      'SendMessage',
+      { message: { messageId: 'big', role: 'ROLE_USER', parts: [{ text: 'x'.repeat(8000) }] } },
+      callerToken,
+    );
     expect(big.status).toBe(413);
     expect(big.body.error!.message).toContain('maxBodyBytes');
 
@@ -189,7 +235,14 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
     expect(second.body.error).toMatchObject({ code: -32058, message: expect.stringContaining('maxStreamsPerIdentity') });
     await a2a.cancelTask({ tenant: '', id: task.id, metadata: undefined });
     await first.return(undefined);
-    await eventually(async () => (await gateway.metrics.registry.getSingleMetricAsString('openclaw_a2a_limit_hits_total')).includes('limit="maxStreamsPerIdentity"} 1') || undefined, 5000, 'the limit metric');
+    await eventually(
+      async () =>
+        (await gateway.metrics.registry.getSingleMetricAsString('openclaw_a2a_limit_hits_total')).includes(
+          'limit="maxStreamsPerIdentity"} 1',
+        ) || undefined,
+      5000,
+      'the limit metric',
+    );
   });
 
   test('bounds: calls in flight per identity beyond maxRequestsPerIdentity get HTTP 429; others are not affected', async () => {
@@ -200,16 +253,27 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
         method: 'POST',
         signal: abort.signal,
         headers: { 'content-type': 'application/json', 'A2A-Version': '1.0', authorization: `Bearer ${callerToken}` },
-        body: JSON.stringify({ jsonrpc: '2.0', id: index, method: 'SendMessage', params: { message: { messageId: `held-${index}-${Date.now()}`, role: 'ROLE_USER', parts: [{ text: 'hold' }] } } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: index,
+          method: 'SendMessage',
+          params: { message: { messageId: `held-${index}-${Date.now()}`, role: 'ROLE_USER', parts: [{ text: 'hold' }] } },
+        }),
       }).catch(() => undefined),
     );
     try {
-      const refused = await eventually(async () => {
-        const attempt = await rpc(`${a2aUrl}/agents/guarded-1/`, 'ListTasks', {}, callerToken);
-        return attempt.status === 429 ? attempt : undefined;
-      }, 10_000, 'the 4th call to be refused');
+      const refused = await eventually(
+        async () => {
+          const attempt = await rpc(`${a2aUrl}/agents/guarded-1/`, 'ListTasks', {}, callerToken);
+          return attempt.status === 429 ? attempt : undefined;
+        },
+        10_000,
+        'the 4th call to be refused',
+      );
       expect(refused.body.error).toMatchObject({ code: -32058, message: expect.stringContaining('maxRequestsPerIdentity') });
-      expect(await gateway.metrics.registry.getSingleMetricAsString('openclaw_a2a_limit_hits_total')).toContain('limit="maxRequestsPerIdentity"} 1');
+      expect(await gateway.metrics.registry.getSingleMetricAsString('openclaw_a2a_limit_hits_total')).toContain(
+        'limit="maxRequestsPerIdentity"} 1',
+      );
       // Another identity still gets through.
       const peer = await rpc(`${a2aUrl}/agents/guarded-1/`, 'ListTasks', {}, await token('peer'));
       expect(peer.status).toBe(200);
@@ -218,6 +282,10 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
       await Promise.all(blocking);
     }
     // Disconnected calls are released.
-    await eventually(async () => ((await rpc(`${a2aUrl}/agents/guarded-1/`, 'ListTasks', {}, callerToken)).status === 200 ? true : undefined), 10_000, 'the caller to be admitted again');
+    await eventually(
+      async () => ((await rpc(`${a2aUrl}/agents/guarded-1/`, 'ListTasks', {}, callerToken)).status === 200 ? true : undefined),
+      10_000,
+      'the caller to be admitted again',
+    );
   });
 });

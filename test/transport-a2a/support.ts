@@ -15,14 +15,15 @@ export interface A2aGateway extends TestGateway {
 export async function startA2aGateway(options: TestGatewayOptions & { a2a?: Record<string, unknown> } = {}): Promise<A2aGateway> {
   const a2a: PluginEntry = { use: 'transport-a2a', options: { host: '127.0.0.1', port: 0, ...options.a2a } };
   const gw = await startTestGateway({ ...options, extraPlugins: [...(options.extraPlugins ?? []), a2a] });
-  const address = gw.gateway.transports()[1]!.addresses()[0]!;
+  const address = gw.gateway.transports()[1].addresses()[0];
   return { ...gw, a2aUrl: `http://${address}` };
 }
 
 /** The official client for an agent's base URL; with a token, every request (the card too) carries it. */
 export function client(url: string, token?: string): Promise<Client> {
   if (!token) return new ClientFactory().createFromUrl(url);
-  const fetchImpl: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } });
+  const fetchImpl: typeof fetch = (input, init) =>
+    fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } });
   const options = ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
     cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
     transports: [new JsonRpcTransportFactory({ fetchImpl })],
@@ -48,7 +49,9 @@ export function send(message: Message, configuration?: { returnImmediately?: boo
   return {
     tenant: '',
     message,
-    configuration: configuration ? { acceptedOutputModes: [], taskPushNotificationConfig: undefined, returnImmediately: configuration.returnImmediately ?? false } : undefined,
+    configuration: configuration
+      ? { acceptedOutputModes: [], taskPushNotificationConfig: undefined, returnImmediately: configuration.returnImmediately ?? false }
+      : undefined,
     metadata: undefined,
   };
 }
@@ -103,12 +106,29 @@ export async function startSdkAgent(prefix: string): Promise<{ url: string; auth
     securityRequirements: [],
     defaultInputModes: ['text/plain'],
     defaultOutputModes: ['text/plain'],
-    skills: [{ id: 'echo', name: 'Echo', description: 'says it back', tags: ['echo'], examples: [], inputModes: [], outputModes: [], securityRequirements: [] }],
+    skills: [
+      {
+        id: 'echo',
+        name: 'Echo',
+        description: 'says it back',
+        tags: ['echo'],
+        examples: [],
+        inputModes: [],
+        outputModes: [],
+        securityRequirements: [],
+      },
+    ],
     signatures: [],
   };
   const handler = new DefaultRequestHandler(card, new InMemoryTaskStore(), {
     async execute(request, bus) {
-      bus.publish(AgentEvent.message({ ...userMessage(`${prefix}${textOf(request.userMessage.parts)}`), role: Role.ROLE_AGENT, contextId: request.contextId }));
+      bus.publish(
+        AgentEvent.message({
+          ...userMessage(`${prefix}${textOf(request.userMessage.parts)}`),
+          role: Role.ROLE_AGENT,
+          contextId: request.contextId,
+        }),
+      );
       bus.finished();
     },
     async cancelTask() {},

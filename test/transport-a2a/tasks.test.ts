@@ -71,12 +71,19 @@ describe('transport-a2a task bounds', () => {
     const refused = await fetch(`${gw.a2aUrl}/agents/holder-1/`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: { messageId: 'full-1', role: 'ROLE_USER', parts: [{ text: 'c' }] } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'SendMessage',
+        params: { message: { messageId: 'full-1', role: 'ROLE_USER', parts: [{ text: 'c' }] } },
+      }),
     });
     const body = (await refused.json()) as { error: { code: number; message: string } };
     expect(body.error.code).toBe(-32058);
     expect(body.error.message).toMatch(/GW_RESOURCE_EXHAUSTED: .*tasks\.maxTasks/);
-    expect(await gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_a2a_limit_hits_total')).toContain('limit="tasks.maxTasks"} 1');
+    expect(await gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_a2a_limit_hits_total')).toContain(
+      'limit="tasks.maxTasks"} 1',
+    );
 
     await a2a.cancelTask({ tenant: '', id: held1.id, metadata: undefined });
     const accepted = asTask(await a2a.sendMessage(send(userMessage('c'), { returnImmediately: true })));
@@ -88,8 +95,17 @@ describe('LmdbTaskStore retention', () => {
   test('finished tasks past the retention are swept; unfinished ones stay; both survive a reopen', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'a2a-store-'));
     try {
-      const context = new ServerCallContext({ user: new GatewayUser({ id: 'alice', method: 'jwt', claims: {} }, { kind: 'agent', agentId: 'a-1' }, 'test', 'http://x/') });
-      const task = (id: string, state: TaskState) => ({ id, contextId: 'c', status: { state, message: undefined, timestamp: undefined }, artifacts: [], history: [], metadata: undefined });
+      const context = new ServerCallContext({
+        user: new GatewayUser({ id: 'alice', method: 'jwt', claims: {} }, { kind: 'agent', agentId: 'a-1' }, 'test', 'http://x/'),
+      });
+      const task = (id: string, state: TaskState) => ({
+        id,
+        contextId: 'c',
+        status: { state, message: undefined, timestamp: undefined },
+        artifacts: [],
+        history: [],
+        metadata: undefined,
+      });
       let store = new LmdbTaskStore(dir, { maxTasks: 10, retentionMs: 1000, maxHistory: 10 });
       await store.open();
       await store.save(task('done', TaskState.TASK_STATE_COMPLETED), context);
@@ -106,7 +122,9 @@ describe('LmdbTaskStore retention', () => {
       expect(await store.sweep(Date.now() + 5000)).toBe(1);
       expect(await store.load('done', context)).toBeUndefined();
       expect((await store.load('waiting', context))?.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
-      const stranger = new ServerCallContext({ user: new GatewayUser({ id: 'bob', method: 'jwt', claims: {} }, { kind: 'agent', agentId: 'a-1' }, 'test', 'http://x/') });
+      const stranger = new ServerCallContext({
+        user: new GatewayUser({ id: 'bob', method: 'jwt', claims: {} }, { kind: 'agent', agentId: 'a-1' }, 'test', 'http://x/'),
+      });
       expect(await store.load('waiting', stranger)).toBeUndefined();
       await expect(store.save(task('waiting', TaskState.TASK_STATE_COMPLETED), stranger)).rejects.toThrow(/belongs to another/);
       await store.close();

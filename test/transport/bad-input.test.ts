@@ -20,14 +20,45 @@ const UNIMPLEMENTED = 12;
 
 function message(overrides: Partial<Message>): Message {
   return {
-    id: '', topic: '', agentId: '', service: '', versionRange: '', payload: Buffer.alloc(0), headers: {}, durable: false,
-    senderId: '', key: '', hops: 0, maxHops: 0, correlationId: '', replyTo: '', contentType: '', createdAtMs: 0, ttlMs: 0,
+    id: '',
+    topic: '',
+    agentId: '',
+    service: '',
+    versionRange: '',
+    payload: Buffer.alloc(0),
+    headers: {},
+    durable: false,
+    senderId: '',
+    key: '',
+    hops: 0,
+    maxHops: 0,
+    correlationId: '',
+    replyTo: '',
+    contentType: '',
+    createdAtMs: 0,
+    ttlMs: 0,
     ...overrides,
   };
 }
 
-const info = (overrides: object) => ({ agentId: 'a-1', service: 'svc', version: '1.0.0', tags: {}, capabilities: [], leaseTtlMs: 0, ...overrides });
-const discover = (overrides: object) => ({ service: '', versionRange: '', tags: {}, capabilities: [], routableOnly: false, limit: 0, ...overrides });
+const info = (overrides: object) => ({
+  agentId: 'a-1',
+  service: 'svc',
+  version: '1.0.0',
+  tags: {},
+  capabilities: [],
+  leaseTtlMs: 0,
+  ...overrides,
+});
+const discover = (overrides: object) => ({
+  service: '',
+  versionRange: '',
+  tags: {},
+  capabilities: [],
+  routableOnly: false,
+  limit: 0,
+  ...overrides,
+});
 
 function expectRefusal(error: unknown, status: number, code: string, field: string): void {
   const serviceError = error as ServiceError;
@@ -52,7 +83,13 @@ describe('bad input on every RPC', () => {
     await gw?.stop();
   });
 
-  const fail = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected the call to fail'); }, (e: unknown) => e);
+  const fail = (promise: Promise<unknown>) =>
+    promise.then(
+      () => {
+        throw new Error('expected the call to fail');
+      },
+      (e: unknown) => e,
+    );
 
   it.each([
     ['RegisterAgent missing service', 'registerAgent', info({ service: '' }), 'agent.service'],
@@ -103,9 +140,29 @@ describe('bad input on every RPC', () => {
         call.on('metadata', () => undefined);
         call.on('error', resolve);
       });
-    expectRefusal(await subscribe({ topics: [{ pattern: 'a.>.b', queueGroup: '' }] }), INVALID_ARGUMENT, 'GW_INVALID_ARGUMENT', 'topics[0].pattern');
-    expectRefusal(await subscribe({ topics: [{ pattern: 'ok', queueGroup: '' }, { pattern: '', queueGroup: '' }] }), INVALID_ARGUMENT, 'GW_INVALID_ARGUMENT', 'topics[1].pattern');
-    expectRefusal(await subscribe({ topics: [{ pattern: 'ok', queueGroup: 'bad group' }] }), INVALID_ARGUMENT, 'GW_INVALID_ARGUMENT', 'topics[0].queue_group');
+    expectRefusal(
+      await subscribe({ topics: [{ pattern: 'a.>.b', queueGroup: '' }] }),
+      INVALID_ARGUMENT,
+      'GW_INVALID_ARGUMENT',
+      'topics[0].pattern',
+    );
+    expectRefusal(
+      await subscribe({
+        topics: [
+          { pattern: 'ok', queueGroup: '' },
+          { pattern: '', queueGroup: '' },
+        ],
+      }),
+      INVALID_ARGUMENT,
+      'GW_INVALID_ARGUMENT',
+      'topics[1].pattern',
+    );
+    expectRefusal(
+      await subscribe({ topics: [{ pattern: 'ok', queueGroup: 'bad group' }] }),
+      INVALID_ARGUMENT,
+      'GW_INVALID_ARGUMENT',
+      'topics[0].queue_group',
+    );
     expectRefusal(await subscribe({}), INVALID_ARGUMENT, 'GW_INVALID_ARGUMENT', 'topics');
     expectRefusal(await subscribe({ agentId: 'nobody' }), NOT_FOUND, 'GW_NOT_FOUND', 'agent_id');
   });
@@ -127,7 +184,12 @@ describe('bad input on every RPC', () => {
 
   it('AdminService: bad agent ids are INVALID_ARGUMENT; managed actions need a supervisor (UNIMPLEMENTED)', async () => {
     expectRefusal(await fail(unary(admin, 'restartAgent', { agentId: '' })), INVALID_ARGUMENT, 'GW_INVALID_ARGUMENT', 'agent_id');
-    expectRefusal(await fail(unary(admin, 'upgradeAgent', { agentId: 'x', command: '', args: [], version: 'v-one' })), INVALID_ARGUMENT, 'GW_INVALID_ARGUMENT', 'version');
+    expectRefusal(
+      await fail(unary(admin, 'upgradeAgent', { agentId: 'x', command: '', args: [], version: 'v-one' })),
+      INVALID_ARGUMENT,
+      'GW_INVALID_ARGUMENT',
+      'version',
+    );
     expectRefusal(await fail(unary(admin, 'pushPolicy', { json: '' })), INVALID_ARGUMENT, 'GW_INVALID_ARGUMENT', 'json');
     const unimplemented = (await fail(unary(admin, 'stopAgent', { agentId: 'x' }))) as ServiceError;
     expect(unimplemented.code).toBe(UNIMPLEMENTED);

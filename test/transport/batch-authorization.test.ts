@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { tempDir } from '../helpers/temp-dir';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { startGateway, Status, type Gateway } from '../../kernel';
+import { startGateway, Status, type Gateway } from '../../index';
 import { GatewayServiceClient, Message, type BatchResult, type MessageBatch } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { unary } from './grpc-call';
 
@@ -41,7 +41,10 @@ describe('transport-grpc: authorization of batches', () => {
   beforeAll(async () => {
     dir = tempDir('batch-authz-');
     const { privateKey, publicKey } = await generateKeyPair('RS256');
-    writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }));
+    writeFileSync(
+      path.join(dir, 'jwks.json'),
+      JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
+    );
     writeFileSync(path.join(dir, 'policy.json'), policy(['tasks.>']));
     gateway = await startGateway({
       logLevel: 'silent',
@@ -73,7 +76,7 @@ describe('transport-grpc: authorization of batches', () => {
       .sign(privateKey);
     metadata = new Metadata();
     metadata.set('authorization', `Bearer ${token}`);
-    client = new GatewayServiceClient(gateway.transports()[0]!.addresses()[0]!, credentials.createInsecure());
+    client = new GatewayServiceClient(gateway.transports()[0].addresses()[0], credentials.createInsecure());
   });
 
   afterAll(async () => {
@@ -90,13 +93,15 @@ describe('transport-grpc: authorization of batches', () => {
     const { results } = await unary(client, 'publishBatch', { messages: topics.map((topic, i) => text(topic, `m${i}`)) }, { metadata });
     expect(results).toHaveLength(topics.length);
     topics.forEach((topic, i) => {
-      const result = results[i]!;
+      const result = results[i];
       if (topic.startsWith('tasks.')) {
         expect(result.errorCode).toBe(0);
         expect(result.messageId).not.toBe('');
       } else {
         expect(result.errorCode).toBe(Status.PERMISSION_DENIED);
-        expect(result.errorMessage.startsWith(`GW_PERMISSION_DENIED: messages[${i}].topic: "publisher-1" may not publish "${topic}": `)).toBe(true);
+        expect(
+          result.errorMessage.startsWith(`GW_PERMISSION_DENIED: messages[${i}].topic: "publisher-1" may not publish "${topic}": `),
+        ).toBe(true);
       }
     });
     // One refusal per refused message, in order, not one per distinct topic.
@@ -117,7 +122,7 @@ describe('transport-grpc: authorization of batches', () => {
     });
     const next = (batch: MessageBatch) =>
       new Promise<BatchResult>((resolve) => {
-        waiters.push(() => resolve(answers[answers.length - 1]!));
+        waiters.push(() => resolve(answers[answers.length - 1]));
         stream.write(batch);
       });
 
@@ -130,11 +135,11 @@ describe('transport-grpc: authorization of batches', () => {
     let second: BatchResult;
     for (;;) {
       second = await next({ messages: [text('tasks.a', '3'), text('tasks.a', '4')] });
-      if (second.results[0]!.errorCode !== 0 || Date.now() > deadline) break;
+      if (second.results[0].errorCode !== 0 || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(second.results.map((r) => r.errorCode)).toEqual([Status.PERMISSION_DENIED, Status.PERMISSION_DENIED]);
-    expect(second.results[1]!.errorMessage).toContain('messages[1].topic');
+    expect(second.results[1].errorMessage).toContain('messages[1].topic');
     stream.end();
     writeFileSync(path.join(dir, 'policy.json'), policy(['tasks.>']));
   });

@@ -32,7 +32,10 @@ function envelope(id: string, fields: Partial<MessageEnvelope> = {}): MessageEnv
 }
 
 function delivery(id: string, extra: Partial<Delivery> = {}): OutboundEvent {
-  return { kind: 'delivery', delivery: { message: envelope(id), deliveryTag: '', attempt: 1, subscription: 'feed.>', ackDeadline: 0, ...extra } };
+  return {
+    kind: 'delivery',
+    delivery: { message: envelope(id), deliveryTag: '', attempt: 1, subscription: 'feed.>', ackDeadline: 0, ...extra },
+  };
 }
 
 function decodeAll(frames: readonly Buffer[]): Event[] {
@@ -51,7 +54,13 @@ describe('transport-grpc: event encoding', () => {
     const frames: Buffer[] = [];
     const event = delivery('m1', { deliveryTag: 'tag-1', attempt: 3, ackDeadline: 1_764_000_030_000 });
     if (event.kind === 'delivery') {
-      Object.assign(event.delivery.message, { headers: { traceparent: '00-abc-def-01', 'x-ü': 'wert ✓' }, durable: true, senderId: 'agent-a', hops: 2, ttlMs: 500 });
+      Object.assign(event.delivery.message, {
+        headers: { traceparent: '00-abc-def-01', 'x-ü': 'wert ✓' },
+        durable: true,
+        senderId: 'agent-a',
+        hops: 2,
+        ttlMs: 500,
+      });
     }
     encoder.encode([event], frames);
     expect(frames).toHaveLength(1);
@@ -89,11 +98,11 @@ describe('transport-grpc: event encoding', () => {
     encoder.encode(events, frames);
     const decoded = decodeAll(frames);
     expect(decoded.map((event) => event.kind?.$case)).toEqual(['batch', 'notice', 'delivery', 'cancelled', 'batch']);
-    expect(deliveredIds(decoded[0]!)).toEqual(['a', 'b', 'c']);
-    expect(deliveredIds(decoded[2]!)).toEqual(['d']);
-    expect(deliveredIds(decoded[4]!)).toEqual(['e', 'f']);
-    expect(decoded[1]!.kind).toEqual({ $case: 'notice', value: { code: 'PROBE', message: 'probe-1' } });
-    expect(decoded[3]!.kind).toEqual({ $case: 'cancelled', value: { correlationId: 'corr-1', reason: 'deadline' } });
+    expect(deliveredIds(decoded[0])).toEqual(['a', 'b', 'c']);
+    expect(deliveredIds(decoded[2])).toEqual(['d']);
+    expect(deliveredIds(decoded[4])).toEqual(['e', 'f']);
+    expect(decoded[1].kind).toEqual({ $case: 'notice', value: { code: 'PROBE', message: 'probe-1' } });
+    expect(decoded[3].kind).toEqual({ $case: 'cancelled', value: { correlationId: 'corr-1', reason: 'deadline' } });
   });
 
   test('frames stay intact after the reused writer builds the next ones (no aliasing)', () => {
@@ -104,8 +113,8 @@ describe('transport-grpc: event encoding', () => {
     // A much larger frame grows the writer's buffer; the earlier frame must not change.
     const big = Array.from({ length: 200 }, (_, i) => delivery(`later-${i}`));
     encoder.encode(big, later);
-    expect(deliveredIds(Event.decode(first[0]!))).toEqual(['early-1', 'early-2']);
-    expect(deliveredIds(Event.decode(later[0]!))).toEqual(Array.from({ length: 200 }, (_, i) => `later-${i}`));
+    expect(deliveredIds(Event.decode(first[0]))).toEqual(['early-1', 'early-2']);
+    expect(deliveredIds(Event.decode(later[0]))).toEqual(Array.from({ length: 200 }, (_, i) => `later-${i}`));
   });
 
   test('a shared fan-out delivery is encoded once and reused, alone or inside batches', () => {
@@ -116,13 +125,16 @@ describe('transport-grpc: event encoding', () => {
     expect(encoder.delivery((shared as { delivery: Delivery }).delivery)).toBe(cached);
     const alone: Buffer[] = [];
     encoder.encode([shared], alone);
-    expect(Buffer.compare(alone[0]!, Buffer.from(cached))).toBe(0);
+    expect(Buffer.compare(alone[0], Buffer.from(cached))).toBe(0);
     const mixed: Buffer[] = [];
     encoder.encode([delivery('before'), shared, delivery('after')], mixed);
-    expect(deliveredIds(Event.decode(mixed[0]!))).toEqual(['before', 'fan', 'after']);
+    expect(deliveredIds(Event.decode(mixed[0]))).toEqual(['before', 'fan', 'after']);
     // Same bytes as the generated codec for the same Event.
     const reference = Event.encode({
-      kind: { $case: 'delivery', value: { message: envelopeToProto(envelope('fan')), deliveryTag: '', attempt: 1, subscription: 'feed.>', ackDeadlineMs: 0 } },
+      kind: {
+        $case: 'delivery',
+        value: { message: envelopeToProto(envelope('fan')), deliveryTag: '', attempt: 1, subscription: 'feed.>', ackDeadlineMs: 0 },
+      },
     }).finish();
     expect(Buffer.compare(Buffer.from(cached), Buffer.from(reference))).toBe(0);
   });

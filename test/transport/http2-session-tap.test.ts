@@ -35,12 +35,12 @@ describe('tapHttp2Sessions (grpc-js private HTTP/2 servers)', () => {
 
       clients.push(await connected(port));
       const pinged = new Promise<void>((resolve) => {
-        const check = () => (seen.length === 2 ? seen[1]!.once('ping', () => resolve()) : setTimeout(check, 10));
+        const check = () => (seen.length === 2 ? seen[1].once('ping', () => resolve()) : setTimeout(check, 10));
         check();
       });
-      clients[1]!.ping(() => undefined);
+      clients[1].ping(() => undefined);
       await pinged;
-      expect(seen[1]!.socket.remotePort).toBe(clients[1]!.socket.localPort);
+      expect(seen[1].socket.remotePort).toBe(clients[1].socket.localPort);
     } finally {
       for (const client of clients) client.destroy();
       server.forceShutdown();

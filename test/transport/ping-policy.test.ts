@@ -119,33 +119,48 @@ describe('ping policing', () => {
     }
   }, 60_000);
 
-  test(`a default grpcio channel doing bursts with idle gaps for ${BURST_SECONDS} s sees no GOAWAY and no UNAVAILABLE; the Python agent stays registered`, async () => {
-    const stubs = mkdtempSync(path.join(os.tmpdir(), 'ocgw-py-stubs-'));
-    const agent = new PythonAgent(['--target', gw.address, '--agent-id', 'py-busy', '--service', 'py-echo', '--topic', 'jobs.>', '--stubs', stubs]);
-    let burst: PythonProcess | undefined;
-    try {
-      await agent.waitFor((line) => line.event === 'subscribed', 'its Subscribe session', 60_000);
-      const before = await pingStrikeOuts(gw);
-      burst = new PythonProcess(BURST_CLIENT, ['--target', gw.address, '--stubs', stubs, '--seconds', String(BURST_SECONDS)]);
-      const done = await burst.waitFor((line) => line.event === 'done', 'the burst client to finish', (BURST_SECONDS + 90) * 1000);
-      expect(done.errors).toEqual([]);
-      expect(done.bursts).toBeGreaterThan(10);
-      expect(await pingStrikeOuts(gw)).toBe(before);
-
-      // The agent never lost its session: one registration, no failed stream, still routable.
-      expect(agent.count('registered')).toBe(1);
-      expect(agent.lines.filter((line) => /failed|ended|reconnect/.test(line.event))).toEqual([]);
-      const checker = connect(gw.address);
+  test(
+    `a default grpcio channel doing bursts with idle gaps for ${BURST_SECONDS} s sees no GOAWAY and no UNAVAILABLE; the Python agent stays registered`,
+    async () => {
+      const stubs = mkdtempSync(path.join(os.tmpdir(), 'ocgw-py-stubs-'));
+      const agent = new PythonAgent([
+        '--target',
+        gw.address,
+        '--agent-id',
+        'py-busy',
+        '--service',
+        'py-echo',
+        '--topic',
+        'jobs.>',
+        '--stubs',
+        stubs,
+      ]);
+      let burst: PythonProcess | undefined;
       try {
-        const found = await checker.discover({ service: 'py-echo', routableOnly: true });
-        expect(found.map((record) => record.info?.agentId)).toEqual(['py-busy']);
+        await agent.waitFor((line) => line.event === 'subscribed', 'its Subscribe session', 60_000);
+        const before = await pingStrikeOuts(gw);
+        burst = new PythonProcess(BURST_CLIENT, ['--target', gw.address, '--stubs', stubs, '--seconds', String(BURST_SECONDS)]);
+        const done = await burst.waitFor((line) => line.event === 'done', 'the burst client to finish', (BURST_SECONDS + 90) * 1000);
+        expect(done.errors).toEqual([]);
+        expect(done.bursts).toBeGreaterThan(10);
+        expect(await pingStrikeOuts(gw)).toBe(before);
+
+        // The agent never lost its session: one registration, no failed stream, still routable.
+        expect(agent.count('registered')).toBe(1);
+        expect(agent.lines.filter((line) => /failed|ended|reconnect/.test(line.event))).toEqual([]);
+        const checker = connect(gw.address);
+        try {
+          const found = await checker.discover({ service: 'py-echo', routableOnly: true });
+          expect(found.map((record) => record.info?.agentId)).toEqual(['py-busy']);
+        } finally {
+          await checker.close();
+        }
       } finally {
-        await checker.close();
+        await burst?.stop();
+        await agent.stop();
+        rmSync(stubs, { recursive: true, force: true });
       }
-    } finally {
-      await burst?.stop();
-      await agent.stop();
-      rmSync(stubs, { recursive: true, force: true });
-    }
-  }, (BURST_SECONDS + 200) * 1000);
+    },
+    (BURST_SECONDS + 200) * 1000,
+  );
 });

@@ -39,7 +39,10 @@ describe('PingStrikes', () => {
   });
 
   test('maxStrikes 0 or minIntervalMs 0 turns policing off, as max_ping_strikes 0 does in gRPC core', () => {
-    for (const options of [{ minIntervalMs: 10_000, maxStrikes: 0 }, { minIntervalMs: 0, maxStrikes: 2 }]) {
+    for (const options of [
+      { minIntervalMs: 10_000, maxStrikes: 0 },
+      { minIntervalMs: 0, maxStrikes: 2 },
+    ]) {
       const strikes = new PingStrikes(options);
       for (let now = 0; now < 1000; now++) expect(strikes.pingReceived(now)).toBe(false);
     }

@@ -5,14 +5,35 @@
  * throttled rather than refused, and a refused frame stops every frame after it.
  */
 import { credentials, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { GatewayServiceClient, type BatchResult, type Event, type Message, type MessageBatch } from '../../proto/gen/openclaw/gateway/v1/gateway';
+import {
+  GatewayServiceClient,
+  type BatchResult,
+  type Event,
+  type Message,
+  type MessageBatch,
+} from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { unary } from './grpc-call';
 
 function message(overrides: Partial<Message>): Message {
   return {
-    id: '', topic: '', agentId: '', service: '', versionRange: '', payload: Buffer.alloc(0), headers: {}, durable: false,
-    senderId: '', key: '', hops: 0, maxHops: 0, correlationId: '', replyTo: '', contentType: '', createdAtMs: 0, ttlMs: 0,
+    id: '',
+    topic: '',
+    agentId: '',
+    service: '',
+    versionRange: '',
+    payload: Buffer.alloc(0),
+    headers: {},
+    durable: false,
+    senderId: '',
+    key: '',
+    hops: 0,
+    maxHops: 0,
+    correlationId: '',
+    replyTo: '',
+    contentType: '',
+    createdAtMs: 0,
+    ttlMs: 0,
     ...overrides,
   };
 }
@@ -68,21 +89,36 @@ describe('transport-grpc: PublishStream pipelining', () => {
   });
 
   test('durable batches beyond maxPublishInFlight: one result per batch, in order, every message stored', async () => {
-    await unary(client, 'registerAgent', { agentId: 'inbox-1', service: 'inbox', version: '1.0.0', tags: {}, capabilities: [], leaseTtlMs: 0, profile: undefined });
+    await unary(client, 'registerAgent', {
+      agentId: 'inbox-1',
+      service: 'inbox',
+      version: '1.0.0',
+      tags: {},
+      capabilities: [],
+      leaseTtlMs: 0,
+      profile: undefined,
+    });
     const batches = Array.from({ length: 30 }, (_, b) => ({
-      messages: Array.from({ length: 50 }, (_, i) => message({ id: `d-${b}-${i}`, agentId: 'inbox-1', durable: true, payload: Buffer.from(`${b}/${i}`) })),
+      messages: Array.from({ length: 50 }, (_, i) =>
+        message({ id: `d-${b}-${i}`, agentId: 'inbox-1', durable: true, payload: Buffer.from(`${b}/${i}`) }),
+      ),
     }));
     const { results, ended } = publishAll(client, batches);
     expect(await ended).toBeUndefined();
     expect(results).toHaveLength(30);
     results.forEach((result, b) => {
-      expect(result.results.map((r) => r.messageId)).toEqual(batches[b]!.messages.map((m) => m.id));
+      expect(result.results.map((r) => r.messageId)).toEqual(batches[b].messages.map((m) => m.id));
       expect(result.results.every((r) => r.stored && r.errorCode === 0)).toBe(true);
     });
   });
 
   test('frames are routed in the order they were written', async () => {
-    const subscriber = client.subscribe({ agentId: '', topics: [{ pattern: 'order.>', queueGroup: '' }], registryEvents: false, maxBatch: 0 });
+    const subscriber = client.subscribe({
+      agentId: '',
+      topics: [{ pattern: 'order.>', queueGroup: '' }],
+      registryEvents: false,
+      maxBatch: 0,
+    });
     const ids = received(subscriber);
     await opened(subscriber);
     const batches = Array.from({ length: 40 }, (_, b) => ({
@@ -97,7 +133,12 @@ describe('transport-grpc: PublishStream pipelining', () => {
   });
 
   test('a refused frame ends the stream after the results before it; frames after it are not routed', async () => {
-    const subscriber = client.subscribe({ agentId: '', topics: [{ pattern: 'cut.>', queueGroup: '' }], registryEvents: false, maxBatch: 0 });
+    const subscriber = client.subscribe({
+      agentId: '',
+      topics: [{ pattern: 'cut.>', queueGroup: '' }],
+      registryEvents: false,
+      maxBatch: 0,
+    });
     const ids = received(subscriber);
     await opened(subscriber);
     const { results, ended } = publishAll(client, [
@@ -109,7 +150,7 @@ describe('transport-grpc: PublishStream pipelining', () => {
     const error = await ended;
     expect(error?.details).toMatch(/^GW_INVALID_ARGUMENT: messages/);
     expect(results).toHaveLength(1);
-    expect(results[0]!.results[0]!.messageId).toBe('before');
+    expect(results[0].results[0].messageId).toBe('before');
     // A marker sent after the stream ended arrives after anything the stream routed.
     await unary(client, 'sendMessage', message({ id: 'marker', topic: 'cut.z' }));
     await until(() => ids.includes('marker'), 'the marker');

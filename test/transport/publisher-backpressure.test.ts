@@ -6,7 +6,13 @@
  * drop policy applies and the publisher runs at full speed.
  */
 import { credentials, type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
-import { GatewayServiceClient, type BatchResult, type Event, type Message, type MessageBatch } from '../../proto/gen/openclaw/gateway/v1/gateway';
+import {
+  GatewayServiceClient,
+  type BatchResult,
+  type Event,
+  type Message,
+  type MessageBatch,
+} from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 
 const FRAMES = 200;
@@ -14,8 +20,23 @@ const PER_FRAME = 10;
 
 function message(topic: string, id: string): Message {
   return {
-    id, topic, agentId: '', service: '', versionRange: '', payload: Buffer.alloc(1024, 7), headers: {}, durable: false,
-    senderId: '', key: '', hops: 0, maxHops: 0, correlationId: '', replyTo: '', contentType: '', createdAtMs: 0, ttlMs: 0,
+    id,
+    topic,
+    agentId: '',
+    service: '',
+    versionRange: '',
+    payload: Buffer.alloc(1024, 7),
+    headers: {},
+    durable: false,
+    senderId: '',
+    key: '',
+    hops: 0,
+    maxHops: 0,
+    correlationId: '',
+    replyTo: '',
+    contentType: '',
+    createdAtMs: 0,
+    ttlMs: 0,
   };
 }
 
@@ -39,7 +60,12 @@ async function steady(count: () => number, quietMs = 300): Promise<number> {
 }
 
 function slowSubscriber(client: GatewayServiceClient, pattern: string) {
-  const stream: ClientReadableStream<Event> = client.subscribe({ agentId: '', topics: [{ pattern, queueGroup: '' }], registryEvents: false, maxBatch: 0 });
+  const stream: ClientReadableStream<Event> = client.subscribe({
+    agentId: '',
+    topics: [{ pattern, queueGroup: '' }],
+    registryEvents: false,
+    maxBatch: 0,
+  });
   const ids: string[] = [];
   stream.on('data', (event: Event) => {
     if (event.kind?.$case === 'delivery') ids.push(event.kind.value.message!.id);

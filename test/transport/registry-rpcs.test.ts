@@ -37,14 +37,42 @@ describe.each([
     await unary(client, 'registerAgent', agentInfo('sum-2', 'summarizer', '2.0.1'));
     await unary(client, 'registerAgent', agentInfo('tr-1', 'translator', '1.0.0'));
 
-    const all = await unary(client, 'discover', { service: 'summarizer', versionRange: '', tags: {}, capabilities: [], routableOnly: false, limit: 0 });
+    const all = await unary(client, 'discover', {
+      service: 'summarizer',
+      versionRange: '',
+      tags: {},
+      capabilities: [],
+      routableOnly: false,
+      limit: 0,
+    });
     expect(all.agents.map((a) => a.info?.agentId).sort()).toEqual(['sum-1', 'sum-2']);
 
-    const v1 = await unary(client, 'discover', { service: 'summarizer', versionRange: '^1.0.0', tags: {}, capabilities: [], routableOnly: false, limit: 0 });
+    const v1 = await unary(client, 'discover', {
+      service: 'summarizer',
+      versionRange: '^1.0.0',
+      tags: {},
+      capabilities: [],
+      routableOnly: false,
+      limit: 0,
+    });
     expect(v1.agents.map((a) => a.info?.agentId)).toEqual(['sum-1']);
-    const v2 = await unary(client, 'discover', { service: 'summarizer', versionRange: '>=2 <3', tags: { zone: 'a' }, capabilities: ['summarize'], routableOnly: false, limit: 0 });
+    const v2 = await unary(client, 'discover', {
+      service: 'summarizer',
+      versionRange: '>=2 <3',
+      tags: { zone: 'a' },
+      capabilities: ['summarize'],
+      routableOnly: false,
+      limit: 0,
+    });
     expect(v2.agents.map((a) => a.info?.version)).toEqual(['2.0.1']);
-    const none = await unary(client, 'discover', { service: 'summarizer', versionRange: '^3', tags: {}, capabilities: [], routableOnly: false, limit: 0 });
+    const none = await unary(client, 'discover', {
+      service: 'summarizer',
+      versionRange: '^3',
+      tags: {},
+      capabilities: [],
+      routableOnly: false,
+      limit: 0,
+    });
     expect(none.agents).toEqual([]);
 
     const status = await unary(client, 'getAgentStatus', { agentId: 'sum-1' });

@@ -45,9 +45,20 @@ describe('transport-grpc: request decoding', () => {
   });
 
   test('a batch decodes every message in order; unknown fields are skipped', () => {
-    const batch = MessageBatch.encode({ messages: [full, Message.fromPartial({ agentId: 'a-1', payload: Buffer.from([1, 2]) }), Message.fromPartial({ service: 's', versionRange: '^1' })] }).finish();
+    const batch = MessageBatch.encode({
+      messages: [
+        full,
+        Message.fromPartial({ agentId: 'a-1', payload: Buffer.from([1, 2]) }),
+        Message.fromPartial({ service: 's', versionRange: '^1' }),
+      ],
+    }).finish();
     // Append fields this version does not know: a varint (field 20) and bytes (field 21), in the batch and in a message.
-    const unknown = new BinaryWriter().uint32((20 << 3) | 0).uint32(7).uint32((21 << 3) | 2).bytes(Buffer.from('zz')).finish();
+    const unknown = new BinaryWriter()
+      .uint32((20 << 3) | 0)
+      .uint32(7)
+      .uint32((21 << 3) | 2)
+      .bytes(Buffer.from('zz'))
+      .finish();
     const message = Buffer.concat([Message.encode(full).finish(), unknown]);
     const extended = Buffer.concat([batch, new BinaryWriter().uint32(10).bytes(message).finish(), unknown]);
     expect(decodeMessageBatch(extended)).toEqual(MessageBatch.decode(extended));
@@ -56,7 +67,10 @@ describe('transport-grpc: request decoding', () => {
   });
 
   test('created_at_ms beyond 2^53 is refused like the generated codec refuses it', () => {
-    const bytes = new BinaryWriter().uint32(128).int64(2n ** 60n).finish();
+    const bytes = new BinaryWriter()
+      .uint32(128)
+      .int64(2n ** 60n)
+      .finish();
     expect(() => Message.decode(bytes)).toThrow('MAX_SAFE_INTEGER');
     expect(() => decodeMessage(bytes)).toThrow('MAX_SAFE_INTEGER');
   });

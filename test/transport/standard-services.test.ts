@@ -17,11 +17,16 @@ function clientConstructor(protoFile: string, service: string): ServiceClientCon
   return node as ServiceClientConstructor;
 }
 
-const reflectionProto = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto/grpc/reflection/v1/reflection.proto');
+const reflectionProto = path.join(
+  path.dirname(require.resolve('@grpc/reflection/package.json')),
+  'build/proto/grpc/reflection/v1/reflection.proto',
+);
 
 function healthCheck(client: InstanceType<ServiceClientConstructor>, service: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    client.Check({ service }, (error: ServiceError | null, response: { status: string }) => (error ? reject(error) : resolve(response.status)));
+    client.Check({ service }, (error: ServiceError | null, response: { status: string }) =>
+      error ? reject(error) : resolve(response.status),
+    );
   });
 }
 
@@ -64,7 +69,9 @@ describe('standard gRPC services', () => {
     await done;
     client.close();
     const names = responses[0].list_services_response.service.map((s: { name: string }) => s.name);
-    expect(names).toEqual(expect.arrayContaining(['openclaw.gateway.v1.GatewayService', 'openclaw.gateway.v1.AdminService', 'grpc.health.v1.Health']));
+    expect(names).toEqual(
+      expect.arrayContaining(['openclaw.gateway.v1.GatewayService', 'openclaw.gateway.v1.AdminService', 'grpc.health.v1.Health']),
+    );
     const files: Buffer[] = responses[1].file_descriptor_response.file_descriptor_proto;
     expect(files.length).toBeGreaterThan(0);
     expect(Buffer.concat(files).toString('latin1')).toContain('RegisterAgent');
@@ -80,20 +87,55 @@ describe('draining', () => {
     try {
       // A request waiting for a reply is in flight when draining starts.
       const worker = new GatewayServiceClient(gw.address, credentials.createInsecure());
-      await unary(worker, 'registerAgent', { agentId: 'drainee', service: 'drainee', version: '1.0.0', tags: {}, capabilities: [], leaseTtlMs: 0, profile: undefined });
+      await unary(worker, 'registerAgent', {
+        agentId: 'drainee',
+        service: 'drainee',
+        version: '1.0.0',
+        tags: {},
+        capabilities: [],
+        leaseTtlMs: 0,
+        profile: undefined,
+      });
       const inbox = worker.subscribe({ agentId: 'drainee', topics: [], registryEvents: false, maxBatch: 0 });
       inbox.on('error', () => undefined);
       await new Promise((resolve) => inbox.once('metadata', resolve));
-      const inFlight = unary(client, 'request', {
-        id: '', topic: '', agentId: 'drainee', service: '', versionRange: '', payload: Buffer.from('q'), headers: {}, durable: false,
-        senderId: '', key: '', hops: 0, maxHops: 0, correlationId: '', replyTo: '', contentType: '', createdAtMs: 0, ttlMs: 0,
-      }, { deadline: Date.now() + 20_000 });
+      const inFlight = unary(
+        client,
+        'request',
+        {
+          id: '',
+          topic: '',
+          agentId: 'drainee',
+          service: '',
+          versionRange: '',
+          payload: Buffer.from('q'),
+          headers: {},
+          durable: false,
+          senderId: '',
+          key: '',
+          hops: 0,
+          maxHops: 0,
+          correlationId: '',
+          replyTo: '',
+          contentType: '',
+          createdAtMs: 0,
+          ttlMs: 0,
+        },
+        { deadline: Date.now() + 20_000 },
+      );
       const request = await new Promise<any>((resolve) => inbox.once('data', resolve));
 
       const transport = gw.gateway.transports()[0] as unknown as { drain(deadline: number): Promise<void> };
       const drained = transport.drain(Date.now() + 15_000);
 
-      const refused = await unary(client, 'discover', { service: '', versionRange: '', tags: {}, capabilities: [], routableOnly: false, limit: 0 }).catch((e: ServiceError) => e);
+      const refused = await unary(client, 'discover', {
+        service: '',
+        versionRange: '',
+        tags: {},
+        capabilities: [],
+        routableOnly: false,
+        limit: 0,
+      }).catch((e: ServiceError) => e);
       expect(refused).toMatchObject({ code: 14 });
       expect((refused as ServiceError).details).toMatch(/^GW_DRAINING: /);
       expect((refused as ServiceError).metadata.get('gw-error-code')).toEqual(['GW_DRAINING']);
@@ -107,7 +149,10 @@ describe('draining', () => {
       await new Promise<void>((resolve, reject) => {
         const router = gw.gateway.service('router')!;
         router
-          .send({ ...message, topic: message.replyTo, agentId: '', service: '', payload: Buffer.from('a'), replyTo: '', createdAt: Date.now() }, { peer: 'test' })
+          .send(
+            { ...message, topic: message.replyTo, agentId: '', service: '', payload: Buffer.from('a'), replyTo: '', createdAt: Date.now() },
+            { peer: 'test' },
+          )
           .then(() => resolve(), reject);
       });
       const reply = await inFlight;

@@ -33,7 +33,8 @@ interface RawResult {
 function field(writer: BinaryWriter, number: number, bytes: Uint8Array | string): BinaryWriter {
   return writer.tag(number, WireType.LengthDelimited).bytes(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes);
 }
-const bytes = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part))));
+const bytes = (...parts: Array<string | number[]>) =>
+  Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part))));
 /** `a.` followed by 0xC3 0x28: a two-byte lead whose continuation byte is not one. */
 const BAD_TOPIC = bytes('a.', [0xc3, 0x28]);
 
@@ -58,7 +59,12 @@ async function send(address: string, calls: RawCall[]): Promise<Record<string, R
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.end(JSON.stringify({ target: address, calls: calls.map((call) => ({ ...call, frames: call.frames.map((frame) => Buffer.from(frame).toString('hex')) })) }));
+  child.stdin.end(
+    JSON.stringify({
+      target: address,
+      calls: calls.map((call) => ({ ...call, frames: call.frames.map((frame) => Buffer.from(frame).toString('hex')) })),
+    }),
+  );
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   if (code !== 0) throw new Error(`raw client failed (${code}): ${stderr}`);
   const results: Record<string, RawResult> = {};
@@ -92,7 +98,13 @@ describe('strict request decoding (raw bytes from Python grpcio to a gateway pro
         name: 'bad tag key',
         method: `${GATEWAY}/RegisterAgent`,
         kind: 'unary',
-        frames: [field(field(field(new BinaryWriter(), 1, 'agent-1'), 2, 'svc'), 4, field(new BinaryWriter(), 1, BAD_TOPIC).finish().slice()).finish()],
+        frames: [
+          field(
+            field(field(new BinaryWriter(), 1, 'agent-1'), 2, 'svc'),
+            4,
+            field(new BinaryWriter(), 1, BAD_TOPIC).finish().slice(),
+          ).finish(),
+        ],
       },
       {
         name: 'bad pattern',
@@ -100,11 +112,21 @@ describe('strict request decoding (raw bytes from Python grpcio to a gateway pro
         kind: 'server_stream',
         frames: [field(new BinaryWriter(), 2, field(new BinaryWriter(), 1, BAD_TOPIC).finish().slice()).finish()],
       },
-      { name: 'bad admin agent id', method: `${ADMIN}/StopAgent`, kind: 'unary', frames: [field(new BinaryWriter(), 1, bytes([0xc0, 0xaf])).finish()] },
+      {
+        name: 'bad admin agent id',
+        method: `${ADMIN}/StopAgent`,
+        kind: 'unary',
+        frames: [field(new BinaryWriter(), 1, bytes([0xc0, 0xaf])).finish()],
+      },
       { name: 'not protobuf', method: `${GATEWAY}/SendMessage`, kind: 'unary', frames: [NOT_PROTOBUF] },
       { name: 'not protobuf health', method: `${GATEWAY}/HealthCheck`, kind: 'unary', frames: [NOT_PROTOBUF] },
       { name: 'not protobuf subscribe', method: `${GATEWAY}/Subscribe`, kind: 'server_stream', frames: [NOT_PROTOBUF] },
-      { name: 'stream', method: `${GATEWAY}/PublishStream`, kind: 'stream', frames: [batch(message('a.b')), NOT_PROTOBUF, batch(message('a.c'))] },
+      {
+        name: 'stream',
+        method: `${GATEWAY}/PublishStream`,
+        kind: 'stream',
+        frames: [batch(message('a.b')), NOT_PROTOBUF, batch(message('a.c'))],
+      },
       { name: 'stream bad topic', method: `${GATEWAY}/PublishStream`, kind: 'stream', frames: [batch(message(BAD_TOPIC))] },
     ]);
   }, 90_000);
@@ -116,15 +138,34 @@ describe('strict request decoding (raw bytes from Python grpcio to a gateway pro
   });
 
   it('refuses invalid UTF-8 in message fields, naming the field', () => {
-    expect(results['bad topic']).toMatchObject({ code: 'INVALID_ARGUMENT', details: expect.stringMatching(/^GW_INVALID_ARGUMENT: message\.topic: is not valid UTF-8/) });
-    expect(results['bad header key']).toMatchObject({ code: 'INVALID_ARGUMENT', details: expect.stringMatching(/^GW_INVALID_ARGUMENT: message\.headers: is not valid UTF-8/) });
-    expect(results['bad request topic']).toMatchObject({ code: 'INVALID_ARGUMENT', details: expect.stringMatching(/^GW_INVALID_ARGUMENT: message\.topic: is not valid UTF-8/) });
-    expect(results['bad batch topic']).toMatchObject({ code: 'INVALID_ARGUMENT', details: expect.stringMatching(/^GW_INVALID_ARGUMENT: messages\[1\]\.topic: is not valid UTF-8/) });
-    expect(results['stream bad topic']).toMatchObject({ code: 'INVALID_ARGUMENT', details: expect.stringMatching(/^GW_INVALID_ARGUMENT: messages\[0\]\.topic: is not valid UTF-8/), replies: 0 });
+    expect(results['bad topic']).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: expect.stringMatching(/^GW_INVALID_ARGUMENT: message\.topic: is not valid UTF-8/),
+    });
+    expect(results['bad header key']).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: expect.stringMatching(/^GW_INVALID_ARGUMENT: message\.headers: is not valid UTF-8/),
+    });
+    expect(results['bad request topic']).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: expect.stringMatching(/^GW_INVALID_ARGUMENT: message\.topic: is not valid UTF-8/),
+    });
+    expect(results['bad batch topic']).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: expect.stringMatching(/^GW_INVALID_ARGUMENT: messages\[1\]\.topic: is not valid UTF-8/),
+    });
+    expect(results['stream bad topic']).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: expect.stringMatching(/^GW_INVALID_ARGUMENT: messages\[0\]\.topic: is not valid UTF-8/),
+      replies: 0,
+    });
   });
 
   it('refuses invalid UTF-8 in every other request, nested maps and messages included', () => {
-    const utf8 = (method: string) => ({ code: 'INVALID_ARGUMENT', details: `GW_INVALID_ARGUMENT: request: a string field of ${method} request is not valid UTF-8 (proto3 string fields must be UTF-8)` });
+    const utf8 = (method: string) => ({
+      code: 'INVALID_ARGUMENT',
+      details: `GW_INVALID_ARGUMENT: request: a string field of ${method} request is not valid UTF-8 (proto3 string fields must be UTF-8)`,
+    });
     expect(results['bad agent id']).toMatchObject(utf8('RegisterAgent'));
     expect(results['bad tag key']).toMatchObject(utf8('RegisterAgent'));
     expect(results['bad pattern']).toMatchObject({ ...utf8('Subscribe'), replies: 0 });
@@ -133,9 +174,16 @@ describe('strict request decoding (raw bytes from Python grpcio to a gateway pro
 
   it('answers bytes that are not protobuf with INVALID_ARGUMENT, not INTERNAL', () => {
     for (const name of ['not protobuf', 'not protobuf health', 'not protobuf subscribe']) {
-      expect(results[name]).toMatchObject({ code: 'INVALID_ARGUMENT', details: expect.stringMatching(/^GW_INVALID_ARGUMENT: request: is not a valid protobuf \w+ request \(/) });
+      expect(results[name]).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        details: expect.stringMatching(/^GW_INVALID_ARGUMENT: request: is not a valid protobuf \w+ request \(/),
+      });
     }
     // The valid frame before the bad one is answered; the one after it is not routed.
-    expect(results.stream).toMatchObject({ code: 'INVALID_ARGUMENT', replies: 1, details: expect.stringMatching(/^GW_INVALID_ARGUMENT: request: is not a valid protobuf PublishStream request/) });
+    expect(results.stream).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      replies: 1,
+      details: expect.stringMatching(/^GW_INVALID_ARGUMENT: request: is not a valid protobuf PublishStream request/),
+    });
   });
 });

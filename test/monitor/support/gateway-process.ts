@@ -51,8 +51,8 @@ export async function startGatewayProcess(monitorOptions: Record<string, unknown
   };
   try {
     const started = await waitForOutput(child, /"listening on 127\.0\.0\.1:\d+/, 30_000);
-    const grpcAddress = /"listening on (127\.0\.0\.1:\d+)/.exec(started)![1]!;
-    const monitorUrl = /monitor listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(started)![1]!;
+    const grpcAddress = /"listening on (127\.0\.0\.1:\d+)/.exec(started)![1];
+    const monitorUrl = /monitor listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(started)![1];
     return { child, grpcAddress, monitorUrl, output: () => seen, stop };
   } catch (error) {
     await stop();

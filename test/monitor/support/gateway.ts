@@ -19,7 +19,7 @@ import {
   type PluginDefinition,
   type PluginEntry,
   type RegistryService,
-} from '../../../kernel';
+} from '../../../index';
 
 export function inMemoryRegistry(defaultLeaseMs = 30_000): PluginDefinition<Record<string, unknown>, RegistryService> {
   return definePlugin<Record<string, unknown>, RegistryService>({
@@ -38,7 +38,12 @@ export function inMemoryRegistry(defaultLeaseMs = 30_000): PluginDefinition<Reco
       const service: RegistryService = {
         async register(info: AgentInfo, context) {
           const replaced = agents.has(info.agentId);
-          const admission = hooks.admitAgent.call({ info, identity: context.identity, state: 'running', managed: context.managed ?? false });
+          const admission = hooks.admitAgent.call({
+            info,
+            identity: context.identity,
+            state: 'running',
+            managed: context.managed ?? false,
+          });
           const now = Date.now();
           const leaseTtlMs = info.leaseTtlMs || defaultLeaseMs;
           const record: AgentRecord = {
@@ -163,7 +168,11 @@ export function agentInfo(agentId: string, overrides: Partial<AgentInfo> = {}): 
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the timeout passes. */
-export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -1,10 +1,11 @@
 /**
- * A session's bounded event queue: a ring (no allocation per event) drained into the sink in
- * batches. The ring starts small and doubles up to `capacity` only when a subscriber falls behind,
- * so 10,000 idle sessions do not each pay for a full-size queue. An idle subscriber gets each event on the next microtask, a subscriber that is
- * behind gets up to `maxBatch` events per `sink.write`, so batching adds no delay when idle.
+ * A router session's bounded event queue, shared by every router: a ring (no allocation per
+ * event) drained into the sink in batches. The ring starts small and doubles up to `capacity` only
+ * when a subscriber falls behind, so 10,000 idle sessions do not each pay for a full-size queue.
+ * An idle subscriber gets each event on the next microtask, a subscriber that is behind gets up to
+ * `maxBatch` events per `sink.write`, so batching adds no delay when idle.
  */
-import type { OutboundEvent } from '../../kernel';
+import type { OutboundEvent } from './message';
 
 const INITIAL_SLOTS = 16;
 

@@ -1,8 +1,8 @@
 /**
- * Opens the registry's own NATS connection from the plugin options. A gateway that cannot reach
- * any server at start fails at once with GW_UNAVAILABLE naming the servers (a cluster member that
- * silently runs alone would split the cluster); after the first connect the client reconnects with
- * backoff for ever.
+ * Opens a NATS plugin's own connection (registry-nats, router-nats) from its options. A gateway
+ * that cannot reach any server at start fails at once with GW_UNAVAILABLE naming the servers (a
+ * cluster member that silently runs alone would split the cluster); after the first connect the
+ * client reconnects with backoff for ever.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -46,15 +46,19 @@ export async function openNatsConnection(options: NatsClientOptions, name: strin
     return await connect(settings);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new GatewayError('GW_UNAVAILABLE', `servers: cannot reach NATS at ${options.servers.join(', ')} (${reason}); start NATS with JetStream or fix "servers"`, {
-      field: 'servers',
-      details: { servers: options.servers },
-      cause: error,
-    });
+    throw new GatewayError(
+      'GW_UNAVAILABLE',
+      `servers: cannot reach NATS at ${options.servers.join(', ')} (${reason}); start NATS with JetStream or fix "servers"`,
+      {
+        field: 'servers',
+        details: { servers: options.servers },
+        cause: error,
+      },
+    );
   }
 }
 
-/** JSON schema shared by the options above (the router plugin keeps its own copy). */
+/** JSON schema of the options above, spread into each NATS plugin's schema. */
 export const natsClientSchema = {
   servers: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', minLength: 1 }, default: ['127.0.0.1:4222'] },
   credentials: {

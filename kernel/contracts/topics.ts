@@ -1,9 +1,11 @@
 /**
- * Topic and pattern validation. Topics are dot-separated tokens; patterns may use `*` (exactly one
- * token) and `>` (one or more trailing tokens). Checked once at the boundary so the trie and the
- * hot path can assume well-formed input.
+ * Topic and pattern rules shared by every router: topics are dot-separated tokens; patterns may
+ * use `*` (exactly one token) and `>` (one or more trailing tokens). The syntax is NATS's, so a
+ * valid topic is usable as a subject as is. Checked once at the boundary so tries, interest maps
+ * and the hot path can assume well-formed input.
  */
-import { invalidArgument, REPLY_TOPIC_PREFIX, type GatewayError } from '../../kernel';
+import { invalidArgument, type GatewayError } from '../errors';
+import { REPLY_TOPIC_PREFIX } from './router';
 
 export interface TopicLimits {
   maxLength: number;
@@ -11,6 +13,7 @@ export interface TopicLimits {
 }
 
 /** Characters that would make a token ambiguous in logs, configs or NATS bridges. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this must find
 const FORBIDDEN = /[\s\u0000]/;
 
 /** Returns an error naming `field`, or undefined when `topic` is a valid concrete topic. */
@@ -61,4 +64,18 @@ function check(value: string, field: string, limits: TopicLimits, wildcards: boo
   }
   if (depth > limits.maxDepth) return invalidArgument(field, `"${value}" has ${depth} tokens; the limit is ${limits.maxDepth}`);
   return undefined;
+}
+
+/**
+ * True when `topic` matches `pattern`, both split into tokens. For routers that match against a
+ * few patterns at a time (interest snapshots); a router matching many keeps a trie.
+ */
+export function topicMatches(pattern: readonly string[], topic: readonly string[]): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const token = pattern[i];
+    if (token === '>') return topic.length > i;
+    if (i >= topic.length) return false;
+    if (token !== '*' && token !== topic[i]) return false;
+  }
+  return pattern.length === topic.length;
 }
