@@ -19,7 +19,7 @@ import type { ConsumerConfig, ConsumerInfo, JetStreamManager, NatsConnection, St
 export interface JetStreamSetupOptions {
   /** Total time one creation (stream, bucket, consumer) may take, retries included. */
   timeoutMs: number;
-  /** First retry delay; doubled per attempt up to `backoffMaxMs`, each with full jitter. */
+  /** First retry delay; doubled per attempt up to `backoffMaxMs`, each drawn between half and all of it. */
   backoffMs: number;
   backoffMaxMs: number;
 }
