@@ -57,6 +57,8 @@ export interface InboxHost {
   limitReached(limit: string, policy: string, detail: string): void;
   redelivered(): void;
   consumerError(agentId: string, error: unknown): void;
+  /** A JetStream creation attempt failed and will be retried (jetstreamSetup). */
+  setupRetry(info: { operation: string; attempt: number; delayMs: number; error: string }): void;
 }
 
 /** One durable consumer a session pulls from. */
@@ -105,7 +107,7 @@ export class DurableInbox {
   private setup?: RetryContext;
 
   async start(nc: NatsConnection): Promise<void> {
-    this.setup = { nc, options: this.options.jetstreamSetup };
+    this.setup = { nc, options: this.options.jetstreamSetup, onRetry: (info) => this.host.setupRetry(info) };
     const jsm = await openJetStreamManager(this.setup);
     this.js = nc.jetstream();
     this.jsm = jsm;

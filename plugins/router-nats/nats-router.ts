@@ -96,6 +96,10 @@ export class NatsRouter implements RouterService, SessionHost {
         this.metrics.natsErrors.inc();
         this.ctx.logger.warn({ err: error, agentId }, 'durable inbox consumer stopped');
       },
+      setupRetry: (info) => {
+        this.metrics.natsErrors.inc();
+        this.ctx.logger.warn(info, 'JetStream not ready; retrying');
+      },
     });
     this.metrics = createRouterMetrics(ctx.metrics, {
       sessions: () => this.sessions.size,
