@@ -15,10 +15,7 @@ module.exports = {
       severity: 'error',
       comment: 'An import circle makes load order matter and hides which part depends on which; break it with a shared module.',
       from: {},
-      // One known exception: the TypeScript config loader falls back to this gateway's own API when
-      // a config imports `openclaw-gateway` without a copy beside it (a lazy `require('..')` at run
-      // time, after the kernel has loaded), so it cannot affect load order.
-      to: { circular: true, viaNot: '^kernel/config/typescript-module\\.ts$' },
+      to: { circular: true },
     },
     {
       name: 'kernel-knows-no-caller',

@@ -7,6 +7,7 @@
  */
 import * as kernel from './kernel';
 import { BUILTIN_PLUGINS } from './plugins';
+import { providePackageSelf } from './kernel/config/package-self';
 
 export * from './kernel';
 export { BUILTIN_PLUGINS };
@@ -29,3 +30,6 @@ export function loadGateway(options: kernel.GatewayOptions = {}): Promise<kernel
 export function startGateway(options: kernel.GatewayOptions = {}): Promise<kernel.Gateway> {
   return kernel.startGateway(withBuiltins(options));
 }
+
+// Configs that import `openclaw-gateway` with no copy beside them get this entry's API, built-ins included.
+providePackageSelf(module.exports);

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 import { GatewayError } from '../errors';
+import { packageSelf } from './package-self';
 
 type TypeScript = typeof import('typescript');
 
@@ -152,7 +153,9 @@ class TypeScriptLoader {
         if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' || !String((error as Error).message).includes(`'${PACKAGE_NAME}'`))
           throw error;
         // No copy of its own next to the config: the config belongs to this running gateway.
-        return require('..');
+        const self = packageSelf();
+        if (self === undefined) throw error;
+        return self;
       }
     }
     if (isRelative(specifier) && !hasTypeScriptHook()) {

@@ -4,8 +4,7 @@
  * service directly, so no listener is needed, but the kernel requires the kinds.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { tempDir } from '../helpers/temp-dir';
 import {
   definePlugin,
   startGateway,
@@ -62,7 +61,8 @@ export async function startRegistryGateway(
   options: Record<string, unknown> = {},
   extraPlugins: PluginEntry[] = [],
 ): Promise<RegistryGateway> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'openclaw-registry-'));
+  // tempDir: also removed after the file when a test never calls close().
+  const dataDir = tempDir('openclaw-registry-');
   const gateway = await startGateway({
     logLevel: 'silent',
     cwd: dataDir,

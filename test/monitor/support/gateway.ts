@@ -5,8 +5,7 @@
  * these tests do not call. Message hooks are fired on `gw.hooks` exactly as a router fires them.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { tempDir } from '../../helpers/temp-dir';
 import {
   definePlugin,
   gatewayError,
@@ -134,7 +133,8 @@ export async function startMonitoredGateway(
   extraPlugins: PluginEntry[] = [],
   settings: { drainTimeoutMs?: number; leaseMs?: number } = {},
 ): Promise<MonitoredGateway> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'openclaw-monitor-'));
+  // tempDir: also removed after the file when a test never calls close().
+  const dataDir = tempDir('openclaw-monitor-');
   const gw = await startGateway({
     config: {
       gateway: { dataDir, drainTimeoutMs: settings.drainTimeoutMs ?? 10_000, logFormat: 'json' },
