@@ -104,7 +104,11 @@ export class ClusterRegistry implements RegistryService {
     const { options } = this.context;
     this.nc = nc;
     const js = nc.jetstream();
-    const setup = { nc, options: options.jetstreamSetup, onRetry: (info: object) => this.context.logger.warn(info, 'JetStream not ready; retrying') };
+    const setup = {
+      nc,
+      options: options.jetstreamSetup,
+      onRetry: (info: object) => this.context.logger.warn(info, 'JetStream not ready; retrying'),
+    };
     // views.kv finds or creates the bucket's stream; concurrent creators all end up bound to it.
     this.kv = await retryJetStream(`open KV bucket "${this.bucket}"`, setup, () =>
       js.views.kv(this.bucket, {

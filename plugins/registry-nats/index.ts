@@ -85,7 +85,9 @@ export default definePlugin<NatsRegistryOptions, RegistryService>({
           await registry.start(nc);
         } catch (error) {
           await nc.close().catch(() => undefined);
-          const why = isJetStreamSetupError(error) ? error.message : `JetStream KV "${registry.bucket}" could not be opened (${(error as Error).message})`;
+          const why = isJetStreamSetupError(error)
+            ? error.message
+            : `JetStream KV "${registry.bucket}" could not be opened (${(error as Error).message})`;
           throw new GatewayError('GW_UNAVAILABLE', `servers: NATS at ${options.servers.join(', ')} is reachable but ${why}`, {
             field: 'servers',
             cause: error,

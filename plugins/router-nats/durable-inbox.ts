@@ -443,7 +443,6 @@ export class DurableInbox {
   }
 }
 
-
 /** Direct get answers 404 when no message matches. */
 function isNoMessage(error: unknown): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };

@@ -60,7 +60,9 @@ export default definePlugin<NatsRouterOptions, RouterService>({
           await router.start(nc);
         } catch (error) {
           await nc.close().catch(() => undefined);
-          const why = isJetStreamSetupError(error) ? error.message : `JetStream stream "${router.streamName}" could not be opened (${(error as Error).message})`;
+          const why = isJetStreamSetupError(error)
+            ? error.message
+            : `JetStream stream "${router.streamName}" could not be opened (${(error as Error).message})`;
           throw new GatewayError('GW_UNAVAILABLE', `servers: NATS at ${ctx.options.servers.join(', ')} is reachable but ${why}`, {
             field: 'servers',
             cause: error,

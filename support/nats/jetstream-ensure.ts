@@ -93,7 +93,9 @@ function isRetryable(error: unknown): boolean {
   const errCode = e?.api_error?.err_code;
   if (errCode !== undefined) return RETRYABLE_ERR_CODES.has(errCode) || e.api_error?.code === 503 || e.api_error?.code === 500;
   if (e?.code === 'TIMEOUT' || e?.code === '503' || e?.code === '500') return true;
-  return /timeout|temporarily unavailable|no responders|no suitable peers|insufficient resources|already in use/i.test(String(e?.message ?? ''));
+  return /timeout|temporarily unavailable|no responders|no suitable peers|insufficient resources|already in use/i.test(
+    String(e?.message ?? ''),
+  );
 }
 
 function isNotFound(error: unknown): boolean {
@@ -103,7 +105,13 @@ function isNotFound(error: unknown): boolean {
 
 function isAlreadyExists(error: unknown): boolean {
   const code = (error as NatsLikeError)?.api_error?.err_code;
-  return code === 10058 || code === 10013 || code === 10148 || code === 10105 || /already (in use|exists)/i.test(String((error as NatsLikeError)?.message ?? ''));
+  return (
+    code === 10058 ||
+    code === 10013 ||
+    code === 10148 ||
+    code === 10105 ||
+    /already (in use|exists)/i.test(String((error as NatsLikeError)?.message ?? ''))
+  );
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
@@ -155,8 +163,17 @@ export async function retryJetStream<T>(operation: string, ctx: RetryContext, at
   }
   const elapsedMs = Date.now() - started;
   const diagnosis = ctx.nc.isClosed() ? 'the NATS connection is closed' : await diagnoseJetStream(ctx.nc);
-  const gaveUp = isRetryable(last) ? `failed ${attempts} time(s) over ${(elapsedMs / 1000).toFixed(1)} s (jetstreamSetup.timeoutMs ${timeoutMs})` : `failed with an error retrying cannot fix (attempt ${attempts})`;
-  throw new JetStreamSetupError(`JetStream: ${operation} ${gaveUp}; last error: ${describe(last)}; ${diagnosis}`, operation, attempts, elapsedMs, diagnosis, { cause: last });
+  const gaveUp = isRetryable(last)
+    ? `failed ${attempts} time(s) over ${(elapsedMs / 1000).toFixed(1)} s (jetstreamSetup.timeoutMs ${timeoutMs})`
+    : `failed with an error retrying cannot fix (attempt ${attempts})`;
+  throw new JetStreamSetupError(
+    `JetStream: ${operation} ${gaveUp}; last error: ${describe(last)}; ${diagnosis}`,
+    operation,
+    attempts,
+    elapsedMs,
+    diagnosis,
+    { cause: last },
+  );
 }
 
 /** One direct request to the JetStream API, put in words. */
@@ -164,22 +181,35 @@ export async function diagnoseJetStream(nc: NatsConnection, timeoutMs = 2_000): 
   // The server's INFO says whether it runs JetStream itself (a server without it may still relay
   // the API to cluster peers that do, so this is the first clue, not the answer).
   const server = nc.info;
-  const local = server && server.jetstream !== true ? `the NATS server this gateway is connected to (${server.server_name ?? server.server_id}) has JetStream disabled (start it with -js or a jetstream {} block); ` : '';
+  const local =
+    server && server.jetstream !== true
+      ? `the NATS server this gateway is connected to (${server.server_name ?? server.server_id}) has JetStream disabled (start it with -js or a jetstream {} block); `
+      : '';
   try {
     const reply = await nc.request('$JS.API.INFO', undefined, { timeout: timeoutMs });
-    const info = JSON.parse(new TextDecoder().decode(reply.data)) as { error?: { code?: number; err_code?: number; description?: string }; streams?: number };
+    const info = JSON.parse(new TextDecoder().decode(reply.data)) as {
+      error?: { code?: number; err_code?: number; description?: string };
+      streams?: number;
+    };
     if (info.error) {
       if (local) return `${local}JetStream answers: ${info.error.description}`;
-      if (info.error.err_code === 10008 || info.error.code === 503) return `JetStream is enabled but answers "${info.error.description}": the JetStream cluster has no leader yet (are a majority of the NATS servers up and routed to each other?)`;
-      if (info.error.err_code === 10039 || /not enabled/i.test(info.error.description ?? '')) return `JetStream is not enabled for this account (${info.error.description})`;
+      if (info.error.err_code === 10008 || info.error.code === 503)
+        return `JetStream is enabled but answers "${info.error.description}": the JetStream cluster has no leader yet (are a majority of the NATS servers up and routed to each other?)`;
+      if (info.error.err_code === 10039 || /not enabled/i.test(info.error.description ?? ''))
+        return `JetStream is not enabled for this account (${info.error.description})`;
       return `JetStream answers with an error: ${info.error.description} (err_code ${info.error.err_code})`;
     }
     if (local) return `${local}but JetStream answers through its cluster peers`;
     return `JetStream itself answers (account info ok, ${info.streams ?? 0} streams), so the failure is specific to this object (its settings, e.g. replicas above the number of NATS servers, or storage limits)`;
   } catch (error) {
     const code = (error as NatsLikeError).code;
-    if (code === '503') return local + 'nothing answers the JetStream API on this NATS (nats-server without -js / no jetstream block, or JetStream not enabled for this account)';
-    if (code === 'TIMEOUT') return `${local}the JetStream API did not answer within ${timeoutMs} ms (a JetStream cluster still electing its meta leader, or overloaded)`;
+    if (code === '503')
+      return (
+        local +
+        'nothing answers the JetStream API on this NATS (nats-server without -js / no jetstream block, or JetStream not enabled for this account)'
+      );
+    if (code === 'TIMEOUT')
+      return `${local}the JetStream API did not answer within ${timeoutMs} ms (a JetStream cluster still electing its meta leader, or overloaded)`;
     return `${local}the JetStream API could not be asked (${describe(error)})`;
   }
 }
@@ -210,7 +240,12 @@ export function ensureStream(ctx: RetryContext, jsm: JetStreamManager, config: P
  * Creates a durable consumer; one that exists on the same filter (created by another gateway, or
  * by an earlier attempt whose answer was lost) is success.
  */
-export function ensureConsumer(ctx: RetryContext, jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig> & { durable_name: string }): Promise<ConsumerInfo> {
+export function ensureConsumer(
+  ctx: RetryContext,
+  jsm: JetStreamManager,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+): Promise<ConsumerInfo> {
   return retryJetStream(`create consumer "${config.durable_name}" on stream "${stream}"`, ctx, async () => {
     try {
       return await jsm.consumers.add(stream, config);
@@ -218,7 +253,12 @@ export function ensureConsumer(ctx: RetryContext, jsm: JetStreamManager, stream:
       if (!isAlreadyExists(error)) throw error;
       const existing = await jsm.consumers.info(stream, config.durable_name);
       if (existing.config.filter_subject === config.filter_subject && existing.config.ack_policy === config.ack_policy) return existing;
-      throw new Error(`consumer "${config.durable_name}" exists on stream "${stream}" with filter "${existing.config.filter_subject}" instead of "${config.filter_subject}"`);
+      throw new Error(
+        `consumer "${config.durable_name}" exists on stream "${stream}" with filter "${existing.config.filter_subject}" instead of "${config.filter_subject}"`,
+        {
+          cause: error,
+        },
+      );
     }
   });
 }

@@ -39,7 +39,9 @@ describe('gateways starting together on a fresh NATS cluster', () => {
   const agents: Agent[] = [];
 
   function spawnGateway(settings: Record<string, unknown>): ChildProcess {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', SCRIPT, JSON.stringify(settings)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', SCRIPT, JSON.stringify(settings)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     return child;
   }
@@ -90,13 +92,13 @@ describe('gateways starting together on a fresh NATS cluster', () => {
       );
       // All three at the same moment; each must print READY (a failed start exits and rejects).
       const outputs = await Promise.all(launched.map((child) => waitForOutput(child, /READY (\S+) (\S+)/, 120_000)));
-      const [a, , c] = outputs.map((output) => /READY (\S+) (\S+)/.exec(output)![1]!);
+      const [a, , c] = outputs.map((output) => /READY (\S+) (\S+)/.exec(output)![1]);
 
-      const receiver = connect([c!]);
+      const receiver = connect([c]);
       agents.push(receiver);
       const { agentId } = await receiver.register({ agentId: `${prefix}-receiver`, service: `${prefix}-svc`, version: '1.0.0' });
       const inbox = await receiver.subscribe();
-      const sender = connect([a!]);
+      const sender = connect([a]);
       agents.push(sender);
       await eventually(async () => (await sender.discover({ service: `${prefix}-svc` })).length === 1, 30_000, 'receiver visible from a');
       const outcome = await sender.send({ agentId, payload: `durable ${round}`, durable: true });
@@ -111,12 +113,21 @@ describe('gateways starting together on a fresh NATS cluster', () => {
   it('with a JetStream that never comes, fails within jetstreamSetup.timeoutMs saying its NATS server has JetStream disabled', async () => {
     cluster = await startNatsCluster(BASE_PORT, { jetstream: false });
     const setup = { jetstreamSetup: { timeoutMs: 3000 } };
-    const child = spawnGateway({ natsUrl: cluster.urls[0], prefix: 'nojs', dataDir: path.join(dataDir, 'nojs'), registry: setup, router: setup, logLevel: 'error' });
+    const child = spawnGateway({
+      natsUrl: cluster.urls[0],
+      prefix: 'nojs',
+      dataDir: path.join(dataDir, 'nojs'),
+      registry: setup,
+      router: setup,
+      logLevel: 'error',
+    });
     const result = await collect(child);
     expect(result.code).not.toBe(0);
     expect(result.stdout).not.toContain('READY');
     const output = result.stderr + result.stdout;
-    expect(output).toMatch(/JetStream: open KV bucket "nojs_registry" failed \d+ time\(s\) over [\d.]+ s \(jetstreamSetup.timeoutMs 3000\)/);
+    expect(output).toMatch(
+      /JetStream: open KV bucket "nojs_registry" failed \d+ time\(s\) over [\d.]+ s \(jetstreamSetup.timeoutMs 3000\)/,
+    );
     expect(output).toMatch(/the NATS server this gateway is connected to \(n1\) has JetStream disabled/);
     expect(output).not.toContain('is JetStream enabled?');
   }, 120_000);
@@ -124,7 +135,14 @@ describe('gateways starting together on a fresh NATS cluster', () => {
   it('with one node of three up (no JetStream leader possible), says the cluster has no leader yet', async () => {
     cluster = await startNatsCluster(BASE_PORT, { start: 1 });
     const setup = { jetstreamSetup: { timeoutMs: 3000 } };
-    const child = spawnGateway({ natsUrl: cluster.urls[0], prefix: 'noleader', dataDir: path.join(dataDir, 'noleader'), registry: setup, router: setup, logLevel: 'error' });
+    const child = spawnGateway({
+      natsUrl: cluster.urls[0],
+      prefix: 'noleader',
+      dataDir: path.join(dataDir, 'noleader'),
+      registry: setup,
+      router: setup,
+      logLevel: 'error',
+    });
     const result = await collect(child);
     expect(result.code).not.toBe(0);
     const output = result.stderr + result.stdout;

@@ -63,11 +63,11 @@ describe('examples/cluster/start-local-cluster.sh', () => {
     }
 
     // The three form one cluster: an agent on c is discovered and reached from a.
-    const worker = connect([targets[2]!]);
+    const worker = connect([targets[2]]);
     agents.push(worker);
     await worker.register({ agentId: 'script-worker', service: 'script-echo', version: '1.0.0' });
     const inbox = await worker.subscribe();
-    const sender = connect([targets[0]!]);
+    const sender = connect([targets[0]]);
     agents.push(sender);
     await eventually(async () => (await sender.discover({ service: 'script-echo' })).length === 1, 30_000, 'worker visible from a');
     await sender.send({ agentId: 'script-worker', payload: 'across', durable: true });

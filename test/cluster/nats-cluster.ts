@@ -60,7 +60,7 @@ export async function startNatsCluster(basePort: number, options: { jetstream?: 
     async stop() {
       await Promise.all(
         nodes.map((node) => {
-          if (node.child.exitCode !== null || node.child.signalCode !== null) return undefined;
+          if (node.child.exitCode !== null || node.child.signalCode !== null) return Promise.resolve();
           const exited = new Promise((resolve) => node.child.once('exit', resolve));
           node.child.kill('SIGKILL');
           return exited;
@@ -74,15 +74,22 @@ export async function startNatsCluster(basePort: number, options: { jetstream?: 
       const name = `n${i + 1}`;
       const store = path.join(dir, name);
       await mkdir(store);
-      let config = nodeConfig(name, basePort + i, clusterPorts[i]!, store, clusterPorts.filter((_, j) => j !== i));
+      let config = nodeConfig(
+        name,
+        basePort + i,
+        clusterPorts[i],
+        store,
+        clusterPorts.filter((_, j) => j !== i),
+      );
       if (options.jetstream === false) config = config.replace(/^jetstream .*$/m, '');
       const file = path.join(dir, `${name}.conf`);
       await writeFile(file, config);
-      nodes.push({ name, clientPort: basePort + i, clusterPort: clusterPorts[i]!, child: spawn(binary, ['-c', file], { stdio: 'ignore' }) });
+      nodes.push({ name, clientPort: basePort + i, clusterPort: clusterPorts[i], child: spawn(binary, ['-c', file], { stdio: 'ignore' }) });
     }
     for (const node of nodes) {
       for (let tries = 0; !(await reachable(node.clientPort)); tries++) {
-        if (tries > 200 || node.child.exitCode !== null) throw new Error(`nats-server ${node.name} did not start on port ${node.clientPort}`);
+        if (tries > 200 || node.child.exitCode !== null)
+          throw new Error(`nats-server ${node.name} did not start on port ${node.clientPort}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
