@@ -49,9 +49,12 @@ export class PythonProcess {
   waitFor(predicate: (line: AgentLine) => boolean, what: string, timeoutMs = 20_000): Promise<AgentLine> {
     return eventually(
       () => {
+        // The line may have arrived with the exit: look for it before calling the exit a failure.
+        const found = this.find(predicate);
+        if (found) return found;
         if (this.child.exitCode !== null)
           throw new Error(`the Python process exited (${this.child.exitCode}) before ${what}:\n${this.output}`);
-        return this.find(predicate);
+        return undefined;
       },
       timeoutMs,
       `${what}; output so far:\n${this.output}`,

@@ -65,15 +65,16 @@ describe('router-embedded: at-least-once delivery', () => {
   });
 
   test('in-progress acks extend the deadline without using up attempts', async () => {
-    await start();
+    await start({ durable: { ...fast.durable, ackTimeoutMs: 1_000 } });
     const sink = new RecordingSink();
     env.router.openSession(sink, { agentId: 'worker', caller: agentCaller('worker') });
     await env.router.send(message({ agentId: 'worker', durable: true }), caller);
     await waitFor(() => sink.deliveries.length === 1, 5_000, 'delivery');
     const tag = sink.deliveries[0].deliveryTag;
-    // A long task: 5 × 150 ms = 750 ms, far past the 300 ms ack timeout.
+    // A long task: 5 × 400 ms = 2 s, twice the 1 s ack timeout; each step leaves a loaded
+    // machine 600 ms of slack before the extended deadline.
     for (let i = 0; i < 5; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await new Promise((resolve) => setTimeout(resolve, 400));
       expect(env.router.ack([{ deliveryTag: tag, kind: 'in-progress' }], caller)[0].result).toBe('extended');
     }
     expect(sink.deliveries).toHaveLength(1);
