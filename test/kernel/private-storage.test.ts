@@ -8,7 +8,7 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GatewayServiceClient, type SendResult } from '../../proto/gen/openclaw/gateway/v1/gateway';
+import { GatewayServiceClient, Message, type SendResult } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process';
 
 const mode = (file: string) => (fs.statSync(file).mode & 0o777).toString(8);
@@ -42,7 +42,7 @@ describe('private data at rest (gateway process with umask 000)', () => {
     try {
       const sent = await new Promise<SendResult>((resolve, reject) =>
         client.sendMessage(
-          { ...emptyMessage(), topic: 'private.durable', durable: true, payload: Buffer.from('secret payload') },
+          Message.fromPartial({ topic: 'private.durable', durable: true, payload: Buffer.from('secret payload') }),
           new Metadata(),
           { deadline: Date.now() + 10_000 },
           (error, reply) => (error ? reject(error) : resolve(reply)),
@@ -98,26 +98,4 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_00
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-function emptyMessage() {
-  return {
-    id: '',
-    topic: '',
-    agentId: '',
-    service: '',
-    versionRange: '',
-    payload: Buffer.alloc(0),
-    headers: {},
-    durable: false,
-    senderId: '',
-    key: '',
-    hops: 0,
-    maxHops: 0,
-    correlationId: '',
-    replyTo: '',
-    contentType: '',
-    createdAtMs: 0,
-    ttlMs: 0,
-  };
 }

@@ -6,7 +6,7 @@ import { credentials, type ServiceError } from '@grpc/grpc-js';
 import {
   AdminServiceClient,
   GatewayServiceClient,
-  type Message,
+  Message,
   type MessageBatch,
   type BatchResult,
   type Event,
@@ -19,26 +19,7 @@ const NOT_FOUND = 5;
 const UNIMPLEMENTED = 12;
 
 function message(overrides: Partial<Message>): Message {
-  return {
-    id: '',
-    topic: '',
-    agentId: '',
-    service: '',
-    versionRange: '',
-    payload: Buffer.alloc(0),
-    headers: {},
-    durable: false,
-    senderId: '',
-    key: '',
-    hops: 0,
-    maxHops: 0,
-    correlationId: '',
-    replyTo: '',
-    contentType: '',
-    createdAtMs: 0,
-    ttlMs: 0,
-    ...overrides,
-  };
+  return Message.fromPartial(overrides);
 }
 
 const info = (overrides: object) => ({

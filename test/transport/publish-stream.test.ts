@@ -9,33 +9,14 @@ import {
   GatewayServiceClient,
   type BatchResult,
   type Event,
-  type Message,
+  Message,
   type MessageBatch,
 } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { unary } from './grpc-call';
 
 function message(overrides: Partial<Message>): Message {
-  return {
-    id: '',
-    topic: '',
-    agentId: '',
-    service: '',
-    versionRange: '',
-    payload: Buffer.alloc(0),
-    headers: {},
-    durable: false,
-    senderId: '',
-    key: '',
-    hops: 0,
-    maxHops: 0,
-    correlationId: '',
-    replyTo: '',
-    contentType: '',
-    createdAtMs: 0,
-    ttlMs: 0,
-    ...overrides,
-  };
+  return Message.fromPartial(overrides);
 }
 
 /** Message ids in the order a Subscribe stream received them. */

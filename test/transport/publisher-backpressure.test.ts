@@ -10,7 +10,7 @@ import {
   GatewayServiceClient,
   type BatchResult,
   type Event,
-  type Message,
+  Message,
   type MessageBatch,
 } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
@@ -19,25 +19,7 @@ const FRAMES = 200;
 const PER_FRAME = 10;
 
 function message(topic: string, id: string): Message {
-  return {
-    id,
-    topic,
-    agentId: '',
-    service: '',
-    versionRange: '',
-    payload: Buffer.alloc(1024, 7),
-    headers: {},
-    durable: false,
-    senderId: '',
-    key: '',
-    hops: 0,
-    maxHops: 0,
-    correlationId: '',
-    replyTo: '',
-    contentType: '',
-    createdAtMs: 0,
-    ttlMs: 0,
-  };
+  return Message.fromPartial({ id, topic, payload: Buffer.alloc(1024, 7) });
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {

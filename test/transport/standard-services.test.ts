@@ -6,7 +6,7 @@ import path from 'node:path';
 import { credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { GatewayServiceClient, HealthStatus_Status } from '../../proto/gen/openclaw/gateway/v1/gateway';
+import { GatewayServiceClient, HealthStatus_Status, Message } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { unary } from './grpc-call';
 
@@ -99,30 +99,9 @@ describe('draining', () => {
       const inbox = worker.subscribe({ agentId: 'drainee', topics: [], registryEvents: false, maxBatch: 0 });
       inbox.on('error', () => undefined);
       await new Promise((resolve) => inbox.once('metadata', resolve));
-      const inFlight = unary(
-        client,
-        'request',
-        {
-          id: '',
-          topic: '',
-          agentId: 'drainee',
-          service: '',
-          versionRange: '',
-          payload: Buffer.from('q'),
-          headers: {},
-          durable: false,
-          senderId: '',
-          key: '',
-          hops: 0,
-          maxHops: 0,
-          correlationId: '',
-          replyTo: '',
-          contentType: '',
-          createdAtMs: 0,
-          ttlMs: 0,
-        },
-        { deadline: Date.now() + 20_000 },
-      );
+      const inFlight = unary(client, 'request', Message.fromPartial({ agentId: 'drainee', payload: Buffer.from('q') }), {
+        deadline: Date.now() + 20_000,
+      });
       const request = await new Promise<any>((resolve) => inbox.once('data', resolve));
 
       const transport = gw.gateway.transports()[0] as unknown as { drain(deadline: number): Promise<void> };
