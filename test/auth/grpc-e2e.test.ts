@@ -8,7 +8,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startGateway, type Gateway } from '../../index';
 import type { Event } from '../../proto/gen/openclaw/gateway/v1/gateway';
-import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
+import { SignJWT, type KeyLike } from 'jose';
+import { writeJwks } from './jwks';
 import { bearer, GatewayConnection, mtlsCredentials, statusOf } from './grpc-client';
 import { eventually, tempDir } from './harness';
 import { createCa, opensslDate, type CertificateAuthority, type Issued } from './pki';
@@ -270,12 +271,7 @@ describe('auth-standard over real gRPC with TLS and JWT bearer tokens', () => {
       ],
       serverAuth: true,
     });
-    const keys = await generateKeyPair('ES256');
-    privateKey = keys.privateKey;
-    writeFileSync(
-      path.join(dir, 'jwks.json'),
-      JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'e2e', alg: 'ES256' }] }),
-    );
+    privateKey = await writeJwks(dir, 'ES256', 'e2e');
     gateway = await startGateway({
       logLevel: 'silent',
       cwd: dir,

@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
+import { SignJWT, type KeyLike } from 'jose';
+import { writeJwks } from '../auth/jwks';
 import { connect, type Agent } from '../../sdk';
 import { startGateway, type Gateway } from '../../index';
 import { createCa } from '../auth/pki';
@@ -250,12 +251,7 @@ describe('CLI messaging commands with --ca and --token', () => {
       ],
       serverAuth: true,
     });
-    const keys = await generateKeyPair('ES256');
-    privateKey = keys.privateKey;
-    fs.writeFileSync(
-      path.join(dir, 'jwks.json'),
-      JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'cli', alg: 'ES256' }] }),
-    );
+    privateKey = await writeJwks(dir, 'ES256', 'cli');
     gateway = await startGateway({
       logLevel: 'silent',
       cwd: dir,

@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
+import { SignJWT, type KeyLike } from 'jose';
+import { writeJwks } from '../auth/jwks';
 import { startGateway, type Gateway } from '../../index';
 import { createCa, type CertificateAuthority } from '../auth/pki';
 import { tempDir } from '../auth/harness';
@@ -78,12 +79,7 @@ describe('CLI against a gateway with TLS, JWT and RBAC', () => {
       ],
       serverAuth: true,
     });
-    const keys = await generateKeyPair('ES256');
-    privateKey = keys.privateKey;
-    fs.writeFileSync(
-      path.join(dir, 'jwks.json'),
-      JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'cli', alg: 'ES256' }] }),
-    );
+    privateKey = await writeJwks(dir, 'ES256', 'cli');
     gateway = await startSecured(false);
     target = gateway.transports()[0].addresses()[0]!;
   });

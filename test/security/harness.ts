@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
+import { SignJWT, type KeyLike } from 'jose';
+import { writeJwks } from '../auth/jwks';
 import type { PluginEntry } from '../../kernel';
 import {
   AckRequest,
@@ -64,11 +65,7 @@ export interface SecuredOptions {
 
 export async function startSecuredGateway(options: SecuredOptions = {}): Promise<SecuredGateway> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ocgw-sec-'));
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  writeFileSync(
-    path.join(dir, 'jwks.json'),
-    JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] }),
-  );
+  const privateKey = await writeJwks(dir, 'ES256', 'k1', { use: 'sig' });
   const clients: Client[] = [];
   let gw: TestGateway;
   try {

@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
+import { SignJWT, type KeyLike } from 'jose';
+import { writeJwks } from '../auth/jwks';
 import { TaskState } from '@a2a-js/sdk';
 import { startGateway, type Gateway } from '../../index';
 import { A2aTask, connect, type Agent } from '../../sdk';
@@ -65,12 +66,7 @@ describe('transport-a2a: authentication, RBAC and limits', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'a2a-authz-'));
-    const keys = await generateKeyPair('RS256');
-    privateKey = keys.privateKey;
-    writeFileSync(
-      path.join(dir, 'jwks.json'),
-      JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
-    );
+    privateKey = await writeJwks(dir, 'RS256', 'k1', { use: 'sig' });
     writeFileSync(path.join(dir, 'policy.json'), JSON.stringify(POLICY));
     gateway = await startGateway({
       logLevel: 'silent',

@@ -10,7 +10,8 @@ import { credentials, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import { writeFileSync } from 'node:fs';
 import { tempDir } from '../helpers/temp-dir';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
+import { writeJwks } from '../auth/jwks';
 import { startGateway, Status, type Gateway } from '../../index';
 import { GatewayServiceClient, Message, type BatchResult, type MessageBatch } from '../../proto/gen/openclaw/gateway/v1/gateway';
 import { unary } from './grpc-call';
@@ -40,11 +41,7 @@ describe('transport-grpc: authorization of batches', () => {
 
   beforeAll(async () => {
     dir = tempDir('batch-authz-');
-    const { privateKey, publicKey } = await generateKeyPair('RS256');
-    writeFileSync(
-      path.join(dir, 'jwks.json'),
-      JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
-    );
+    const privateKey = await writeJwks(dir, 'RS256', 'k1', { use: 'sig' });
     writeFileSync(path.join(dir, 'policy.json'), policy(['tasks.>']));
     gateway = await startGateway({
       logLevel: 'silent',
