@@ -20,6 +20,10 @@ export interface NatsCluster {
   urls: string[];
   nodes: NatsClusterNode[];
   dir: string;
+  /** SIGKILLs node `index` (0-based) and waits for it to exit. */
+  kill(index: number): Promise<void>;
+  /** Starts node `index` again on its ports and store dir (after `kill`); resolves when its client port accepts. */
+  restart(index: number): Promise<void>;
   /** SIGKILLs every node still running and removes the store dirs. */
   stop(): Promise<void>;
 }
@@ -53,19 +57,32 @@ export async function startNatsCluster(basePort: number, options: { jetstream?: 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ocgw-natscluster-'));
   const clusterPorts = [0, 1, 2].map((i) => basePort + 3 + i);
   const nodes: NatsClusterNode[] = [];
+  const configFile = (name: string) => path.join(dir, `${name}.conf`);
+  const killNode = (node: NatsClusterNode): Promise<void> => {
+    if (node.child.exitCode !== null || node.child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => node.child.once('exit', () => resolve()));
+    node.child.kill('SIGKILL');
+    return exited;
+  };
+  const waitReachable = async (node: NatsClusterNode): Promise<void> => {
+    for (let tries = 0; !(await reachable(node.clientPort)); tries++) {
+      if (tries > 200 || node.child.exitCode !== null) throw new Error(`nats-server ${node.name} did not start on port ${node.clientPort}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
   const cluster: NatsCluster = {
     urls: [0, 1, 2].map((i) => `nats://127.0.0.1:${basePort + i}`),
     nodes,
     dir,
+    kill: (index) => killNode(nodes[index]),
+    async restart(index) {
+      const node = nodes[index];
+      await killNode(node);
+      node.child = spawn(binary, ['-c', configFile(node.name)], { stdio: 'ignore' });
+      await waitReachable(node);
+    },
     async stop() {
-      await Promise.all(
-        nodes.map((node) => {
-          if (node.child.exitCode !== null || node.child.signalCode !== null) return Promise.resolve();
-          const exited = new Promise((resolve) => node.child.once('exit', resolve));
-          node.child.kill('SIGKILL');
-          return exited;
-        }),
-      );
+      await Promise.all(nodes.map(killNode));
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -82,17 +99,11 @@ export async function startNatsCluster(basePort: number, options: { jetstream?: 
         clusterPorts.filter((_, j) => j !== i),
       );
       if (options.jetstream === false) config = config.replace(/^jetstream .*$/m, '');
-      const file = path.join(dir, `${name}.conf`);
+      const file = configFile(name);
       await writeFile(file, config);
       nodes.push({ name, clientPort: basePort + i, clusterPort: clusterPorts[i], child: spawn(binary, ['-c', file], { stdio: 'ignore' }) });
     }
-    for (const node of nodes) {
-      for (let tries = 0; !(await reachable(node.clientPort)); tries++) {
-        if (tries > 200 || node.child.exitCode !== null)
-          throw new Error(`nats-server ${node.name} did not start on port ${node.clientPort}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
+    for (const node of nodes) await waitReachable(node);
   } catch (error) {
     await cluster.stop();
     throw error;
