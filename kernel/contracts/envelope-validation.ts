@@ -17,31 +17,40 @@ export interface EnvelopeLimits {
   maxPayloadBytes: number;
 }
 
-/** Returns an error naming the offending `field.*`, or undefined when `message` may be routed. */
-export function checkEnvelope(message: MessageEnvelope, field: string, limits: EnvelopeLimits): GatewayError | undefined {
-  if (!message || typeof message !== 'object') return invalidArgument(field, 'must be a message');
+/**
+ * Returns an error naming the offending `field.*` (`field[index].*` when an index is given, for a
+ * batch), or undefined when `message` may be routed. Field names are only built for an error: this
+ * runs for every routed message.
+ */
+export function checkEnvelope(message: MessageEnvelope, field: string, limits: EnvelopeLimits, index = -1): GatewayError | undefined {
+  if (!message || typeof message !== 'object') return invalidArgument(at(field, index), 'must be a message');
   const targets = (message.topic ? 1 : 0) + (message.agentId ? 1 : 0) + (message.service ? 1 : 0);
-  if (targets !== 1) return invalidArgument(`${field}.topic`, 'exactly one of topic, agentId or service must be set');
-  if (message.topic) {
-    const error = checkTopic(message.topic, `${field}.topic`, limits.topics);
-    if (error) return error;
+  if (targets !== 1) return invalidArgument(`${at(field, index)}.topic`, 'exactly one of topic, agentId or service must be set');
+  // Checked against a fixed name first; only a refusal is checked again to get its field name.
+  if (message.topic && checkTopic(message.topic, 'topic', limits.topics) !== undefined) {
+    return checkTopic(message.topic, `${at(field, index)}.topic`, limits.topics);
   }
   const maxId = MAX_ENVELOPE_ID_LENGTH;
-  if (message.agentId && message.agentId.length > maxId) return invalidArgument(`${field}.agentId`, `is longer than ${maxId} characters`);
-  if (message.service && message.service.length > maxId) return invalidArgument(`${field}.service`, `is longer than ${maxId} characters`);
+  if (message.agentId && message.agentId.length > maxId) return invalidArgument(`${at(field, index)}.agentId`, `is longer than ${maxId} characters`);
+  if (message.service && message.service.length > maxId) return invalidArgument(`${at(field, index)}.service`, `is longer than ${maxId} characters`);
   if (message.versionRange) {
-    if (!message.service) return invalidArgument(`${field}.versionRange`, 'only applies to service targets');
+    if (!message.service) return invalidArgument(`${at(field, index)}.versionRange`, 'only applies to service targets');
     if (semver.validRange(message.versionRange) === null)
-      return invalidArgument(`${field}.versionRange`, `"${message.versionRange}" is not a semver range`);
+      return invalidArgument(`${at(field, index)}.versionRange`, `"${message.versionRange}" is not a semver range`);
   }
-  if (message.id && message.id.length > maxId) return invalidArgument(`${field}.id`, `is longer than ${maxId} characters`);
-  if (!(message.payload instanceof Uint8Array)) return invalidArgument(`${field}.payload`, 'must be bytes');
+  if (message.id && message.id.length > maxId) return invalidArgument(`${at(field, index)}.id`, `is longer than ${maxId} characters`);
+  if (!(message.payload instanceof Uint8Array)) return invalidArgument(`${at(field, index)}.payload`, 'must be bytes');
   if (message.payload.length > limits.maxPayloadBytes) {
-    return invalidArgument(`${field}.payload`, `is ${message.payload.length} bytes; the limit is ${limits.maxPayloadBytes}`);
+    return invalidArgument(`${at(field, index)}.payload`, `is ${message.payload.length} bytes; the limit is ${limits.maxPayloadBytes}`);
   }
   if (message.ttlMs < 0 || message.maxHops < 0 || message.hops < 0)
-    return invalidArgument(`${field}.ttlMs`, 'ttlMs, hops and maxHops must not be negative');
+    return invalidArgument(`${at(field, index)}.ttlMs`, 'ttlMs, hops and maxHops must not be negative');
   return undefined;
+}
+
+/** `messages[3]` for a batch's message, `message` for a single one. */
+function at(field: string, index: number): string {
+  return index < 0 ? field : `${field}[${index}]`;
 }
 
 /** `topic "x"`, `agent "y"` or `service "z"`, for error messages. */

@@ -53,6 +53,12 @@ import { KnownAgents } from './known-agents';
 import { KnownGroups } from './known-groups';
 
 const MAX_ID_LENGTH = 256;
+/**
+ * Kernel bindings read per routed message, copied once: an imported binding is a getter chain
+ * (kernel/index → contracts/index) on every access, visible in the batched relay's profile.
+ */
+const REPLY_PREFIX = REPLY_TOPIC_PREFIX;
+const checkEnvelopeOf = checkEnvelope;
 const STRANDED_RETRY_COALESCE_MS = 20;
 
 export class EmbeddedRouter implements RouterService, SessionHost {
@@ -246,7 +252,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.checkAccepting();
     // All or nothing on validation, so a client never has to guess which half was routed.
     for (let i = 0; i < messages.length; i++) {
-      const error = this.validate(messages[i], `messages[${i}]`);
+      const error = this.validate(messages[i], 'messages', i);
       if (error) throw error;
     }
     const entries: DurableEntry[] = [];
@@ -430,7 +436,7 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     let delivered: number;
     try {
       if (message.topic) {
-        if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) return this.routeReply(message);
+        if (message.topic.startsWith(REPLY_PREFIX)) return this.routeReply(message);
         delivered = message.durable ? this.routeTopicDurable(message, entries, now, clientId) : this.fanOut(message, receivers);
       } else if (message.agentId) {
         delivered = this.routeToAgent(message, message.agentId, 'inbox', entries, receivers, now, clientId);
@@ -629,8 +635,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
 
   // ---- helpers -----------------------------------------------------------------------------
 
-  private validate(message: MessageEnvelope, field: string): GatewayError | undefined {
-    return checkEnvelope(message, field, this.options);
+  private validate(message: MessageEnvelope, field: string, index = -1): GatewayError | undefined {
+    return checkEnvelopeOf(message, field, this.options, index);
   }
 
   private checkAccepting(): void {

@@ -11,6 +11,7 @@ import {
   Status,
   toGatewayError,
   type AuthAction,
+  type AuthRequest,
   type AuthService,
   type GatewayHooks,
   type Identity,
@@ -45,6 +46,26 @@ export interface CallGuardDeps {
   admitPeer?(peer: string): void;
 }
 
+/** A unary handler: the decoded request, the authenticated caller, the call and its canonical peer address. */
+export type UnaryHandler<Request, Response> = (
+  request: Request,
+  identity: Identity,
+  call: ServerUnaryCall<Request, Response>,
+  peer: string,
+) => Promise<Response> | Response;
+
+/**
+ * Refusals of `authenticate` passed on as they are; anything else becomes UNAUTHENTICATED. The
+ * auth plugin fires `authFailed` for its own refusals (it knows the reason and the lockout state);
+ * firing it here too would count every refusal twice. An identity the allow-list keeps out is
+ * known, just not admitted: PERMISSION_DENIED, not UNAUTHENTICATED.
+ */
+function authenticationFailure(error: unknown): GatewayError {
+  const failure = toGatewayError(error);
+  if (KEPT_AUTHENTICATE_STATUSES.has(failure.status)) return failure;
+  return new GatewayError('GW_UNAUTHENTICATED', failure.message, { cause: error });
+}
+
 export class CallGuard {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
@@ -66,65 +87,92 @@ export class CallGuard {
     if (this.deps.draining()) throw new GatewayError('GW_DRAINING', 'the gateway is draining; retry on another gateway or after restart');
   }
 
-  async authenticate(call: ServerSurfaceCall): Promise<Identity> {
-    const peer = peerOf(call);
+  async authenticate(call: ServerSurfaceCall, peer = peerOf(call)): Promise<Identity> {
+    const request = this.authRequest(call, peer);
+    try {
+      return await this.deps.auth.authenticate(request);
+    } catch (error) {
+      throw authenticationFailure(error);
+    }
+  }
+
+  private authRequest(call: ServerSurfaceCall, peer: string): AuthRequest {
     this.deps.admitPeer?.(peer);
-    const request = {
+    return {
       metadata: metadataRecord(call.metadata),
       peer,
       peerCertificates: peerCertificates(call),
       method: call.getPath(),
     };
-    try {
-      return await this.deps.auth.authenticate(request);
-    } catch (error) {
-      // The auth plugin fires `authFailed` for its own refusals (it knows the reason and the
-      // lockout state); firing it here too would count every refusal twice. An identity the
-      // allow-list keeps out is known, just not admitted: PERMISSION_DENIED, not UNAUTHENTICATED.
-      const failure = toGatewayError(error);
-      if (KEPT_AUTHENTICATE_STATUSES.has(failure.status)) throw failure;
-      throw new GatewayError('GW_UNAUTHENTICATED', failure.message, { cause: error });
-    }
   }
 
-  authorize(identity: Identity, action: AuthAction, resource: string, field: string): void {
+  /**
+   * Throws PERMISSION_DENIED naming `field` (`field.suffix` when a suffix is given: the name is only
+   * built for a refusal, not per call).
+   */
+  authorize(identity: Identity, action: AuthAction, resource: string, field: string, suffix?: string): void {
     const decision = this.deps.auth.authorize({ identity, action, resource });
     if (decision.allowed) return;
-    throw new GatewayError('GW_PERMISSION_DENIED', `${field}: "${identity.id}" may not ${action} "${resource}": ${decision.reason}`, {
-      field,
+    const name = suffix === undefined ? field : `${field}.${suffix}`;
+    throw new GatewayError('GW_PERMISSION_DENIED', `${name}: "${identity.id}" may not ${action} "${resource}": ${decision.reason}`, {
+      field: name,
     });
   }
 
   /** Wraps a unary handler with the gate, auth, error mapping and the rpcCompleted observation. */
   unary<Request, Response>(
     method: string,
-    handler: (request: Request, identity: Identity, call: ServerUnaryCall<Request, Response>) => Promise<Response> | Response,
+    handler: UnaryHandler<Request, Response>,
     options: { servedWhileDraining?: boolean } = {},
   ): (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>) => void {
-    return (call, callback) => {
-      const startedAt = performance.now();
-      this.inFlight++;
-      const finish = (code: number): void => {
-        this.inFlight--;
-        if (this.inFlight === 0 && this.idleWaiters.length > 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const resolve of waiters) resolve();
-        }
-        this.completed(method, code, startedAt, call);
-      };
-      this.run(call, handler, options.servedWhileDraining === true).then(
-        (response) => {
-          callback(null, response);
-          finish(Status.OK);
-        },
-        (error: unknown) => {
-          const serviceError = toServiceError(error);
-          callback(serviceError);
-          finish(serviceError.code);
-        },
-      );
-    };
+    const servedWhileDraining = options.servedWhileDraining === true;
+    return (call, callback) => void this.serve(method, handler, servedWhileDraining, call, callback);
+  }
+
+  /**
+   * One unary call, in one async function: no closures or extra promises per call beyond the
+   * handler's own (this runs for every SendMessage).
+   */
+  private async serve<Request, Response>(
+    method: string,
+    handler: UnaryHandler<Request, Response>,
+    servedWhileDraining: boolean,
+    call: ServerUnaryCall<Request, Response>,
+    callback: sendUnaryData<Response>,
+  ): Promise<void> {
+    const startedAt = performance.now();
+    this.inFlight++;
+    let response: Response;
+    try {
+      if (!servedWhileDraining) this.admit();
+      const peer = peerOf(call);
+      const request = this.authRequest(call, peer);
+      let identity: Identity;
+      try {
+        identity = await this.deps.auth.authenticate(request);
+      } catch (error) {
+        throw authenticationFailure(error);
+      }
+      refuseMalformed(call.request);
+      response = await handler(call.request, identity, call, peer);
+    } catch (error) {
+      const serviceError = toServiceError(error);
+      callback(serviceError);
+      this.finish(method, serviceError.code, startedAt, call);
+      return;
+    }
+    callback(null, response);
+    this.finish(method, Status.OK, startedAt, call);
+  }
+
+  private finish(method: string, code: number, startedAt: number, call: ServerSurfaceCall): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+    this.completed(method, code, startedAt, call);
   }
 
   completed(method: string, code: number, startedAt: number, call?: ServerSurfaceCall & { request?: unknown }): void {
@@ -139,16 +187,6 @@ export class CallGuard {
     });
   }
 
-  private async run<Request, Response>(
-    call: ServerUnaryCall<Request, Response>,
-    handler: (request: Request, identity: Identity, call: ServerUnaryCall<Request, Response>) => Promise<Response> | Response,
-    servedWhileDraining: boolean,
-  ): Promise<Response> {
-    if (!servedWhileDraining) this.admit();
-    const identity = await this.authenticate(call);
-    refuseMalformed(call.request);
-    return handler(call.request, identity, call);
-  }
 }
 
 /**

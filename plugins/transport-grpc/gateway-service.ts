@@ -81,7 +81,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
 
   /** The action and resource a message needs permission for, from its (validated) target. */
   function authorizeMessage(message: Message, identity: Identity, prefix: string, request = false): void {
-    guard.authorize(identity, messageAction(message, request), messageResource(message), `${prefix}.${targetField(message)}`);
+    guard.authorize(identity, messageAction(message, request), messageResource(message), prefix, targetField(message));
   }
 
   function ownAgent(agentId: string, identity: Identity, field: string) {
@@ -172,14 +172,14 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       const message = messages[i];
       try {
         if (i >= admitted) throw (overRate ??= deps.quotas.publishRateError(identity, messages.length - admitted));
-        checkMessage(message, `messages[${i}]`);
-        senders.check(message.senderId, `messages[${i}].sender_id`);
+        checkMessage(message, 'messages', i);
+        if (message.senderId !== '') senders.check(message.senderId, `messages[${i}].sender_id`);
         const action = messageAction(message, false);
         const resource = messageResource(message);
         if (action !== grantedAction || resource !== grantedResource) {
           const key = `${action}\u0000${resource}`;
           if (granted === undefined || !granted.has(key)) {
-            guard.authorize(identity, action, resource, `messages[${i}].${targetField(message)}`);
+            guard.authorize(identity, action, resource, `messages[${i}]`, targetField(message));
             (granted ??= new Set()).add(key);
           }
           grantedAction = action;
@@ -277,9 +277,8 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       return { agent: recordToProto(agent) };
     }),
 
-    sendMessage: guard.unary<Message, SendResult>('SendMessage', async (message, identity, call) => {
+    sendMessage: guard.unary<Message, SendResult>('SendMessage', async (message, identity, _call, peer) => {
       checkMessage(message, 'message');
-      const peer = peerOf(call);
       checkSender(registry, identity, message.senderId, 'message.sender_id');
       authorizeMessage(message, identity, 'message');
       if (deps.quotas.takePublishTokens(identity, 1) === 0) throw deps.quotas.publishRateError(identity);
@@ -287,13 +286,12 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       return sendResult(outcome);
     }),
 
-    publishBatch: guard.unary<MessageBatch, BatchResult>('PublishBatch', (batch, identity, call) =>
-      publishBatch(batch.messages, identity, peerOf(call)),
+    publishBatch: guard.unary<MessageBatch, BatchResult>('PublishBatch', (batch, identity, _call, peer) =>
+      publishBatch(batch.messages, identity, peer),
     ),
 
-    request: guard.unary<Message, Message>('Request', async (message, identity, call) => {
+    request: guard.unary<Message, Message>('Request', async (message, identity, call, peer) => {
       checkMessage(message, 'message');
-      const peer = peerOf(call);
       checkSender(registry, identity, message.senderId, 'message.sender_id');
       authorizeMessage(message, identity, 'message', true);
       if (deps.quotas.takePublishTokens(identity, 1) === 0) throw deps.quotas.publishRateError(identity);
@@ -314,7 +312,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
       }
     }),
 
-    ack: guard.unary<AckRequest, AckResult>('Ack', (request, identity, call) => {
+    ack: guard.unary<AckRequest, AckResult>('Ack', (request, identity, _call, peer) => {
       checkAck(request, deps.maxBatchMessages);
       checkAckAgent(registry, identity, request.agentId);
       const items: AckItem[] = request.acks.map((item) =>
@@ -322,7 +320,7 @@ export function gatewayServiceHandlers(deps: GatewayServiceDeps): UntypedService
           ? { deliveryTag: item.deliveryTag, kind: ACK_KINDS[item.kind], reason: item.reason }
           : { deliveryTag: item.deliveryTag, kind: ACK_KINDS[item.kind] },
       );
-      const outcomes = router.ack(items, caller(identity, peerOf(call), request.agentId));
+      const outcomes = router.ack(items, caller(identity, peer, request.agentId));
       return { outcomes: outcomes.map((outcome) => ({ deliveryTag: outcome.deliveryTag, result: outcome.result })) };
     }),
 
@@ -508,9 +506,16 @@ function targetField(message: Message): string {
   return message.topic !== '' ? 'topic' : message.agentId !== '' ? 'agent_id' : 'service';
 }
 
+/** Read once: an imported enum is a getter per access through tsx, and this runs per published message. */
+const ORIGINAL_UNKNOWN = OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN;
+const ORIGINAL_STORED = OriginalOutcome.ORIGINAL_OUTCOME_STORED;
+const ORIGINAL_DELIVERED = OriginalOutcome.ORIGINAL_OUTCOME_DELIVERED;
+const ORIGINAL_DEAD_LETTERED = OriginalOutcome.ORIGINAL_OUTCOME_DEAD_LETTERED;
+
 function originalToProto(original: SendOutcome['original']): OriginalOutcome {
-  if (original === 'stored') return OriginalOutcome.ORIGINAL_OUTCOME_STORED;
-  if (original === 'delivered') return OriginalOutcome.ORIGINAL_OUTCOME_DELIVERED;
-  if (original === 'dead-lettered') return OriginalOutcome.ORIGINAL_OUTCOME_DEAD_LETTERED;
-  return OriginalOutcome.ORIGINAL_OUTCOME_UNKNOWN;
+  if (original === undefined) return ORIGINAL_UNKNOWN;
+  if (original === 'stored') return ORIGINAL_STORED;
+  if (original === 'delivered') return ORIGINAL_DELIVERED;
+  if (original === 'dead-lettered') return ORIGINAL_DEAD_LETTERED;
+  return ORIGINAL_UNKNOWN;
 }

@@ -18,6 +18,7 @@ import { tapHttp2Sessions } from './http2-session-tap';
 import { guardSession } from './ping-guard';
 import type { TransportGrpcOptions } from './schema';
 import { decodeMessage, decodeMessageBatch } from './request-decoding';
+import { serializeBatchResult, serializeSendResult } from './result-encoding';
 import { SessionStreams } from './session-streams';
 import { strictService } from './strict-decoding';
 
@@ -29,12 +30,19 @@ const BIND_TIMEOUT_MS = 10_000;
 
 /**
  * Subscribe responses are pre-encoded Buffers (see event-encoding.ts): pass them through. Publish
- * requests use the decoders of request-decoding.ts (no allocation per absent field). Every request
+ * requests use the decoders of request-decoding.ts (no allocation per absent field), their results
+ * the serializers of result-encoding.ts (one reused buffer). Every request
  * is decoded strictly (UTF-8) and a malformed one reaches its handler as a MalformedRequest, to be
  * refused INVALID_ARGUMENT (strict-decoding.ts).
  */
 const SubscribePassThrough = strictService(
-  { ...GatewayServiceService, subscribe: { ...GatewayServiceService.subscribe, responseSerialize: (value: Buffer): Buffer => value } },
+  {
+    ...GatewayServiceService,
+    subscribe: { ...GatewayServiceService.subscribe, responseSerialize: (value: Buffer): Buffer => value },
+    sendMessage: { ...GatewayServiceService.sendMessage, responseSerialize: serializeSendResult },
+    publishBatch: { ...GatewayServiceService.publishBatch, responseSerialize: serializeBatchResult },
+    publishStream: { ...GatewayServiceService.publishStream, responseSerialize: serializeBatchResult },
+  },
   { sendMessage: decodeMessage, request: decodeMessage, publishBatch: decodeMessageBatch, publishStream: decodeMessageBatch },
 );
 const StrictAdminService = strictService(AdminServiceService);

@@ -32,11 +32,12 @@ const EMPTY_PAYLOAD = Buffer.alloc(0);
 
 export function decodeMessageBatch(bytes: Uint8Array): MessageBatch {
   const reader = strictReader(bytes);
+  frame = bytes;
   const messages: Message[] = [];
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     if (tag === 10) {
-      messages.push(readMessage(reader, reader.uint32(), `messages[${messages.length}]`));
+      messages.push(readMessage(reader, reader.uint32(), messages.length));
       continue;
     }
     if ((tag & 7) === 4 || tag === 0) break;
@@ -47,7 +48,8 @@ export function decodeMessageBatch(bytes: Uint8Array): MessageBatch {
 
 export function decodeMessage(bytes: Uint8Array): Message {
   const reader = strictReader(bytes);
-  return readMessage(reader, reader.len, 'message');
+  frame = bytes;
+  return readMessage(reader, reader.len, -1);
 }
 
 /**
@@ -56,61 +58,120 @@ export function decodeMessage(bytes: Uint8Array): Message {
  * closure per message and a try per field.
  */
 let currentTag = 0;
+/** The bytes being decoded (the reader keeps its own private), for the pass-through copy. */
+let frame: Uint8Array = EMPTY_PAYLOAD;
 
-function readMessage(reader: BinaryReader, length: number, prefix: string): Message {
+/**
+ * A decoded Message that also keeps, as received, the bytes of the fields nobody rewrites in place
+ * (see PASS_THROUGH_TAGS): the Subscribe encoder copies them into the outgoing Event instead of
+ * encoding those fields again (event-encoding.ts). The bytes are kept in a private field, so any
+ * copy of the message (`{ ...message, topic }` for a dead letter, a store's serialization) loses
+ * them and is encoded field by field; they are one Buffer per message, copied out of the frame (a
+ * queued message never pins a whole received frame), and the payload is a view into it.
+ */
+export class DecodedMessage implements Message {
+  id = '';
+  topic = '';
+  agentId = '';
+  service = '';
+  versionRange = '';
+  payload: Buffer = EMPTY_PAYLOAD;
+  headers: { [key: string]: string } = {};
+  durable = false;
+  senderId = '';
+  key = '';
+  hops = 0;
+  maxHops = 0;
+  correlationId = '';
+  replyTo = '';
+  contentType = '';
+  createdAtMs = 0;
+  ttlMs = 0;
+  #passThrough: Buffer | undefined = undefined;
+
+  /** The received bytes of `message`'s pass-through fields, when it is a decoded message that has them. */
+  static passThrough(message: object): Buffer | undefined {
+    return #passThrough in message ? (message as DecodedMessage).#passThrough : undefined;
+  }
+
+  static keep(message: DecodedMessage, bytes: Buffer): void {
+    message.#passThrough = bytes;
+  }
+}
+
+/** `index` is the message's place in a batch, -1 for a single message (named only on a refusal). */
+function readMessage(reader: BinaryReader, length: number, index: number): Message {
   try {
     return readFields(reader, length);
   } catch (error) {
     if ((error as { code?: string }).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') {
+      const prefix = index < 0 ? 'message' : `messages[${index}]`;
       throw new InvalidStringField(`${prefix}.${STRING_FIELDS[currentTag] ?? `field ${currentTag >>> 3}`}`);
     }
     throw error;
   }
 }
 
+/**
+ * Fields the gateway passes through as received: the message's target, payload and the fields no
+ * router or plugin rewrites in place. The others (id, headers, sender_id, hops, correlation_id,
+ * reply_to, created_at_ms) are set by routers or rewritten by hooks (`traceparent`) after
+ * decoding, so the encoder always writes them from the object.
+ */
+function isPassThrough(tag: number): boolean {
+  return (
+    tag === 18 || tag === 26 || tag === 34 || tag === 42 || tag === 50 || tag === 64 || tag === 82 || tag === 96 || tag === 122 || tag === 136
+  );
+}
+
+/**
+ * Reads one Message. Its pass-through fields are kept as bytes when they are one contiguous run
+ * (as every encoder that writes fields in number order produces: id first, then target and
+ * payload); interleaved, repeated-elsewhere or unknown fields make it an ordinary message.
+ */
 function readFields(reader: BinaryReader, length: number): Message {
   const end = reader.pos + length;
-  const message: Message = {
-    id: '',
-    topic: '',
-    agentId: '',
-    service: '',
-    versionRange: '',
-    payload: EMPTY_PAYLOAD,
-    headers: {},
-    durable: false,
-    senderId: '',
-    key: '',
-    hops: 0,
-    maxHops: 0,
-    correlationId: '',
-    replyTo: '',
-    contentType: '',
-    createdAtMs: 0,
-    ttlMs: 0,
-  };
+  const message = new DecodedMessage();
+  let runStart = -1;
+  let runEnd = -1;
+  let contiguous = true;
+  let payloadAt = -1;
+  let payloadLength = 0;
   while (reader.pos < end) {
+    const fieldStart = reader.pos;
     const tag = reader.uint32();
     currentTag = tag;
+    if (isPassThrough(tag)) {
+      if (runStart < 0) runStart = fieldStart;
+      else if (fieldStart !== runEnd) contiguous = false;
+    }
     switch (tag) {
       case 10:
         message.id = reader.string();
         continue;
       case 18:
         message.topic = reader.string();
+        runEnd = reader.pos;
         continue;
       case 26:
         message.agentId = reader.string();
+        runEnd = reader.pos;
         continue;
       case 34:
         message.service = reader.string();
+        runEnd = reader.pos;
         continue;
       case 42:
         message.versionRange = reader.string();
+        runEnd = reader.pos;
         continue;
-      case 50:
-        message.payload = Buffer.from(reader.bytes());
+      case 50: {
+        const bytes = reader.bytes();
+        payloadAt = reader.pos - bytes.byteLength;
+        payloadLength = bytes.byteLength;
+        runEnd = reader.pos;
         continue;
+      }
       case 58: {
         const entry = Message_HeadersEntry.decode(reader, reader.uint32());
         if (entry.value !== undefined) message.headers[entry.key] = entry.value;
@@ -118,18 +179,21 @@ function readFields(reader: BinaryReader, length: number): Message {
       }
       case 64:
         message.durable = reader.bool();
+        runEnd = reader.pos;
         continue;
       case 74:
         message.senderId = reader.string();
         continue;
       case 82:
         message.key = reader.string();
+        runEnd = reader.pos;
         continue;
       case 88:
         message.hops = reader.uint32();
         continue;
       case 96:
         message.maxHops = reader.uint32();
+        runEnd = reader.pos;
         continue;
       case 106:
         message.correlationId = reader.string();
@@ -139,16 +203,29 @@ function readFields(reader: BinaryReader, length: number): Message {
         continue;
       case 122:
         message.contentType = reader.string();
+        runEnd = reader.pos;
         continue;
       case 128:
         message.createdAtMs = safeNumber(reader.int64());
         continue;
       case 136:
         message.ttlMs = reader.uint32();
+        runEnd = reader.pos;
         continue;
     }
     if ((tag & 7) === 4 || tag === 0) break;
+    // Unknown fields are dropped, as the generated codec drops them: never passed through.
+    contiguous = false;
     reader.skip(tag & 7);
+  }
+  if (runStart >= 0 && contiguous) {
+    // One copy out of the frame: the pass-through bytes, the payload a view into them.
+    const kept = Buffer.allocUnsafe(runEnd - runStart);
+    kept.set(frame.subarray(runStart, runEnd));
+    DecodedMessage.keep(message, kept);
+    if (payloadAt >= 0) message.payload = kept.subarray(payloadAt - runStart, payloadAt - runStart + payloadLength);
+  } else if (payloadAt >= 0) {
+    message.payload = Buffer.from(frame.subarray(payloadAt, payloadAt + payloadLength));
   }
   return message;
 }

@@ -103,42 +103,61 @@ export function checkAgentInfo(info: AgentInfo): void {
   checkCapabilities(info.capabilities, 'agent.capabilities');
 }
 
-/** `prefix` is `message` for SendMessage/Request and `messages[i]` for batches. */
-export function checkMessage(message: Message, prefix: string): void {
+/**
+ * `prefix` is `message` for SendMessage/Request and `messages` with the message's `index` for
+ * batches. Field names (`messages[3].topic`) are only built for a refusal: this runs per message.
+ */
+export function checkMessage(message: Message, prefix: string, index = -1): void {
   const targets = (message.topic !== '' ? 1 : 0) + (message.agentId !== '' ? 1 : 0) + (message.service !== '' ? 1 : 0);
   if (targets !== 1) {
     throw invalidArgument(
-      targets === 0 ? `${prefix}.topic` : `${prefix}.target`,
+      targets === 0 ? `${at(prefix, index)}.topic` : `${at(prefix, index)}.target`,
       targets === 0 ? 'exactly one of topic, agent_id or service is required' : 'exactly one of topic, agent_id or service may be set',
     );
   }
-  if (message.topic !== '') checkTopic(message.topic, `${prefix}.topic`);
-  else if (message.agentId !== '') checkAgentId(message.agentId, `${prefix}.agent_id`);
-  else checkServiceName(message.service, `${prefix}.service`);
+  if (message.topic !== '') {
+    if (!isTopic(message.topic)) checkTopic(message.topic, `${at(prefix, index)}.topic`);
+  } else if (message.agentId !== '') {
+    if (!AGENT_ID.test(message.agentId)) checkAgentId(message.agentId, `${at(prefix, index)}.agent_id`);
+  } else if (!SERVICE_NAME.test(message.service)) checkServiceName(message.service, `${at(prefix, index)}.service`);
   if (message.versionRange !== '') {
-    if (message.service === '') throw invalidArgument(`${prefix}.version_range`, 'is only allowed with a service target');
-    checkVersionRange(message.versionRange, `${prefix}.version_range`);
+    if (message.service === '') throw invalidArgument(`${at(prefix, index)}.version_range`, 'is only allowed with a service target');
+    checkVersionRange(message.versionRange, `${at(prefix, index)}.version_range`);
   }
-  if (message.id.length > MAX_ID) throw invalidArgument(`${prefix}.id`, `is longer than ${MAX_ID} characters`);
-  if (message.senderId !== '') checkAgentId(message.senderId, `${prefix}.sender_id`);
-  if (message.correlationId.length > MAX_ID) throw invalidArgument(`${prefix}.correlation_id`, `is longer than ${MAX_ID} characters`);
+  if (message.id.length > MAX_ID) throw invalidArgument(`${at(prefix, index)}.id`, `is longer than ${MAX_ID} characters`);
+  if (message.senderId !== '' && !AGENT_ID.test(message.senderId)) checkAgentId(message.senderId, `${at(prefix, index)}.sender_id`);
+  if (message.correlationId.length > MAX_ID) {
+    throw invalidArgument(`${at(prefix, index)}.correlation_id`, `is longer than ${MAX_ID} characters`);
+  }
   if (message.replyTo !== '') {
     if (!message.replyTo.startsWith(REPLY_TOPIC_PREFIX))
-      throw invalidArgument(`${prefix}.reply_to`, `must start with "${REPLY_TOPIC_PREFIX}"`);
-    checkTopic(message.replyTo, `${prefix}.reply_to`);
+      throw invalidArgument(`${at(prefix, index)}.reply_to`, `must start with "${REPLY_TOPIC_PREFIX}"`);
+    if (!isTopic(message.replyTo)) checkTopic(message.replyTo, `${at(prefix, index)}.reply_to`);
   }
-  if (message.maxHops > MAX_HOPS_LIMIT) throw invalidArgument(`${prefix}.max_hops`, `must be at most ${MAX_HOPS_LIMIT}`);
-  if (message.key.length > MAX_ID) throw invalidArgument(`${prefix}.key`, `is longer than ${MAX_ID} characters`);
-  if (message.contentType.length > MAX_ID) throw invalidArgument(`${prefix}.content_type`, `is longer than ${MAX_ID} characters`);
+  if (message.maxHops > MAX_HOPS_LIMIT) throw invalidArgument(`${at(prefix, index)}.max_hops`, `must be at most ${MAX_HOPS_LIMIT}`);
+  if (message.key.length > MAX_ID) throw invalidArgument(`${at(prefix, index)}.key`, `is longer than ${MAX_ID} characters`);
+  if (message.contentType.length > MAX_ID) {
+    throw invalidArgument(`${at(prefix, index)}.content_type`, `is longer than ${MAX_ID} characters`);
+  }
   let headers = 0;
   for (const name in message.headers) {
-    if (++headers > MAX_HEADERS) throw invalidArgument(`${prefix}.headers`, `has more than ${MAX_HEADERS} entries`);
+    if (++headers > MAX_HEADERS) throw invalidArgument(`${at(prefix, index)}.headers`, `has more than ${MAX_HEADERS} entries`);
     if (name === '' || name.length > MAX_TAG_KEY)
-      throw invalidArgument(`${prefix}.headers`, `header names must be 1..${MAX_TAG_KEY} characters`);
+      throw invalidArgument(`${at(prefix, index)}.headers`, `header names must be 1..${MAX_TAG_KEY} characters`);
     if (message.headers[name].length > MAX_HEADER_VALUE) {
-      throw invalidArgument(`${prefix}.headers.${clip(name)}`, `is longer than ${MAX_HEADER_VALUE} characters`);
+      throw invalidArgument(`${at(prefix, index)}.headers.${clip(name)}`, `is longer than ${MAX_HEADER_VALUE} characters`);
     }
   }
+}
+
+/** `messages[3]` for a batch's message, `message` for a single one. */
+function at(prefix: string, index: number): string {
+  return index < 0 ? prefix : `${prefix}[${index}]`;
+}
+
+/** What `checkTopic` accepts, as a test. */
+function isTopic(value: string): boolean {
+  return value.length <= MAX_TOPIC_LENGTH && TOPIC.test(value);
 }
 
 export function checkBatch(messages: readonly Message[], maxMessages: number, field = 'messages'): void {
