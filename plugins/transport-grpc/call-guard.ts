@@ -69,6 +69,8 @@ function authenticationFailure(error: unknown): GatewayError {
 export class CallGuard {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
+  /** Whether the listeners use TLS (the auth plugin's settings; they do not change while running). */
+  private tls?: boolean;
 
   constructor(private readonly deps: CallGuardDeps) {}
 
@@ -98,10 +100,12 @@ export class CallGuard {
 
   private authRequest(call: ServerSurfaceCall, peer: string): AuthRequest {
     this.deps.admitPeer?.(peer);
+    // Listeners without TLS have no certificates: grpc-js's auth context is not built per call for nothing.
+    this.tls ??= this.deps.auth.serverTls() !== undefined;
     return {
       metadata: metadataRecord(call.metadata),
       peer,
-      peerCertificates: peerCertificates(call),
+      peerCertificates: this.tls ? peerCertificates(call) : undefined,
       method: call.getPath(),
     };
   }

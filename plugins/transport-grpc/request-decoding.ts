@@ -32,7 +32,7 @@ const EMPTY_PAYLOAD = Buffer.alloc(0);
 
 export function decodeMessageBatch(bytes: Uint8Array): MessageBatch {
   const reader = strictReader(bytes);
-  frame = bytes;
+  frame = asBuffer(bytes);
   const messages: Message[] = [];
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
@@ -48,7 +48,7 @@ export function decodeMessageBatch(bytes: Uint8Array): MessageBatch {
 
 export function decodeMessage(bytes: Uint8Array): Message {
   const reader = strictReader(bytes);
-  frame = bytes;
+  frame = asBuffer(bytes);
   return readMessage(reader, reader.len, -1);
 }
 
@@ -59,7 +59,12 @@ export function decodeMessage(bytes: Uint8Array): Message {
  */
 let currentTag = 0;
 /** The bytes being decoded (the reader keeps its own private), for the pass-through copy. */
-let frame: Uint8Array = EMPTY_PAYLOAD;
+let frame: Buffer = EMPTY_PAYLOAD;
+
+/** grpc-js hands Buffers over; anything else is viewed as one (no copy). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 /**
  * A decoded Message that also keeps, as received, the bytes of the fields nobody rewrites in place
@@ -166,9 +171,11 @@ function readFields(reader: BinaryReader, length: number): Message {
         runEnd = reader.pos;
         continue;
       case 50: {
-        const bytes = reader.bytes();
-        payloadAt = reader.pos - bytes.byteLength;
-        payloadLength = bytes.byteLength;
+        // Only where the payload is: it is copied once below, no view of the frame in between.
+        payloadLength = reader.uint32();
+        payloadAt = reader.pos;
+        if (payloadAt + payloadLength > reader.len) throw new RangeError('premature EOF');
+        reader.pos += payloadLength;
         runEnd = reader.pos;
         continue;
       }
@@ -221,11 +228,12 @@ function readFields(reader: BinaryReader, length: number): Message {
   if (runStart >= 0 && contiguous) {
     // One copy out of the frame: the pass-through bytes, the payload a view into them.
     const kept = Buffer.allocUnsafe(runEnd - runStart);
-    kept.set(frame.subarray(runStart, runEnd));
+    frame.copy(kept, 0, runStart, runEnd);
     DecodedMessage.keep(message, kept);
     if (payloadAt >= 0) message.payload = kept.subarray(payloadAt - runStart, payloadAt - runStart + payloadLength);
   } else if (payloadAt >= 0) {
-    message.payload = Buffer.from(frame.subarray(payloadAt, payloadAt + payloadLength));
+    message.payload = Buffer.allocUnsafe(payloadLength);
+    frame.copy(message.payload, 0, payloadAt, payloadAt + payloadLength);
   }
   return message;
 }
