@@ -1,14 +1,13 @@
 /**
- * A protobuf writer for the transport's hottest outputs (Subscribe events, publish results): one
- * Buffer that lives as long as its owner and grows to the largest frame, bytes written straight
- * into it. `@bufbuild/protobuf`'s BinaryWriter keeps varints in a JS number array, turns every
- * string into a fresh Uint8Array (TextEncoder) and joins chunk lists per `fork`/`join`; in the
- * batched relay's profile those were ~17 % of the gateway's CPU. Here a length is written before
- * its content (the caller computes sizes first, see `utf8Length`), so nothing is copied twice, and
- * ASCII strings (ids, topics) are copied char by char without an intermediate array.
+ * A protobuf writer for the publish results (result-encoding.ts): one Buffer that lives as long as
+ * its owner and grows to the largest frame, bytes written straight into it. Lengths are written
+ * before their content (the caller computes sizes first, see `utf8Length`), so nothing is copied
+ * twice, and ASCII strings (message ids) are copied char by char without the intermediate array
+ * `@bufbuild/protobuf`'s BinaryWriter makes per string (TextEncoder). For a BatchResult of 100
+ * results it takes about half the time of the generated `BatchResult.encode`; for the Subscribe
+ * events (nested, with payloads) the BinaryWriter measured faster, so event-encoding.ts keeps it.
  *
- * Output is byte for byte what the generated encoders write for the same values
- * (test/transport/event-encoding.test.ts, test/transport/result-encoding.test.ts).
+ * Output is byte for byte what the generated encoders write (test/transport/result-encoding.test.ts).
  */
 
 /** Strings up to this length are measured and copied in JS; longer ones by Buffer's native code. */

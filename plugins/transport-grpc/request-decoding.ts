@@ -27,6 +27,15 @@ const STRING_FIELDS: Record<number, string> = {
   122: 'content_type',
 };
 
+/**
+ * Frames up to this size are kept and viewed (no copy per message): a queued message then holds
+ * at most this much of its publisher's frame alive (its batch siblings' bytes), 16 MiB for a
+ * session's 1,024 queued events in the worst case. Larger frames are copied from, one Buffer per
+ * message, so a message never pins a large frame. grpc-js hands every received message over in
+ * its own Buffer and never reuses it.
+ */
+const VIEW_MAX_FRAME_BYTES = 16 * 1024;
+
 /** Zero bytes: nothing can be written into it, so every payload-less message can share it. */
 const EMPTY_PAYLOAD = Buffer.alloc(0);
 
@@ -68,31 +77,54 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 /**
  * A decoded Message that also keeps, as received, the bytes of the fields nobody rewrites in place
- * (see PASS_THROUGH_TAGS): the Subscribe encoder copies them into the outgoing Event instead of
+ * (see `isPassThrough`): the Subscribe encoder copies them into the outgoing Event instead of
  * encoding those fields again (event-encoding.ts). The bytes are kept in a private field, so any
  * copy of the message (`{ ...message, topic }` for a dead letter, a store's serialization) loses
- * them and is encoded field by field; they are one Buffer per message, copied out of the frame (a
- * queued message never pins a whole received frame), and the payload is a view into it.
+ * them and is encoded field by field. They are a view of a small frame or a copy out of a large
+ * one (VIEW_MAX_FRAME_BYTES), and the payload is a view into them.
  */
 export class DecodedMessage implements Message {
-  id = '';
-  topic = '';
-  agentId = '';
-  service = '';
-  versionRange = '';
-  payload: Buffer = EMPTY_PAYLOAD;
-  headers: { [key: string]: string } = {};
-  durable = false;
-  senderId = '';
-  key = '';
-  hops = 0;
-  maxHops = 0;
-  correlationId = '';
-  replyTo = '';
-  contentType = '';
-  createdAtMs = 0;
-  ttlMs = 0;
-  #passThrough: Buffer | undefined = undefined;
+  // Assigned in the constructor, not as class fields: [[Define]] field semantics cost more per
+  // object than plain stores, and one of these is made per published message.
+  declare id: string;
+  declare topic: string;
+  declare agentId: string;
+  declare service: string;
+  declare versionRange: string;
+  declare payload: Buffer;
+  declare headers: { [key: string]: string };
+  declare durable: boolean;
+  declare senderId: string;
+  declare key: string;
+  declare hops: number;
+  declare maxHops: number;
+  declare correlationId: string;
+  declare replyTo: string;
+  declare contentType: string;
+  declare createdAtMs: number;
+  declare ttlMs: number;
+  #passThrough: Buffer | undefined;
+
+  constructor() {
+    this.id = '';
+    this.topic = '';
+    this.agentId = '';
+    this.service = '';
+    this.versionRange = '';
+    this.payload = EMPTY_PAYLOAD;
+    this.headers = {};
+    this.durable = false;
+    this.senderId = '';
+    this.key = '';
+    this.hops = 0;
+    this.maxHops = 0;
+    this.correlationId = '';
+    this.replyTo = '';
+    this.contentType = '';
+    this.createdAtMs = 0;
+    this.ttlMs = 0;
+    this.#passThrough = undefined;
+  }
 
   /** The received bytes of `message`'s pass-through fields, when it is a decoded message that has them. */
   static passThrough(message: object): Buffer | undefined {
@@ -226,9 +258,14 @@ function readFields(reader: BinaryReader, length: number): Message {
     reader.skip(tag & 7);
   }
   if (runStart >= 0 && contiguous) {
-    // One copy out of the frame: the pass-through bytes, the payload a view into them.
-    const kept = Buffer.allocUnsafe(runEnd - runStart);
-    frame.copy(kept, 0, runStart, runEnd);
+    // A small frame is viewed, a large one copied from (see VIEW_MAX_FRAME_BYTES); the payload is
+    // a view into the kept bytes either way.
+    let kept: Buffer;
+    if (frame.byteLength <= VIEW_MAX_FRAME_BYTES) kept = frame.subarray(runStart, runEnd);
+    else {
+      kept = Buffer.allocUnsafe(runEnd - runStart);
+      frame.copy(kept, 0, runStart, runEnd);
+    }
     DecodedMessage.keep(message, kept);
     if (payloadAt >= 0) message.payload = kept.subarray(payloadAt - runStart, payloadAt - runStart + payloadLength);
   } else if (payloadAt >= 0) {
