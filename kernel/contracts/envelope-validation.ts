@@ -31,8 +31,10 @@ export function checkEnvelope(message: MessageEnvelope, field: string, limits: E
     return checkTopic(message.topic, `${at(field, index)}.topic`, limits.topics);
   }
   const maxId = MAX_ENVELOPE_ID_LENGTH;
-  if (message.agentId && message.agentId.length > maxId) return invalidArgument(`${at(field, index)}.agentId`, `is longer than ${maxId} characters`);
-  if (message.service && message.service.length > maxId) return invalidArgument(`${at(field, index)}.service`, `is longer than ${maxId} characters`);
+  if (message.agentId && message.agentId.length > maxId)
+    return invalidArgument(`${at(field, index)}.agentId`, `is longer than ${maxId} characters`);
+  if (message.service && message.service.length > maxId)
+    return invalidArgument(`${at(field, index)}.service`, `is longer than ${maxId} characters`);
   if (message.versionRange) {
     if (!message.service) return invalidArgument(`${at(field, index)}.versionRange`, 'only applies to service targets');
     if (semver.validRange(message.versionRange) === null)

@@ -190,7 +190,6 @@ export class CallGuard {
       ...(call ? callIds(call) : {}),
     });
   }
-
 }
 
 /**

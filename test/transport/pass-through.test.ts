@@ -28,7 +28,10 @@ const payloads: Record<string, Buffer> = {
 };
 
 /** What a router does to an accepted message, and a hook rewriting a header in place. */
-function routeLikeARouter(message: Message, changes: { id?: string; senderId?: string; hops?: boolean; traceparent?: string }): MessageEnvelope {
+function routeLikeARouter(
+  message: Message,
+  changes: { id?: string; senderId?: string; hops?: boolean; traceparent?: string },
+): MessageEnvelope {
   const envelope = acceptEnvelope(message, NOW);
   if (!envelope.id) envelope.id = changes.id ?? 'gw-1';
   if (changes.senderId && !envelope.senderId) envelope.senderId = changes.senderId;
@@ -177,7 +180,13 @@ describe('transport-grpc: pass-through of received message bytes', () => {
       new EventEncoder().encode(
         decoded.map((message, i) => ({
           kind: 'delivery' as const,
-          delivery: { message: routeLikeARouter(message, { id: `gw-${i}` }), deliveryTag: '', attempt: 1, subscription: 'feed.>', ackDeadline: 0 },
+          delivery: {
+            message: routeLikeARouter(message, { id: `gw-${i}` }),
+            deliveryTag: '',
+            attempt: 1,
+            subscription: 'feed.>',
+            ackDeadline: 0,
+          },
         })),
         frames,
       );
@@ -195,7 +204,10 @@ describe('transport-grpc: pass-through of received message bytes', () => {
   });
 
   test('a copy of the message with other values (a dead letter) is encoded from its fields, not the old bytes', () => {
-    const decoded = routeLikeARouter(decodeMessage(Message.encode(Message.fromPartial({ topic: 'feed.prices', payload: allBytes })).finish()), {});
+    const decoded = routeLikeARouter(
+      decodeMessage(Message.encode(Message.fromPartial({ topic: 'feed.prices', payload: allBytes })).finish()),
+      {},
+    );
     const letter: MessageEnvelope = { ...decoded, topic: 'gateway.dead-letter', headers: { 'x-original-topic': 'feed.prices' } };
     expect(DecodedMessage.passThrough(letter)).toBeUndefined();
     const delivered = deliveredMessage(deliver(letter));

@@ -9,7 +9,13 @@ import { BatchResult, OriginalOutcome, SendResult } from '../../proto/gen/opencl
 const results: SendResult[] = [
   SendResult.fromPartial({}),
   SendResult.fromPartial({ messageId: 'a1b2c3d4-1z', receivers: 1 }),
-  SendResult.fromPartial({ messageId: 'id-ü-✓', duplicate: true, stored: true, receivers: 300, original: OriginalOutcome.ORIGINAL_OUTCOME_STORED }),
+  SendResult.fromPartial({
+    messageId: 'id-ü-✓',
+    duplicate: true,
+    stored: true,
+    receivers: 300,
+    original: OriginalOutcome.ORIGINAL_OUTCOME_STORED,
+  }),
   SendResult.fromPartial({ messageId: 'x'.repeat(200), errorCode: 8, errorMessage: `GW_RESOURCE_EXHAUSTED: ${'slow '.repeat(40)}` }),
   SendResult.fromPartial({ errorCode: 3, errorMessage: 'GW_INVALID_ARGUMENT: messages[0].topic: "ä" …' }),
 ];
