@@ -66,6 +66,7 @@ export default definePlugin<NatsRegistryOptions, RegistryService>({
       agents: () => registry.size(),
       localAgents: () => registry.localCount,
       gateways: () => registry.aliveGateways,
+      staleSeconds: () => registry.staleSeconds(Date.now()),
     });
     registry = new ClusterRegistry({
       name: ctx.name,

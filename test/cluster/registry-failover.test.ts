@@ -1,0 +1,163 @@
+/**
+ * The registry view through NATS node deaths (issue #19 point 3), on a private three-node NATS
+ * cluster with the registry bucket replicated three times. Gateway A is connected to the node
+ * that leads the bucket's stream, gateway C to another node. SIGKILL of A's node (the stream
+ * leader) makes A's connection fail over and the stream elect a new leader; later the new leader
+ * is killed too. Throughout, A must keep answering for an agent on C that never left (no NOT_FOUND,
+ * however short), and an agent that registers on C after each kill must show up on A within a
+ * few seconds (the watch resumes by itself), with the stale period visible in A's metrics.
+ */
+import { randomBytes } from 'node:crypto';
+import { connect, StorageType, type NatsConnection } from 'nats';
+import type { AgentInfo, RegistryService } from '../../kernel';
+import { startTestGateway, type TestGateway } from '../helpers/gateway';
+import { eventually } from './helpers';
+import { startNatsCluster, type NatsCluster } from './nats-cluster';
+import { natsServerBinary } from './nats-env';
+
+// Private ports of this test file: clients 25100-25102, routes 25103-25105.
+const BASE_PORT = 25100;
+/** Generous for a loaded 2-core machine; the old watch stalled 10 s (two missed 5 s consumer heartbeats). */
+const RESUME_DEADLINE_MS = 6000;
+
+function metricValue(text: string, name: string): number {
+  const line = text.split('\n').find((row) => row.startsWith(`${name} `));
+  return line === undefined ? NaN : Number(line.slice(name.length + 1));
+}
+
+function metricSum(text: string, name: string): number {
+  return text
+    .split('\n')
+    .filter((row) => row.startsWith(`${name}{`))
+    .reduce((sum, row) => sum + Number(row.slice(row.lastIndexOf(' ') + 1)), 0);
+}
+
+const maybe = natsServerBinary() ? describe : describe.skip;
+
+const info = (agentId: string): AgentInfo => ({
+  agentId,
+  service: 'failover-svc',
+  version: '1.0.0',
+  tags: {},
+  capabilities: [],
+  leaseTtlMs: 120_000,
+});
+
+maybe('registry view while NATS nodes die', () => {
+  let cluster: NatsCluster;
+  let admin: NatsConnection;
+  const gateways: TestGateway[] = [];
+
+  afterAll(async () => {
+    await Promise.all(gateways.map((gw) => gw.stop().catch(() => undefined)));
+    await admin?.close().catch(() => undefined);
+    await cluster?.stop();
+  }, 60_000);
+
+  async function streamLeader(stream: string): Promise<number> {
+    const jsm = await admin.jetstreamManager();
+    const leader = await eventually(
+      async () => (await jsm.streams.info(stream).catch(() => undefined))?.cluster?.leader,
+      30_000,
+      `a leader for ${stream}`,
+    );
+    return cluster.nodes.findIndex((node) => node.name === leader);
+  }
+
+  async function member(node: number, prefix: string): Promise<{ gw: TestGateway; registry: RegistryService }> {
+    const gw = await startTestGateway({
+      plugins: {
+        registry: {
+          use: 'registry-nats',
+          // One server given: the client learns the others from the cluster and fails over to them.
+          options: { servers: [cluster.urls[node]], prefix, replicas: 3, reconnect: { waitMs: 100, jitterMs: 50 } },
+        },
+      },
+    });
+    gateways.push(gw);
+    return { gw, registry: gw.gateway.service('registry')! };
+  }
+
+  async function registerWhenPossible(registry: RegistryService, agentId: string): Promise<number> {
+    // While the stream elects a leader the write is refused (GW_UNAVAILABLE); the agent retries.
+    await eventually(
+      () => registry.register(info(agentId), {}).then(
+        () => true,
+        () => false,
+      ),
+      30_000,
+      `registering ${agentId}`,
+    );
+    return Date.now();
+  }
+
+  it('keeps answering for an agent that did not leave, and shows new agents again within seconds', async () => {
+    cluster = await startNatsCluster(BASE_PORT);
+    admin = await connect({ servers: cluster.urls, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+    const prefix = `fo${randomBytes(4).toString('hex')}`;
+    const stream = `KV_${prefix}_registry`;
+    // Create the bucket first to learn which node leads it, and put A on that node.
+    await eventually(
+      () =>
+        admin
+          .jetstream()
+          .views.kv(`${prefix}_registry`, { history: 1, replicas: 3, storage: StorageType.File })
+          .then(
+            () => true,
+            () => false,
+          ),
+      60_000,
+      'the registry bucket',
+    );
+    const leader = await streamLeader(stream);
+    const other = (leader + 1) % 3;
+    const a = await member(leader, prefix);
+    const c = await member(other, prefix);
+    await c.registry.register(info('steady'), {});
+    await a.registry.register(info('steady-a'), {});
+    await eventually(() => a.registry.get('steady'), 10_000, 'steady visible on A');
+    await eventually(() => c.registry.get('steady-a'), 10_000, 'steady-a visible on C');
+
+    // Sample both views every few ms from now on: neither agent ever leaves.
+    const visible = (registry: RegistryService, agentId: string) =>
+      registry.get(agentId) !== undefined && registry.discover({ service: 'failover-svc' }).some((r) => r.agentId === agentId);
+    const misses = { onA: 0, onC: 0 };
+    let samples = 0;
+    const probe = setInterval(() => {
+      samples++;
+      if (!visible(a.registry, 'steady')) misses.onA++;
+      if (!visible(c.registry, 'steady-a')) misses.onC++;
+    }, 5);
+    try {
+      // Round 1: A's node, the stream leader, dies.
+      await cluster.kill(leader);
+      const registered1 = await registerWhenPossible(c.registry, 'newcomer-1');
+      await eventually(() => a.registry.get('newcomer-1'), RESUME_DEADLINE_MS, 'newcomer-1 visible on A after the leader died');
+      console.log(`round 1: newcomer visible on A ${Date.now() - registered1} ms after it registered`);
+
+      // Round 2: the dead node comes back, then the new stream leader dies.
+      await cluster.restart(leader);
+      const secondLeader = await streamLeader(stream);
+      await cluster.kill(secondLeader);
+      const registered2 = await registerWhenPossible(c.registry, 'newcomer-2');
+      await eventually(() => a.registry.get('newcomer-2'), RESUME_DEADLINE_MS, 'newcomer-2 visible on A after the second leader died');
+      console.log(`round 2: killed ${cluster.nodes[secondLeader].name}; newcomer visible on A ${Date.now() - registered2} ms after`);
+      await cluster.restart(secondLeader);
+    } finally {
+      clearInterval(probe);
+    }
+    console.log(`of ${samples} samples, steady missing on A in ${misses.onA}, steady-a missing on C in ${misses.onC}`);
+    expect(misses).toEqual({ onA: 0, onC: 0 });
+    expect(a.registry.get('newcomer-1')?.gatewayId).toBe(c.gw.gateway.info.id);
+    // The failover was visible to an operator: the view went stale and the watch was recreated.
+    const metrics = await a.gw.gateway.metrics.registry.metrics();
+    expect(metricValue(metrics, 'openclaw_registry_nats_view_stale_total')).toBeGreaterThan(0);
+    expect(metricSum(metrics, 'openclaw_registry_nats_watch_restarts_total')).toBeGreaterThan(0);
+    // And once the cluster settled, it is current again.
+    await eventually(
+      async () => metricValue(await a.gw.gateway.metrics.registry.metrics(), 'openclaw_registry_nats_view_stale_seconds') === 0,
+      30_000,
+      'the view on A to be current again',
+    );
+  }, 180_000);
+});
