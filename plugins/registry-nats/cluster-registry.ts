@@ -37,7 +37,7 @@ import { agentKey, decodeRecord, encodeRecord } from './record-codec';
 import type { RegistryMetrics } from './registry-metrics';
 import type { NatsRegistryOptions } from './schema';
 import { retryJetStream } from '../../support/nats/jetstream-ensure';
-import { RegistryWatch } from './registry-watch';
+import { RegistryWatch, type KvChange } from './registry-watch';
 import { SessionBindings } from './session-bindings';
 import { ViewFreshness } from './view-freshness';
 import { VersionRanges } from './version-ranges';
@@ -146,14 +146,18 @@ export class ClusterRegistry implements RegistryService {
         else if (msg.subject === this.byeSubject && id !== this.context.gatewayId) this.liveness.left(id, Date.now());
       },
     });
+    // The checks must not wait much longer than their own interval on a stream without a leader.
+    const requestTimeoutMs = Math.max(1000, options.watchCheckIntervalMs);
     this.watch = new RegistryWatch({
       kv: this.kv,
-      // The check must not wait longer than its own interval on a stream without a leader.
-      jsm: await nc.jetstreamManager({ checkAPI: false, timeout: Math.max(1000, options.watchCheckIntervalMs) }),
-      stream: `KV_${this.bucket}`,
+      nc,
+      requestTimeoutMs,
+      jsm: await nc.jetstreamManager({ checkAPI: false, timeout: requestTimeoutMs }),
+      bucket: this.bucket,
       logger: this.context.logger,
       freshness: this.freshness,
       restarts: this.context.metrics.watchRestarts,
+      polled: this.context.metrics.watchPolled,
       checkIntervalMs: options.watchCheckIntervalMs,
       apply: (entry) => this.applyKvEntry(entry),
     });
@@ -323,7 +327,7 @@ export class ClusterRegistry implements RegistryService {
   // ---- cluster view ------------------------------------------------------------------------
 
   /** One KV change from any gateway (our own writes echo back here too). */
-  private applyKvEntry(kvEntry: KvEntry): void {
+  private applyKvEntry(kvEntry: KvChange): void {
     const agentId = this.agentIdOf(kvEntry);
     if (kvEntry.operation !== 'PUT') {
       const entry = agentId === undefined ? undefined : this.entries.get(agentId);
@@ -394,7 +398,7 @@ export class ClusterRegistry implements RegistryService {
     if (before.health !== record.health) this.events.healthChanged(current.record, before.health, 'remote');
   }
 
-  private agentIdOf(kvEntry: KvEntry): string | undefined {
+  private agentIdOf(kvEntry: KvChange): string | undefined {
     try {
       return Buffer.from(kvEntry.key.slice(2), 'base64url').toString('utf8');
     } catch {

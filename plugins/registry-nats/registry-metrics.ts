@@ -13,6 +13,7 @@ export interface RegistryMetrics {
   limitHits: Counter<'limit'>;
   watchRestarts: Counter<'reason'>;
   staleViews: Counter<string>;
+  watchPolled: Counter<string>;
 }
 
 export function createRegistryMetrics(
@@ -52,6 +53,10 @@ export function createRegistryMetrics(
       name: 'registry_nats_watch_restarts_total',
       help: 'KV watches recreated, by reason (reconnect, leader-change, stalled, ended)',
       labelNames: ['reason'],
+    }),
+    watchPolled: factory.counter({
+      name: 'registry_nats_watch_polled_total',
+      help: 'Registry changes read directly from a replica while the KV watch was missing or stalled',
     }),
     staleViews: factory.counter({ name: 'registry_nats_view_stale_total', help: 'Times the cluster view went stale' }),
     registered: factory.counter({ name: 'registry_nats_registered_total', help: 'Registrations accepted here', labelNames: ['outcome'] }),

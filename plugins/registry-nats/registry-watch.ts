@@ -14,6 +14,12 @@
  * - the check itself fails (JetStream has no leader or does not answer) → the view is marked
  *   stale (`jetstream-unreachable`) until a check succeeds.
  *
+ * Creating a consumer needs the stream's and the cluster's meta leader, and an election can take
+ * 5-15 s; until a watcher is back the changes it missed are read from any replica with direct
+ * gets (next message after the last revision applied), at most MAX_POLLED_PER_CHECK per check, so
+ * a new agent shows up within a check or two even while no watcher can be made
+ * (`registry_nats_watch_polled_total`).
+ *
  * A watcher is recreated only once the stream answers (it has a leader): asking for a consumer
  * while it has none waits out the client's 5 s request timeout for nothing. While a watcher is
  * being recreated the view is stale (`watch-resuming`) and kept as it was.
@@ -22,20 +28,30 @@
  */
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import type { JetStreamManager, KV, KvEntry, QueuedIterator } from 'nats';
+import type { JetStreamManager, KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
 import type { ViewFreshness } from './view-freshness';
 
 export type WatchRestartReason = 'reconnect' | 'leader-change' | 'jetstream-back' | 'stalled' | 'ended';
 
+/** One change of the bucket, from the watcher or read directly. */
+export type KvChange = Pick<KvEntry, 'key' | 'operation' | 'value' | 'revision'>;
+
+/** Entries read directly per check while the watcher is missing or stalled; the rest next check. */
+export const MAX_POLLED_PER_CHECK = 256;
+
 export interface RegistryWatchContext {
   kv: KV;
+  nc: NatsConnection;
   jsm: JetStreamManager;
-  stream: string;
+  /** For the checks' own requests: shorter than the client's 5 s, so one check never waits long. */
+  requestTimeoutMs: number;
+  bucket: string;
   logger: Logger;
   freshness: ViewFreshness;
   restarts: Counter<'reason'>;
+  polled: Counter<string>;
   checkIntervalMs: number;
-  apply(entry: KvEntry): void;
+  apply(change: KvChange): void;
 }
 
 export class RegistryWatch {
@@ -56,7 +72,15 @@ export class RegistryWatch {
   private stopped = false;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly context: RegistryWatchContext) {}
+  private readonly stream: string;
+  private readonly agentSubjects: string;
+  private readonly keyOffset: number;
+
+  constructor(private readonly context: RegistryWatchContext) {
+    this.stream = `KV_${context.bucket}`;
+    this.agentSubjects = `$KV.${context.bucket}.a.>`;
+    this.keyOffset = `$KV.${context.bucket}.`.length;
+  }
 
   get revision(): number {
     return this.lastRevision;
@@ -138,8 +162,7 @@ export class RegistryWatch {
     try {
       for await (const entry of watcher) {
         if (generation !== this.generation) break;
-        if (entry.revision > this.lastRevision) this.lastRevision = entry.revision;
-        this.context.apply(entry);
+        this.deliver(entry);
       }
     } catch (error) {
       if (!this.stopped) this.context.logger.warn({ err: error }, 'registry KV watch failed');
@@ -153,44 +176,32 @@ export class RegistryWatch {
     else void this.check();
   }
 
+  /** In stream order, once: a revision already applied (read directly, or replayed) is skipped. */
+  private deliver(change: KvChange): void {
+    if (change.revision <= this.lastRevision) return;
+    this.lastRevision = change.revision;
+    this.context.apply(change);
+  }
+
   private async check(): Promise<void> {
     this.checking = true;
     try {
-      const info = await this.context.jsm.streams.info(this.context.stream).catch(() => undefined);
+      const info = await this.context.jsm.streams.info(this.stream).catch(() => undefined);
       const now = Date.now();
       if (this.stopped) return;
-      if (!info) {
-        this.context.freshness.mark('jetstream-unreachable', now);
-        return;
-      }
-      const wasUnreachable = this.context.freshness.has('jetstream-unreachable');
-      this.context.freshness.clear('jetstream-unreachable', now);
-      const leader = info.cluster?.leader;
-      if (!this.watcher) {
+      if (info) {
+        const wasUnreachable = this.context.freshness.has('jetstream-unreachable');
+        this.context.freshness.clear('jetstream-unreachable', now);
+        const leader = info.cluster?.leader;
+        const moved = leader !== undefined && this.knownLeader !== undefined && leader !== this.knownLeader;
         if (leader !== undefined) this.knownLeader = leader;
-        if (this.pendingReason !== undefined) await this.reopen(this.generation);
-        return;
+        // After an election (seen, or hidden behind a silence) the consumer may be gone with its server.
+        if (this.watcher && (moved || wasUnreachable)) this.restart(moved ? 'leader-change' : 'jetstream-back');
+        else if (!this.watcher && this.pendingReason !== undefined) await this.reopen(this.generation);
+      } else {
+        this.context.freshness.mark('jetstream-unreachable', now);
       }
-      if (wasUnreachable) {
-        // Whatever happened meanwhile (a leader election), the consumer may not have survived it.
-        this.knownLeader = leader;
-        this.restart('jetstream-back');
-        return;
-      }
-      if (leader !== undefined && this.knownLeader !== undefined && leader !== this.knownLeader) {
-        this.knownLeader = leader;
-        this.restart('leader-change');
-        return;
-      }
-      if (leader !== undefined) this.knownLeader = leader;
-      if (info.state.last_seq <= this.lastRevision) {
-        this.behindAt = -1;
-        this.context.freshness.clear('watch-resuming', now);
-        return;
-      }
-      // Behind: fine if entries are still arriving, a stall if none did since the last check.
-      if (this.behindAt === this.lastRevision) this.restart('stalled');
-      else this.behindAt = this.lastRevision;
+      if (!this.stopped) await this.catchUp();
     } finally {
       this.checking = false;
       if (this.checkAgain) {
@@ -198,5 +209,55 @@ export class RegistryWatch {
         this.kick();
       }
     }
+  }
+
+  /** Changes the stream holds and we have not applied: give a watcher one interval, then read them. */
+  private async catchUp(): Promise<void> {
+    let next = await this.nextUnseen();
+    if (next === undefined) return; // no replica answered: nothing to learn this time
+    if (next === null) {
+      this.behindAt = -1;
+      if (this.watcher) this.context.freshness.clear('watch-resuming', Date.now());
+      return;
+    }
+    if (this.watcher && this.behindAt !== this.lastRevision) {
+      this.behindAt = this.lastRevision;
+      return;
+    }
+    if (this.watcher) this.restart('stalled');
+    let polled = 0;
+    while (next && polled < MAX_POLLED_PER_CHECK && !this.stopped) {
+      this.deliver(next);
+      polled++;
+      next = await this.nextUnseen();
+    }
+    this.context.polled.inc(polled);
+    this.context.logger.debug({ polled, revision: this.lastRevision }, 'registry changes read directly while the KV watch resumes');
+  }
+
+  /**
+   * The first agent-key message after the last applied revision, from any replica: a JetStream
+   * direct get (`$JS.API.DIRECT.GET.<stream>`, public protocol; nats.js keeps its client for it
+   * off the public types). null when there is none, undefined when nobody answered.
+   */
+  private async nextUnseen(): Promise<KvChange | null | undefined> {
+    const request = JSON.stringify({ seq: this.lastRevision + 1, next_by_subj: this.agentSubjects });
+    const reply = await this.context.nc
+      .request(`$JS.API.DIRECT.GET.${this.stream}`, request, { timeout: this.context.requestTimeoutMs })
+      .catch(() => undefined);
+    if (!reply) return undefined;
+    const headers = reply.headers;
+    if (!headers) return undefined;
+    if (headers.code === 404) return null;
+    const subject = headers.get('Nats-Subject');
+    const sequence = Number(headers.get('Nats-Sequence'));
+    if (headers.code >= 300 || subject === '' || !Number.isSafeInteger(sequence)) return undefined;
+    const operation = headers.get('KV-Operation');
+    return {
+      key: subject.slice(this.keyOffset),
+      operation: operation === 'DEL' || operation === 'PURGE' ? operation : 'PUT',
+      value: reply.data,
+      revision: sequence,
+    };
   }
 }

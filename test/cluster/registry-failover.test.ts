@@ -9,7 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, StorageType, type NatsConnection } from 'nats';
-import type { AgentInfo, RegistryService } from '../../kernel';
+import type { AgentInfo, RegistryService, RouterService } from '../../kernel';
+import { caller, message } from '../router/helpers';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { eventually } from './helpers';
 import { startNatsCluster, type NatsCluster } from './nats-cluster';
@@ -64,18 +65,17 @@ maybe('registry view while NATS nodes die', () => {
     return cluster.nodes.findIndex((node) => node.name === leader);
   }
 
-  async function member(node: number, prefix: string): Promise<{ gw: TestGateway; registry: RegistryService }> {
+  async function member(node: number, prefix: string): Promise<{ gw: TestGateway; registry: RegistryService; router: RouterService }> {
+    // One server given: the client learns the others from the cluster and fails over to them.
+    const nats = { servers: [cluster.urls[node]], prefix, reconnect: { waitMs: 100, jitterMs: 50 } };
     const gw = await startTestGateway({
       plugins: {
-        registry: {
-          use: 'registry-nats',
-          // One server given: the client learns the others from the cluster and fails over to them.
-          options: { servers: [cluster.urls[node]], prefix, replicas: 3, reconnect: { waitMs: 100, jitterMs: 50 } },
-        },
+        registry: { use: 'registry-nats', options: { ...nats, replicas: 3 } },
+        router: { use: 'router-nats', options: { ...nats, durable: { replicas: 3 } } },
       },
     });
     gateways.push(gw);
-    return { gw, registry: gw.gateway.service('registry')! };
+    return { gw, registry: gw.gateway.service('registry')!, router: gw.gateway.service('router')! };
   }
 
   async function registerWhenPossible(registry: RegistryService, agentId: string): Promise<number> {
@@ -128,6 +128,20 @@ maybe('registry view while NATS nodes die', () => {
       if (!visible(a.registry, 'steady')) misses.onA++;
       if (!visible(c.registry, 'steady-a')) misses.onC++;
     }, 5);
+    // And send durable messages from A to "steady" all along: refused while JetStream elects a
+    // leader (GW_UNAVAILABLE) is honest; GW_NOT_FOUND would be a lie.
+    const outcomes = new Map<string, number>();
+    let sending = true;
+    const sender = (async () => {
+      for (let i = 0; sending; i++) {
+        const code = await a.router.send(message({ agentId: 'steady', durable: true, text: `m${i}` }), caller).then(
+          () => 'stored',
+          (error: { code?: string }) => error.code ?? 'error',
+        );
+        outcomes.set(code, (outcomes.get(code) ?? 0) + 1);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
     try {
       // Round 1: A's node, the stream leader, dies.
       await cluster.kill(leader);
@@ -145,7 +159,12 @@ maybe('registry view while NATS nodes die', () => {
       await cluster.restart(secondLeader);
     } finally {
       clearInterval(probe);
+      sending = false;
+      await Promise.race([sender, new Promise((resolve) => setTimeout(resolve, 10_000))]);
     }
+    console.log(`durable sends A→steady during the kills: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+    expect(outcomes.get('GW_NOT_FOUND')).toBeUndefined();
+    expect(outcomes.get('stored')).toBeGreaterThan(0);
     console.log(`of ${samples} samples, steady missing on A in ${misses.onA}, steady-a missing on C in ${misses.onC}`);
     expect(misses).toEqual({ onA: 0, onC: 0 });
     expect(a.registry.get('newcomer-1')?.gatewayId).toBe(c.gw.gateway.info.id);
