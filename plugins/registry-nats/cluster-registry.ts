@@ -11,7 +11,7 @@
  * the liveness clock stops, so no agent leaves the view because NATS, not its gateway, failed.
  */
 import type { Logger } from 'pino';
-import { StorageType, type KV, type KvEntry, type NatsConnection, type Subscription } from 'nats';
+import { StorageType, type KV, type NatsConnection, type Subscription } from 'nats';
 import {
   AGENT_STATES,
   GatewayError,

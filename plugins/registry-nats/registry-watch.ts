@@ -98,7 +98,7 @@ export class RegistryWatch {
   /** Drops the current watcher and opens a new one from the last applied revision + 1. */
   restart(reason: WatchRestartReason): void {
     if (this.stopped) return;
-    const generation = ++this.generation;
+    this.generation++;
     this.watcher?.stop();
     this.watcher = undefined;
     this.behindAt = -1;

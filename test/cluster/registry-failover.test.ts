@@ -81,10 +81,11 @@ maybe('registry view while NATS nodes die', () => {
   async function registerWhenPossible(registry: RegistryService, agentId: string): Promise<number> {
     // While the stream elects a leader the write is refused (GW_UNAVAILABLE); the agent retries.
     await eventually(
-      () => registry.register(info(agentId), {}).then(
-        () => true,
-        () => false,
-      ),
+      () =>
+        registry.register(info(agentId), {}).then(
+          () => true,
+          () => false,
+        ),
       30_000,
       `registering ${agentId}`,
     );
