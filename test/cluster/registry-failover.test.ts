@@ -7,7 +7,13 @@
  * however short), and an agent that registers on C after each kill must show up on A within a
  * few seconds (the watch resumes by itself), with the stale period visible in A's metrics.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { connect as connectAgent, type Agent } from '../../sdk';
+import { waitForOutput } from '../helpers/cli';
 import { connect, StorageType, type NatsConnection } from 'nats';
 import type { AgentInfo, RegistryService, RouterService } from '../../kernel';
 import { caller, message } from '../router/helpers';
@@ -16,6 +22,7 @@ import { eventually } from './helpers';
 import { startNatsCluster, type NatsCluster } from './nats-cluster';
 import { natsServerBinary } from './nats-env';
 
+const SCRIPT = path.resolve(__dirname, '../fixtures/cluster-gateway.ts');
 // Private ports of this test file: clients 25100-25102, routes 25103-25105.
 const BASE_PORT = 25100;
 /** Generous for a loaded 2-core machine; the old watch stalled 10 s (two missed 5 s consumer heartbeats). */
@@ -48,9 +55,21 @@ maybe('registry view while NATS nodes die', () => {
   let cluster: NatsCluster;
   let admin: NatsConnection;
   const gateways: TestGateway[] = [];
+  const children: ChildProcess[] = [];
+  const agents: Agent[] = [];
+  let dataDir: string | undefined;
+
+  beforeAll(async () => {
+    cluster = await startNatsCluster(BASE_PORT);
+    admin = await connect({ servers: cluster.urls, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'ocgw-failover-'));
+  }, 60_000);
 
   afterAll(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await Promise.all(agents.map((handle) => handle.close({ deregister: false }).catch(() => undefined)));
     await Promise.all(gateways.map((gw) => gw.stop().catch(() => undefined)));
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
     await admin?.close().catch(() => undefined);
     await cluster?.stop();
   }, 60_000);
@@ -93,8 +112,6 @@ maybe('registry view while NATS nodes die', () => {
   }
 
   it('keeps answering for an agent that did not leave, and shows new agents again within seconds', async () => {
-    cluster = await startNatsCluster(BASE_PORT);
-    admin = await connect({ servers: cluster.urls, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
     const prefix = `fo${randomBytes(4).toString('hex')}`;
     const stream = `KV_${prefix}_registry`;
     // Create the bucket first to learn which node leads it, and put A on that node.
@@ -179,5 +196,65 @@ maybe('registry view while NATS nodes die', () => {
       30_000,
       'the view on A to be current again',
     );
+  }, 180_000);
+
+  it('still drops the agents of a gateway killed -9 while NATS fails over, once our link is back', async () => {
+    const prefix = `fk${randomBytes(4).toString('hex')}`;
+    const stream = `KV_${prefix}_registry`;
+    await eventually(
+      () =>
+        admin
+          .jetstream()
+          .views.kv(`${prefix}_registry`, { history: 1, replicas: 3, storage: StorageType.File })
+          .then(
+            () => true,
+            () => false,
+          ),
+      60_000,
+      'the registry bucket',
+    );
+    const leader = await streamLeader(stream);
+    const other = (leader + 1) % 3;
+    const a = await member(leader, prefix);
+    const c = await member(other, prefix);
+    // B: a gateway process on the third node, with an agent connected over gRPC.
+    const child = spawn(
+      process.execPath,
+      [
+        '--require',
+        'tsx/cjs',
+        SCRIPT,
+        JSON.stringify({
+          natsUrl: cluster.urls[(leader + 2) % 3],
+          prefix,
+          gatewayId: `${prefix}-b`,
+          dataDir: path.join(dataDir!, prefix),
+          registry: { replicas: 3 },
+          router: { durable: { replicas: 3 } },
+          logLevel: 'error',
+        }),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    const [, address] = /READY (\S+) (\S+)/.exec(await waitForOutput(child, /READY (\S+) (\S+)/, 60_000))!;
+    const onB = connectAgent([address], { backoff: { initialMs: 50, maxMs: 300 } });
+    agents.push(onB);
+    await onB.register({ agentId: 'on-b', service: 'failover-svc', version: '1.0.0' });
+    await c.registry.register(info('on-c'), {});
+    await eventually(() => a.registry.get('on-b') && a.registry.get('on-c'), 10_000, 'both agents visible on A');
+    const left: string[] = [];
+    a.gw.gateway.hooks.agentDeregistered.tap('test', (agent, reason) => left.push(`${agent.agentId}:${reason}`));
+
+    // A's node and gateway B die at the same moment.
+    const killedAt = Date.now();
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await Promise.all([cluster.kill(leader), exited]);
+    await eventually(() => a.registry.get('on-b') === undefined, 15_000, "B's agent to leave A's view");
+    console.log(`B's agent left A's view ${Date.now() - killedAt} ms after the kills`);
+    expect(left).toEqual(['on-b:gateway-lost']);
+    expect(a.registry.get('on-c')).toBeDefined();
+    await cluster.restart(leader);
   }, 180_000);
 });
