@@ -11,8 +11,9 @@
  * - the stream holds revisions we have not seen and none arrived since the previous check →
  *   the watcher stalled: recreate it the same way;
  * - the watcher ended (an error from the client) → recreate it;
- * - the check itself fails (JetStream has no leader or does not answer) → the view is marked
- *   stale (`jetstream-unreachable`) until a check succeeds.
+ * - the check itself fails twice running (JetStream has no leader or does not answer; one slow
+ *   answer on a loaded machine is not worth a log line) → the view is marked stale
+ *   (`jetstream-unreachable`) until a check succeeds.
  *
  * Creating a consumer needs the stream's and the cluster's meta leader, and an election can take
  * 5-15 s; until a watcher is back the changes it missed are read from any replica with direct
@@ -38,6 +39,8 @@ export type KvChange = Pick<KvEntry, 'key' | 'operation' | 'value' | 'revision'>
 
 /** Entries read directly per check while the watcher is missing or stalled; the rest next check. */
 export const MAX_POLLED_PER_CHECK = 256;
+/** Stream-info checks that must fail in a row before JetStream counts as unreachable. */
+const UNREACHABLE_AFTER_FAILED_CHECKS = 2;
 
 export interface RegistryWatchContext {
   kv: KV;
@@ -69,6 +72,7 @@ export class RegistryWatch {
   private checking = false;
   /** A check was asked for while one ran: run another right after it. */
   private checkAgain = false;
+  private failedChecks = 0;
   private stopped = false;
   private timer?: NodeJS.Timeout;
 
@@ -198,7 +202,8 @@ export class RegistryWatch {
         // After an election (seen, or hidden behind a silence) the consumer may be gone with its server.
         if (this.watcher && (moved || wasUnreachable)) this.restart(moved ? 'leader-change' : 'jetstream-back');
         else if (!this.watcher && this.pendingReason !== undefined) await this.reopen(this.generation);
-      } else {
+        this.failedChecks = 0;
+      } else if (++this.failedChecks >= UNREACHABLE_AFTER_FAILED_CHECKS) {
         this.context.freshness.mark('jetstream-unreachable', now);
       }
       if (!this.stopped) await this.catchUp();
