@@ -28,6 +28,7 @@ import {
   type RegisterContext,
   type RegisterResult,
   type RegistryService,
+  type RegistryViewStatus,
 } from '../../kernel';
 import { boundedReason, ownedElsewhere, type Entry } from './cluster-entry';
 import { discoverVisible } from './discovery-scan';
@@ -109,11 +110,6 @@ export class ClusterRegistry implements RegistryService {
 
   get localCount(): number {
     return this.localEntries.size;
-  }
-
-  /** Whether the view may lack recent changes (NATS failing over); it is still served. */
-  get stale(): boolean {
-    return this.freshness.stale;
   }
 
   staleSeconds(now: number): number {
@@ -322,6 +318,11 @@ export class ClusterRegistry implements RegistryService {
 
   size(): number {
     return this.visible.size;
+  }
+
+  /** Whether the view may lack recent changes (NATS failing over); it is served all the same. */
+  viewStatus(): RegistryViewStatus {
+    return this.freshness.status(Date.now());
   }
 
   // ---- cluster view ------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  * lines, and `registry_nats_view_stale` says whether it is stale now.
  */
 import type { Logger } from 'pino';
+import type { RegistryViewStatus } from '../../kernel';
 
 export type StaleReason = 'nats-disconnected' | 'watch-resuming' | 'jetstream-unreachable';
 
@@ -25,6 +26,10 @@ export class ViewFreshness {
   /** Epoch ms the view went stale, 0 while fresh. */
   get since(): number {
     return this.staleSince;
+  }
+
+  status(now: number): RegistryViewStatus {
+    return { stale: this.stale, staleForMs: this.stale ? now - this.staleSince : 0, reasons: [...this.reasons] };
   }
 
   has(reason: StaleReason): boolean {

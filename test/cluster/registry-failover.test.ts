@@ -141,8 +141,10 @@ maybe('registry view while NATS nodes die', () => {
       registry.get(agentId) !== undefined && registry.discover({ service: 'failover-svc' }).some((r) => r.agentId === agentId);
     const misses = { onA: 0, onC: 0 };
     let samples = 0;
+    const staleReasonsOnA = new Set<string>();
     const probe = setInterval(() => {
       samples++;
+      for (const reason of a.registry.viewStatus?.().reasons ?? []) staleReasonsOnA.add(reason);
       if (!visible(a.registry, 'steady')) misses.onA++;
       if (!visible(c.registry, 'steady-a')) misses.onC++;
     }, 5);
@@ -185,6 +187,9 @@ maybe('registry view while NATS nodes die', () => {
     expect(outcomes.get('stored')).toBeGreaterThan(0);
     console.log(`of ${samples} samples, steady missing on A in ${misses.onA}, steady-a missing on C in ${misses.onC}`);
     expect(misses).toEqual({ onA: 0, onC: 0 });
+    // Meanwhile A said its view was stale, and why.
+    console.log(`A's view was stale for: ${[...staleReasonsOnA].join(', ')}`);
+    expect([...staleReasonsOnA]).toEqual(expect.arrayContaining(['nats-disconnected', 'watch-resuming']));
     expect(a.registry.get('newcomer-1')?.gatewayId).toBe(c.gw.gateway.info.id);
     // The failover was visible to an operator: the view went stale and the watch was recreated.
     const metrics = await a.gw.gateway.metrics.registry.metrics();
@@ -196,6 +201,7 @@ maybe('registry view while NATS nodes die', () => {
       30_000,
       'the view on A to be current again',
     );
+    expect(a.registry.viewStatus?.()).toEqual({ stale: false, staleForMs: 0, reasons: [] });
   }, 180_000);
 
   it('still drops the agents of a gateway killed -9 while NATS fails over, once our link is back', async () => {
