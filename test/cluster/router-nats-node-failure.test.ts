@@ -194,8 +194,17 @@ describe('router-nats durable delivery while NATS nodes die', () => {
           .map((kill, i) => `${kill.node} (${kill.role}) elected in ${kill.electedAt - kill.killedAt} ms, delivery ${resumed[i]} ms later`)
           .join(', '),
     );
+    const repulls = await c.gw.gateway.metrics.registry.getSingleMetricAsString('openclaw_router_nats_durable_repulls_total');
+    console.log(
+      repulls
+        .split('\n')
+        .filter((line) => !line.startsWith('#'))
+        .join(', '),
+    );
     session.close('done');
     expect(missing()).toEqual([]);
     expect(worst.lateMs).toBeLessThanOrEqual(RESUME_SLACK_MS);
+    // The election advisory is what re-pulled (the heartbeat is the backstop).
+    expect(repulls).toMatch(/reason="leader-elected"} [1-9]/);
   }, 180_000);
 });
