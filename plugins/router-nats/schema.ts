@@ -42,7 +42,7 @@ export interface NatsRouterOptions extends NatsClientOptions {
     maxUnacked: number;
     /**
      * The consumer leader sends a heartbeat this often while a pull waits; two missed and the pull
-     * is sent again (the backstop when a leader election's advisory did not reach this gateway).
+     * is sent again (a pull lost without a leader election; elections re-pull on their advisory).
      */
     pullHeartbeatMs: number;
     /** JetStream stream settings for the durable inbox stream. */
