@@ -1,6 +1,7 @@
 import type { AgentHealth, AgentRecord } from '../../kernel';
 import type { SemVer } from 'semver';
 import type { WheelEntry } from './lease-wheel';
+import type { VersionBucket } from './service-index';
 
 /**
  * The registry's private bookkeeping for one agent. `record` is a frozen snapshot replaced on every
@@ -11,6 +12,8 @@ export interface AgentEntry extends WheelEntry {
   record: Readonly<AgentRecord>;
   readonly semver: SemVer;
   readonly capabilities: ReadonlySet<string>;
+  /** Its version bucket in the discovery index while indexed (range checks from a tag's agents). */
+  bucket: VersionBucket | undefined;
   /** Position in its version bucket's array, for O(1) removal. */
   position: number;
   /** `leased` until the lease lapses, then `lapsed` until renewed or removed after the grace period. */
