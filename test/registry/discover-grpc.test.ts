@@ -62,13 +62,15 @@ describe('registry-memory: Discover over gRPC with 10,000 agents', () => {
     const infos = Array.from({ length: AGENTS }, (_, i) => describeAgent(i));
     for (let i = 0; i < infos.length; i += 100) {
       await Promise.all(
-        infos
-          .slice(i, i + 100)
-          .map((agent) =>
-            unary(client, 'registerAgent', AgentInfo.fromPartial({ ...agent, leaseTtlMs: 600_000 })).then(() =>
-              registered.set(agent.agentId, agent),
-            ),
-          ),
+        infos.slice(i, i + 100).map(async (agent) => {
+          const { agentId, service, version, tags, capabilities } = agent;
+          await unary(
+            client,
+            'registerAgent',
+            AgentInfo.fromPartial({ agentId, service, version, tags, capabilities, leaseTtlMs: 600_000 }),
+          );
+          registered.set(agentId, agent);
+        }),
       );
     }
     // Churn: removals reorder the index (swap-remove) and empty some tag values.
