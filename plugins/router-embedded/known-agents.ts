@@ -10,7 +10,8 @@
  * Persistence is coalesced: a registration only changes the in-memory map (what the router reads)
  * and marks the id for writing; the marked ids go to lmdb together, in one transaction, at most
  * `KNOWN_AGENTS_FLUSH_MS` after the first of them, or at once when `KNOWN_AGENTS_MAX_PENDING`
- * are waiting, and always when the router stops. One lmdb transaction per registration cost more
+ * are waiting, and always when the router stops (`close`, before the store is synced and closed;
+ * nothing is written after it). One lmdb transaction per registration cost more
  * CPU than the rest of RegisterAgent together (docs/performance.md, "Registry"). What a `kill -9`
  * can lose is the ids that registered in the last flush window: after the restart, durable
  * messages to them are refused as for any unknown id until they register again (which an agent
@@ -92,10 +93,7 @@ export class KnownAgents {
     this.onEvict();
   }
 
-  /**
-   * Writes every pending change now (one lmdb transaction: lmdb-js batches the writes of one
-   * turn). The router calls it before it syncs and closes the store.
-   */
+  /** Writes every pending change now (one lmdb transaction: lmdb-js batches the writes of one turn). */
   flush(trigger: 'timer' | 'full' | 'stop' = 'stop'): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
@@ -106,6 +104,12 @@ export class KnownAgents {
     }
     this.pending.clear();
     if (this.flushes) this.flushes[trigger]++;
+  }
+
+  /** Writes what is pending and lets go of the store: ids seen after this stay in memory only. */
+  close(): void {
+    this.flush('stop');
+    this.store = undefined;
   }
 
   private mark(agentId: string, seenAt: number): void {

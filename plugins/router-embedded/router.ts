@@ -222,8 +222,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.durable.stop();
     for (const session of [...this.sessions.values()])
       session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
-    // Coalesced known-agent writes go into the last transaction.
-    this.knownAgents.flush();
+    // Coalesced known-agent writes go into the last transaction; none are scheduled after it.
+    this.knownAgents.close();
     const store = this.store;
     this.store = undefined;
     if (store) {
