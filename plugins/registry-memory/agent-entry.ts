@@ -1,7 +1,6 @@
 import type { AgentHealth, AgentRecord } from '../../kernel';
-import type { SemVer } from 'semver';
+import type { Range, SemVer } from 'semver';
 import type { WheelEntry } from './lease-wheel';
-import type { VersionBucket } from './service-index';
 
 /**
  * The registry's private bookkeeping for one agent. `record` is a frozen snapshot replaced on every
@@ -21,4 +20,15 @@ export interface AgentEntry extends WheelEntry {
   /** Health before the lapse marked it unhealthy, restored when the agent renews in time. */
   healthBeforeLapse?: AgentHealth;
   removed: boolean;
+}
+
+/** One version of one service in the discovery index (service-index.ts). */
+export interface VersionBucket {
+  readonly semver: SemVer;
+  readonly agents: AgentEntry[];
+  /** Creation order: the order a scan visits buckets in (Map iteration order). */
+  readonly seq: number;
+  /** One-entry memo of `range.test(semver)` for the last range asked. */
+  lastRange: Range | undefined;
+  lastMatch: boolean;
 }

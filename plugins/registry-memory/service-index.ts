@@ -12,19 +12,9 @@
  * is answered without a scan of the service. The answer is the same either way, in the same
  * order: agents by version bucket (oldest bucket first), then by position in the bucket.
  */
-import type { SemVer, Range } from 'semver';
+import type { Range } from 'semver';
 import type { AgentRecord } from '../../kernel';
-import type { AgentEntry } from './agent-entry';
-
-export interface VersionBucket {
-  readonly semver: SemVer;
-  readonly agents: AgentEntry[];
-  /** Creation order: the order a scan visits buckets in (Map iteration order). */
-  readonly seq: number;
-  /** One-entry memo of `range.test(semver)` for the last range asked. */
-  lastRange: Range | undefined;
-  lastMatch: boolean;
-}
+import type { AgentEntry, VersionBucket } from './agent-entry';
 
 interface ServiceAgents {
   readonly versions: Map<string, VersionBucket>;
