@@ -416,7 +416,7 @@ export class NatsRouter implements RouterService, SessionHost {
     this.limitReached('router.publishBuffer.maxBytes', 'reject', `${this.out.bytes} bytes not confirmed by NATS after ${maxWaitMs} ms`);
     throw gatewayError(
       'GW_UNAVAILABLE',
-      `NATS has not confirmed the messages published before (publishBuffer.maxBytes ${maxBytes}) within ${maxWaitMs} ms; retry later`,
+      `NATS has not taken the messages published before (reconnecting, or publishBuffer.maxBytes ${maxBytes} not confirmed) within ${maxWaitMs} ms; retry later`,
     );
   }
 
@@ -608,8 +608,11 @@ export class NatsRouter implements RouterService, SessionHost {
   /** Subscription changes reach the other gateways within ~20 ms, coalesced. */
   private async followConnection(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
-      if (status.type === 'disconnect') this.ctx.logger.warn({ server: status.data }, 'router lost NATS; reconnecting with backoff');
-      else if (status.type === 'reconnect') {
+      if (status.type === 'disconnect') {
+        this.out.setConnected(false);
+        this.ctx.logger.warn({ server: status.data }, 'router lost NATS; reconnecting with backoff');
+      } else if (status.type === 'reconnect') {
+        this.out.setConnected(true);
         this.ctx.logger.info({ server: status.data }, 'router reconnected to NATS');
         this.interestBroadcast.publish(true);
       }

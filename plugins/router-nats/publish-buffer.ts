@@ -9,13 +9,14 @@
  * wait; reaching it publishes at once. Publish order is kept (runs, not groups per topic), so a wildcard subscriber
  * sees one publisher's messages in the order they were sent.
  *
- * nats.js then buffers what the socket has not taken (all of it while reconnecting). That stays
- * bounded: this counts the bytes handed to nats.js since NATS last confirmed it had processed them
- * (a flush: PING/PONG, started once half of `maxBytes` is outstanding, so under a steady flow one
- * is nearly always in flight and nobody waits). Past `maxBytes`, publishers wait (`room`) for the
- * flush, at most `maxWaitMs`; the router refuses a publisher still without room then
- * (`GW_UNAVAILABLE`). Waiters are at most one per pending send call or publish stream, which the
- * transport bounds.
+ * nats.js then buffers what the socket has not taken. That stays bounded: this counts the bytes
+ * handed to nats.js since NATS last confirmed it had processed them (a flush: PING/PONG, started
+ * once half of `maxBytes` is outstanding, so under a steady flow one is nearly always in flight and
+ * nobody waits). Past `maxBytes`, publishers wait (`room`) for the flush, at most `maxWaitMs`; the
+ * router refuses a publisher still without room then (`GW_UNAVAILABLE`). While the connection is
+ * down there is no room at all: nats.js would discard what it buffered at its next reconnect
+ * attempt, so taking messages then would only lose them quietly. Waiters are at most one per
+ * pending send call or publish stream, which the transport bounds.
  */
 import type { MessageEnvelope } from '../../kernel';
 import type { NatsConnection } from 'nats';
@@ -38,6 +39,7 @@ export interface PublishBufferHost {
 export class PublishBuffer {
   private unconfirmed = 0;
   private flushing = false;
+  private connected = true;
   private waiters: Array<() => void> = [];
   private readonly frames = new TopicFrameBuilder();
   private scheduled = false;
@@ -57,8 +59,15 @@ export class PublishBuffer {
     return this.unconfirmed + this.frames.bytes;
   }
 
+  /** No room: `maxBytes` unconfirmed, or the connection is down. */
   get full(): boolean {
-    return this.bytes >= this.maxBytes;
+    return !this.connected || this.bytes >= this.maxBytes;
+  }
+
+  /** Follows the connection's status (disconnect / reconnect). */
+  setConnected(connected: boolean): void {
+    this.connected = connected;
+    if (connected) this.wake();
   }
 
   /**
@@ -117,6 +126,13 @@ export class PublishBuffer {
     });
   }
 
+  private wake(): void {
+    if (this.full || this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
   private flush(nc: NatsConnection): void {
     this.flushing = true;
     const covered = this.unconfirmed;
@@ -125,11 +141,7 @@ export class PublishBuffer {
     const settle = () => {
       this.flushing = false;
       this.unconfirmed = Math.max(0, this.unconfirmed - covered);
-      if (!this.full && this.waiters.length > 0) {
-        const waiters = this.waiters;
-        this.waiters = [];
-        for (const wake of waiters) wake();
-      }
+      this.wake();
       if (this.unconfirmed * 2 >= this.maxBytes && !nc.isClosed()) this.flush(nc);
     };
     nc.flush().then(settle, settle);
