@@ -9,9 +9,14 @@
  */
 import { Server, ServerCredentials, status, type ServerDuplexStream, type ServerWritableStream } from '@grpc/grpc-js';
 import {
+  AgentHealth,
+  AgentState,
   Event,
   GatewayServiceService,
+  type AgentRecord,
+  type AgentStatusRequest,
   type BatchResult,
+  type DiscoverRequest,
   type Message,
   type MessageBatch,
   type SendResult,
@@ -94,6 +99,37 @@ function sendResult(message: Message, receivers: number): SendResult {
   return { messageId: message.id, duplicate: false, receivers, stored: false, errorCode: 0, errorMessage: '', original: 0 };
 }
 
+/**
+ * A record shaped like the gateway's answers in the registry scenario (a bench agent's info, tags
+ * and capability), so Discover and GetAgentStatus encode as many bytes as the gateway's do: the
+ * baseline pays the same encoding and HTTP/2 work, not an empty reply's.
+ */
+function cannedRecord(agentId: string, service: string): AgentRecord {
+  const now = Date.now();
+  return {
+    info: {
+      agentId,
+      service,
+      version: '1.1.0',
+      tags: { zone: 'z1' },
+      capabilities: ['summarize'],
+      leaseTtlMs: 300_000,
+      profile: undefined,
+    },
+    state: AgentState.AGENT_STATE_RUNNING,
+    health: AgentHealth.AGENT_HEALTH_UNKNOWN,
+    identity: 'anonymous',
+    gatewayId: 'baseline',
+    managed: false,
+    registeredAtMs: now,
+    leaseExpiresAtMs: now + 300_000,
+    revision: 1,
+  };
+}
+
+/** Discover answers `limit` records (10 in the scenario), at most 100. */
+const MAX_CANNED_RECORDS = 100;
+
 const unimplemented = (_call: unknown, callback?: (error: { code: number; message: string }) => void) =>
   callback?.({ code: status.UNIMPLEMENTED, message: 'not part of the baseline' });
 
@@ -128,11 +164,14 @@ const implementation = {
     const { agentId, leaseTtlMs } = call.request;
     callback(null, { agentId, leaseTtlMs, leaseExpiresAtMs: Date.now() + leaseTtlMs, gatewayId: 'baseline', replaced: false });
   },
-  discover(_call: unknown, callback: (error: null, result: unknown) => void) {
-    callback(null, { agents: [] });
+  discover(call: { request: DiscoverRequest }, callback: (error: null, result: unknown) => void) {
+    const { service, limit } = call.request;
+    const agents: AgentRecord[] = [];
+    for (let i = 0; i < Math.min(limit || 10, MAX_CANNED_RECORDS); i++) agents.push(cannedRecord(`${service}-agent-${i}`, service));
+    callback(null, { agents });
   },
-  getAgentStatus(_call: unknown, callback: (error: null, result: unknown) => void) {
-    callback(null, { agent: undefined });
+  getAgentStatus(call: { request: AgentStatusRequest }, callback: (error: null, result: unknown) => void) {
+    callback(null, { agent: cannedRecord(call.request.agentId, 'bench-svc') });
   },
   deregisterAgent: unimplemented,
   heartbeat: unimplemented,

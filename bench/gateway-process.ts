@@ -6,7 +6,7 @@
  * argv[2] is a JSON {@link GatewayProcessConfig}; scenarios raise the limits they need (10,000
  * sessions, 100,000 pending durable messages) and nothing else, so the numbers are the defaults'.
  */
-import { startGateway, type GatewayConfig } from '../index';
+import type { GatewayConfig, startGateway as StartGateway } from '../index';
 import { failStartup, serveHarness } from './server-ipc';
 
 export interface GatewayProcessConfig {
@@ -40,7 +40,19 @@ export function gatewayConfig(options: GatewayProcessConfig): GatewayConfig {
   };
 }
 
+/**
+ * `BENCH_GATEWAY_BUILD=1` runs the gateway from the compiled build (`npm run build` → dist/)
+ * instead of through tsx: tsx's transforms (`__name` wrappers on closures, getters for
+ * re-exports) cost the gateway's own code more than the raw baseline's, so this tells how much of
+ * a ratio is the loader. The bench entry itself is still loaded by tsx.
+ */
+function loadStartGateway(): typeof StartGateway {
+  if (process.env.BENCH_GATEWAY_BUILD === '1') return (require('../dist/index') as { startGateway: typeof StartGateway }).startGateway;
+  return (require('../index') as { startGateway: typeof StartGateway }).startGateway;
+}
+
 async function main(): Promise<void> {
+  const startGateway = loadStartGateway();
   const options = JSON.parse(process.argv[2] ?? '{}') as GatewayProcessConfig;
   const started = performance.now();
   const gateway = await startGateway({ config: gatewayConfig(options), cwd: options.dataDir, logLevel: 'error' });

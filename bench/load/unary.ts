@@ -58,7 +58,10 @@ export async function createUnaryLoad(config: UnaryConfig) {
             agentId: agentIdOf(i),
             service: serviceOf(i % config.services),
             version: `1.${i % 3}.0`,
-            tags: { zone: `z${i % 4}` },
+            // Zones cycle within each service (agent i is instance i / services of its service), so
+            // Discover's service + zone query finds 10 of the service's matches, as a real one would;
+            // `i % 4` gave all of a service's instances one zone (3 queries in 4 matched nothing).
+            tags: { zone: `z${Math.floor(i / config.services) % 4}` },
             capabilities: ['summarize'],
             // Long enough that no lease expires during the run.
             leaseTtlMs: 300_000,

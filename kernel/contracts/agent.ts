@@ -66,6 +66,11 @@ export interface AgentRecord extends AgentInfo {
   /** True when the supervisor started the process; false for agents that connected on their own. */
   managed: boolean;
   registeredAt: number;
+  /**
+   * Kept current only by the owning gateway (`gatewayId`), where the agent renews it. A cluster
+   * registry does not share renewals, so on other gateways this is the expiry at registration:
+   * judge a lease (lapse, missed renewals) only where `gatewayId` is the local gateway.
+   */
   leaseExpiresAt: number;
   /** Monotonic counter bumped on each change so watchers can order updates. */
   revision: number;

@@ -21,6 +21,21 @@ const IPV6_PREFIX_HEXTETS = 4;
  * Anything else is returned unchanged.
  */
 export function clientAddress(peer: string): string {
+  // Every call of a connection asks about the same peer: remember the last answer.
+  if (peer === lastClientPeer) return lastClientAddress;
+  const address = parseClientAddress(peer);
+  lastClientPeer = peer;
+  lastClientAddress = address;
+  return address;
+}
+
+/** One-entry memos of the two pure functions here (a connection's calls repeat one peer). */
+let lastClientPeer: string | undefined;
+let lastClientAddress = '';
+let lastRawPeer: string | undefined;
+let lastCanonicalPeer = '';
+
+function parseClientAddress(peer: string): string {
   if (peer.startsWith('unix:')) return 'unix:';
   let rest = peer;
   if (rest.startsWith('ipv4:') || rest.startsWith('ipv6:')) rest = rest.slice(5);
@@ -40,6 +55,14 @@ export function clientAddress(peer: string): string {
  * no remote address). Already canonical or unknown forms are returned unchanged.
  */
 export function canonicalPeer(raw: string): string {
+  if (raw === lastRawPeer) return lastCanonicalPeer;
+  const peer = parseCanonicalPeer(raw);
+  lastRawPeer = raw;
+  lastCanonicalPeer = peer;
+  return peer;
+}
+
+function parseCanonicalPeer(raw: string): string {
   if (raw === 'unknown' || raw === '') return 'unix:';
   if (raw.startsWith('ipv4:') || raw.startsWith('ipv6:') || raw.startsWith('unix:')) return raw;
   let host = raw;

@@ -18,6 +18,16 @@ export interface RegisterResult {
   replaced: boolean;
 }
 
+/** How current a registry's copy of the agents is; a clustered one can lag while its store fails over. */
+export interface RegistryViewStatus {
+  /** The view may lack recent changes; reads still answer from it (nothing is dropped for it). */
+  stale: boolean;
+  /** How long it has been stale, 0 while current. */
+  staleForMs: number;
+  /** Why, e.g. `nats-disconnected`, `watch-resuming`, `jetstream-unreachable`. */
+  reasons: string[];
+}
+
 /**
  * The registry kind's service: the source of truth for which agents exist, where, and in which
  * state. Reads are synchronous (served from memory or a local cache of a distributed store) so
@@ -37,4 +47,6 @@ export interface RegistryService {
   get(agentId: string): AgentRecord | undefined;
   discover(query: DiscoveryQuery): AgentRecord[];
   size(): number;
+  /** Optional: registries whose view can lag (clustered) report whether it is current. */
+  viewStatus?(): RegistryViewStatus;
 }

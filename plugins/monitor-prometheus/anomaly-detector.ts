@@ -8,7 +8,11 @@
  * - error-rate: failed (dropped or dead-lettered) / all outcomes of messages addressed to the agent.
  * - p99-latency: request→reply time, attributed to the agent that sent the reply.
  * - missed-renewals: lease renewal periods that passed without a renewal (seen in the registry, or
- *   an `agentDeregistered` whose reason mentions the lease).
+ *   an `agentDeregistered` whose reason mentions the lease). Only for agents this gateway owns
+ *   (`record.gatewayId`): a lease is renewed at the gateway the agent is connected to, and a
+ *   cluster registry does not share renewals, so another gateway's copy of the record keeps its
+ *   registration-time expiry and would look lapsed for a healthy agent (docs/cluster.md,
+ *   "Liveness of remote agents"). The owner's monitor judges it.
  * - rss-growth: newest RSS minus the lowest in the window, for agents whose `pidTag` tag names a
  *   local process.
  * - restart-rate: transitions back to `initializing` within the window.
@@ -30,6 +34,8 @@ export interface AnomalyDetectorContext {
   hooks: GatewayHooks;
   logger: Logger;
   registry: RegistryService | undefined;
+  /** This gateway: lease signals are taken only for agents it owns. */
+  gatewayId: string;
   options: MonitorOptions['anomaly'];
 }
 
@@ -98,7 +104,7 @@ export class AnomalyDetector {
       this.windows.touch(change.agentId, now).restarts.push(now, 1);
     });
     hooks.agentDeregistered.tap(name, (agent, reason) => {
-      if (!LEASE_REASON.test(reason)) return;
+      if (!LEASE_REASON.test(reason) || agent.gatewayId !== this.context.gatewayId) return;
       const window = this.windows.touch(agent.agentId, Date.now());
       // The registry saw the lapse: count it unless the periodic scan already did.
       if (window.countedLeaseExpiry !== agent.leaseExpiresAt) {
@@ -223,7 +229,8 @@ export class AnomalyDetector {
     const { maxTrackedAgents, pidTag } = this.context.options;
     for (const agent of registry.discover({ limit: maxTrackedAgents })) {
       if (agent.state === 'terminated') continue;
-      if (agent.leaseTtlMs > 0 && agent.leaseExpiresAt > 0 && now > agent.leaseExpiresAt) {
+      const owned = agent.gatewayId === this.context.gatewayId;
+      if (owned && agent.leaseTtlMs > 0 && agent.leaseExpiresAt > 0 && now > agent.leaseExpiresAt) {
         const missed = Math.floor((now - agent.leaseExpiresAt) / agent.leaseTtlMs) + 1;
         const window = this.windows.touch(agent.agentId, now);
         const counted = window.countedLeaseExpiry === agent.leaseExpiresAt ? window.countedLeaseMisses : 0;

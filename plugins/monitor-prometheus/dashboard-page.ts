@@ -73,6 +73,8 @@ export const DASHBOARD_HTML = `<!doctype html>
   var MAX_EVENTS = 200;
   var history = [];
   var historyLimit = 120;
+  /** This gateway, from the status: leases of agents owned elsewhere are shown as theirs. */
+  var gatewayId = '';
   var $ = function (id) { return document.getElementById(id); };
 
   function cell(row, text, className) {
@@ -90,6 +92,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   }
   function renderStatus(status) {
     $('gateway-id').textContent = status.gatewayId;
+    gatewayId = status.gatewayId;
     $('gateway-version').textContent = status.version;
     $('stage').textContent = status.stage;
     $('stage').className = status.ready ? 'ready' : 'not-ready';
@@ -115,7 +118,9 @@ export const DASHBOARD_HTML = `<!doctype html>
       cell(row, agent.state, 'state-' + agent.state);
       cell(row, agent.health, 'health-' + agent.health);
       cell(row, agent.managed ? 'yes' : 'no');
-      cell(row, agent.leaseExpiresAt > now ? 'in ' + duration(agent.leaseExpiresAt - now) : 'expired');
+      // Another gateway holds (and renews) that lease; our copy of its expiry is not kept current.
+      if (agent.gatewayId !== gatewayId) cell(row, 'at ' + agent.gatewayId);
+      else cell(row, agent.leaseExpiresAt > now ? 'in ' + duration(agent.leaseExpiresAt - now) : 'expired');
       rows.appendChild(row);
     });
     body.replaceChildren(rows);

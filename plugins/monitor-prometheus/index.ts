@@ -57,7 +57,14 @@ export default definePlugin<MonitorOptions, MonitorService>({
     const spans = options.tracing.exporter === 'none' ? undefined : new HopSpans(options.tracing, hooks, name, ctx.logger, ctx.metrics);
     if (options.tracing.propagate || spans) tapMessageTracing(name, hooks, spans);
 
-    const detector = new AnomalyDetector({ name, hooks, logger: ctx.logger, registry, options: options.anomaly });
+    const detector = new AnomalyDetector({
+      name,
+      hooks,
+      logger: ctx.logger,
+      registry,
+      gatewayId: ctx.gateway.id,
+      options: options.anomaly,
+    });
     if (options.anomaly.enabled) detector.attach();
 
     const journal = new EventJournal(options.dashboard.maxEvents);

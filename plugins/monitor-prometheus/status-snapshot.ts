@@ -10,6 +10,7 @@ import {
   type AgentState,
   type GatewayInfo,
   type RegistryService,
+  type RegistryViewStatus,
   type ServiceLookup,
 } from '../../kernel';
 import type { AnomalyDetector } from './anomaly-detector';
@@ -40,6 +41,8 @@ export interface GatewayStatus {
   addresses: string[];
   monitor: string | undefined;
   anomaly: { trackedAgents: number; pendingRequests: number };
+  /** From registries that can lag (registry-nats during NATS failover); absent otherwise. */
+  registryView?: RegistryViewStatus;
 }
 
 export interface AgentQuery {
@@ -83,6 +86,7 @@ export class StatusSnapshot {
       addresses: this.services.transports().flatMap((transport) => transport.addresses()),
       monitor: this.httpAddress(),
       anomaly: { trackedAgents: this.detector.trackedAgents, pendingRequests: this.detector.pendingRequests },
+      registryView: this.registry?.viewStatus?.(),
     };
   }
 

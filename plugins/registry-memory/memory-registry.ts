@@ -240,6 +240,7 @@ export class MemoryRegistry implements RegistryService {
       record: Object.freeze(record),
       semver: validated.semver,
       capabilities: validated.capabilitySet,
+      bucket: undefined,
       position: -1,
       slot: UNSCHEDULED,
       phase: 'leased',

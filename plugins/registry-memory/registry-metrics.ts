@@ -17,10 +17,11 @@ export class RegistryMetrics {
     upgrade: 0,
     terminated: 0,
   };
-  private readonly registrations;
-  private readonly rejections;
+  /** Plain numbers per outcome/reason, published at scrape time: no label hashing per registration. */
+  private readonly registrations: Record<RegistrationOutcome, number>;
+  private readonly rejections: Record<RejectionReason, number>;
+  private readonly removals: Record<RemovalReason, number>;
   private readonly leaseExpiries;
-  private readonly removals;
   private readonly rangeEvictions;
 
   constructor(metrics: MetricsFactory) {
@@ -33,24 +34,37 @@ export class RegistryMetrics {
         for (const state of AGENT_STATES) this.set({ state }, byState[state]);
       },
     });
-    this.registrations = metrics.counter<'outcome'>({
+    this.registrations = metrics.fastCounter({
       name: 'registry_registrations_total',
       help: 'Successful registrations; outcome is `new` or `replaced` (same agent id re-registered).',
       labelNames: ['outcome'],
+      series: { new: { outcome: 'new' }, replaced: { outcome: 'replaced' } },
     });
-    this.rejections = metrics.counter<'reason'>({
+    this.rejections = metrics.fastCounter({
       name: 'registry_rejections_total',
       help: 'Refused registrations by reason (invalid, duplicate-id, max-instances, draining).',
       labelNames: ['reason'],
+      series: {
+        invalid: { reason: 'invalid' },
+        'duplicate-id': { reason: 'duplicate-id' },
+        'max-instances': { reason: 'max-instances' },
+        draining: { reason: 'draining' },
+      },
     });
     this.leaseExpiries = metrics.counter({
       name: 'registry_lease_expiries_total',
       help: 'Leases that lapsed without a renewal.',
     });
-    this.removals = metrics.counter<'reason'>({
+    this.removals = metrics.fastCounter({
       name: 'registry_removals_total',
       help: 'Agents removed, by cause (deregister, lease-expired, session-closed, replaced).',
       labelNames: ['reason'],
+      series: {
+        deregister: { reason: 'deregister' },
+        'lease-expired': { reason: 'lease-expired' },
+        'session-closed': { reason: 'session-closed' },
+        replaced: { reason: 'replaced' },
+      },
     });
     this.rangeEvictions = metrics.counter({
       name: 'registry_range_cache_evictions_total',
@@ -59,11 +73,11 @@ export class RegistryMetrics {
   }
 
   registered(outcome: RegistrationOutcome): void {
-    this.registrations.inc({ outcome });
+    this.registrations[outcome]++;
   }
 
   rejected(reason: RejectionReason): void {
-    this.rejections.inc({ reason });
+    this.rejections[reason]++;
   }
 
   leaseExpired(): void {
@@ -72,12 +86,14 @@ export class RegistryMetrics {
 
   /** `reason` is bucketed to a fixed set so free-text deregistration reasons never become labels. */
   removed(reason: string): void {
-    this.removals.inc({ reason: REMOVAL_REASONS.has(reason) ? reason : 'deregister' });
+    this.removals[REMOVAL_REASONS.has(reason) ? (reason as RemovalReason) : 'deregister']++;
   }
 
   rangeEvicted(): void {
     this.rangeEvictions.inc();
   }
 }
+
+type RemovalReason = 'deregister' | 'lease-expired' | 'session-closed' | 'replaced';
 
 const REMOVAL_REASONS = new Set(['lease-expired', 'session-closed', 'replaced']);

@@ -4,9 +4,14 @@
  * the agents connected to it. A gateway that stops heartbeating is dead: its agents leave every
  * view at once and its KV entries are deleted `deadGatewayPurgeAfterMs` later (compare-and-delete,
  * so an agent that re-homed meanwhile keeps its new entry).
+ *
+ * NATS failover (docs/cluster.md, "Registry view during NATS failover"): the watch recreates
+ * itself after a reconnect, a stream leader change or a stall (registry-watch.ts); while our link
+ * is down, or the watch resumes, the last view is kept and marked stale (view-freshness.ts) and
+ * the liveness clock stops, so no agent leaves the view because NATS, not its gateway, failed.
  */
 import type { Logger } from 'pino';
-import { StorageType, type KV, type KvEntry, type NatsConnection, type Subscription } from 'nats';
+import { StorageType, type KV, type NatsConnection, type Subscription } from 'nats';
 import {
   AGENT_STATES,
   GatewayError,
@@ -23,6 +28,7 @@ import {
   type RegisterContext,
   type RegisterResult,
   type RegistryService,
+  type RegistryViewStatus,
 } from '../../kernel';
 import { boundedReason, ownedElsewhere, type Entry } from './cluster-entry';
 import { discoverVisible } from './discovery-scan';
@@ -32,7 +38,9 @@ import { agentKey, decodeRecord, encodeRecord } from './record-codec';
 import type { RegistryMetrics } from './registry-metrics';
 import type { NatsRegistryOptions } from './schema';
 import { retryJetStream } from '../../support/nats/jetstream-ensure';
+import { RegistryWatch, type KvChange } from './registry-watch';
 import { SessionBindings } from './session-bindings';
+import { ViewFreshness } from './view-freshness';
 import { VersionRanges } from './version-ranges';
 import { VisibleEntries } from './visible-entries';
 
@@ -61,8 +69,12 @@ export class ClusterRegistry implements RegistryService {
   private heartbeatTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
   private heartbeatSub?: Subscription;
-  private watching?: Promise<void>;
-  private stopWatch?: () => void;
+  private watch?: RegistryWatch;
+  private readonly freshness: ViewFreshness;
+  /** Epoch ms our NATS link went down, 0 while up. */
+  private disconnectedAt = 0;
+  /** The others were declared dead for this outage (it outlasted staleViewMaxMs). */
+  private isolated = false;
   private stopped = false;
   private readonly heartbeatSubject: string;
   private readonly byeSubject: string;
@@ -73,6 +85,7 @@ export class ClusterRegistry implements RegistryService {
     this.ranges = new VersionRanges(options.rangeCacheSize, () =>
       this.events.limitReached('registry.rangeCacheSize', 'evict-oldest', 'parsed version range evicted'),
     );
+    this.freshness = new ViewFreshness(context.logger, () => context.metrics.staleViews.inc());
     this.heartbeatSubject = `${options.prefix}.registry.hb`;
     this.byeSubject = `${options.prefix}.registry.bye`;
     this.liveness = new GatewayLiveness(
@@ -97,6 +110,10 @@ export class ClusterRegistry implements RegistryService {
 
   get localCount(): number {
     return this.localEntries.size;
+  }
+
+  staleSeconds(now: number): number {
+    return this.freshness.stale ? (now - this.freshness.since) / 1000 : 0;
   }
 
   /** Binds (creating if needed) the KV bucket, loads the cluster view, starts heartbeats. */
@@ -125,17 +142,23 @@ export class ClusterRegistry implements RegistryService {
         else if (msg.subject === this.byeSubject && id !== this.context.gatewayId) this.liveness.left(id, Date.now());
       },
     });
-    let initialized!: () => void;
-    const loaded = new Promise<void>((resolve) => (initialized = resolve));
-    // initializedFn fires once the current values were delivered (at once for an empty bucket).
-    const watcher = await this.kv.watch({ key: 'a.>', initializedFn: () => initialized() });
-    this.watching = (async () => {
-      for await (const entry of watcher) this.applyKvEntry(entry);
-    })().catch((error: unknown) => {
-      if (!this.stopped) this.context.logger.error({ err: error }, 'registry KV watch ended');
+    // The checks must not wait much longer than their own interval on a stream without a leader.
+    const requestTimeoutMs = Math.max(1000, options.watchCheckIntervalMs);
+    this.watch = new RegistryWatch({
+      kv: this.kv,
+      nc,
+      requestTimeoutMs,
+      jsm: await nc.jetstreamManager({ checkAPI: false, timeout: requestTimeoutMs }),
+      bucket: this.bucket,
+      logger: this.context.logger,
+      freshness: this.freshness,
+      restarts: this.context.metrics.watchRestarts,
+      polled: this.context.metrics.watchPolled,
+      checkIntervalMs: options.watchCheckIntervalMs,
+      apply: (entry) => this.applyKvEntry(entry),
     });
-    this.stopWatch = () => watcher.stop();
-    await loaded;
+    // Resolves once the current values were delivered (at once for an empty bucket).
+    await this.watch.start();
     this.publishHeartbeat();
     this.heartbeatTimer = setInterval(() => this.publishHeartbeat(), options.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
@@ -160,8 +183,7 @@ export class ClusterRegistry implements RegistryService {
       await this.nc.flush().catch(() => undefined);
     }
     this.heartbeatSub?.unsubscribe();
-    this.stopWatch?.();
-    await this.watching;
+    this.watch?.stop();
   }
 
   // ---- RegistryService ---------------------------------------------------------------------
@@ -298,10 +320,15 @@ export class ClusterRegistry implements RegistryService {
     return this.visible.size;
   }
 
+  /** Whether the view may lack recent changes (NATS failing over); it is served all the same. */
+  viewStatus(): RegistryViewStatus {
+    return this.freshness.status(Date.now());
+  }
+
   // ---- cluster view ------------------------------------------------------------------------
 
   /** One KV change from any gateway (our own writes echo back here too). */
-  private applyKvEntry(kvEntry: KvEntry): void {
+  private applyKvEntry(kvEntry: KvChange): void {
     const agentId = this.agentIdOf(kvEntry);
     if (kvEntry.operation !== 'PUT') {
       const entry = agentId === undefined ? undefined : this.entries.get(agentId);
@@ -372,7 +399,7 @@ export class ClusterRegistry implements RegistryService {
     if (before.health !== record.health) this.events.healthChanged(current.record, before.health, 'remote');
   }
 
-  private agentIdOf(kvEntry: KvEntry): string | undefined {
+  private agentIdOf(kvEntry: KvChange): string | undefined {
     try {
       return Buffer.from(kvEntry.key.slice(2), 'base64url').toString('utf8');
     } catch {
@@ -418,18 +445,38 @@ export class ClusterRegistry implements RegistryService {
     nc.publish(this.heartbeatSubject, this.context.gatewayId);
   }
 
-  /** Our own link to NATS: isolated while it is down; our entries are rewritten once it is back. */
+  /**
+   * Our own link to NATS. While it is down (usually a failover to another node, a second or so)
+   * the last view is kept, marked stale, and nobody is judged by silence; only an outage longer
+   * than `staleViewMaxMs` makes the other gateways leave the view. Once back: heartbeat at once,
+   * rewrite our entries, and recreate the watch (its consumer may have lived on the dead node).
+   */
   private async followConnection(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
       if (this.stopped) return;
+      const now = Date.now();
       if (status.type === 'disconnect') {
+        if (this.disconnectedAt !== 0) continue;
+        this.disconnectedAt = now;
         this.context.metrics.disconnects.inc();
-        this.context.logger.warn({ server: status.data }, 'registry lost NATS; other gateways leave the view until it is back');
-        this.liveness.isolate(Date.now());
+        this.context.logger.warn(
+          { server: status.data, staleViewMaxMs: this.context.options.staleViewMaxMs },
+          'registry lost NATS; keeping the last cluster view (stale) while the client fails over',
+        );
+        this.freshness.mark('nats-disconnected', now);
+        this.liveness.suspend(now);
       } else if (status.type === 'reconnect') {
-        this.context.logger.info({ server: status.data }, 'registry reconnected to NATS; rewriting local agents');
+        this.context.logger.info(
+          { server: status.data, awayMs: this.disconnectedAt === 0 ? 0 : now - this.disconnectedAt },
+          'registry reconnected to NATS; rewriting local agents and resuming the watch',
+        );
+        this.disconnectedAt = 0;
+        this.isolated = false;
+        this.liveness.resume(now);
+        this.freshness.clear('nats-disconnected', now);
         this.publishHeartbeat();
         for (const entry of [...this.localEntries]) void this.rewrite(entry);
+        this.watch?.restart('reconnect');
       }
     }
   }
@@ -453,6 +500,15 @@ export class ClusterRegistry implements RegistryService {
   // ---- local bookkeeping -------------------------------------------------------------------
 
   sweep(now: number): void {
+    if (this.disconnectedAt !== 0 && !this.isolated && now - this.disconnectedAt >= this.context.options.staleViewMaxMs) {
+      // Away too long to presume anyone alive: a partitioned gateway must not route on an old view.
+      this.isolated = true;
+      this.context.logger.warn(
+        { awayMs: now - this.disconnectedAt },
+        'registry still without NATS after staleViewMaxMs; other gateways leave the view until it is back',
+      );
+      this.liveness.isolate(now);
+    }
     this.liveness.sweep(now);
     const { markUnhealthy, removeAfterMs } = this.context.options.leaseExpiry;
     for (const entry of [...this.localEntries]) {

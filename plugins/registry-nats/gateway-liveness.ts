@@ -3,6 +3,10 @@
  * first sight (a record or a heartbeat names it) and must then be heard from every
  * `deadAfterMs`; one that goes quiet is declared dead once, and alive again if it speaks again
  * (a partition healed). The map is bounded: beyond `maxGateways` unknown gateways are ignored.
+ *
+ * While our own NATS link is down we hear nobody, which says nothing about the others: the clock
+ * is suspended (no one dies, no one is purged) and on resume every deadline moves by the time we
+ * were away, so a failover of our connection never counts against the other gateways.
  */
 export interface LivenessListener {
   died(gatewayId: string): void;
@@ -20,6 +24,8 @@ interface GatewayState {
 
 export class GatewayLiveness {
   private readonly gateways = new Map<string, GatewayState>();
+  /** Epoch ms our link went down, 0 while up. */
+  private suspendedAt = 0;
 
   constructor(
     private readonly selfId: string,
@@ -70,7 +76,28 @@ export class GatewayLiveness {
     for (const [id, state] of this.gateways) if (state.alive) this.kill(id, state, now);
   }
 
+  get suspended(): boolean {
+    return this.suspendedAt !== 0;
+  }
+
+  /** Our link to NATS is down: stop judging others by their silence. */
+  suspend(now: number): void {
+    if (this.suspendedAt === 0) this.suspendedAt = now;
+  }
+
+  /** Our link is back: the time away does not count against anyone. */
+  resume(now: number): void {
+    if (this.suspendedAt === 0) return;
+    const since = this.suspendedAt;
+    this.suspendedAt = 0;
+    for (const state of this.gateways.values()) {
+      state.lastSeen += now - since;
+      if (!state.alive) state.diedAt += now - Math.max(since, state.diedAt);
+    }
+  }
+
   sweep(now: number): void {
+    if (this.suspendedAt !== 0) return;
     const { deadAfterMs, purgeAfterMs } = this.settings;
     for (const [id, state] of this.gateways) {
       if (state.alive && now - state.lastSeen > deadAfterMs) this.kill(id, state, now);

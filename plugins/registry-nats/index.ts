@@ -12,7 +12,11 @@
  *   view at once (`agentDeregistered`, reason `gateway-lost`); its KV entries are deleted
  *   `deadGatewayPurgeAfterMs` later. A gateway that comes back makes its agents visible again.
  * - **Leases** are held by the owning gateway (renewals are not written to KV). A lapse marks the
- *   agent `unhealthy` and removes it `leaseExpiry.removeAfterMs` later.
+ *   agent `unhealthy` and removes it `leaseExpiry.removeAfterMs` later. Only the owner judges a
+ *   lease: other gateways' copies keep the registration-time expiry.
+ * - **NATS failover**: the KV watch is checked every `watchCheckIntervalMs` and recreated after a
+ *   reconnect, leader change or stall; while our link is down (up to `staleViewMaxMs`) or the watch
+ *   resumes, the last view is kept and marked stale and nobody is judged dead by silence.
  * - **NATS**: `servers`, `credentials` (user/pass, token, `.creds` file), `tls`. Unreachable at
  *   start → the plugin fails with GW_UNAVAILABLE naming the servers; afterwards the client
  *   reconnects with backoff and rewrites this gateway's entries.
@@ -66,6 +70,7 @@ export default definePlugin<NatsRegistryOptions, RegistryService>({
       agents: () => registry.size(),
       localAgents: () => registry.localCount,
       gateways: () => registry.aliveGateways,
+      staleSeconds: () => registry.staleSeconds(Date.now()),
     });
     registry = new ClusterRegistry({
       name: ctx.name,

@@ -11,11 +11,14 @@ export interface RegistryMetrics {
   disconnects: Counter<string>;
   kvErrors: Counter<string>;
   limitHits: Counter<'limit'>;
+  watchRestarts: Counter<'reason'>;
+  staleViews: Counter<string>;
+  watchPolled: Counter<string>;
 }
 
 export function createRegistryMetrics(
   factory: MetricsFactory,
-  read: { agents: () => number; localAgents: () => number; gateways: () => number },
+  read: { agents: () => number; localAgents: () => number; gateways: () => number; staleSeconds: () => number },
 ): RegistryMetrics {
   factory.gauge({
     name: 'registry_nats_agents',
@@ -38,7 +41,24 @@ export function createRegistryMetrics(
       this.set(read.gateways());
     },
   });
+  factory.gauge({
+    name: 'registry_nats_view_stale_seconds',
+    help: 'How long the cluster view has been stale (NATS link down, KV watch resuming, JetStream not answering); 0 while current',
+    collect() {
+      this.set(read.staleSeconds());
+    },
+  });
   return {
+    watchRestarts: factory.counter({
+      name: 'registry_nats_watch_restarts_total',
+      help: 'KV watches recreated, by reason (reconnect, leader-change, stalled, ended)',
+      labelNames: ['reason'],
+    }),
+    watchPolled: factory.counter({
+      name: 'registry_nats_watch_polled_total',
+      help: 'Registry changes read directly from a replica while the KV watch was missing or stalled',
+    }),
+    staleViews: factory.counter({ name: 'registry_nats_view_stale_total', help: 'Times the cluster view went stale' }),
     registered: factory.counter({ name: 'registry_nats_registered_total', help: 'Registrations accepted here', labelNames: ['outcome'] }),
     removed: factory.counter({ name: 'registry_nats_removed_total', help: 'Agents removed, by reason', labelNames: ['reason'] }),
     rejected: factory.counter({ name: 'registry_nats_rejected_total', help: 'Registrations refused, by reason', labelNames: ['reason'] }),

@@ -26,6 +26,13 @@ export interface NatsRegistryOptions extends NatsClientOptions, LeaseTtlOptions,
   /** Gateways tracked (alive or recently dead); heartbeats from more are ignored. */
   maxGateways: number;
   sweepIntervalMs: number;
+  /** How often the KV watch is checked against the stream (stall, leader change); see registry-watch.ts. */
+  watchCheckIntervalMs: number;
+  /**
+   * While our NATS link is down the last view is kept (stale) and nobody is judged dead; after this
+   * long away the other gateways leave the view as dead, as a partitioned gateway must assume.
+   */
+  staleViewMaxMs: number;
   // maxInstances counts the whole cluster view (local and remote); more are refused / ignored.
 }
 
@@ -45,6 +52,8 @@ export const schema = {
     maxGateways: { type: 'integer', minimum: 1, default: 1024 },
     ...leaseTtlProperties,
     sweepIntervalMs: { type: 'integer', minimum: 10, maximum: 60000, default: 50 },
+    watchCheckIntervalMs: { type: 'integer', minimum: 100, maximum: 60_000, default: 1000 },
+    staleViewMaxMs: { type: 'integer', minimum: 0, maximum: 3_600_000, default: 30_000 },
     ...registryLimitProperties,
   },
 } as const;

@@ -99,8 +99,10 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.balancer = new LoadBalancer(registry, this.options.strategy, this.options.serviceCacheSize, () =>
       this.limitReached('router.serviceCacheSize', 'evict-oldest', 'service candidate cache full'),
     );
-    this.knownAgents = new KnownAgents(this.options.offlineInbox.maxKnownAgents, () =>
-      this.limitReached('router.offlineInbox.maxKnownAgents', 'forget-least-recent', 'known agent ids full'),
+    this.knownAgents = new KnownAgents(
+      this.options.offlineInbox.maxKnownAgents,
+      () => this.limitReached('router.offlineInbox.maxKnownAgents', 'forget-least-recent', 'known agent ids full'),
+      ctx.metrics,
     );
     this.knownGroups = new KnownGroups(this.options.groupBacklog.maxKnownGroups, () =>
       this.limitReached('router.groupBacklog.maxKnownGroups', 'forget-least-recent', 'known queue groups full'),
@@ -220,6 +222,8 @@ export class EmbeddedRouter implements RouterService, SessionHost {
     this.durable.stop();
     for (const session of [...this.sessions.values()])
       session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
+    // Coalesced known-agent writes go into the last transaction; none are scheduled after it.
+    this.knownAgents.close();
     const store = this.store;
     this.store = undefined;
     if (store) {

@@ -15,13 +15,16 @@ import {
   nanos,
   RetentionPolicy,
   StorageType,
+  type Consumer,
   type ConsumerMessages,
+  type ConsumerStatus,
   type JetStreamClient,
   type JetStreamManager,
   type NatsConnection,
   type JsMsg,
   type PubAck,
   type StoredMsg,
+  type Subscription,
 } from 'nats';
 import { gatewayError, TagSecrets, type AckItem, type AckOutcome, type Delivery, type MessageEnvelope } from '../../kernel';
 import { decodeEnvelope, encodeEnvelope } from './envelope-codec';
@@ -35,6 +38,22 @@ const RECREATE_CHECK_MS = 100;
 const RECREATE_ATTEMPTS = 6;
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** JetStream announces every consumer leader election on this subject + `.<stream>.<consumer>`. */
+const LEADER_ELECTED = '$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED';
+
+/** Why a session's pull was sent again (label of `openclaw_router_nats_durable_repulls_total`). */
+export type RepullReason = 'leader-elected' | 'leadership-change' | 'heartbeats-missed';
+
+/**
+ * nats.js re-sends a consume()'s pull only on its own triggers (missed heartbeats, reconnect);
+ * with `bind: true` this method does it blind (no consumer info, no backoff). It is not in the
+ * exported types, so it is looked up and, if a nats.js upgrade dropped it, the caller replaces the
+ * whole pull instead.
+ */
+interface ResettablePull {
+  resetPending?: () => Promise<boolean>;
+}
 
 /** nats.js implements direct get on its JetStreamManager but leaves it out of the exported type. */
 interface DirectGet {
@@ -57,6 +76,10 @@ export interface InboxHost {
   limitReached(limit: string, policy: string, detail: string): void;
   redelivered(): void;
   consumerError(agentId: string, error: unknown): void;
+  /** A session's pull was sent again after a JetStream leader change (or a silent pull). */
+  repulled(reason: RepullReason): void;
+  /** Something an operator should fix (logged once). */
+  warn(message: string, details: Record<string, unknown>): void;
   /** A JetStream creation attempt failed and will be retried (jetstreamSetup). */
   setupRetry(info: { operation: string; attempt: number; delayMs: number; error: string }): void;
 }
@@ -82,6 +105,9 @@ export class DurableInbox {
   private readonly secrets = new TagSecrets();
   private js?: JetStreamClient;
   private jsm?: JetStreamManager;
+  /** `<stream>.<consumer>` → what re-pulls each live session's consume() of it (removed when it stops). */
+  private readonly repullers = new Map<string, Set<(reason: RepullReason) => void>>();
+  private leaderWatches: Subscription[] = [];
 
   constructor(
     private readonly options: NatsRouterOptions,
@@ -138,6 +164,27 @@ export class DurableInbox {
       retention: RetentionPolicy.Interest,
       discard: DiscardPolicy.New,
     });
+    // A pull waits at the consumer's leader; a new leader knows nothing of it, and nats.js does not
+    // pull again when told (it waits for missed heartbeats). The election advisory names the
+    // consumer: its sessions here pull again at once. One subscription per durable stream.
+    this.leaderWatches = [this.stream, this.topicStream].map((stream) =>
+      nc.subscribe(`${LEADER_ELECTED}.${stream}.*`, {
+        callback: (error, msg) => {
+          if (error) return;
+          const key = msg.subject.slice(LEADER_ELECTED.length + 1);
+          for (const repull of this.repullers.get(key) ?? []) repull('leader-elected');
+        },
+      }),
+    );
+    if (durable.replicas === 1 && nc.info?.cluster !== undefined)
+      this.host.warn(
+        'durable.replicas is 1 on a NATS cluster: the durable streams live on one node, and while it is down durable sends fail and deliveries stop; set durable.replicas: 3',
+        { cluster: nc.info.cluster, streams: [this.stream, this.topicStream] },
+      );
+  }
+
+  stop(): void {
+    for (const watch of this.leaderWatches.splice(0)) watch.unsubscribe();
   }
 
   /** Stores a durable topic message for every subscription consumer whose filter matches. */
@@ -233,9 +280,11 @@ export class DurableInbox {
    * pulls afresh instead of stalling until the agent reconnects.
    */
   async consume(session: Session, spec: ConsumerSpec): Promise<() => void> {
-    const maxMessages = this.options.durable.maxInFlightPerReceiver;
+    const { maxInFlightPerReceiver, pullHeartbeatMs } = this.options.durable;
     let current: ConsumerMessages | undefined;
+    let consumer: Consumer | undefined;
     let stopped = false;
+    let checkingGone = false;
     const pull = async (messages: ConsumerMessages) => {
       try {
         for await (const msg of messages) {
@@ -249,31 +298,88 @@ export class DurableInbox {
         if (!session.isClosed && !stopped && current === messages) this.host.consumerError(spec.name, error);
       }
     };
+    // `bind`: nats.js then re-pulls blind on missed heartbeats and reconnects. Without it, it first
+    // asks for the consumer's info, which fails while JetStream elects a leader, and then waits
+    // 15-45 s (its 30 s `expires`, jittered) before it tries again. Deletion is noticed here (below).
+    const open = (from: Consumer) => from.consume({ max_messages: maxInFlightPerReceiver, idle_heartbeat: pullHeartbeatMs, bind: true });
+    const begin = (messages: ConsumerMessages) => {
+      current = messages;
+      void pull(messages);
+      void watch(messages);
+    };
+    const gone = async (messages: ConsumerMessages) => {
+      current = undefined;
+      void messages.close();
+      await recreate();
+    };
+    const repull = (reason: RepullReason) => {
+      const messages = current;
+      if (!messages || stopped || session.isClosed) return;
+      this.host.repulled(reason);
+      const reset = (messages as unknown as ResettablePull).resetPending;
+      if (typeof reset === 'function') {
+        void reset.call(messages).catch(() => undefined);
+        return;
+      }
+      // No blind reset in this nats.js: a fresh pull replaces the old one.
+      void open(consumer!).then(
+        (fresh) => {
+          if (stopped || session.isClosed || current !== messages) return void fresh.close();
+          begin(fresh);
+          void messages.close();
+        },
+        () => undefined,
+      );
+    };
+    // No responder for a pull: no leader yet (an election, nothing to do) or no consumer any more.
+    const checkGone = async (messages: ConsumerMessages) => {
+      if (checkingGone) return;
+      checkingGone = true;
+      try {
+        await this.jsm!.consumers.info(spec.stream, spec.name);
+      } catch (error) {
+        if (isConsumerNotFound(error) && !stopped && !session.isClosed && current === messages) await gone(messages);
+      } finally {
+        checkingGone = false;
+      }
+    };
+    const onStatus = async (messages: ConsumerMessages, status: ConsumerStatus) => {
+      switch (status.type) {
+        case 'consumer_deleted':
+        case 'consumer_not_found':
+          return gone(messages);
+        case 'no_responders':
+          // Not awaited: during an election the info call waits for its timeout.
+          void checkGone(messages);
+          return;
+        case 'heartbeats_missed':
+          // nats.js has already pulled again (bind); counted, as the pull sat on a dead leader.
+          return this.host.repulled('heartbeats-missed');
+        case 'debug':
+          // The leader that held the pull stepped down (409): pull again, nats.js does not.
+          if (/leadership change/i.test(String(status.data))) repull('leadership-change');
+      }
+    };
     const watch = async (messages: ConsumerMessages) => {
       try {
         for await (const status of await messages.status()) {
           if (stopped || session.isClosed || current !== messages) return;
-          if (status.type !== 'consumer_deleted' && status.type !== 'consumer_not_found') continue;
-          current = undefined;
-          void messages.close();
-          await recreate();
-          return;
+          await onStatus(messages, status);
         }
       } catch {
         // The status iterator ends with the messages.
       }
     };
+    const key = `${spec.stream}.${spec.name}`;
     const start = async () => {
       await this.addConsumer(spec);
-      const consumer = await this.js!.consumers.get(spec.stream, spec.name);
-      const messages = await consumer.consume({ max_messages: maxMessages });
+      consumer = await this.js!.consumers.get(spec.stream, spec.name);
+      const messages = await open(consumer);
       if (stopped || session.isClosed) {
         void messages.close();
         return;
       }
-      current = messages;
-      void pull(messages);
-      void watch(messages);
+      begin(messages);
     };
     // A re-add can race the deletion it answers (and find the dying consumer): checked, retried.
     const recreate = async () => {
@@ -301,10 +407,15 @@ export class DurableInbox {
         );
     };
     await start();
+    let repullers = this.repullers.get(key);
+    if (!repullers) this.repullers.set(key, (repullers = new Set()));
+    repullers.add(repull);
     return () => {
       stopped = true;
       void current?.close();
       current = undefined;
+      repullers.delete(repull);
+      if (repullers.size === 0 && this.repullers.get(key) === repullers) this.repullers.delete(key);
     };
   }
 
@@ -441,6 +552,11 @@ export class DurableInbox {
   private isOurs(tag: string): boolean {
     return tag.startsWith(`${this.bootId}.`);
   }
+}
+
+function isConsumerNotFound(error: unknown): boolean {
+  const { api_error, message } = error as { api_error?: { err_code?: number }; message?: unknown };
+  return api_error?.err_code === 10014 || /consumer not found/i.test(String(message));
 }
 
 /** Direct get answers 404 when no message matches. */

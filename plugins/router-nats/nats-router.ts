@@ -99,6 +99,8 @@ export class NatsRouter implements RouterService, SessionHost {
       deadLetter: (message, reason, attempts) => this.deadLetter(message, reason, attempts),
       limitReached: (limit, policy, detail) => this.limitReached(limit, policy, detail),
       redelivered: () => this.metrics.redeliveries.inc(),
+      repulled: (reason) => this.metrics.durableRepulls.inc({ reason }),
+      warn: (text, details) => this.ctx.logger.warn(details, text),
       consumerError: (agentId, error) => {
         this.metrics.natsErrors.inc();
         this.ctx.logger.warn({ err: error, agentId }, 'durable inbox consumer stopped');
@@ -203,6 +205,7 @@ export class NatsRouter implements RouterService, SessionHost {
       session.fail(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'), 'gateway-stopping');
     for (const sub of this.ownSubs) sub.unsubscribe();
     this.ownSubs = [];
+    this.inbox.stop();
   }
 
   // ---- RouterService -----------------------------------------------------------------------

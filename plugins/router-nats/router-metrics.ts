@@ -25,6 +25,7 @@ export interface RouterMetrics {
   replies: Counter<string>;
   natsErrors: Counter<string>;
   limitHits: Counter<'limit'>;
+  durableRepulls: Counter<'reason'>;
 }
 
 export function createRouterMetrics(
@@ -127,5 +128,10 @@ export function createRouterMetrics(
     replies: factory.counter({ name: 'router_nats_replies_total', help: 'Replies matched to requests waiting here' }),
     natsErrors: factory.counter({ name: 'router_nats_nats_errors_total', help: 'NATS or JetStream calls that failed' }),
     limitHits: factory.counter({ name: 'router_nats_limit_reached_total', help: 'Limits hit', labelNames: ['limit'] }),
+    durableRepulls: factory.counter({
+      name: 'router_nats_durable_repulls_total',
+      help: 'Durable inbox pulls sent again after a JetStream consumer leader change or missed heartbeats, by reason',
+      labelNames: ['reason'],
+    }),
   };
 }

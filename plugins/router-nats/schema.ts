@@ -40,6 +40,11 @@ export interface NatsRouterOptions extends NatsClientOptions {
   durable: DurableDeliveryOptions & {
     /** Durable messages a gateway holds unacked across its sessions. */
     maxUnacked: number;
+    /**
+     * The consumer leader sends a heartbeat this often while a pull waits; two missed and the pull
+     * is sent again (a pull lost without a leader election; elections re-pull on their advisory).
+     */
+    pullHeartbeatMs: number;
     /** JetStream stream settings for the durable inbox stream. */
     replicas: number;
     storage: 'file' | 'memory';
@@ -95,6 +100,8 @@ export const schema = {
         // A JetStream round trip makes an ack timeout under 100 ms meaningless.
         ...durableDeliveryProperties(100),
         maxUnacked: integerOption(1, 100_000),
+        // At most half of a pull's expiry (nats.js: 30 s), which NATS requires of a heartbeat.
+        pullHeartbeatMs: { type: 'integer', minimum: 500, maximum: 15_000, default: 2000 },
         replicas: { type: 'integer', minimum: 1, maximum: 5, default: 1 },
         storage: { enum: ['file', 'memory'], default: 'file' },
         maxBytes: integerOption(1024 * 1024, 1024 * 1024 * 1024),

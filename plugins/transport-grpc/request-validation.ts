@@ -43,8 +43,13 @@ export function checkServiceName(value: string, field: string): void {
   if (!SERVICE_NAME.test(value)) throw invalidArgument(field, `"${clip(value)}" must match [a-z0-9][a-z0-9._-]{0,127}`);
 }
 
+/** The last range found valid: callers repeat one range (parsing one costs ~1.5 µs). */
+let lastValidRange = '';
+
 export function checkVersionRange(value: string, field: string): void {
-  if (value !== '' && semver.validRange(value) === null) throw invalidArgument(field, `"${clip(value)}" is not a semver range`);
+  if (value === '' || value === lastValidRange) return;
+  if (semver.validRange(value) === null) throw invalidArgument(field, `"${clip(value)}" is not a semver range`);
+  lastValidRange = value;
 }
 
 /** A concrete topic to publish to: dot-separated tokens, no wildcards. */
