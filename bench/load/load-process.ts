@@ -4,6 +4,7 @@
  */
 import { announceReady, failStartup, serveCommands, type CommandHandlers } from '../ipc';
 import { createHolder, type HolderConfig } from './holder';
+import { createNatsPublisher, createNatsSubscriber, type NatsPublisherConfig, type NatsSubscriberConfig } from './nats-raw';
 import { createPublisher, type PublisherConfig } from './publisher';
 import { createSubscriber, type SubscriberConfig } from './subscriber';
 import { createUnaryLoad, type UnaryConfig } from './unary';
@@ -12,7 +13,9 @@ export type LoadConfig =
   | ({ role: 'publisher' } & PublisherConfig)
   | ({ role: 'subscriber' } & SubscriberConfig)
   | ({ role: 'unary' } & UnaryConfig)
-  | ({ role: 'holder' } & HolderConfig);
+  | ({ role: 'holder' } & HolderConfig)
+  | ({ role: 'nats-publisher' } & NatsPublisherConfig)
+  | ({ role: 'nats-subscriber' } & NatsSubscriberConfig);
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as LoadConfig;
@@ -29,6 +32,12 @@ async function main(): Promise<void> {
       break;
     case 'holder':
       role = await createHolder(config);
+      break;
+    case 'nats-publisher':
+      role = await createNatsPublisher(config);
+      break;
+    case 'nats-subscriber':
+      role = await createNatsSubscriber(config);
       break;
     default:
       throw new Error(`unknown load role ${(config as { role?: string }).role}`);

@@ -16,7 +16,7 @@ interface ClusterLine {
   messages: number;
 }
 
-function natsReachable(url: string): Promise<boolean> {
+export function natsReachable(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url.replace(/^nats:/, 'http:'));
   return new Promise((resolve) => {
     const socket = net.connect({ host: hostname, port: Number(port || 4222) });

@@ -8,6 +8,7 @@ import { registryRows } from './registry';
 import { relayRows } from './relay';
 import { unaryRows } from './unary';
 import { clusterRows } from './cluster';
+import { clusterTopicRows } from './cluster-topic';
 import { a2aRows } from './a2a';
 import { instancesRows, steadyLatencyRows } from './seed-claims';
 
@@ -101,4 +102,9 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   { id: 'steady-latency', title: 'Seed claim: register / send / status latency under a steady 1,000 calls/s', run: steadyLatencyRows },
   { id: 'cluster', title: 'Cross-gateway messaging on NATS JetStream (2 gateways)', run: clusterRows },
+  {
+    id: 'cluster-topic',
+    title: 'Topic pub/sub across 2 gateways on NATS vs raw nats.js on the same NATS',
+    run: clusterTopicRows,
+  },
 ];

@@ -2,8 +2,10 @@
  * The cluster router: every message goes through NATS, so an agent, service or topic subscriber
  * on any gateway of the cluster receives it.
  *
- * Subjects (P = `prefix`): `P.t.<topic>` topic messages (NATS wildcards are our wildcards; queue
- * groups are NATS queue subscriptions, one per member, so NATS balances across gateways);
+ * Subjects (P = `prefix`): `P.t.<topic>` topic messages, on core NATS (no JetStream), the
+ * messages of one batch to one topic in one NATS message (topic-frames.ts; NATS wildcards are our
+ * wildcards; queue groups are NATS queue subscriptions, one per member, so NATS balances across
+ * gateways);
  * `P.i.<agent>` at-most-once inbox messages; `P.c.<agent>` request cancellations; `P.r.<router>`
  * replies to the router holding the request; `P.interest` subscription snapshots for receiver
  * counts. Durable messages go through JetStream (see durable-inbox.ts): `P.d.i.<agent>` for
@@ -20,6 +22,7 @@ import {
   type AckOutcome,
   type AgentRecord,
   type CallerContext,
+  type Delivery,
   type EventSink,
   type MessageEnvelope,
   type OutboundEvent,
@@ -36,7 +39,8 @@ import { DurableInbox } from './durable-inbox';
 import { decodeEnvelope, encodeEnvelope } from './envelope-codec';
 import { InterestMap } from './interest-map';
 import { PendingRequests } from './pending-requests';
-import { createRouterMetrics, type RouterMetrics } from './router-metrics';
+import { PublishBuffer } from './publish-buffer';
+import { createRouterMetrics, type DropReason, type RouterMetrics } from './router-metrics';
 import type { NatsRouterOptions, OverflowPolicy } from './schema';
 import { Session, type SessionHost } from './session';
 import { admitRequest, checkEnvelope, deadLetterHeaders, describeTarget, targetField } from '../../kernel';
@@ -46,6 +50,7 @@ import { InterestBroadcast } from './interest-broadcast';
 import { InstancePicker } from './instance-picker';
 import { ServiceRehoming } from './service-rehoming';
 import { TopicSubscriptions } from './topic-subscriptions';
+import { decodeTopicFrame } from './topic-frames';
 
 const MAX_ID_LENGTH = 256;
 
@@ -65,6 +70,8 @@ export class NatsRouter implements RouterService, SessionHost {
   private readonly interestBroadcast: InterestBroadcast;
   private readonly rehoming: ServiceRehoming;
   private readonly subscriptions: TopicSubscriptions;
+  /** At-most-once publishes (topic frames, inbox messages, replies), bounded until NATS confirms them. */
+  private readonly out: PublishBuffer;
   private nc?: NatsConnection;
   private ownSubs: Subscription[] = [];
   private timer?: NodeJS.Timeout;
@@ -103,6 +110,15 @@ export class NatsRouter implements RouterService, SessionHost {
         this.ctx.logger.warn(info, 'JetStream not ready; retrying');
       },
     });
+    this.out = new PublishBuffer(this.options.publishBuffer.maxBytes, this.options.publishBuffer.maxWaitMs, {
+      prefix: this.p,
+      connection: () => this.nc,
+      waited: (outcome) => this.metrics.publishWaits.inc({ outcome }),
+      lost: (messages, error) => {
+        this.metrics.natsErrors.inc();
+        this.ctx.logger.warn({ err: error, messages }, 'topic messages not published: NATS connection closed');
+      },
+    });
     this.metrics = createRouterMetrics(ctx.metrics, {
       sessions: () => this.sessions.size,
       pendingRequests: () => this.requests.size,
@@ -113,6 +129,7 @@ export class NatsRouter implements RouterService, SessionHost {
         return depth;
       },
       remoteGateways: () => this.interest.remoteCount,
+      publishBufferBytes: () => this.out.bytes,
     });
     this.interestBroadcast = new InterestBroadcast(this.interest, `${this.p}.interest`, this.options.interestIntervalMs, () => this.nc);
     this.inboxSessions = new InboxSessions({
@@ -180,6 +197,7 @@ export class NatsRouter implements RouterService, SessionHost {
 
   async stop(): Promise<void> {
     this.accepting = false;
+    this.out.publishQueued();
     clearInterval(this.timer);
     this.interestBroadcast.stop();
     this.requests.failAll(gatewayError('GW_UNAVAILABLE', 'the gateway is stopping'));
@@ -196,19 +214,55 @@ export class NatsRouter implements RouterService, SessionHost {
     this.checkAccepting();
     const error = checkEnvelope(message, 'message', this.options);
     if (error) throw error;
+    if (this.out.full) await this.publishRoom();
     return this.route(message, caller);
   }
 
+  /**
+   * Routed in order. At-most-once topic messages take the fast path: nothing awaited, queued for
+   * this event-loop turn and published as topic frames (one NATS message per run of messages to
+   * one topic, each message encoded once into it; publish-buffer.ts). Durable ones are stored concurrently (JetStream acks them as one
+   * flight). A batch of only topic messages is reported routed at once (`feedback.routed`), so a
+   * PublishStream routes its next frame without waiting; while the publish buffer is full it
+   * waits for NATS first (`feedback.ready`).
+   */
   async sendBatch(messages: readonly MessageEnvelope[], caller: CallerContext): Promise<SendOutcome[]> {
     this.checkAccepting();
     for (let i = 0; i < messages.length; i++) {
       const error = checkEnvelope(messages[i], `messages[${i}]`, this.options);
       if (error) throw error;
     }
-    // Routed in order; durable ones are stored concurrently (JetStream acks them as one flight).
-    const outcomes: Promise<SendOutcome>[] = new Array<Promise<SendOutcome>>(messages.length);
-    for (let i = 0; i < messages.length; i++) outcomes[i] = this.route(messages[i], caller);
-    return Promise.all(outcomes);
+    if (this.out.full) await this.publishRoom();
+    this.connection();
+    const outcomes: Array<SendOutcome | Promise<SendOutcome>> = new Array<SendOutcome | Promise<SendOutcome>>(messages.length);
+    // Receiver counts per topic of this batch (so bounded by it).
+    let receivers: Map<string, number> | undefined;
+    let awaited = false;
+    const now = Date.now();
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i];
+      if (message.topic === '' || message.durable || message.topic.startsWith(REPLY_TOPIC_PREFIX)) {
+        outcomes[i] = this.route(message, caller);
+        awaited = true;
+        continue;
+      }
+      const clientId = message.id !== '' && message.id !== undefined;
+      const early = this.admit(message, caller, now, clientId);
+      if (early) {
+        outcomes[i] = early;
+        continue;
+      }
+      let count = (receivers ??= new Map<string, number>()).get(message.topic);
+      if (count === undefined) receivers.set(message.topic, (count = this.interest.count(message.topic)));
+      this.out.queueTopic(message);
+      outcomes[i] = this.finish(message, now, clientId, { messageId: message.id, duplicate: false, receivers: count, stored: false });
+    }
+    if (awaited) return Promise.all(outcomes.map((outcome) => Promise.resolve(outcome)));
+    if (caller.feedback) {
+      caller.feedback.routed = true;
+      if (this.out.full) caller.feedback.ready = this.out.room().then(() => undefined);
+    }
+    return outcomes as SendOutcome[];
   }
 
   async request(message: MessageEnvelope, caller: CallerContext, options: RequestOptions): Promise<MessageEnvelope> {
@@ -317,6 +371,26 @@ export class NatsRouter implements RouterService, SessionHost {
   private async route(message: MessageEnvelope, caller: CallerContext, onTarget?: (agentId: string) => void): Promise<SendOutcome> {
     const now = Date.now();
     const clientId = message.id !== '' && message.id !== undefined;
+    const early = this.admit(message, caller, now, clientId);
+    if (early) return early;
+    let outcome: SendOutcome;
+    if (message.topic) {
+      if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) return this.routeReply(message);
+      if (message.durable) return this.finish(message, now, clientId, await this.routeTopicDurable(message, clientId));
+      const receivers = this.interest.count(message.topic);
+      this.connection();
+      this.out.queueTopic(message);
+      outcome = { messageId: message.id, duplicate: false, receivers, stored: false };
+    } else {
+      const target = message.agentId ? this.requireAgent(message.agentId) : this.picker.pick(message);
+      onTarget?.(target.agentId);
+      outcome = await this.routeToAgent(message, target.agentId, clientId);
+    }
+    return this.finish(message, now, clientId, outcome);
+  }
+
+  /** Id, timestamp, sender and hops; an outcome when the message goes no further (a duplicate, too many hops). */
+  private admit(message: MessageEnvelope, caller: CallerContext, now: number, clientId: boolean): SendOutcome | undefined {
     if (clientId && !message.durable) {
       if (this.dedupe.isDuplicate(message.id, now)) {
         this.metrics.duplicate.inc();
@@ -335,19 +409,18 @@ export class NatsRouter implements RouterService, SessionHost {
         return { messageId: message.id, duplicate: false, receivers: 0, stored: false };
       }
     }
-    let outcome: SendOutcome;
-    if (message.topic) {
-      if (message.topic.startsWith(REPLY_TOPIC_PREFIX)) return this.routeReply(message);
-      if (message.durable) return this.finish(message, now, clientId, await this.routeTopicDurable(message, clientId));
-      const receivers = this.interest.count(message.topic);
-      this.connection().publish(`${this.p}.t.${message.topic}`, encodeEnvelope(message));
-      outcome = { messageId: message.id, duplicate: false, receivers, stored: false };
-    } else {
-      const target = message.agentId ? this.requireAgent(message.agentId) : this.picker.pick(message);
-      onTarget?.(target.agentId);
-      outcome = await this.routeToAgent(message, target.agentId, clientId);
-    }
-    return this.finish(message, now, clientId, outcome);
+    return undefined;
+  }
+
+  /** Waits for room in the publish buffer (bounded by publishBuffer.maxWaitMs), else refuses. */
+  private async publishRoom(): Promise<void> {
+    if (await this.out.room()) return;
+    const { maxBytes, maxWaitMs } = this.options.publishBuffer;
+    this.limitReached('router.publishBuffer.maxBytes', 'reject', `${this.out.bytes} bytes not confirmed by NATS after ${maxWaitMs} ms`);
+    throw gatewayError(
+      'GW_UNAVAILABLE',
+      `NATS has not taken the messages published before (reconnecting, or publishBuffer.maxBytes ${maxBytes} not confirmed) within ${maxWaitMs} ms; retry later`,
+    );
   }
 
   private finish(message: MessageEnvelope, now: number, clientId: boolean, outcome: SendOutcome): SendOutcome {
@@ -364,7 +437,7 @@ export class NatsRouter implements RouterService, SessionHost {
 
   private async routeToAgent(message: MessageEnvelope, agentId: string, clientId: boolean): Promise<SendOutcome> {
     if (!message.durable) {
-      this.connection().publish(`${this.p}.i.${agentToken(agentId)}`, encodeEnvelope(message));
+      this.out.publish(this.connection(), `${this.p}.i.${agentToken(agentId)}`, encodeEnvelope(message));
       return { messageId: message.id, duplicate: false, receivers: 1, stored: false };
     }
     let ack;
@@ -447,7 +520,7 @@ export class NatsRouter implements RouterService, SessionHost {
       this.drop(message, 'no-pending-request');
       return { messageId: message.id, duplicate: false, receivers: 0, stored: false };
     }
-    this.connection().publish(`${this.p}.r.${owner}`, encodeEnvelope(message));
+    this.out.publish(this.connection(), `${this.p}.r.${owner}`, encodeEnvelope(message));
     return { messageId: message.id, duplicate: false, receivers: 1, stored: false };
   }
 
@@ -468,17 +541,20 @@ export class NatsRouter implements RouterService, SessionHost {
 
   private onTopic(data: Uint8Array, pattern: string, sessions: readonly Session[]): void {
     if (sessions.length === 0) return;
-    let message: MessageEnvelope;
+    let messages: MessageEnvelope[];
     try {
-      message = decodeEnvelope(data).message;
+      messages = decodeTopicFrame(data);
     } catch {
       return;
     }
-    const event: OutboundEvent = {
-      kind: 'delivery',
-      delivery: { message, deliveryTag: '', attempt: 1, subscription: pattern, ackDeadline: 0 },
-    };
-    for (let i = 0; i < sessions.length; i++) this.push(sessions[i], event);
+    // One Delivery for every session of the pattern: the transport encodes it once (`shared`).
+    const shared = sessions.length > 1;
+    for (const message of messages) {
+      const delivery: Delivery = { message, deliveryTag: '', attempt: 1, subscription: pattern, ackDeadline: 0 };
+      if (shared) delivery.shared = true;
+      const event: OutboundEvent = { kind: 'delivery', delivery };
+      for (let i = 0; i < sessions.length; i++) this.push(sessions[i], event);
+    }
   }
 
   private onReply(data: Uint8Array): void {
@@ -517,7 +593,7 @@ export class NatsRouter implements RouterService, SessionHost {
     this.nc.publish(`${this.p}.t.${dlq}`, encodeEnvelope(letter));
   }
 
-  private drop(message: MessageEnvelope, reason: string): void {
+  private drop(message: MessageEnvelope, reason: DropReason): void {
     this.metrics.dropped.inc({ reason });
     if (this.ctx.hooks.messageDropped.isUsed()) this.ctx.hooks.messageDropped.call(message, reason);
   }
@@ -535,8 +611,11 @@ export class NatsRouter implements RouterService, SessionHost {
   /** Subscription changes reach the other gateways within ~20 ms, coalesced. */
   private async followConnection(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
-      if (status.type === 'disconnect') this.ctx.logger.warn({ server: status.data }, 'router lost NATS; reconnecting with backoff');
-      else if (status.type === 'reconnect') {
+      if (status.type === 'disconnect') {
+        this.out.setConnected(false);
+        this.ctx.logger.warn({ server: status.data }, 'router lost NATS; reconnecting with backoff');
+      } else if (status.type === 'reconnect') {
+        this.out.setConnected(true);
         this.ctx.logger.info({ server: status.data }, 'router reconnected to NATS');
         this.interestBroadcast.publish(true);
       }

@@ -1,11 +1,22 @@
-/** The router's metrics, `openclaw_router_nats_*`. */
+/**
+ * The router's metrics, `openclaw_router_nats_*`. What counts every message (accepted, delivered,
+ * dropped, publish waits) is a plain number published at scrape time: no prom-client call per message.
+ */
 import type { Counter } from 'prom-client';
 import type { MetricsFactory } from '../../kernel';
 
+/** A counter bumped per message: an increment of a plain number. */
+export interface FastCount {
+  inc(): void;
+}
+
+export type DropReason = 'subscriber-queue-full' | 'no-pending-request';
+
 export interface RouterMetrics {
-  accepted: Counter<string>;
-  delivered: Counter<string>;
-  dropped: Counter<'reason'>;
+  accepted: FastCount;
+  delivered: FastCount;
+  dropped: { inc(labels: { reason: DropReason }): void };
+  publishWaits: { inc(labels: { outcome: 'room' | 'timeout' }): void };
   duplicate: Counter<string>;
   stored: Counter<string>;
   redeliveries: Counter<string>;
@@ -25,8 +36,43 @@ export function createRouterMetrics(
     unacked: () => number;
     queued: () => number;
     remoteGateways: () => number;
+    publishBufferBytes: () => number;
   },
 ): RouterMetrics {
+  const accepted = factory.fastCounter({
+    name: 'router_nats_accepted_total',
+    help: 'Messages accepted',
+    labelNames: [],
+    series: { all: {} },
+  });
+  const delivered = factory.fastCounter({
+    name: 'router_nats_delivered_total',
+    help: 'Deliveries written to local sessions',
+    labelNames: [],
+    series: { all: {} },
+  });
+  const dropped = factory.fastCounter({
+    name: 'router_nats_dropped_total',
+    help: 'Messages dropped, by reason',
+    labelNames: ['reason'],
+    series: {
+      'subscriber-queue-full': { reason: 'subscriber-queue-full' },
+      'no-pending-request': { reason: 'no-pending-request' },
+    },
+  });
+  const publishWaits = factory.fastCounter({
+    name: 'router_nats_publish_waits_total',
+    help: 'Times a publisher waited for the NATS publish buffer (publishBuffer.maxBytes), by how the wait ended (room, timeout)',
+    labelNames: ['outcome'],
+    series: { room: { outcome: 'room' }, timeout: { outcome: 'timeout' } },
+  });
+  factory.gauge({
+    name: 'router_nats_publish_buffer_bytes',
+    help: 'Bytes of at-most-once messages handed to NATS and not yet confirmed by it (bounded by publishBuffer.maxBytes)',
+    collect() {
+      this.set(read.publishBufferBytes());
+    },
+  });
   factory.gauge({
     name: 'router_nats_sessions',
     help: 'Open router sessions on this gateway',
@@ -63,9 +109,10 @@ export function createRouterMetrics(
     },
   });
   return {
-    accepted: factory.counter({ name: 'router_nats_accepted_total', help: 'Messages accepted' }),
-    delivered: factory.counter({ name: 'router_nats_delivered_total', help: 'Deliveries written to local sessions' }),
-    dropped: factory.counter({ name: 'router_nats_dropped_total', help: 'Messages dropped, by reason', labelNames: ['reason'] }),
+    accepted: { inc: () => accepted.all++ },
+    delivered: { inc: () => delivered.all++ },
+    dropped: { inc: ({ reason }) => dropped[reason]++ },
+    publishWaits: { inc: ({ outcome }) => publishWaits[outcome]++ },
     duplicate: factory.counter({ name: 'router_nats_duplicate_total', help: 'Messages refused as duplicates' }),
     stored: factory.counter({ name: 'router_nats_stored_total', help: 'Durable messages stored in JetStream' }),
     redeliveries: factory.counter({ name: 'router_nats_redeliveries_total', help: 'Durable redeliveries received here' }),

@@ -58,6 +58,12 @@ export interface NatsRouterOptions extends NatsClientOptions {
    * JetStream API call per subscribe). Off: durable topic messages are refused.
    */
   durableTopics: boolean;
+  /**
+   * At-most-once messages handed to NATS and not yet confirmed by it: past `maxBytes` publishers
+   * wait for NATS (a PublishStream stops routing, a send waits) up to `maxWaitMs`, then are refused
+   * with GW_UNAVAILABLE. Metrics `router_nats_publish_buffer_bytes`, `router_nats_publish_waits_total`.
+   */
+  publishBuffer: { maxBytes: number; maxWaitMs: number };
   /** Interest snapshots (for receiver counts) are re-sent this often and forgotten after 3 periods. */
   interestIntervalMs: number;
   maxRemoteGateways: number;
@@ -110,6 +116,15 @@ export const schema = {
     dedupe: dedupeSchema(1000),
     deadLetterTopic: deadLetterTopicSchema,
     durableTopics: { type: 'boolean', default: true },
+    publishBuffer: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxBytes: integerOption(64 * 1024, 8 * 1024 * 1024),
+        maxWaitMs: integerOption(1, 5000),
+      },
+    },
     interestIntervalMs: integerOption(50, 1000),
     maxRemoteGateways: integerOption(1, 1024),
     balancerKeys: integerOption(1, 1024),
