@@ -163,7 +163,9 @@ describe('router-nats durable delivery while NATS nodes die', () => {
       // before the next kill (two nodes down would be a lost quorum, not a leader change).
       await new Promise((resolve) => setTimeout(resolve, 2000));
       await cluster.restart(index);
-      await eventually(async () => (await leaders().catch(() => undefined))?.current, 30_000, `${victim} caught up`);
+      // Catching up is NATS's own Raft work: on a loaded two-core machine (CI runs other clusters beside
+      // this one) it has taken over 30 s, which says nothing about the gateway.
+      await eventually(async () => (await leaders().catch(() => undefined))?.current, 90_000, `${victim} caught up`);
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
     sending = false;
@@ -206,5 +208,5 @@ describe('router-nats durable delivery while NATS nodes die', () => {
     expect(worst.lateMs).toBeLessThanOrEqual(RESUME_SLACK_MS);
     // The election advisory is what re-pulled (the heartbeat is the backstop).
     expect(repulls).toMatch(/reason="leader-elected"} [1-9]/);
-  }, 180_000);
+  }, 600_000);
 });
