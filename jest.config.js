@@ -11,6 +11,8 @@ module.exports = {
   // Each run gets its own TMPDIR; the teardown fails the run when tests leave files or processes behind.
   globalSetup: '<rootDir>/test/global/setup.js',
   globalTeardown: '<rootDir>/test/global/teardown.js',
-  // Real servers and processes: two workers is what a 2-core machine sustains.
+  // Real servers and processes: two workers is what a 2-core machine sustains. `npm test` runs the two
+  // NATS-node-kill suites (router-nats-node-failure, registry-failover) afterwards on their own: their
+  // private clusters' Raft catch-up is NATS's timing, and beside the rest of the suite it took over 90 s.
   maxWorkers: 2,
 };

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { connect, type Agent, type AgentDelivery, type Subscription } from '../../sdk';
 import { collect, waitForOutput } from '../helpers/cli';
-import { eventually } from './helpers';
+import { eventually, nextDelivery } from './helpers';
 import { startNatsCluster, type NatsCluster } from './nats-cluster';
 
 const SCRIPT = path.resolve(__dirname, '../fixtures/cluster-gateway.ts');
@@ -20,17 +20,7 @@ const SCRIPT = path.resolve(__dirname, '../fixtures/cluster-gateway.ts');
 const BASE_PORT = 24800;
 const ROUNDS = 3;
 
-async function next(subscription: Subscription<AgentDelivery>, timeoutMs = 30_000): Promise<AgentDelivery> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no delivery in time')), timeoutMs)));
-  try {
-    const result = await Promise.race([subscription.next(), timeout]);
-    if (result.done) throw new Error('subscription ended');
-    return result.value;
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const next = (subscription: Subscription<AgentDelivery>, timeoutMs = 30_000) => nextDelivery(subscription, timeoutMs);
 
 describe('gateways starting together on a fresh NATS cluster', () => {
   let cluster: NatsCluster | undefined;

@@ -1,5 +1,6 @@
 /** Two or more in-process gateways on one NATS prefix, with registry-nats and router-nats. */
 import type { RegistryService, RouterService } from '../../kernel';
+import type { AgentDelivery, Subscription } from '../../sdk';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import type { NatsEnv } from './nats-env';
 
@@ -36,5 +37,18 @@ export async function eventually<T>(
     if (value !== undefined && value !== false) return value;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The subscription's next delivery, or a clear failure after `timeoutMs` (a lost message must not hang the test). */
+export async function nextDelivery(subscription: Subscription<AgentDelivery>, timeoutMs = 10_000): Promise<AgentDelivery> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no delivery in time')), timeoutMs)));
+  try {
+    const result = await Promise.race([subscription.next(), timeout]);
+    if (result.done) throw new Error('subscription ended');
+    return result.value;
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -16,20 +16,10 @@ import { GatewayServiceClient, Message, type BatchResult, type MessageBatch } fr
 import { connect, type Agent, type AgentDelivery, type Subscription } from '../../sdk';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { caller, message } from '../router/helpers';
-import { eventually, startMember, type ClusterMember } from './helpers';
+import { eventually, nextDelivery, startMember, type ClusterMember } from './helpers';
 import { natsEnv, natsServerBinary, startPrivateServer, type NatsEnv, type PrivateNatsServer } from './nats-env';
 
-async function next(subscription: Subscription<AgentDelivery>): Promise<AgentDelivery> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no delivery in time')), 20_000)));
-  try {
-    const result = await Promise.race([subscription.next(), timeout]);
-    if (result.done) throw new Error('subscription ended');
-    return result.value;
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const next = (subscription: Subscription<AgentDelivery>, timeoutMs = 20_000) => nextDelivery(subscription, timeoutMs);
 
 describe('router-nats topic fast path across two gateways', () => {
   let env: NatsEnv;

@@ -8,9 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { connect, type Agent, type AgentDelivery, type Subscription } from '../../sdk';
+import { connect, type Agent, type AgentDelivery } from '../../sdk';
 import { waitForOutput } from '../helpers/cli';
-import { eventually } from './helpers';
+import { eventually, nextDelivery } from './helpers';
 import { natsEnv, type NatsEnv } from './nats-env';
 
 const SCRIPT = path.resolve(__dirname, '../fixtures/cluster-gateway.ts');
@@ -22,17 +22,7 @@ interface Member {
   id: string;
 }
 
-async function next(subscription: Subscription<AgentDelivery>, timeoutMs = 10_000): Promise<AgentDelivery> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no delivery in time')), timeoutMs)));
-  try {
-    const result = await Promise.race([subscription.next(), timeout]);
-    if (result.done) throw new Error('subscription ended');
-    return result.value;
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const next = nextDelivery;
 
 describe('three gateway processes on NATS', () => {
   let env: NatsEnv;
