@@ -131,16 +131,7 @@ export function encodeEnvelope(message: MessageEnvelope, writer: BinaryWriter): 
   if (message.service) writer.uint32(34).string(message.service);
   if (message.versionRange) writer.uint32(42).string(message.versionRange);
   if (message.payload && message.payload.length !== 0) writer.uint32(50).bytes(message.payload);
-  const headers = message.headers;
-  if (headers) {
-    for (const key in headers) {
-      const value = headers[key];
-      writer.uint32(58).fork();
-      if (key !== '') writer.uint32(10).string(key);
-      if (value !== '') writer.uint32(18).string(value);
-      writer.join();
-    }
-  }
+  if (message.headers) writeHeaders(message.headers, writer);
   if (message.durable) writer.uint32(64).bool(true);
   if (message.senderId) writer.uint32(74).string(message.senderId);
   if (message.key) writer.uint32(82).string(message.key);
@@ -153,6 +144,17 @@ export function encodeEnvelope(message: MessageEnvelope, writer: BinaryWriter): 
   if (message.ttlMs) writer.uint32(136).uint32(message.ttlMs);
 }
 
+/** Message.headers (field 7) as the generated encoder writes its map entries. */
+function writeHeaders(headers: Record<string, string>, writer: BinaryWriter): void {
+  for (const key in headers) {
+    const value = headers[key];
+    writer.uint32(58).fork();
+    if (key !== '') writer.uint32(10).string(key);
+    if (value !== '') writer.uint32(18).string(value);
+    writer.join();
+  }
+}
+
 /**
  * A message the transport decoded (request-decoding.ts): its id, then the bytes of its target,
  * payload and other untouched fields as they were received (in the order they came), then the
@@ -163,14 +165,7 @@ export function encodeEnvelope(message: MessageEnvelope, writer: BinaryWriter): 
 function writePassThrough(message: MessageEnvelope, received: Uint8Array, writer: BinaryWriter): void {
   if (message.id) writer.uint32(10).string(message.id);
   writer.raw(received);
-  const headers = message.headers;
-  for (const key in headers) {
-    const value = headers[key];
-    writer.uint32(58).fork();
-    if (key !== '') writer.uint32(10).string(key);
-    if (value !== '') writer.uint32(18).string(value);
-    writer.join();
-  }
+  writeHeaders(message.headers, writer);
   if (message.senderId) writer.uint32(74).string(message.senderId);
   if (message.hops) writer.uint32(88).uint32(message.hops);
   if (message.correlationId) writer.uint32(106).string(message.correlationId);
