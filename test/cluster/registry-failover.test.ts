@@ -85,6 +85,23 @@ maybe('registry view while NATS nodes die', () => {
     return cluster.nodes.findIndex((node) => node.name === leader);
   }
 
+  /** Creates the prefix's registry bucket (replicas 3) and returns the index of the node leading it. */
+  async function bucketLeader(prefix: string): Promise<number> {
+    await eventually(
+      () =>
+        admin
+          .jetstream()
+          .views.kv(`${prefix}_registry`, { history: 1, replicas: 3, storage: StorageType.File })
+          .then(
+            () => true,
+            () => false,
+          ),
+      60_000,
+      'the registry bucket',
+    );
+    return streamLeader(`KV_${prefix}_registry`);
+  }
+
   async function member(node: number, prefix: string): Promise<{ gw: TestGateway; registry: RegistryService; router: RouterService }> {
     // One server given: the client learns the others from the cluster and fails over to them.
     const nats = { servers: [cluster.urls[node]], prefix, reconnect: { waitMs: 100, jitterMs: 50 } };
@@ -116,19 +133,7 @@ maybe('registry view while NATS nodes die', () => {
     const prefix = `fo${randomBytes(4).toString('hex')}`;
     const stream = `KV_${prefix}_registry`;
     // Create the bucket first to learn which node leads it, and put A on that node.
-    await eventually(
-      () =>
-        admin
-          .jetstream()
-          .views.kv(`${prefix}_registry`, { history: 1, replicas: 3, storage: StorageType.File })
-          .then(
-            () => true,
-            () => false,
-          ),
-      60_000,
-      'the registry bucket',
-    );
-    const leader = await streamLeader(stream);
+    const leader = await bucketLeader(prefix);
     const other = (leader + 1) % 3;
     const a = await member(leader, prefix);
     const c = await member(other, prefix);
@@ -208,20 +213,7 @@ maybe('registry view while NATS nodes die', () => {
 
   it('still drops the agents of a gateway killed -9 while NATS fails over, once our link is back', async () => {
     const prefix = `fk${randomBytes(4).toString('hex')}`;
-    const stream = `KV_${prefix}_registry`;
-    await eventually(
-      () =>
-        admin
-          .jetstream()
-          .views.kv(`${prefix}_registry`, { history: 1, replicas: 3, storage: StorageType.File })
-          .then(
-            () => true,
-            () => false,
-          ),
-      60_000,
-      'the registry bucket',
-    );
-    const leader = await streamLeader(stream);
+    const leader = await bucketLeader(prefix);
     const other = (leader + 1) % 3;
     const a = await member(leader, prefix);
     const c = await member(other, prefix);
