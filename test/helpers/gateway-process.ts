@@ -9,17 +9,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI, waitForOutput } from './cli';
+import { checkoutSeenBy, CHECKOUT, type CheckoutView } from './checkout-seen-by';
 
 export interface GatewayProcessOptions {
-  /** Plugins besides transport-grpc (registry-memory, router-embedded and open auth-standard by default). */
-  plugins?: unknown[];
+  /**
+   * Plugins besides transport-grpc (registry-memory, router-embedded and open auth-standard by
+   * default); a function gets the checkout's path as the gateway sees it (see `user`).
+   */
+  plugins?: unknown[] | ((checkout: string) => unknown[]);
   /** Options of transport-grpc merged over the defaults (loopback port 0 and `<dataDir>/gw.sock`). */
   transport?: Record<string, unknown>;
   /** Umask of the gateway process, e.g. '000'. */
   umask?: string;
   /** gateway.dataDir; `<temp dir>/data` by default. */
   dataDir?: string;
-  /** Run the gateway as this user (the temp dir is given to it), e.g. 65534 to test a non-root gateway. */
+  /**
+   * Run the gateway as this user (the temp dir is given to it), e.g. 65534 to test a non-root
+   * gateway; where the user cannot reach this checkout, it sees it at another path (checkout-seen-by).
+   */
   user?: { uid: number; gid: number };
 }
 
@@ -37,12 +44,15 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocgw-proc-'));
   const dataDir = options.dataDir ?? path.join(dir, 'data');
   const configFile = path.join(dir, 'gateway.config.json');
+  const view: CheckoutView | undefined = options.user && checkoutSeenBy(options.user);
+  const checkout = view?.root ?? CHECKOUT;
+  const plugins = typeof options.plugins === 'function' ? options.plugins(checkout) : options.plugins;
   fs.writeFileSync(
     configFile,
     JSON.stringify({
       gateway: { dataDir, drainTimeoutMs: 2000, logFormat: 'json' },
       plugins: [
-        ...(options.plugins ?? ['registry-memory', 'router-embedded', 'auth-standard']),
+        ...(plugins ?? ['registry-memory', 'router-embedded', 'auth-standard']),
         {
           use: 'transport-grpc',
           options: { listen: [{ host: '127.0.0.1', port: 0 }, { socket: path.join(dataDir, 'gw.sock') }], ...options.transport },
@@ -51,16 +61,15 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
     }),
   );
   if (options.user) fs.chownSync(dir, options.user.uid, options.user.gid);
-  const child = spawn(
-    '/bin/sh',
-    ['-c', `umask ${options.umask ?? '022'} && exec "$0" "$@"`, process.execPath, CLI, 'start', '-c', configFile],
-    {
-      cwd: dir,
-      env: { ...process.env, OPENCLAW_FROM_SOURCE: '1', FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
-    },
-  );
+  const cli = path.join(checkout, path.relative(CHECKOUT, CLI));
+  const argv = ['/bin/sh', '-c', `umask ${options.umask ?? '022'} && exec "$0" "$@"`, process.execPath, cli, 'start', '-c', configFile];
+  const [file, args, asUser] = view ? view.spawnArgs(argv) : [argv[0], argv.slice(1), {}];
+  const child = spawn(file, args, {
+    cwd: dir,
+    env: { ...process.env, OPENCLAW_FROM_SOURCE: '1', FORCE_COLOR: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...asUser,
+  });
   let seen = '';
   child.stdout?.on('data', (chunk: Buffer) => (seen += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (seen += chunk.toString()));
@@ -73,6 +82,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
       clearTimeout(timer);
     }
     fs.rmSync(dir, { recursive: true, force: true });
+    view?.dispose();
   };
   try {
     const started = await waitForOutput(child, /"listening on 127\.0\.0\.1:\d+/, 60_000);

@@ -184,18 +184,22 @@ describe('managed fork bomb under a non-root gateway process (uid 65534, no cgro
     const marker = `fork-bomb-managed-${process.pid}-${Date.now()}`;
     const shared = mkdtempSync(path.join(os.tmpdir(), 'ocgw-bomb-'));
     chownSync(shared, 65534, 65534);
-    const agent = (id: string, args: string[], readWritePaths: string[] = []) => ({
-      id,
-      command: '/usr/bin/python3',
-      args: [path.join(fixtures, 'fork-bomb.py'), ...args],
-      restart: { policy: 'never' },
-      health: { readinessTimeoutMs: 120_000 },
-      sandbox: { readOnlyPaths: [fixtures], readWritePaths, network: false, limits: { processes: LIMIT } },
-    });
+    // `checkout`: where the uid 65534 gateway sees this checkout (checkout-seen-by).
+    const agent = (checkout: string, id: string, args: string[], readWritePaths: string[] = []) => {
+      const seenFixtures = path.join(checkout, path.relative(root, fixtures));
+      return {
+        id,
+        command: '/usr/bin/python3',
+        args: [path.join(seenFixtures, 'fork-bomb.py'), ...args],
+        restart: { policy: 'never' },
+        health: { readinessTimeoutMs: 120_000 },
+        sandbox: { readOnlyPaths: [seenFixtures], readWritePaths, network: false, limits: { processes: LIMIT } },
+      };
+    };
     try {
       gw = await startGatewayProcess({
         user: { uid: 65534, gid: 65534 },
-        plugins: [
+        plugins: (checkout) => [
           'registry-memory',
           'router-embedded',
           'auth-standard',
@@ -204,8 +208,8 @@ describe('managed fork bomb under a non-root gateway process (uid 65534, no cgro
             use: 'supervisor',
             options: {
               agents: [
-                agent('bomb', [`${marker}-b`, '1000']),
-                agent('neighbour', [`${marker}-n`, '20', path.join(shared, 'go')], [shared]),
+                agent(checkout, 'bomb', [`${marker}-b`, '1000']),
+                agent(checkout, 'neighbour', [`${marker}-n`, '20', path.join(shared, 'go')], [shared]),
               ],
             },
           },
