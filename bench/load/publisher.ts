@@ -118,6 +118,11 @@ export async function createPublisher(config: PublisherConfig) {
       return { ...snapshot(), elapsedMs: epochMs() - began };
     },
     progress: snapshot,
+    /** Stops writing new frames (those in flight are still answered); `start` resumes on the same stream. */
+    pause() {
+      running = false;
+      return snapshot();
+    },
     stop() {
       running = false;
       call?.end();

@@ -37,11 +37,18 @@ async function totalDeliveries(subscribers: BenchChild[]): Promise<{ deliveries:
   };
 }
 
-export async function measureRelay(
-  scope: ScenarioScope,
-  implementation: Implementation,
-  shape: RelayShape,
-): Promise<{ measurement: Measurement; published: number; delivered: number }> {
+/** One implementation's server, subscribers and publisher, set up and warm, publishing paused. */
+interface RelayStack {
+  implementation: Implementation;
+  server: Awaited<ReturnType<ScenarioScope['startServer']>>;
+  subscribers: BenchChild[];
+  publisher: BenchChild;
+  samples: RunSample[];
+  published: number;
+  delivered: number;
+}
+
+async function prepareRelay(scope: ScenarioScope, implementation: Implementation, shape: RelayShape): Promise<RelayStack> {
   const { settings } = scope;
   // One anonymous publisher measured flat out: the per-identity publish rate would be the figure.
   const server = await scope.startServer(implementation, { transport: { quotas: { publishRate: { messagesPerSecond: 0 } } } });
@@ -77,37 +84,67 @@ export async function measureRelay(
     );
   }
   await sleep(settings.warmupMs);
+  await publisher.call('pause');
+  return { implementation, server, subscribers, publisher, samples: [], published: 0, delivered: 0 };
+}
 
-  const samples: RunSample[] = [];
-  const first = await totalDeliveries(subscribers);
-  const publishedBefore = (await publisher.call<{ messagesAnswered: number }>('progress')).messagesAnswered;
-  let last = first;
+/**
+ * One measurement window of `stack`: publishing resumes, settles for a moment (the queues refill),
+ * then deliveries, published messages and CPU are counted over the window, and publishing pauses.
+ */
+async function measureWindow(stack: RelayStack, windowMs: number, settleMs: number): Promise<void> {
+  const { server, subscribers, publisher } = stack;
   const loads = [publisher, ...subscribers];
   const clientCpu = async () => (await Promise.all(loads.map((l) => l.call<number>('cpu')))).reduce((sum, micros) => sum + micros, 0);
-  for (let run = 0; run < settings.runs; run++) {
-    const statsBefore = await server.stats();
-    const countBefore = await totalDeliveries(subscribers);
-    const clientBefore = await clientCpu();
-    await sleep(settings.windowMs);
-    const statsAfter = await server.stats();
-    const countAfter = await totalDeliveries(subscribers);
-    const clientAfter = await clientCpu();
-    samples.push({
-      ops: countAfter.deliveries - countBefore.deliveries,
-      window: windowBetween(statsBefore, statsAfter),
-      clientCpuMicros: clientAfter - clientBefore,
-    });
-    last = countAfter;
-  }
+  await publisher.call('start');
+  await sleep(settleMs);
+  const statsBefore = await server.stats();
+  const countBefore = await totalDeliveries(subscribers);
+  const publishedBefore = (await publisher.call<{ messagesAnswered: number }>('progress')).messagesAnswered;
+  const clientBefore = await clientCpu();
+  await sleep(windowMs);
+  const statsAfter = await server.stats();
+  const countAfter = await totalDeliveries(subscribers);
   const publishedAfter = (await publisher.call<{ messagesAnswered: number }>('progress')).messagesAnswered;
-  await publisher.call('stop');
-  if (last.errors > 0) throw new Error(`${implementation}: subscriber streams failed: ${last.firstError}`);
-  await scope.cleanup();
-  return {
-    measurement: throughput(samples),
-    published: publishedAfter - publishedBefore,
-    delivered: last.deliveries - first.deliveries,
-  };
+  const clientAfter = await clientCpu();
+  await publisher.call('pause');
+  if (countAfter.errors > 0) throw new Error(`${stack.implementation}: subscriber streams failed: ${countAfter.firstError}`);
+  stack.samples.push({
+    ops: countAfter.deliveries - countBefore.deliveries,
+    window: windowBetween(statsBefore, statsAfter),
+    clientCpuMicros: clientAfter - clientBefore,
+  });
+  stack.published += publishedAfter - publishedBefore;
+  stack.delivered += countAfter.deliveries - countBefore.deliveries;
+}
+
+/**
+ * Both servers run side by side and their measurement windows alternate (baseline, gateway,
+ * baseline, ...), each with its own clients: a slow minute of the shared machine then falls on
+ * both, not on whichever ran second, and the ratio compares like with like.
+ */
+export async function measureRelayPair(
+  scope: ScenarioScope,
+  shape: RelayShape,
+): Promise<Record<Implementation, { measurement: Measurement; published: number; delivered: number }>> {
+  const { settings } = scope;
+  const baseline = await prepareRelay(scope, 'baseline', shape);
+  const gateway = await prepareRelay(scope, 'gateway', shape);
+  const settleMs = Math.min(500, settings.warmupMs);
+  try {
+    for (let run = 0; run < settings.runs; run++) {
+      for (const stack of run % 2 === 0 ? [baseline, gateway] : [gateway, baseline])
+        await measureWindow(stack, settings.windowMs, settleMs);
+    }
+  } finally {
+    await scope.cleanup();
+  }
+  const result = (stack: RelayStack) => ({
+    measurement: throughput(stack.samples),
+    published: stack.published,
+    delivered: stack.delivered,
+  });
+  return { baseline: result(baseline), gateway: result(gateway) };
 }
 
 export async function relayRows(
@@ -115,8 +152,7 @@ export async function relayRows(
   shape: RelayShape,
   judge: { metric: string; target: string; pass: (gateway: Measurement, ratio: number | undefined) => boolean },
 ): Promise<ResultRow[]> {
-  const baseline = await measureRelay(scope, 'baseline', shape);
-  const gateway = await measureRelay(scope, 'gateway', shape);
+  const { baseline, gateway } = await measureRelayPair(scope, shape);
   const ratio = ratioOf(gateway.measurement, baseline.measurement);
   const perMessage = shape.subscribers;
   const dropped = (run: { published: number; delivered: number }) =>
