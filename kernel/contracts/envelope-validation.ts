@@ -18,6 +18,13 @@ export interface EnvelopeLimits {
 }
 
 /**
+ * The last topic found valid and the limits it met: a batch repeats one topic, and comparing two
+ * equal strings costs less than scanning one.
+ */
+let validTopic = '';
+let validTopicLimits: TopicLimits | undefined;
+
+/**
  * Returns an error naming the offending `field.*` (`field[index].*` when an index is given, for a
  * batch), or undefined when `message` may be routed. Field names are only built for an error: this
  * runs for every routed message.
@@ -27,8 +34,11 @@ export function checkEnvelope(message: MessageEnvelope, field: string, limits: E
   const targets = (message.topic ? 1 : 0) + (message.agentId ? 1 : 0) + (message.service ? 1 : 0);
   if (targets !== 1) return invalidArgument(`${at(field, index)}.topic`, 'exactly one of topic, agentId or service must be set');
   // Checked against a fixed name first; only a refusal is checked again to get its field name.
-  if (message.topic && checkTopic(message.topic, 'topic', limits.topics) !== undefined) {
-    return checkTopic(message.topic, `${at(field, index)}.topic`, limits.topics);
+  const topic = message.topic;
+  if (topic && (topic !== validTopic || limits.topics !== validTopicLimits)) {
+    if (checkTopic(topic, 'topic', limits.topics) !== undefined) return checkTopic(topic, `${at(field, index)}.topic`, limits.topics);
+    validTopic = topic;
+    validTopicLimits = limits.topics;
   }
   const maxId = MAX_ENVELOPE_ID_LENGTH;
   if (message.agentId && message.agentId.length > maxId)

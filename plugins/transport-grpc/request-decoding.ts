@@ -104,6 +104,11 @@ export class DecodedMessage implements Message {
   declare contentType: string;
   declare createdAtMs: number;
   declare ttlMs: number;
+  /**
+   * Set when the transport accepts it as a MessageEnvelope (`acceptEnvelope`). Made here, as
+   * undefined, so that store finds its slot in place instead of growing every message.
+   */
+  declare createdAt?: number;
   #passThrough: Buffer | undefined;
 
   constructor() {
@@ -124,6 +129,7 @@ export class DecodedMessage implements Message {
     this.contentType = '';
     this.createdAtMs = 0;
     this.ttlMs = 0;
+    this.createdAt = undefined;
     this.#passThrough = undefined;
   }
 
