@@ -5,31 +5,16 @@
  * router with tighter ones in the same process. Two real gateways, real gRPC.
  */
 import { credentials } from '@grpc/grpc-js';
-import path from 'node:path';
-import { startGateway, Status, type Gateway } from '../../index';
+import { Status } from '../../index';
 import { GatewayServiceClient, Message } from '../../proto/gen/openclaw/gateway/v1/gateway';
-import { tempDir } from '../helpers/temp-dir';
+import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { unary } from './grpc-call';
 
 const text = (topic: string) => Message.fromPartial({ topic, payload: Buffer.from('x') });
 
-async function gatewayWith(routerOptions: Record<string, unknown>): Promise<{ gateway: Gateway; client: GatewayServiceClient }> {
-  const dir = tempDir('topic-memo-');
-  const gateway = await startGateway({
-    logLevel: 'silent',
-    cwd: dir,
-    config: {
-      gateway: { dataDir: path.join(dir, 'data'), processMetrics: false },
-      plugins: [
-        'registry-memory',
-        { use: 'router-embedded', options: routerOptions },
-        'auth-standard',
-        { use: 'transport-grpc', options: { listen: [{ host: '127.0.0.1', port: 0 }] } },
-      ],
-    },
-  });
-  const address = gateway.transports()[0].addresses()[0];
-  return { gateway, client: new GatewayServiceClient(address, credentials.createInsecure()) };
+async function gatewayWith(routerOptions: Record<string, unknown>): Promise<{ gateway: TestGateway; client: GatewayServiceClient }> {
+  const gateway = await startTestGateway({ plugins: { router: { use: 'router-embedded', options: routerOptions } } });
+  return { gateway, client: new GatewayServiceClient(gateway.address, credentials.createInsecure()) };
 }
 
 describe('topic checks with a memo of the last valid topic', () => {
