@@ -3,6 +3,7 @@
  * fixed private ports, for tests that need a real cluster that is still forming when used.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -24,6 +25,8 @@ export interface NatsCluster {
   kill(index: number): Promise<void>;
   /** Starts node `index` again on its ports and store dir (after `kill`); resolves when its client port accepts. */
   restart(index: number): Promise<void>;
+  /** The last lines of node `index`'s nats-server log (removed with the cluster by `stop`). */
+  logTail(index: number, lines?: number): string;
   /** SIGKILLs every node still running and removes the store dirs. */
   stop(): Promise<void>;
 }
@@ -58,6 +61,7 @@ export async function startNatsCluster(basePort: number, options: { jetstream?: 
   const clusterPorts = [0, 1, 2].map((i) => basePort + 3 + i);
   const nodes: NatsClusterNode[] = [];
   const configFile = (name: string) => path.join(dir, `${name}.conf`);
+  const logFile = (name: string) => path.join(dir, `${name}.log`);
   const killNode = (node: NatsClusterNode): Promise<void> => {
     if (node.child.exitCode !== null || node.child.signalCode !== null) return Promise.resolve();
     const exited = new Promise<void>((resolve) => node.child.once('exit', () => resolve()));
@@ -75,10 +79,17 @@ export async function startNatsCluster(basePort: number, options: { jetstream?: 
     nodes,
     dir,
     kill: (index) => killNode(nodes[index]),
+    logTail(index, lines = 20) {
+      try {
+        return readFileSync(logFile(nodes[index].name), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      } catch {
+        return '(no log)';
+      }
+    },
     async restart(index) {
       const node = nodes[index];
       await killNode(node);
-      node.child = spawn(binary, ['-c', configFile(node.name)], { stdio: 'ignore' });
+      node.child = spawn(binary, ['-c', configFile(node.name), '-l', logFile(node.name)], { stdio: 'ignore' });
       await waitReachable(node);
     },
     async stop() {
@@ -101,7 +112,12 @@ export async function startNatsCluster(basePort: number, options: { jetstream?: 
       if (options.jetstream === false) config = config.replace(/^jetstream .*$/m, '');
       const file = configFile(name);
       await writeFile(file, config);
-      nodes.push({ name, clientPort: basePort + i, clusterPort: clusterPorts[i], child: spawn(binary, ['-c', file], { stdio: 'ignore' }) });
+      nodes.push({
+        name,
+        clientPort: basePort + i,
+        clusterPort: clusterPorts[i],
+        child: spawn(binary, ['-c', file, '-l', logFile(name)], { stdio: 'ignore' }),
+      });
     }
     for (const node of nodes) await waitReachable(node);
   } catch (error) {
