@@ -8,53 +8,90 @@ import type { DriveResult } from '../load/unary';
 
 const TOPIC = 'bench.unary';
 
-async function measureUnary(scope: ScenarioScope, implementation: Implementation) {
-  const { settings } = scope;
+type Server = Awaited<ReturnType<ScenarioScope['startServer']>>;
+type Load = Awaited<ReturnType<ScenarioScope['startLoad']>>;
+
+interface UnaryStack {
+  implementation: Implementation;
+  server: Server;
+  load: Load;
+  samples: RunSample[];
+}
+
+function checked(implementation: Implementation, result: DriveResult): DriveResult {
+  if (result.errors > 0) throw new Error(`${implementation}: ${result.errors} SendMessage calls failed: ${result.firstError}`);
+  return result;
+}
+
+async function prepareUnary(scope: ScenarioScope, implementation: Implementation): Promise<UnaryStack> {
   const server = await scope.startServer(implementation);
   const load = await scope.startLoad({ role: 'unary', address: server.address, topic: TOPIC, agents: 1, services: 1 });
-  const check = (result: DriveResult) => {
-    if (result.errors > 0) throw new Error(`${implementation}: ${result.errors} SendMessage calls failed: ${result.firstError}`);
-    return result;
-  };
   // Warm-up: JIT, connection windows.
-  check(
+  checked(
+    implementation,
     await load.call<DriveResult>('closedLoop', {
       method: 'sendMessage',
-      concurrency: settings.unaryConcurrency,
-      durationMs: settings.warmupMs,
+      concurrency: scope.settings.unaryConcurrency,
+      durationMs: scope.settings.warmupMs,
     }),
   );
-  const samples: RunSample[] = [];
-  for (let run = 0; run < settings.runs; run++) {
-    const before = await server.stats();
-    const result = check(
-      await load.call<DriveResult>('closedLoop', {
-        method: 'sendMessage',
-        concurrency: settings.unaryConcurrency,
-        durationMs: settings.windowMs,
-      }),
-    );
-    const after = await server.stats();
-    samples.push({ ops: result.calls, window: { ...windowBetween(before, after), elapsedMs: result.elapsedMs } });
-  }
-  const before = await server.stats();
-  const paced = check(
-    await load.call<DriveResult>('paced', { method: 'sendMessage', rate: settings.pacedRate, durationMs: settings.pacedMs }),
+  return { implementation, server, load, samples: [] };
+}
+
+async function closedLoopWindow(scope: ScenarioScope, stack: UnaryStack): Promise<void> {
+  const before = await stack.server.stats();
+  const result = checked(
+    stack.implementation,
+    await stack.load.call<DriveResult>('closedLoop', {
+      method: 'sendMessage',
+      concurrency: scope.settings.unaryConcurrency,
+      durationMs: scope.settings.windowMs,
+    }),
   );
-  const after = await server.stats();
-  await scope.cleanup();
-  const pacedMeasurement: Measurement = {
+  const after = await stack.server.stats();
+  stack.samples.push({ ops: result.calls, window: { ...windowBetween(before, after), elapsedMs: result.elapsedMs } });
+}
+
+async function pacedRun(scope: ScenarioScope, stack: UnaryStack): Promise<Measurement> {
+  const { settings } = scope;
+  const before = await stack.server.stats();
+  const paced = checked(
+    stack.implementation,
+    await stack.load.call<DriveResult>('paced', { method: 'sendMessage', rate: settings.pacedRate, durationMs: settings.pacedMs }),
+  );
+  const after = await stack.server.stats();
+  return {
     value: paced.latency.p99Ms,
     runs: [paced.latency.p99Ms],
     cpuMicrosPerOp: windowBetween(before, after).cpuMicros / Math.max(1, paced.calls),
     latency: paced.latency,
   };
-  return { closedLoop: throughput(samples), paced: pacedMeasurement };
+}
+
+/**
+ * Both servers run side by side, each with its own client, and their closed-loop windows
+ * alternate (as the relay scenarios do), so a slow stretch of the shared machine falls on both.
+ */
+async function measureUnaryPair(scope: ScenarioScope) {
+  const baseline = await prepareUnary(scope, 'baseline');
+  const gateway = await prepareUnary(scope, 'gateway');
+  try {
+    for (let run = 0; run < scope.settings.runs; run++) {
+      for (const stack of run % 2 === 0 ? [baseline, gateway] : [gateway, baseline]) await closedLoopWindow(scope, stack);
+    }
+    const baselinePaced = await pacedRun(scope, baseline);
+    const gatewayPaced = await pacedRun(scope, gateway);
+    return {
+      baseline: { closedLoop: throughput(baseline.samples), paced: baselinePaced },
+      gateway: { closedLoop: throughput(gateway.samples), paced: gatewayPaced },
+    };
+  } finally {
+    await scope.cleanup();
+  }
 }
 
 export async function unaryRows(scope: ScenarioScope): Promise<ResultRow[]> {
-  const baseline = await measureUnary(scope, 'baseline');
-  const gateway = await measureUnary(scope, 'gateway');
+  const { baseline, gateway } = await measureUnaryPair(scope);
   const ratio = ratioOf(gateway.closedLoop, baseline.closedLoop);
   const judged = !scope.settings.quick;
   return [
