@@ -21,7 +21,24 @@ const passThroughOf = DecodedMessage.passThrough;
 const EVENT_DELIVERY_TAG = (1 << 3) | 2;
 const EVENT_BATCH_TAG = (2 << 3) | 2;
 
+/** What every gRPC implementation accepts by default as one received message. */
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Bytes a delivery takes at most beyond its payload (or pass-through bytes) and its strings: every
+ * tag, length and number field of Event, Delivery and Message.
+ */
+const FIXED_FIELD_BYTES = 160;
+
 export class EventEncoder {
+  /**
+   * `maxFrameBytes`: no frame of a batch exceeds it (the transport's `maxMessageBytes`: grpc-js
+   * refuses to send a larger message, and clients on default settings refuse to receive one), so
+   * deliveries that queued up while a subscriber was behind go out in as many frames as they need.
+   * A single delivery is never split (the router's `maxPayloadBytes` keeps it smaller).
+   */
+  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+
   private readonly cache = new WeakMap<Delivery, Uint8Array>();
   /** Builds every frame; `finish()` resets it but keeps its grown buffer. */
   private readonly frame = new BinaryWriter();
@@ -54,7 +71,13 @@ export class EventEncoder {
         continue;
       }
       let end = i + 1;
-      while (end < count && events[end].kind === 'delivery') end++;
+      let bytes = deliveryBytesBound(event.delivery);
+      while (end < count && events[end].kind === 'delivery') {
+        bytes += deliveryBytesBound((events[end] as { delivery: Delivery }).delivery);
+        // The batch's own tag and length take at most 6 bytes.
+        if (bytes + 6 > this.maxFrameBytes) break;
+        end++;
+      }
       const batched = end - i > 1;
       if (!batched && event.delivery.shared === true) {
         // The cached bytes are the whole frame: no copy at all.
@@ -101,6 +124,37 @@ export class EventEncoder {
     encodeDelivery(delivery, writer);
     writer.join();
   }
+}
+
+/**
+ * An upper bound of the bytes `delivery` takes in a frame: UTF-8 takes at most three bytes per
+ * UTF-16 unit. Only needs to be cheap and never below the truth; a frame it cuts short is merely
+ * one more frame.
+ */
+function deliveryBytesBound(delivery: Delivery): number {
+  const message = delivery.message;
+  const received = passThroughOf(message);
+  let strings =
+    message.id.length +
+    message.senderId.length +
+    message.correlationId.length +
+    message.replyTo.length +
+    delivery.deliveryTag.length +
+    delivery.subscription.length;
+  let bytes = FIXED_FIELD_BYTES;
+  if (received !== undefined) bytes += received.byteLength;
+  else {
+    strings +=
+      message.topic.length +
+      message.agentId.length +
+      message.service.length +
+      message.versionRange.length +
+      message.key.length +
+      message.contentType.length;
+    bytes += message.payload ? message.payload.byteLength : 0;
+  }
+  for (const key in message.headers) bytes += 12 + 3 * (key.length + message.headers[key].length);
+  return bytes + 3 * strings;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

@@ -84,6 +84,7 @@ export class GrpcTransport implements TransportService {
         maxSubscribeStreams: options.maxSubscribeStreams,
         maxTopicsPerSubscribe: options.maxTopicsPerSubscribe,
         maxRegistryEventsQueued: options.maxRegistryEventsQueued,
+        maxFrameBytes: options.maxMessageBytes,
       },
       { guard: this.guard, hooks, auth, registry, router, metrics: ctx.metrics, quotas: this.quotas },
     );

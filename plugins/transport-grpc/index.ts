@@ -30,6 +30,9 @@
  *   `maxRegistryEventsQueued` per stream (drop-oldest), `maxBatchMessages` (reject),
  *   `maxPublishInFlight` per PublishStream (pause reading), `maxTopicsPerSubscribe` (reject),
  *   keepalive `maxPingStrikes` (GOAWAY), `maxMessageBytes` and `maxConcurrentStreams` (grpc-js).
+ *   `maxMessageBytes` also bounds every Subscribe frame: deliveries queued for a subscriber that
+ *   fell behind are split into as many Event batches as that takes (4 MiB, what clients accept by
+ *   default), so a backlog of large messages never makes a frame grpc-js or the client refuses.
  * - Drain: new calls get UNAVAILABLE (GW_DRAINING), health turns NOT_SERVING, in-flight unary calls
  *   finish before the deadline. Stop ends the streams and shuts the server down (graceful, then
  *   forced after 2 s).

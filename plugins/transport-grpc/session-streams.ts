@@ -35,12 +35,14 @@ export interface SessionStreamsOptions {
   maxSubscribeStreams: number;
   maxTopicsPerSubscribe: number;
   maxRegistryEventsQueued: number;
+  /** Largest Subscribe frame (the transport's `maxMessageBytes`). */
+  maxFrameBytes: number;
 }
 
 export class SessionStreams {
   private readonly streams = new Set<SubscribeStream>();
   private readonly watchers = new Set<SubscribeStream>();
-  private readonly encoder = new EventEncoder();
+  private readonly encoder: EventEncoder;
   private readonly startedAt = new WeakMap<SubscribeStream, number>();
   /** Per stream: its quota release, and which services' registry events it may see. */
   private readonly quotaReleases = new WeakMap<SubscribeStream, () => void>();
@@ -61,6 +63,7 @@ export class SessionStreams {
       quotas: IdentityQuotas;
     },
   ) {
+    this.encoder = new EventEncoder(options.maxFrameBytes);
     const { metrics } = deps;
     metrics.gauge({
       name: 'transport_grpc_subscribe_streams',
