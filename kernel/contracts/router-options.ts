@@ -25,7 +25,7 @@ export const maxPayloadBytesSchema = integerOption(0, 1024 * 1024);
 export const subscriberQueueProperties = {
   maxEvents: integerOption(1, 1024),
   policy: { enum: ['drop-oldest', 'drop-newest', 'disconnect'], default: 'drop-oldest' },
-  maxBatch: integerOption(1, 64),
+  maxBatch: integerOption(1, 128),
 } as const;
 
 /** Per-gateway session limits, in the order routers list them. */
