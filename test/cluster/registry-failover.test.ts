@@ -198,17 +198,18 @@ maybe('registry view while NATS nodes die', () => {
     console.log(`A's view was stale for: ${[...staleReasonsOnA].join(', ')}`);
     expect([...staleReasonsOnA]).toEqual(expect.arrayContaining(['nats-disconnected', 'watch-resuming']));
     expect(a.registry.get('newcomer-1')?.gatewayId).toBe(c.gw.gateway.info.id);
-    // The failover was visible to an operator: the view went stale and the watch was recreated.
+    // The failover was visible to an operator: the view went stale.
     const metrics = await a.gw.gateway.metrics.registry.metrics();
     expect(metricValue(metrics, 'openclaw_registry_nats_view_stale_total')).toBeGreaterThan(0);
-    expect(metricSum(metrics, 'openclaw_registry_nats_watch_restarts_total')).toBeGreaterThan(0);
-    // And once the cluster settled, it is current again.
+    // And once the cluster settled, it is current again: the watch was recreated (the newcomers may
+    // have been seen before that, read directly while JetStream could not make a consumer yet).
     await eventually(
       async () => metricValue(await a.gw.gateway.metrics.registry.metrics(), 'openclaw_registry_nats_view_stale_seconds') === 0,
       30_000,
       'the view on A to be current again',
     );
     expect(a.registry.viewStatus?.()).toEqual({ stale: false, staleForMs: 0, reasons: [] });
+    expect(metricSum(await a.gw.gateway.metrics.registry.metrics(), 'openclaw_registry_nats_watch_restarts_total')).toBeGreaterThan(0);
   }, 180_000);
 
   it('still drops the agents of a gateway killed -9 while NATS fails over, once our link is back', async () => {
