@@ -22,7 +22,7 @@ const EVENT_DELIVERY_TAG = (1 << 3) | 2;
 const EVENT_BATCH_TAG = (2 << 3) | 2;
 
 /** What every gRPC implementation accepts by default as one received message. */
-export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
 /**
  * Bytes a delivery takes at most beyond its payload (or pass-through bytes) and its strings: every
@@ -71,12 +71,15 @@ export class EventEncoder {
         continue;
       }
       let end = i + 1;
-      let bytes = deliveryBytesBound(event.delivery);
-      while (end < count && events[end].kind === 'delivery') {
-        bytes += deliveryBytesBound((events[end] as { delivery: Delivery }).delivery);
-        // The batch's own tag and length take at most 6 bytes.
-        if (bytes + 6 > this.maxFrameBytes) break;
-        end++;
+      // Bounded only when a batch forms: a lone delivery (1 message per frame) pays nothing for it.
+      if (end < count && events[end].kind === 'delivery') {
+        let bytes = deliveryBytesBound(event.delivery);
+        while (end < count && events[end].kind === 'delivery') {
+          bytes += deliveryBytesBound((events[end] as { delivery: Delivery }).delivery);
+          // The batch's own tag and length take at most 6 bytes.
+          if (bytes + 6 > this.maxFrameBytes) break;
+          end++;
+        }
       }
       const batched = end - i > 1;
       if (!batched && event.delivery.shared === true) {
