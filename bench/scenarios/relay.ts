@@ -4,7 +4,7 @@
  * so dropped messages never count.
  */
 import type { BenchChild } from '../ipc';
-import { windowBetween, type Implementation, type ScenarioScope } from '../harness';
+import { windowBetween, type Implementation, type ScenarioScope, type ServerUnderTest } from '../harness';
 import { ratioOf, throughput, type Measurement, type ResultRow, type RunSample } from '../result';
 import { sleep } from '../stats';
 
@@ -40,7 +40,7 @@ async function totalDeliveries(subscribers: BenchChild[]): Promise<{ deliveries:
 /** One implementation's server, subscribers and publisher, set up and warm, publishing paused. */
 interface RelayStack {
   implementation: Implementation;
-  server: Awaited<ReturnType<ScenarioScope['startServer']>>;
+  server: ServerUnderTest;
   subscribers: BenchChild[];
   publisher: BenchChild;
   samples: RunSample[];

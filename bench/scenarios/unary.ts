@@ -2,19 +2,17 @@
  * Unary SendMessage round trips: closed-loop throughput against the raw echo, then latency at a
  * fixed 2,000 calls/s (an open-loop pace, so a slow call does not slow the offered load).
  */
-import { windowBetween, type Implementation, type ScenarioScope } from '../harness';
+import { windowBetween, type Implementation, type ScenarioScope, type ServerUnderTest } from '../harness';
 import { ratioOf, throughput, type Measurement, type ResultRow, type RunSample } from '../result';
+import type { BenchChild } from '../ipc';
 import type { DriveResult } from '../load/unary';
 
 const TOPIC = 'bench.unary';
 
-type Server = Awaited<ReturnType<ScenarioScope['startServer']>>;
-type Load = Awaited<ReturnType<ScenarioScope['startLoad']>>;
-
 interface UnaryStack {
   implementation: Implementation;
-  server: Server;
-  load: Load;
+  server: ServerUnderTest;
+  load: BenchChild;
   samples: RunSample[];
 }
 
