@@ -42,8 +42,11 @@ export class ScenarioScope {
   ): Promise<ServerUnderTest> {
     const { fileLimit, ...gatewayOptions } = options;
     const nodeFlags = ['--expose-gc'];
-    if (implementation === 'gateway' && this.settings.profileDir) {
-      nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${this.settings.profileDir}`);
+    // The raw server's profile goes beside the gateway's (profiles/baseline/), so the two can be
+    // compared function by function: the gap between them is what the gateway adds.
+    if (this.settings.profileDir) {
+      const dir = implementation === 'gateway' ? this.settings.profileDir : path.join(this.settings.profileDir, 'baseline');
+      nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
     }
     const config =
       implementation === 'gateway'

@@ -38,6 +38,7 @@ async function prepareUnary(scope: ScenarioScope, implementation: Implementation
 
 async function closedLoopWindow(scope: ScenarioScope, stack: UnaryStack): Promise<void> {
   const before = await stack.server.stats();
+  const clientBefore = await stack.load.call<number>('cpu');
   const result = checked(
     stack.implementation,
     await stack.load.call<DriveResult>('closedLoop', {
@@ -46,8 +47,13 @@ async function closedLoopWindow(scope: ScenarioScope, stack: UnaryStack): Promis
       durationMs: scope.settings.windowMs,
     }),
   );
+  const clientAfter = await stack.load.call<number>('cpu');
   const after = await stack.server.stats();
-  stack.samples.push({ ops: result.calls, window: { ...windowBetween(before, after), elapsedMs: result.elapsedMs } });
+  stack.samples.push({
+    ops: result.calls,
+    window: { ...windowBetween(before, after), elapsedMs: result.elapsedMs },
+    clientCpuMicros: clientAfter - clientBefore,
+  });
 }
 
 async function pacedRun(scope: ScenarioScope, stack: UnaryStack): Promise<Measurement> {
@@ -102,6 +108,11 @@ export async function unaryRows(scope: ScenarioScope): Promise<ResultRow[]> {
       ratio,
       target: '≥ 0.8× raw unary echo',
       pass: judged ? (ratio ?? 0) >= 0.8 : undefined,
+      notes: [
+        // A closed loop on one connection is bounded by whichever side saturates first: the
+        // client's CPU per call says whether the server or the load generator set the pace.
+        `the client used ${gateway.closedLoop.clientCpuMicrosPerOp?.toFixed(1)} µs CPU per call against the gateway, ${baseline.closedLoop.clientCpuMicrosPerOp?.toFixed(1)} against the baseline; the server used ${gateway.closedLoop.cpuMicrosPerOp?.toFixed(1)} / ${baseline.closedLoop.cpuMicrosPerOp?.toFixed(1)}, at ${gateway.closedLoop.cpuCores?.toFixed(2)} / ${baseline.closedLoop.cpuCores?.toFixed(2)} cores busy`,
+      ],
     },
     {
       scenario: 'unary-send',
