@@ -256,6 +256,11 @@ function channelOptions(options: TransportGrpcOptions): ChannelOptions {
     'grpc.max_send_message_length': options.maxMessageBytes,
     'grpc.max_concurrent_streams': options.maxConcurrentStreams,
     'grpc.default_compression_algorithm': COMPRESSION_ALGORITHMS[options.compression],
+    // grpc-js tracks every call for channelz by default (closures, counters and clock reads per
+    // call) for a grpc.channelz.v1 service the gateway does not serve: nobody could read it, and
+    // serving it would expose every connection's address without the gateway's auth. Its own
+    // metrics (monitor-prometheus, `rpcCompleted`) count calls instead.
+    'grpc.enable_channelz': 0,
   };
 }
 

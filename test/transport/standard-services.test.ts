@@ -3,7 +3,16 @@
  * reflection; plus the drain behaviour (new calls refused with UNAVAILABLE / GW_DRAINING).
  */
 import path from 'node:path';
-import { credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  getChannelzHandlers,
+  loadPackageDefinition,
+  Server,
+  ServerCredentials,
+  type GrpcObject,
+  type ServiceClientConstructor,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { GatewayServiceClient, HealthStatus_Status, Message } from '../../proto/gen/openclaw/gateway/v1/gateway';
@@ -142,6 +151,28 @@ describe('draining', () => {
     } finally {
       client.close();
       health.close();
+      await gw.stop();
+    }
+  });
+
+  it('is not tracked by grpc-js channelz (no per-call bookkeeping nobody can read)', async () => {
+    const gw = await startTestGateway();
+    // A server on grpc-js defaults, as the control: channelz lists it, so the check can see one.
+    const control = new Server();
+    const controlPort = await new Promise<number>((resolve, reject) =>
+      control.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+    );
+    try {
+      const listed = await new Promise<string[]>((resolve, reject) =>
+        getChannelzHandlers().GetServers({ request: { start_server_id: 0, max_results: 1000 } } as never, ((
+          error: Error | null,
+          response: { server: Array<{ listen_socket: Array<{ name: string }> }> },
+        ) => (error ? reject(error) : resolve(response.server.flatMap((server) => server.listen_socket.map((socket) => socket.name))))) as never),
+      );
+      expect(listed).toContain(`127.0.0.1:${controlPort}`);
+      expect(listed).not.toContain(gw.address);
+    } finally {
+      control.forceShutdown();
       await gw.stop();
     }
   });
