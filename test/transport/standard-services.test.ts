@@ -154,7 +154,9 @@ describe('draining', () => {
       await gw.stop();
     }
   });
+});
 
+describe('grpc-js channelz', () => {
   it('is not tracked by grpc-js channelz (no per-call bookkeeping nobody can read)', async () => {
     const gw = await startTestGateway();
     // A server on grpc-js defaults, as the control: channelz lists it, so the check can see one.
@@ -164,10 +166,13 @@ describe('draining', () => {
     );
     try {
       const listed = await new Promise<string[]>((resolve, reject) =>
-        getChannelzHandlers().GetServers({ request: { start_server_id: 0, max_results: 1000 } } as never, ((
-          error: Error | null,
-          response: { server: Array<{ listen_socket: Array<{ name: string }> }> },
-        ) => (error ? reject(error) : resolve(response.server.flatMap((server) => server.listen_socket.map((socket) => socket.name))))) as never),
+        getChannelzHandlers().GetServers(
+          { request: { start_server_id: 0, max_results: 1000 } } as never,
+          ((error: Error | null, response: { server: Array<{ listen_socket: Array<{ name: string }> }> }) =>
+            error
+              ? reject(error)
+              : resolve(response.server.flatMap((server) => server.listen_socket.map((socket) => socket.name)))) as never,
+        ),
       );
       expect(listed).toContain(`127.0.0.1:${controlPort}`);
       expect(listed).not.toContain(gw.address);
