@@ -26,6 +26,10 @@ interface RoleBinding {
 export class DecisionCache {
   private readonly identities: LRUCache<string, IdentityDecisions>;
   private roleBindings = new WeakMap<Identity, RoleBinding>();
+  /** The identity, policy and entry of the last decision (see `decide`). */
+  private lastIdentity?: Identity;
+  private lastPolicy?: CompiledPolicy;
+  private lastEntry?: IdentityDecisions;
 
   constructor(
     private readonly maxEntriesPerIdentity: number,
@@ -47,19 +51,32 @@ export class DecisionCache {
   clear(): void {
     this.identities.clear();
     this.roleBindings = new WeakMap();
+    this.lastIdentity = undefined;
+    this.lastPolicy = undefined;
+    this.lastEntry = undefined;
   }
 
   decide(policy: CompiledPolicy, identity: Identity, action: AuthAction, resource: string): AuthzDecision {
-    let binding = this.roleBindings.get(identity);
-    if (binding === undefined || binding.policy !== policy) {
-      const roles = policy.rolesFor(identity);
-      binding = { policy, roles, key: `${identity.id}\u0000${roles.join('\u0000')}` };
-      this.roleBindings.set(identity, binding);
-    }
-    let entry = this.identities.get(binding.key);
-    if (entry === undefined) {
-      entry = { roles: binding.roles, byAction: new Map(), size: 0 };
-      this.identities.set(binding.key, entry);
+    let entry: IdentityDecisions | undefined;
+    if (identity === this.lastIdentity && policy === this.lastPolicy && this.lastEntry !== undefined) {
+      // The same caller as the last decision (a connection's calls share one Identity): its entry
+      // is the LRU's most recent already, so neither the WeakMap nor the LRU is consulted.
+      entry = this.lastEntry;
+    } else {
+      let binding = this.roleBindings.get(identity);
+      if (binding === undefined || binding.policy !== policy) {
+        const roles = policy.rolesFor(identity);
+        binding = { policy, roles, key: `${identity.id}\u0000${roles.join('\u0000')}` };
+        this.roleBindings.set(identity, binding);
+      }
+      entry = this.identities.get(binding.key);
+      if (entry === undefined) {
+        entry = { roles: binding.roles, byAction: new Map(), size: 0 };
+        this.identities.set(binding.key, entry);
+      }
+      this.lastIdentity = identity;
+      this.lastPolicy = policy;
+      this.lastEntry = entry;
     }
     let byResource = entry.byAction.get(action);
     if (byResource === undefined) {

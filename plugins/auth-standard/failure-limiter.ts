@@ -9,6 +9,9 @@
 import { clientAddress } from '../../kernel';
 import type { FailureLimitOptions } from './schema';
 
+/** Read once: the kernel's re-exports are getters (three deep for this one), and every call asks. */
+const clientAddressOf = clientAddress;
+
 interface PeerFailures {
   windowStart: number;
   failures: number;
@@ -21,7 +24,7 @@ interface PeerFailures {
  * IPv6 /64 as one address, every Unix socket client as `unix:`. See `clientAddress`.
  */
 export function peerAddress(peer: string): string {
-  return clientAddress(peer);
+  return clientAddressOf(peer);
 }
 
 export class FailureLimiter {
@@ -38,8 +41,11 @@ export class FailureLimiter {
   }
 
   /** Epoch ms until which the address is locked out, or 0. */
-  lockedUntil(address: string, now = Date.now()): number {
+  lockedUntil(address: string, now?: number): number {
+    // Every call asks; almost always nobody has failed: no lookup, no clock read then.
+    if (this.peers.size === 0) return 0;
     const entry = this.peers.get(address);
+    now ??= Date.now();
     if (!entry || entry.lockedUntil <= now) return 0;
     return entry.lockedUntil;
   }
@@ -72,7 +78,7 @@ export class FailureLimiter {
 
   /** A success clears the address's record: a client that fixed its credentials starts clean. */
   recordSuccess(address: string): void {
-    this.peers.delete(address);
+    if (this.peers.size !== 0) this.peers.delete(address);
   }
 
   /** Drops records whose window and lockout have passed (called periodically). */

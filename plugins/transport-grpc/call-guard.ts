@@ -22,6 +22,14 @@ import { refuseMalformed } from './strict-decoding';
 
 export const TRANSPORT_NAME = 'grpc';
 
+/**
+ * Read once: the kernel's re-exports are getters (canonicalPeer three deep, through tsx every
+ * import is one), and these run for every call.
+ */
+const canonicalPeerOf = canonicalPeer;
+const refuseIfMalformed = refuseMalformed;
+const STATUS_OK = Status.OK;
+
 /** Refusals of `authenticate` passed on as they are; anything else becomes UNAUTHENTICATED. */
 const KEPT_AUTHENTICATE_STATUSES: ReadonlySet<StatusCode> = new Set([
   Status.UNAUTHENTICATED,
@@ -34,7 +42,7 @@ export type ServerSurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, 'getPeer
 
 /** The caller's address in the contract's form (`ipv4:1.2.3.4:5678`, `ipv6:[::1]:5678`, `unix:`). */
 export function peerOf(call: Pick<ServerSurfaceCall, 'getPeer'>): string {
-  return canonicalPeer(call.getPeer());
+  return canonicalPeerOf(call.getPeer());
 }
 
 export interface CallGuardDeps {
@@ -157,7 +165,7 @@ export class CallGuard {
       } catch (error) {
         throw authenticationFailure(error);
       }
-      refuseMalformed(call.request);
+      refuseIfMalformed(call.request);
       response = await handler(call.request, identity, call, peer);
     } catch (error) {
       const serviceError = toServiceError(error);
@@ -166,7 +174,7 @@ export class CallGuard {
       return;
     }
     callback(null, response);
-    this.finish(method, Status.OK, startedAt, call);
+    this.finish(method, STATUS_OK, startedAt, call);
   }
 
   private finish(method: string, code: number, startedAt: number, call: ServerSurfaceCall): void {

@@ -46,6 +46,13 @@ export class IdentityQuotas {
   private readonly streams = new Map<string, number>();
   private readonly subscriptions = new Map<string, number>();
   private readonly buckets = new Map<string, Bucket>();
+  /**
+   * The bucket of the last identity that published, kept beside the map: one client publishing in
+   * a loop is the common case, and re-inserting its entry per message was the costliest line here.
+   * Only ever set right after that key was (re)inserted last, so it is the map's newest entry.
+   */
+  private lastBucketId?: string;
+  private lastBucket?: Bucket;
   private readonly lastLimitEvent = new Map<QuotaName, number>();
   private readonly rejections;
 
@@ -149,20 +156,30 @@ export class IdentityQuotas {
   takePublishTokens(identity: Identity, count: number, now = Date.now()): number {
     const { messagesPerSecond, burst } = this.options.publishRate;
     if (messagesPerSecond <= 0) return count;
-    let bucket = this.buckets.get(identity.id);
-    if (bucket) {
-      // Re-inserted: Map order is the least-recently-used order for eviction.
-      this.buckets.delete(identity.id);
+    let bucket: Bucket | undefined;
+    if (identity.id === this.lastBucketId && this.lastBucket !== undefined) {
+      // The last bucket taken from is already last in Map order (most recently used): no re-insert.
+      bucket = this.lastBucket;
       bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.refilledAt) * messagesPerSecond) / 1000);
       bucket.refilledAt = now;
     } else {
-      if (this.buckets.size >= this.options.maxTrackedIdentities) {
-        this.buckets.delete(this.buckets.keys().next().value as string);
-        this.limitEvent('publishRate', 'evict-lru', 'rate buckets full (quotas.maxTrackedIdentities)');
+      bucket = this.buckets.get(identity.id);
+      if (bucket) {
+        // Re-inserted: Map order is the least-recently-used order for eviction.
+        this.buckets.delete(identity.id);
+        bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.refilledAt) * messagesPerSecond) / 1000);
+        bucket.refilledAt = now;
+      } else {
+        if (this.buckets.size >= this.options.maxTrackedIdentities) {
+          this.buckets.delete(this.buckets.keys().next().value as string);
+          this.limitEvent('publishRate', 'evict-lru', 'rate buckets full (quotas.maxTrackedIdentities)');
+        }
+        bucket = { tokens: burst, refilledAt: now };
       }
-      bucket = { tokens: burst, refilledAt: now };
+      this.buckets.set(identity.id, bucket);
+      this.lastBucketId = identity.id;
+      this.lastBucket = bucket;
     }
-    this.buckets.set(identity.id, bucket);
     const granted = Math.min(count, Math.floor(bucket.tokens));
     bucket.tokens -= granted;
     return granted;

@@ -17,9 +17,12 @@ export interface PingGuardOptions extends PingPolicyOptions {
 export function guardSession(session: ServerHttp2Session, options: PingGuardOptions): void {
   const policy = new PingStrikes(options);
   if (!policy.enabled) return;
+  // One listener per session, not a closure (and a `once` wrapper) per stream: this runs per call.
+  // A stream closes once, so a plain `on` is enough.
+  const streamClosed = (): void => policy.streamClosed();
   session.on('stream', (stream) => {
     policy.streamOpened();
-    stream.once('close', () => policy.streamClosed());
+    stream.on('close', streamClosed);
   });
   session.on('ping', () => {
     if (!policy.pingReceived(Date.now()) || session.closed || session.destroyed) return;

@@ -11,7 +11,10 @@
  */
 import type { BinaryReader } from '@bufbuild/protobuf/wire';
 import { Message_HeadersEntry, type Message, type MessageBatch } from '../../proto/gen/openclaw/gateway/v1/gateway';
-import { InvalidStringField, strictReader } from './strict-decoding';
+import { InvalidStringField, strictReader as importedStrictReader } from './strict-decoding';
+
+/** Read once: through tsx an imported binding is a getter per access, and this runs per request. */
+const strictReader = importedStrictReader;
 
 /** Field names by tag, to name the string field whose bytes were not UTF-8. */
 const STRING_FIELDS: Record<number, string> = {

@@ -15,6 +15,9 @@ import type { ServiceDefinition } from '@grpc/grpc-js';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { GatewayError } from '../../kernel';
 
+/** Read once: bufbuild's `wire` index re-exports through getters, and a reader is made per request. */
+const Reader = BinaryReader;
+
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The reader's `decodeUtf8`: strict whatever the caller asks for. */
@@ -24,7 +27,7 @@ function strictUtf8(bytes: Uint8Array): string {
 
 /** A reader that throws on invalid UTF-8 in string fields (and map keys/values). */
 export function strictReader(bytes: Uint8Array): BinaryReader {
-  return new BinaryReader(bytes, strictUtf8);
+  return new Reader(bytes, strictUtf8);
 }
 
 const MALFORMED = Symbol.for('openclaw.gateway.malformed-request');
