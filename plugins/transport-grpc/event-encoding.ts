@@ -197,8 +197,42 @@ export function encodeEnvelope(message: MessageEnvelope, writer: BinaryWriter): 
   if (message.correlationId) writer.uint32(106).string(message.correlationId);
   if (message.replyTo) writer.uint32(114).string(message.replyTo);
   if (message.contentType) writer.uint32(122).string(message.contentType);
-  if (message.createdAt) writer.uint32(128).int64(message.createdAt);
+  if (message.createdAt) writeCreatedAt(message.createdAt, writer);
   if (message.ttlMs) writer.uint32(136).uint32(message.ttlMs);
+}
+
+/**
+ * `created_at_ms` (field 16) as written, for the last value seen: the messages of a batch share one
+ * acceptance time, and bufbuild's `int64` goes through a BigInt and a DataView per call (about 1.6 %
+ * of the batched relay). A pure function's memo, so gateways sharing the module cannot disturb
+ * each other.
+ */
+let lastCreatedAt = Number.NaN;
+let lastCreatedAtField: Uint8Array = new Uint8Array(0);
+
+function writeCreatedAt(createdAt: number, writer: BinaryWriter): void {
+  if (createdAt !== lastCreatedAt) {
+    // Epoch milliseconds are positive safe integers; anything else takes the general path.
+    if (!(createdAt > 0 && createdAt <= Number.MAX_SAFE_INTEGER && Number.isInteger(createdAt))) {
+      writer.uint32(128).int64(createdAt);
+      return;
+    }
+    lastCreatedAtField = createdAtField(createdAt);
+    lastCreatedAt = createdAt;
+  }
+  writer.raw(lastCreatedAtField);
+}
+
+/** Tag 16 (wire type 0, two bytes) and the varint of a positive safe integer, 7 bits at a time. */
+function createdAtField(value: number): Uint8Array {
+  const bytes = [0x80, 0x01];
+  let rest = value;
+  while (rest >= 0x80) {
+    bytes.push((rest % 0x80) | 0x80);
+    rest = Math.floor(rest / 0x80);
+  }
+  bytes.push(rest);
+  return Uint8Array.from(bytes);
 }
 
 /** Message.headers (field 7) as the generated encoder writes its map entries. */
@@ -227,5 +261,5 @@ function writePassThrough(message: MessageEnvelope, received: Uint8Array, writer
   if (message.hops) writer.uint32(88).uint32(message.hops);
   if (message.correlationId) writer.uint32(106).string(message.correlationId);
   if (message.replyTo) writer.uint32(114).string(message.replyTo);
-  if (message.createdAt) writer.uint32(128).int64(message.createdAt);
+  if (message.createdAt) writeCreatedAt(message.createdAt, writer);
 }
