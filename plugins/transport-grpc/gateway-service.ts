@@ -48,8 +48,16 @@ import {
 import { peerOf, type CallGuard } from './call-guard';
 import { toServiceError } from './error-status';
 import { isMalformed } from './strict-decoding';
-import { acceptEnvelope, envelopeToProto, healthToProto, recordToProto, stateToProto } from './proto-mapping';
-import { checkAck, checkAgentId, checkAgentInfo, checkBatch, checkDiscover, checkHealth, checkMessage } from './request-validation';
+import { acceptEnvelope as importedAcceptEnvelope, envelopeToProto, healthToProto, recordToProto, stateToProto } from './proto-mapping';
+import {
+  checkAck,
+  checkAgentId,
+  checkAgentInfo,
+  checkBatch,
+  checkDiscover,
+  checkHealth,
+  checkMessage as importedCheckMessage,
+} from './request-validation';
 import type { IdentityQuotas } from './identity-quotas';
 import { checkAckAgent, checkSender, discoverable, INSTANCE_TOKEN_HEADER, SenderCheck } from './caller-checks';
 import type { SessionStreams } from './session-streams';
@@ -69,6 +77,10 @@ export interface GatewayServiceDeps {
   /** Whether the transport is draining (HealthCheck reports it). */
   draining(): boolean;
 }
+
+/** Read once: through tsx an imported binding is a getter per access, and these run per published message. */
+const checkMessage = importedCheckMessage;
+const acceptEnvelope = importedAcceptEnvelope;
 
 const ACK_KINDS: Record<number, AckItem['kind']> = {
   [AckKind.ACK_KIND_ACK]: 'ack',
