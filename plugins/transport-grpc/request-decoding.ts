@@ -74,6 +74,41 @@ let currentTag = 0;
 /** The bytes being decoded (the reader keeps its own private), for the pass-through copy. */
 let frame: Buffer = EMPTY_PAYLOAD;
 
+/**
+ * The last topic decoded and its UTF-8 bytes. A batch names one topic a hundred times: equal bytes
+ * give the string already decoded (and already found valid UTF-8), so the frame's messages share
+ * one string object. That spares a string per message and makes the checks and maps downstream
+ * (topic memos, the trie's match cache) compare and hash one object instead of equal copies.
+ * Longer topics are decoded every time.
+ */
+const TOPIC_MEMO_MAX_BYTES = 256;
+const lastTopicBytes = new Uint8Array(TOPIC_MEMO_MAX_BYTES);
+let lastTopicLength = -1;
+let lastTopic = '';
+
+function readTopic(reader: BinaryReader): string {
+  const start = reader.pos;
+  const length = reader.uint32();
+  const at = reader.pos;
+  if (length === lastTopicLength && at + length <= reader.len && sameBytes(frame, at, length)) {
+    reader.pos = at + length;
+    return lastTopic;
+  }
+  reader.pos = start;
+  const topic = reader.string();
+  if (length <= TOPIC_MEMO_MAX_BYTES) {
+    lastTopicBytes.set(frame.subarray(at, at + length));
+    lastTopicLength = length;
+    lastTopic = topic;
+  }
+  return topic;
+}
+
+function sameBytes(bytes: Buffer, at: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (bytes[at + i] !== lastTopicBytes[i]) return false;
+  return true;
+}
+
 /** grpc-js hands Buffers over; anything else is viewed as one (no copy). */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -206,7 +241,7 @@ function readFields(reader: BinaryReader, length: number): Message {
         message.id = reader.string();
         continue;
       case 18:
-        message.topic = reader.string();
+        message.topic = readTopic(reader);
         runEnd = reader.pos;
         continue;
       case 26:

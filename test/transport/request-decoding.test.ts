@@ -74,4 +74,25 @@ describe('transport-grpc: request decoding', () => {
     expect(() => Message.decode(bytes)).toThrow('MAX_SAFE_INTEGER');
     expect(() => decodeMessage(bytes)).toThrow('MAX_SAFE_INTEGER');
   });
+
+  test('repeated topics (one string for equal bytes) decode exactly; a same-length different or invalid one is not taken for the last', () => {
+    const long = `feed.${'x'.repeat(300)}`;
+    const topics = ['feed.aaaa', 'feed.aaaa', 'feed.bbbb', 'feed.aaaa', long, long, 'feed.bbbc', 'ü.ñ', 'ü.ñ', 'feed.bbbc'];
+    const batch = MessageBatch.encode({
+      messages: topics.map((topic) => Message.fromPartial({ topic, payload: Buffer.from('p') })),
+    }).finish();
+    expect(decodeMessageBatch(Buffer.from(batch)).messages.map((message) => message.topic)).toEqual(topics);
+    // A new frame: the memo holds 'feed.bbbc'; one byte differs.
+    const next = Message.encode(Message.fromPartial({ topic: 'feed.bbbd' })).finish();
+    expect(decodeMessage(Buffer.from(next)).topic).toBe('feed.bbbd');
+    // Invalid UTF-8 of the memo's length, right after the valid topic: still refused, naming the field.
+    const valid = new BinaryWriter().uint32(18).string('feed.ok').finish();
+    const invalid = new BinaryWriter()
+      .uint32(18)
+      .bytes(Buffer.from([0x66, 0x65, 0x65, 0x64, 0x2e, 0xc3, 0x28]))
+      .finish();
+    const mixed = new BinaryWriter().uint32(10).bytes(valid).uint32(10).bytes(invalid).finish();
+    expect(() => decodeMessageBatch(Buffer.from(mixed))).toThrow('messages[1].topic');
+    expect(decodeMessageBatch(Buffer.from(new BinaryWriter().uint32(10).bytes(valid).finish())).messages[0].topic).toBe('feed.ok');
+  });
 });
