@@ -46,6 +46,8 @@ export class QueuedSession<Subscription = SubscriptionSpec> implements RouterSes
   /** The router's routing round that last counted this session as over its high-water mark. */
   pressureRound = 0;
   private readonly queue: SubscriberQueue;
+  /** Deliveries per sink write: the router's `maxBatch`, or less when the subscriber asked. */
+  private readonly maxBatch: number;
   private readonly highWater: number;
   private readonly lowWater: number;
   /** Publishers waiting for room: at most one per pipelining publish stream feeding this session. */
@@ -59,12 +61,14 @@ export class QueuedSession<Subscription = SubscriptionSpec> implements RouterSes
   constructor(
     readonly id: string,
     private readonly sink: EventSink,
-    options: { agentId?: string; caller: CallerContext },
+    options: { agentId?: string; caller: CallerContext; maxBatch?: number },
     private readonly settings: QueueSettings,
     private readonly host: QueuedSessionHost,
   ) {
     this.agentId = options.agentId || undefined;
     this.caller = options.caller;
+    const asked = options.maxBatch ?? 0;
+    this.maxBatch = asked > 0 ? Math.min(asked, settings.maxBatch) : settings.maxBatch;
     this.queue = new SubscriberQueue(settings.maxEvents);
     // Publishers wait past half full and resume at a quarter, so a drain lets a burst through.
     this.highWater = Math.max(1, Math.ceil(settings.maxEvents / 2));
@@ -162,7 +166,7 @@ export class QueuedSession<Subscription = SubscriptionSpec> implements RouterSes
   private flush(): void {
     this.flushScheduled = false;
     while (!this.blocked && this.queue.length > 0 && this.closedReason === undefined) {
-      const batch = this.queue.takeBatch(this.settings.maxBatch);
+      const batch = this.queue.takeBatch(this.maxBatch);
       if (!this.sink.write(batch)) this.blocked = true;
     }
     if (this.overflowing && this.queue.length <= this.settings.maxEvents / 2) this.overflowing = false;

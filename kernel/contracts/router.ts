@@ -23,6 +23,11 @@ export interface SessionOptions {
   /** Agent whose inbox this session receives (point-to-point and service traffic). */
   agentId?: string;
   caller: CallerContext;
+  /**
+   * The subscriber's own cap on deliveries per `sink.write` when it falls behind (a client that
+   * wants smaller frames); at most the router's `subscriberQueue.maxBatch`, which 0 or absent means.
+   */
+  maxBatch?: number;
 }
 
 /** A subscriber's live session: one per Subscribe stream. */

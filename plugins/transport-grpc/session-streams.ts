@@ -183,6 +183,7 @@ export class SessionStreams {
       stream.session = router.openSession(stream, {
         agentId: request.agentId || undefined,
         caller: { identity, agentId: request.agentId || undefined, peer },
+        maxBatch: request.maxBatch,
       });
       for (const spec of stream.specs) stream.session.subscribe(spec);
     } catch (error) {

@@ -91,5 +91,45 @@ describe('Subscribe frames of large messages', () => {
       expect(received.every((line) => line.bytes === MIB - 1024)).toBe(true);
       expect(Math.max(...received.map((line) => line.frame as number))).toBeLessThanOrEqual(4 * MIB);
     }, 90_000);
+
+    it('honours SubscribeRequest.max_batch: no Event carries more deliveries than the subscriber asked for', async () => {
+      const router = gw.gateway.service('router')!;
+      const small = (prefix: string, count = 23) =>
+        Array.from({ length: count }, (_, i) => message({ id: `${prefix}-${i}`, topic: 'small.items', text: 'x' }));
+      const received = async (maxBatch: number, prefix: string, count = 23) => {
+        const process = new PythonProcess(BIG_SUBSCRIBER, [
+          '--target',
+          gw.address,
+          '--stubs',
+          stubs,
+          '--topic',
+          'small.>',
+          '--max-batch',
+          String(maxBatch),
+        ]);
+        try {
+          await process.waitFor((line) => line.event === 'subscribed', 'the subscriber is live', 60_000);
+          // One sendBatch: all of them are queued for the session before its queue is flushed.
+          const outcomes = await router.sendBatch(small(prefix, count), caller);
+          expect(outcomes.every((outcome) => outcome.receivers === 1)).toBe(true);
+          await process.waitFor((line) => line.event === 'stream_ended' || process.count('message') === count, `${count} messages`, 30_000);
+          expect(process.find((line) => line.event === 'stream_ended')).toBeUndefined();
+          return process.lines.filter((line) => line.event === 'message');
+        } finally {
+          process.child.kill();
+        }
+      };
+      const capped = await received(5, 'capped');
+      expect(capped.map((line) => line.id)).toEqual(small('capped').map((m) => m.id));
+      expect(Math.max(...capped.map((line) => line.event_size as number))).toBe(5);
+      expect(new Set(capped.map((line) => line.in_event)).size).toBe(5);
+      // 0 leaves it to the router (128): the same burst is one Event.
+      const defaulted = await received(0, 'default');
+      expect(defaulted.map((line) => line.event_size)).toEqual(Array(23).fill(23));
+      // More than the router allows is held to the router's cap (subscriberQueue.maxBatch, 128).
+      const above = await received(100_000, 'above', 200);
+      expect(above.map((line) => line.id)).toEqual(small('above', 200).map((m) => m.id));
+      expect(Math.max(...above.map((line) => line.event_size as number))).toBe(128);
+    }, 120_000);
   });
 });
