@@ -156,33 +156,33 @@ export class IdentityQuotas {
   takePublishTokens(identity: Identity, count: number, now = Date.now()): number {
     const { messagesPerSecond, burst } = this.options.publishRate;
     if (messagesPerSecond <= 0) return count;
-    let bucket: Bucket | undefined;
-    if (identity.id === this.lastBucketId && this.lastBucket !== undefined) {
-      // The last bucket taken from is already last in Map order (most recently used): no re-insert.
-      bucket = this.lastBucket;
-      bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.refilledAt) * messagesPerSecond) / 1000);
-      bucket.refilledAt = now;
-    } else {
-      bucket = this.buckets.get(identity.id);
-      if (bucket) {
-        // Re-inserted: Map order is the least-recently-used order for eviction.
-        this.buckets.delete(identity.id);
-        bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.refilledAt) * messagesPerSecond) / 1000);
-        bucket.refilledAt = now;
-      } else {
-        if (this.buckets.size >= this.options.maxTrackedIdentities) {
-          this.buckets.delete(this.buckets.keys().next().value as string);
-          this.limitEvent('publishRate', 'evict-lru', 'rate buckets full (quotas.maxTrackedIdentities)');
-        }
-        bucket = { tokens: burst, refilledAt: now };
-      }
-      this.buckets.set(identity.id, bucket);
-      this.lastBucketId = identity.id;
-      this.lastBucket = bucket;
-    }
+    const bucket = this.bucketFor(identity.id, burst, now);
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.refilledAt) * messagesPerSecond) / 1000);
+    bucket.refilledAt = now;
     const granted = Math.min(count, Math.floor(bucket.tokens));
     bucket.tokens -= granted;
     return granted;
+  }
+
+  /** `id`'s rate bucket, made the most recently used (a new one starts full). */
+  private bucketFor(id: string, burst: number, now: number): Bucket {
+    // The last bucket taken from is already last in Map order (most recently used): no re-insert.
+    if (id === this.lastBucketId && this.lastBucket !== undefined) return this.lastBucket;
+    let bucket = this.buckets.get(id);
+    if (bucket) {
+      // Re-inserted: Map order is the least-recently-used order for eviction.
+      this.buckets.delete(id);
+    } else {
+      if (this.buckets.size >= this.options.maxTrackedIdentities) {
+        this.buckets.delete(this.buckets.keys().next().value as string);
+        this.limitEvent('publishRate', 'evict-lru', 'rate buckets full (quotas.maxTrackedIdentities)');
+      }
+      bucket = { tokens: burst, refilledAt: now };
+    }
+    this.buckets.set(id, bucket);
+    this.lastBucketId = id;
+    this.lastBucket = bucket;
+    return bucket;
   }
 
   /** The refusal of a message over the publish rate (counted once per refused message). */
